@@ -1,0 +1,39 @@
+/**
+ * host / hostaddr / port lists → the endpoints libpq would try, in order. A host that starts with
+ * "/" is a Unix-socket directory (libpq), where SSL is never used.
+ */
+import { PgSslError } from '../errors.js'
+import { settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import type { Endpoint } from './transport.js'
+
+/** With no host, connect over TCP to localhost like pg (libpq would use its build's socket directory). */
+const DEFAULT_HOST = 'localhost'
+
+export function endpointsOf(settings: ResolvedSettings): Endpoint[] {
+  const hosts = splitList(settingValue(settings, 'host'))
+  const addrs = splitList(settingValue(settings, 'hostaddr'))
+  const ports = splitList(settings.values.port?.value)
+  const count = Math.max(hosts.length, addrs.length, 1)
+  if (hosts.length > 1 && addrs.length > 1 && hosts.length !== addrs.length) {
+    throw new PgSslError('INVALID_SETTING', `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, { setting: 'hostaddr' })
+  }
+  if (ports.length > 1 && ports.length !== count) {
+    throw new PgSslError('INVALID_SETTING', `could not match ${ports.length} port numbers to ${count} hosts`, { setting: 'port' })
+  }
+  const endpoints: Endpoint[] = []
+  for (let i = 0; i < count; i++) {
+    const addr = addrs.length > 1 ? addrs[i] : addrs[0]
+    const host = (hosts.length > 1 ? hosts[i] : hosts[0]) || addr || DEFAULT_HOST
+    const port = Number((ports.length > 1 ? ports[i] : ports[0]) || '5432')
+    if (host.startsWith('/') && !addr) {
+      endpoints.push({ host, address: host, port, socketPath: `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` })
+    } else {
+      endpoints.push({ host, address: addr || host, port })
+    }
+  }
+  return endpoints
+}
+
+function splitList(value: string | undefined): string[] {
+  return value === undefined || value === '' ? [] : value.split(',').map((s) => s.trim())
+}

@@ -1,0 +1,191 @@
+/**
+ * The socket end of one attempt: open TCP (or a Unix socket), and for an SSL attempt send
+ * SSLRequest, read the one-byte answer and run the TLS handshake — all before `pg` sees the
+ * stream. Owning this step is what lets prefer continue in plaintext on the same socket after 'N'
+ * (as libpq does) and lets the report describe the real TLS session.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import { PgSslError, type VerifyFailureReason } from '../errors.js'
+
+export interface Endpoint {
+  /** The name the user gave: used for SNI and verify-full. */
+  readonly host: string
+  /** Where to connect: hostaddr when given, else host. */
+  readonly address: string
+  readonly port: number
+  /** Path of the Unix-domain socket, when host is a directory. */
+  readonly socketPath?: string
+}
+
+/** The outcome of asking the server for SSL. */
+export type SslAnswer =
+  | { readonly kind: 'tls'; readonly socket: TLSSocket }
+  /** Server answered 'N': the plain socket is still usable for a plaintext start-up. */
+  | { readonly kind: 'refused'; readonly socket: Socket }
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]) // length 8, code 80877103
+
+/** Opens the TCP or Unix socket. Rejects with CONNECTION_FAILED; never leaves a socket open. */
+export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = endpoint.socketPath
+      ? netConnect({ path: endpoint.socketPath })
+      : netConnect({ host: endpoint.address, port: endpoint.port })
+    const onError = (error: NodeJS.ErrnoException): void => {
+      socket.destroy()
+      const where = endpoint.socketPath ? `socket "${endpoint.socketPath}"` : `${endpoint.address}:${endpoint.port}`
+      reject(
+        new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, {
+          setting: 'host',
+          cause: error,
+        }),
+      )
+    }
+    socket.once('error', onError)
+    socket.once('connect', () => {
+      socket.off('error', onError)
+      socket.setNoDelay(true)
+      if (keepAlive.enable && !endpoint.socketPath) socket.setKeepAlive(true, keepAlive.initialDelayMs)
+      resolve(socket)
+    })
+  })
+}
+
+/** Reads the first chunk the server sends, without consuming later ones. */
+function firstChunk(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      socket.off('data', onData)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+    }
+    const onData = (chunk: Buffer): void => {
+      cleanup()
+      socket.pause()
+      resolve(chunk)
+    }
+    const onError = (error: Error): void => {
+      cleanup()
+      reject(new PgSslError('CONNECTION_FAILED', `connection lost during SSL negotiation: ${error.message}`, { cause: error }))
+    }
+    const onClose = (): void => {
+      cleanup()
+      reject(new PgSslError('CONNECTION_FAILED', 'server closed the connection during SSL negotiation', {
+        hint: 'the server may have crashed or refused the connection; check its log',
+      }))
+    }
+    socket.on('data', onData)
+    socket.once('error', onError)
+    socket.once('close', onClose)
+  })
+}
+
+/**
+ * SSLRequest on an open socket. 'S' → TLS handshake with `tlsOptions`; 'N' → refused (socket kept);
+ * anything else → PROTOCOL_VIOLATION. Handshake and verification errors reject with
+ * SSL_HANDSHAKE_FAILED or CERT_VERIFY_FAILED (with a reason); the socket is then destroyed.
+ */
+export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions): Promise<SslAnswer> {
+  socket.write(SSL_REQUEST)
+  const chunk = await firstChunk(socket)
+  const answer = String.fromCharCode(chunk[0]!)
+  if (answer === 'N') {
+    if (chunk.length > 1) throw protocolViolation('received unencrypted data after the SSL refusal')
+    return { kind: 'refused', socket }
+  }
+  if (answer === 'E') {
+    // libpq does not trust (or show) this message: the server is not authenticated yet.
+    throw protocolViolation('server sent an error response during SSL exchange')
+  }
+  if (answer !== 'S') throw protocolViolation(`received invalid response to SSL negotiation: ${JSON.stringify(answer)}`)
+  // Bytes after 'S' would be unencrypted data injected before the handshake (CVE-2021-23222).
+  if (chunk.length > 1) throw protocolViolation('received unencrypted data after SSL response')
+
+  const tls = tlsConnect({ ...tlsOptions, socket })
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      tls.off('secureConnect', onSecure)
+      tls.destroy()
+      reject(handshakeError(error, tlsOptions))
+    }
+    const onSecure = (): void => {
+      tls.off('error', onError)
+      resolve()
+    }
+    tls.once('error', onError)
+    tls.once('secureConnect', onSecure)
+  })
+  return { kind: 'tls', socket: tls }
+}
+
+function protocolViolation(message: string): PgSslError {
+  return new PgSslError('PROTOCOL_VIOLATION', message)
+}
+
+/** OpenSSL verification codes → stable reasons. */
+const VERIFY_REASONS: Readonly<Record<string, VerifyFailureReason>> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted-root',
+  UNABLE_TO_GET_ISSUER_CERT: 'chain-incomplete',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted-root',
+  SELF_SIGNED_CERT_IN_CHAIN: 'untrusted-root',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'untrusted-root',
+  CERT_UNTRUSTED: 'untrusted-root',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not-yet-valid',
+  CERT_REVOKED: 'revoked',
+  CERT_SIGNATURE_FAILURE: 'bad-signature',
+  UNABLE_TO_GET_CRL: 'crl-problem',
+  CRL_HAS_EXPIRED: 'crl-problem',
+  CRL_NOT_YET_VALID: 'crl-problem',
+  CRL_SIGNATURE_FAILURE: 'crl-problem',
+  INVALID_CA: 'untrusted-root',
+}
+
+function handshakeError(error: NodeJS.ErrnoException, tlsOptions: ConnectionOptions): PgSslError {
+  const code = error.code ?? ''
+  const reason = VERIFY_REASONS[code]
+  if (reason !== undefined && tlsOptions.rejectUnauthorized) {
+    return new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed: ${reasonText(reason)} (${code})`, {
+      setting: 'sslrootcert',
+      reason,
+      cause: error,
+      hint:
+        reason === 'untrusted-root' || reason === 'chain-incomplete'
+          ? 'the server certificate does not chain to the CA in sslrootcert: point sslrootcert at the CA that signed it'
+          : reason === 'revoked'
+            ? 'the server certificate is listed in the CRL (sslcrl/sslcrldir): the server needs a new certificate'
+            : reason === 'crl-problem'
+              ? 'a CRL for the chain is missing, expired or badly signed: update sslcrl/sslcrldir'
+              : undefined,
+    })
+  }
+  const detail = error.message.replace(/\s+/g, ' ').trim()
+  return new PgSslError('SSL_HANDSHAKE_FAILED', `SSL handshake failed: ${detail}`, { cause: error })
+}
+
+function reasonText(reason: VerifyFailureReason): string {
+  switch (reason) {
+    case 'untrusted-root':
+      return 'the certificate is not signed by a trusted root CA'
+    case 'chain-incomplete':
+      return 'the certificate chain is incomplete'
+    case 'expired':
+      return 'the certificate has expired'
+    case 'not-yet-valid':
+      return 'the certificate is not yet valid'
+    case 'revoked':
+      return 'the certificate has been revoked'
+    case 'bad-signature':
+      return 'a certificate signature is invalid'
+    case 'crl-problem':
+      return 'a certificate revocation list could not be used'
+    default:
+      return 'verification error'
+  }
+}
+
+export function serverNameForSni(host: string, sslsni: boolean): string | undefined {
+  // libpq sends SNI only for host names, never for IP literals (RFC 6066).
+  return sslsni && isIP(host) === 0 && !host.startsWith('/') ? host : undefined
+}

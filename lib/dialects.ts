@@ -1,0 +1,58 @@
+/**
+ * What differs between PostgreSQL's libpq and openGauss/GaussDB(DWS)'s libpq (gsql), in one table
+ * (SPEC §7). Code asks this table; it never tests the dialect name itself.
+ */
+
+export type Dialect = 'postgres' | 'opengauss' | 'gaussdb'
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+
+export interface DialectRules {
+  /** Human name for messages. */
+  readonly label: string
+  readonly supportsVerifyFull: boolean
+  /**
+   * Whether a start-up refused with SQLSTATE 57P03 leads to the other SSL choice (allow: retry
+   * with SSL). Modern libpq moves to the next host instead (fe-connect.c, "cannot connect now");
+   * openGauss's libpq retries with SSL, which is how its require_ssl refusal is answered.
+   */
+  readonly retriesOtherSslChoiceAfter57P03: boolean
+  /** libpq 16+ takes sslrootcert=system as "the system's trusted roots". */
+  readonly knowsSystemRootCert: boolean
+  /** TLS version bounds used when ssl_min/max_protocol_version are not set. */
+  readonly defaultMinTls: TlsVersion
+  readonly defaultMaxTls: TlsVersion | undefined
+}
+
+export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
+  postgres: {
+    label: 'PostgreSQL',
+    supportsVerifyFull: true,
+    retriesOtherSslChoiceAfter57P03: false,
+    knowsSystemRootCert: true,
+    defaultMinTls: 'TLSv1.2',
+    defaultMaxTls: undefined,
+  },
+  opengauss: {
+    label: 'openGauss',
+    supportsVerifyFull: false,
+    retriesOtherSslChoiceAfter57P03: true,
+    knowsSystemRootCert: false,
+    defaultMinTls: 'TLSv1.2',
+    defaultMaxTls: 'TLSv1.2',
+  },
+  gaussdb: {
+    label: 'GaussDB(DWS)',
+    supportsVerifyFull: false,
+    retriesOtherSslChoiceAfter57P03: true,
+    knowsSystemRootCert: false,
+    defaultMinTls: 'TLSv1.2',
+    defaultMaxTls: 'TLSv1.2',
+  },
+}
+
+export const DIALECT_NAMES = Object.keys(DIALECTS) as Dialect[]
+
+export function isDialect(value: unknown): value is Dialect {
+  return typeof value === 'string' && Object.hasOwn(DIALECTS, value)
+}

@@ -1,0 +1,129 @@
+/**
+ * One error class with stable codes. The table below is the single source of the codes, their
+ * one-line meaning (in the seed manuals' wording where one exists) and a default hint; the README's
+ * error table is checked against it by a test.
+ */
+
+export const ERROR_CODES = {
+  SSL_REQUIRED_BY_SERVER: {
+    summary: 'cannot connect: server requires SSL, client disabled it',
+    hint: 'use sslmode=allow or stronger (require, verify-ca, verify-full), or allow plaintext on the server',
+  },
+  SSL_DISABLED_ON_SERVER: {
+    summary: 'cannot connect: client requires SSL, server has SSL disabled',
+    hint: 'enable ssl on the server, or use sslmode=prefer/allow/disable if plaintext is acceptable',
+  },
+  UNSUPPORTED_SSLMODE: {
+    summary: 'this sslmode is not supported by the selected dialect',
+    hint: 'GaussDB(DWS) and openGauss do not support verify-full: use verify-ca',
+  },
+  INVALID_SETTING: {
+    summary: 'a connection setting has an invalid value',
+    hint: 'check the value against the libpq documentation of that keyword',
+  },
+  ROOT_CERT_MISSING: {
+    summary: 'server certificate verification needs a root CA file, and none is available',
+    hint: 'set sslrootcert (or PGSSLROOTCERT) to the CA bundle, or use sslmode=require if verification is not wanted',
+  },
+  CERT_VERIFY_FAILED: {
+    summary: 'the server certificate could not be verified',
+    hint: 'check that sslrootcert is the CA that signed the server certificate and that the certificate is valid',
+  },
+  HOSTNAME_MISMATCH: {
+    summary: 'the server certificate does not match the host name',
+    hint: 'connect with the host name the certificate was issued for, or use sslmode=verify-ca',
+  },
+  FILE_NOT_FOUND: {
+    summary: 'a file named in the settings does not exist',
+    hint: 'check the path (libpq expects absolute paths)',
+  },
+  FILE_UNREADABLE: {
+    summary: 'a file named in the settings cannot be read',
+    hint: 'check the file permissions and that the path is a regular file',
+  },
+  INVALID_PEM: {
+    summary: 'a certificate, key or CRL file holds no valid PEM or DER data',
+    hint: 'check that the file is the certificate/key/CRL it is supposed to be',
+  },
+  KEY_DECRYPT_FAILED: {
+    summary: 'the client private key could not be decrypted',
+    hint: 'set sslpassword to the passphrase of the key (it is never shown in messages)',
+  },
+  KEY_MISMATCH: {
+    summary: 'the client private key does not belong to the client certificate',
+    hint: 'use the key that was generated with the certificate',
+  },
+  SSL_HANDSHAKE_FAILED: {
+    summary: 'the TLS handshake with the server failed',
+    hint: 'check TLS versions (ssl_min_protocol_version / ssl_max_protocol_version), the client certificate, and the server logs; an "ssl SYSCALL error" may be worked around with sslmode=allow or prefer',
+  },
+  PROTOCOL_VIOLATION: {
+    summary: 'the server answered something the PostgreSQL protocol does not allow here',
+    hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between',
+  },
+  CONNECTION_FAILED: {
+    summary: 'could not open a network connection to the server',
+    hint: 'check host, port, that the server is running and that it accepts TCP connections',
+  },
+  CONNECT_TIMEOUT: {
+    summary: 'the connection attempt did not finish within connect_timeout',
+    hint: 'raise connect_timeout or check the network path to the server',
+  },
+  SERVER_REJECTED: {
+    summary: 'the server refused the connection',
+    hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',
+  },
+} as const
+
+export type PgSslErrorCode = keyof typeof ERROR_CODES
+
+/** Why a server certificate failed verification (stable, for reports and policies). */
+export type VerifyFailureReason =
+  | 'untrusted-root'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'revoked'
+  | 'bad-signature'
+  | 'chain-incomplete'
+  | 'crl-problem'
+  | 'other'
+
+export interface PgSslErrorDetails {
+  /** The libpq keyword (or option) the error is about, e.g. `sslmode`. */
+  setting?: string
+  /** The file the error is about. A path, never the contents. */
+  file?: string
+  hint?: string
+  reason?: VerifyFailureReason
+  /** SQLSTATE when the server sent an ErrorResponse. */
+  sqlstate?: string
+  /** Every connection attempt that was made, in order (from the plan executor). */
+  attempts?: readonly unknown[]
+  cause?: unknown
+}
+
+export class PgSslError extends Error {
+  readonly code: PgSslErrorCode
+  readonly setting?: string
+  readonly file?: string
+  readonly hint: string
+  readonly reason?: VerifyFailureReason
+  readonly sqlstate?: string
+  attempts?: readonly unknown[]
+
+  constructor(code: PgSslErrorCode, message: string, details: PgSslErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = 'PgSslError'
+    this.code = code
+    this.hint = details.hint ?? ERROR_CODES[code].hint
+    if (details.setting !== undefined) this.setting = details.setting
+    if (details.file !== undefined) this.file = details.file
+    if (details.reason !== undefined) this.reason = details.reason
+    if (details.sqlstate !== undefined) this.sqlstate = details.sqlstate
+    if (details.attempts !== undefined) this.attempts = details.attempts
+  }
+}
+
+export function isPgSslError(error: unknown, code?: PgSslErrorCode): error is PgSslError {
+  return error instanceof PgSslError && (code === undefined || error.code === code)
+}

@@ -1,0 +1,56 @@
+/**
+ * The options connect() takes: everything pg.ClientConfig takes (but `ssl`, `stream` and pg's
+ * own connection-string handling, which this library replaces), plus libpq keywords.
+ */
+import type pg from 'pg'
+import type { Dialect } from './dialects.js'
+import type { SslMode } from './settings/keywords.js'
+import type { Environment } from './settings/resolve.js'
+
+type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+type Flag = '0' | '1' | 0 | 1 | boolean
+
+/** libpq connection keywords, by their libpq names. Files are paths, never contents. */
+export interface LibpqKeywordOptions {
+  host?: string
+  hostaddr?: string
+  port?: number | string
+  dbname?: string
+  user?: string
+  connect_timeout?: number | string
+  client_encoding?: string
+  options?: string
+  application_name?: string
+  fallback_application_name?: string
+  keepalives?: Flag
+  keepalives_idle?: number | string
+  replication?: string
+  sslmode?: SslMode
+  requiressl?: Flag
+  sslnegotiation?: 'postgres'
+  sslcert?: string
+  sslkey?: string
+  sslcertmode?: 'disable' | 'allow' | 'require'
+  /** Passphrase of an encrypted sslkey. Never shown in errors or reports. */
+  sslpassword?: string
+  sslrootcert?: string
+  sslcrl?: string
+  sslcrldir?: string
+  sslsni?: Flag
+  ssl_min_protocol_version?: TlsVersionName
+  ssl_max_protocol_version?: TlsVersionName
+  gssencmode?: 'disable' | 'prefer'
+  channel_binding?: 'disable' | 'prefer'
+}
+
+export interface ConnectOptions
+  extends Omit<pg.ClientConfig, 'ssl' | 'stream' | 'connectionString' | 'port' | 'host' | 'user' | 'options' | 'application_name' | 'client_encoding' | 'replication' | 'keepAlive' | 'sslnegotiation'>,
+    LibpqKeywordOptions {
+  /** libpq `key=value` conninfo or a `postgresql://` URI. */
+  connectionString?: string
+  /** Where PG* variables are read from. Defaults to process.env. */
+  env?: Environment
+  /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
+  dialect?: Dialect
+  keepAlive?: boolean
+}

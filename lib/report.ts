@@ -1,0 +1,93 @@
+/**
+ * SecurityReport: what a connection really negotiated, read from the live socket — not from the
+ * settings. It holds no secrets (no password, passphrase or key), so it can be logged as is.
+ */
+import type { TLSSocket } from 'node:tls'
+import type { Dialect } from './dialects.js'
+import type { PgSslErrorCode, VerifyFailureReason } from './errors.js'
+import type { SslMode } from './settings/keywords.js'
+import type { Transport } from './connect/plan.js'
+
+export type Outcome = 'unencrypted' | 'encrypted' | 'encrypted-verified'
+export type Fallback = 'none' | 'plaintext-after-ssl' | 'ssl-after-plaintext'
+
+export interface CertificateSummary {
+  readonly subject: string
+  readonly issuer: string
+  readonly serialNumber: string
+  readonly validFrom: string
+  readonly validTo: string
+  readonly fingerprint256: string
+  readonly subjectAltName: string | null
+}
+
+export interface AttemptRecord {
+  readonly host: string
+  readonly port: number
+  readonly ssl: boolean
+  readonly verifyChain: boolean
+  readonly verifyHostname: boolean
+  /** Whether this attempt reused the socket of the one before (prefer after 'N'). */
+  readonly sameSocket: boolean
+  readonly result: 'connected' | 'failed'
+  readonly failure?: {
+    readonly code: PgSslErrorCode
+    readonly message: string
+    readonly sqlstate?: string
+    readonly reason?: VerifyFailureReason
+  }
+}
+
+export interface SecurityReport {
+  readonly requestedMode: SslMode
+  readonly effectiveMode: SslMode
+  readonly dialect: Dialect
+  readonly transport: Transport
+  readonly host: string
+  readonly port: number
+  readonly encrypted: boolean
+  readonly serverCertificateVerified: boolean
+  readonly hostnameVerified: boolean
+  readonly protocol: string | null
+  readonly cipher: string | null
+  /**
+   * A client certificate was loaded for the TLS session that connected. OpenSSL presents it when
+   * the server asks (PostgreSQL asks whenever ssl_ca_file is set); Node does not expose whether
+   * the server asked, so `serverSawClientCertificate` in pg_stat_ssl is the server-side proof.
+   */
+  readonly clientCertificateSent: boolean
+  readonly fallback: Fallback
+  readonly outcome: Outcome
+  readonly attempts: readonly AttemptRecord[]
+  readonly serverCertificate: CertificateSummary | null
+  /** Where the root CA came from: a file path, "system", or null when none was used. */
+  readonly rootCertificate: string | null
+  /** Why the connection is not what the mode's name suggests (require→verify-ca, Unix socket...). */
+  readonly notes: readonly string[]
+}
+
+export function summarizeCertificate(socket: TLSSocket): CertificateSummary | null {
+  const cert = socket.getPeerX509Certificate()
+  if (!cert) return null
+  return {
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    serialNumber: cert.serialNumber,
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validTo: new Date(cert.validTo).toISOString(),
+    fingerprint256: cert.fingerprint256,
+    subjectAltName: cert.subjectAltName ?? null,
+  }
+}
+
+export function outcomeOf(encrypted: boolean, verified: boolean): Outcome {
+  if (!encrypted) return 'unencrypted'
+  return verified ? 'encrypted-verified' : 'encrypted'
+}
+
+/** One line for logs and the demo: "encrypted-verified TLSv1.3 TLS_AES_256_GCM_SHA384 (verify-ca)". */
+export function describeReport(report: SecurityReport): string {
+  const tls = report.encrypted ? ` ${report.protocol} ${report.cipher}` : ''
+  const fallback = report.fallback === 'none' ? '' : `, fallback ${report.fallback}`
+  return `${report.outcome}${tls} (${report.effectiveMode}${fallback})`
+}

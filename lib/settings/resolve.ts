@@ -1,0 +1,238 @@
+/**
+ * Merge the sources of connection settings with libpq's precedence:
+ * explicit options > connection string > environment (PG*) > libpq defaults,
+ * and remember where every value came from. Pure but for environment and file-existence look-ups,
+ * both injectable.
+ */
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { PgSslError } from '../errors.js'
+import { type Dialect, DIALECT_NAMES, isDialect } from '../dialects.js'
+import { parseConnectionString, type KeywordValues } from './conninfo.js'
+import { KEYWORDS, keyword, type SslMode } from './keywords.js'
+import { closest } from './suggest.js'
+import type { ConnectOptions } from '../options.js'
+
+export type SettingSource = 'option' | 'conninfo' | `env:${string}` | 'default' | `default-file:${string}` | 'requiressl'
+
+export interface Setting {
+  readonly value: string
+  readonly source: SettingSource
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>
+
+
+export interface ResolvedSettings {
+  /** Every keyword that has a value, with its source. Secrets are included: never print this. */
+  readonly values: Readonly<Record<string, Setting>>
+  readonly dialect: Dialect
+  readonly dialectSource: 'option' | 'default'
+  readonly sslmode: SslMode
+  /** `pg` options that are not libpq keywords (types, statement_timeout, ...), passed through. */
+  readonly passThrough: Readonly<Record<string, unknown>>
+  /** A password given as a function (pg allows it); never resolved here. */
+  readonly passwordFunction?: () => string | Promise<string>
+}
+
+/** pg.ClientConfig names that are libpq keywords under another name. */
+const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
+
+/** Options that belong to this library, not to libpq or pg. */
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect'])
+
+/** pg.ClientConfig options whose meaning is taken over here (converted below). */
+const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
+
+export interface ResolveIo {
+  fileExists(path: string): boolean
+  homeDirectory(env: Environment): string
+}
+
+export const defaultIo: ResolveIo = {
+  fileExists: (path) => existsSync(path),
+  // libpq (15+) takes $HOME first, then the password database.
+  homeDirectory: (env) => env.HOME || homedir(),
+}
+
+/** libpq's default client files under ~/.postgresql, used only when they exist. */
+const DEFAULT_FILES: ReadonlyArray<[keyword: string, file: string]> = [
+  ['sslcert', 'postgresql.crt'],
+  ['sslkey', 'postgresql.key'],
+  ['sslrootcert', 'root.crt'],
+  ['sslcrl', 'root.crl'],
+]
+
+export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
+  const env = input.env ?? process.env
+  const values: Record<string, Setting> = {}
+  const passThrough: Record<string, unknown> = {}
+  let passwordFunction: (() => string | Promise<string>) | undefined
+
+  // Lowest precedence first; later sources overwrite.
+  for (const k of KEYWORDS) {
+    if (k.env !== undefined && env[k.env] !== undefined) values[k.name] = { value: env[k.env]!, source: `env:${k.env}` }
+  }
+  if (input.connectionString !== undefined) {
+    if (typeof input.connectionString !== 'string') {
+      throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
+    }
+    setAll(values, parseConnectionString(input.connectionString), 'conninfo')
+  }
+  const explicit: KeywordValues = {}
+  for (const [name, raw] of Object.entries(input)) {
+    if (raw === undefined || OWN_OPTIONS.has(name)) continue
+    if (name === 'ssl' || name === 'stream') {
+      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode`, {
+        setting: name,
+        hint: 'state SSL with libpq keywords instead: sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword',
+      })
+    }
+    if (name === 'password' && typeof raw === 'function') {
+      passwordFunction = raw as () => string | Promise<string>
+      continue
+    }
+    if (PG_CONVERTED.has(name)) {
+      convertPgOption(name, raw, explicit)
+      continue
+    }
+    const kw = PG_OPTION_ALIASES[name] ?? name
+    if (keyword(kw)) {
+      explicit[kw] = optionToString(kw, raw)
+    } else if (name.startsWith('ssl')) {
+      // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
+      const suggestion = closest(name, KEYWORDS.map((k) => k.name))
+      throw new PgSslError('INVALID_SETTING', `unknown SSL option "${name}"`, {
+        setting: name,
+        hint: suggestion ? `did you mean "${suggestion}"?` : 'see the libpq keyword list in the README',
+      })
+    } else {
+      passThrough[name] = raw
+    }
+  }
+  setAll(values, explicit, 'option')
+
+  // Deprecated requiressl=1 means sslmode=require when sslmode itself was not given (libpq).
+  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) {
+    values.sslmode = { value: 'require', source: 'requiressl' }
+  }
+
+  const home = io.homeDirectory(env)
+  for (const [name, file] of DEFAULT_FILES) {
+    if (values[name] !== undefined) continue
+    const path = join(home, '.postgresql', file)
+    if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
+  }
+
+  for (const k of KEYWORDS) {
+    if (values[k.name] === undefined && k.default !== undefined) values[k.name] = { value: k.default, source: 'default' }
+  }
+  validate(values)
+
+  let dialect: Dialect = 'postgres'
+  if (input.dialect !== undefined) {
+    if (!isDialect(input.dialect)) {
+      throw new PgSslError('INVALID_SETTING', `invalid dialect "${String(input.dialect)}"`, {
+        setting: 'dialect',
+        hint: `use one of: ${DIALECT_NAMES.join(', ')}`,
+      })
+    }
+    dialect = input.dialect
+  }
+
+  return {
+    values,
+    dialect,
+    dialectSource: input.dialect === undefined ? 'default' : 'option',
+    sslmode: values.sslmode!.value as SslMode,
+    passThrough,
+    ...(passwordFunction ? { passwordFunction } : {}),
+  }
+}
+
+function setAll(values: Record<string, Setting>, from: KeywordValues, source: SettingSource): void {
+  for (const [name, value] of Object.entries(from)) values[name] = { value, source }
+}
+
+function optionToString(name: string, raw: unknown): string {
+  if (typeof raw === 'string') return raw
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw)
+  if (typeof raw === 'boolean') return raw ? '1' : '0'
+  throw new PgSslError('INVALID_SETTING', `option "${name}" must be a string or a number`, { setting: name })
+}
+
+function convertPgOption(name: string, raw: unknown, into: KeywordValues): void {
+  switch (name) {
+    case 'connectionTimeoutMillis': {
+      // pg counts milliseconds, libpq seconds; 0 means no limit in both.
+      const ms = Number(raw)
+      if (!Number.isFinite(ms) || ms < 0) throw new PgSslError('INVALID_SETTING', 'connectionTimeoutMillis must be a non-negative number', { setting: name })
+      into.connect_timeout = String(ms / 1000)
+      return
+    }
+    case 'keepAlive':
+      into.keepalives = raw ? '1' : '0'
+      return
+    case 'keepAliveInitialDelayMillis':
+      into.keepalives_idle = String(Number(raw) / 1000)
+      return
+  }
+}
+
+function validate(values: Record<string, Setting>): void {
+  for (const [name, setting] of Object.entries(values)) {
+    const k = keyword(name)!
+    const where = describeSource(setting.source)
+    if (k.values && !k.values.includes(setting.value)) {
+      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`, {
+        setting: name,
+        hint: `use one of: ${k.values.join(', ')}`,
+      })
+    }
+    if (k.use === 'refused' && setting.source !== 'default' && !(k.accepts ?? []).includes(setting.value)) {
+      throw new PgSslError('INVALID_SETTING', `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`, {
+        setting: name,
+        hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
+      })
+    }
+  }
+  checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
+  checkNumber(values, 'connect_timeout', (n) => n >= 0)
+  checkNumber(values, 'keepalives_idle', (n) => n >= 0)
+}
+
+function checkNumber(values: Record<string, Setting>, name: string, ok: (n: number) => boolean, list = false): void {
+  const setting = values[name]
+  if (!setting) return
+  for (const part of list ? setting.value.split(',') : [setting.value]) {
+    if (part === '' && list) continue
+    const n = Number(part)
+    if (part.trim() === '' || !ok(n)) {
+      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`, { setting: name })
+    }
+  }
+}
+
+export function describeSource(source: SettingSource): string {
+  if (source.startsWith('env:')) return `environment variable ${source.slice(4)}`
+  if (source.startsWith('default-file:')) return 'libpq default file'
+  if (source === 'conninfo') return 'connection string'
+  if (source === 'requiressl') return 'requiressl'
+  return source
+}
+
+/** The value of a keyword, or undefined when unset or empty (libpq treats "" as unset for files). */
+export function settingValue(settings: ResolvedSettings, name: string): string | undefined {
+  const v = settings.values[name]?.value
+  return v === undefined || v === '' ? undefined : v
+}
+
+/** A printable copy of the settings: secrets masked. */
+export function describeSettings(settings: ResolvedSettings): Record<string, Setting> {
+  const out: Record<string, Setting> = {}
+  for (const [name, setting] of Object.entries(settings.values)) {
+    out[name] = keyword(name)?.secret ? { value: '***', source: setting.source } : setting
+  }
+  return out
+}

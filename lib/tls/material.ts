@@ -1,0 +1,251 @@
+/**
+ * Certificate material named by the settings: root CA, CRL(s), client certificate and key.
+ * Files are read once and cached by path + mtime + size, so a pool of connections stats the files
+ * but does not re-read or re-parse them; a changed file is picked up on the next connection.
+ * Problems are reported before any network traffic, naming the file and never its contents.
+ */
+import { X509Certificate, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { rootCertificates } from 'node:tls'
+import { PgSslError } from '../errors.js'
+import type { RootCertSource } from '../connect/plan.js'
+
+export interface TlsMaterial {
+  readonly rootCert: RootCertSource
+  /** Trusted roots: PEM/DER buffers, or the system list. */
+  readonly ca?: readonly (Buffer | string)[]
+  readonly crl?: readonly Buffer[]
+  readonly cert?: Buffer
+  readonly key?: KeyObject
+  /** Files, for the report and errors. */
+  readonly files: Readonly<{ sslrootcert?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string }>
+}
+
+export interface MaterialRequest {
+  sslrootcert?: string
+  sslcrl?: string
+  sslcrldir?: string
+  sslcert?: string
+  sslkey?: string
+  /** Never logged or put in a message. */
+  sslpassword?: string
+  /** sslcertmode=disable: never send a client certificate. */
+  sendClientCertificate: boolean
+  /** Whether `sslrootcert=system` means the system store (libpq 16+) or a file named "system". */
+  systemRootCert: boolean
+}
+
+interface CacheEntry {
+  mtimeMs: number
+  size: number
+  data: Buffer
+  parsed: Map<string, unknown>
+}
+
+const cache = new Map<string, CacheEntry>()
+
+/** Statistics for tests and benchmarks: how often a file was really read and parsed. */
+export const materialStats = { reads: 0, parses: 0 }
+
+export function clearMaterialCache(): void {
+  cache.clear()
+}
+
+async function readCached(path: string, setting: string): Promise<CacheEntry> {
+  let info
+  try {
+    info = await stat(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${path}" does not exist`, { setting, file: path, cause: error })
+    }
+    throw new PgSslError('FILE_UNREADABLE', `could not access ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+  }
+  if (!info.isFile()) {
+    throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, { setting, file: path })
+  }
+  const hit = cache.get(path)
+  if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit
+  let data: Buffer
+  try {
+    data = await readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+  }
+  materialStats.reads++
+  const entry: CacheEntry = { mtimeMs: info.mtimeMs, size: info.size, data, parsed: new Map() }
+  cache.set(path, entry)
+  return entry
+}
+
+/** Parse once per file version; `kind` separates different parses of the same file. */
+function parsedOnce<T>(entry: CacheEntry, kind: string, parse: () => T): T {
+  if (entry.parsed.has(kind)) return entry.parsed.get(kind) as T
+  materialStats.parses++
+  const value = parse()
+  entry.parsed.set(kind, value)
+  return value
+}
+
+function describe(setting: string): string {
+  switch (setting) {
+    case 'sslrootcert':
+      return 'root certificate file'
+    case 'sslcrl':
+      return 'certificate revocation list file'
+    case 'sslcrldir':
+      return 'certificate revocation list directory'
+    case 'sslcert':
+      return 'client certificate file'
+    case 'sslkey':
+      return 'client private key file'
+    default:
+      return setting
+  }
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
+
+/** Every certificate in a PEM bundle or a single DER certificate, checked to parse. */
+function certificates(entry: CacheEntry, setting: string, path: string): Buffer[] {
+  return parsedOnce(entry, 'certificates', () => {
+    const text = entry.data.toString('latin1')
+    const blocks = [...text.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'CERTIFICATE' || m[1] === 'TRUSTED CERTIFICATE')
+    const ders = blocks.length > 0 ? blocks.map((m) => Buffer.from(m[0], 'latin1')) : [entry.data]
+    for (const item of ders) {
+      try {
+        new X509Certificate(item)
+      } catch (error) {
+        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid certificate`, { setting, file: path, cause: error })
+      }
+    }
+    return ders
+  })
+}
+
+function crls(entry: CacheEntry, setting: string, path: string): Buffer[] {
+  return parsedOnce(entry, 'crls', () => {
+    const text = entry.data.toString('latin1')
+    const blocks = [...text.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'X509 CRL')
+    if (blocks.length > 0) return blocks.map((m) => Buffer.from(m[0], 'latin1'))
+    // DER: an ASN.1 SEQUENCE. Anything else is not a CRL.
+    if (entry.data[0] === 0x30) return [entry.data]
+    throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a PEM or DER CRL`, { setting, file: path })
+  })
+}
+
+function privateKey(entry: CacheEntry, path: string, passphrase: string | undefined): KeyObject {
+  // The passphrase is part of what is parsed, but must not be kept as a readable cache key.
+  return parsedOnce(entry, `key:${passphrase === undefined ? 'none' : fingerprintSecret(passphrase)}`, () => {
+    try {
+      return createPrivateKey({ key: entry.data, ...(passphrase !== undefined ? { passphrase } : {}) })
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? ''
+      const message = String((error as Error).message)
+      if (code === 'ERR_MISSING_PASSPHRASE' || /bad decrypt|passphrase|maybe wrong password/i.test(message)) {
+        throw new PgSslError(
+          'KEY_DECRYPT_FAILED',
+          passphrase === undefined
+            ? `client private key file "${path}" is encrypted and no sslpassword was given`
+            : `could not decrypt client private key file "${path}" with the given sslpassword`,
+          { setting: 'sslpassword', file: path },
+        )
+      }
+      throw new PgSslError('INVALID_PEM', `client private key file "${path}" does not hold a valid private key`, { setting: 'sslkey', file: path })
+    }
+  })
+}
+
+/** Per-process key so that the cache can tell passphrases apart without keeping them. */
+const CACHE_TAG_KEY = randomBytes(32)
+
+function fingerprintSecret(secret: string): string {
+  return createHmac('sha256', CACHE_TAG_KEY).update(secret).digest('base64')
+}
+
+export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMaterial> {
+  const files: Record<string, string> = {}
+  let rootCert: RootCertSource = 'none'
+  let ca: (Buffer | string)[] | undefined
+  let crl: Buffer[] | undefined
+
+  if (request.sslrootcert === 'system' && request.systemRootCert) {
+    rootCert = 'system'
+    ca = [...rootCertificates]
+    files.sslrootcert = 'system'
+  } else if (request.sslrootcert !== undefined) {
+    const entry = await readCached(request.sslrootcert, 'sslrootcert')
+    ca = certificates(entry, 'sslrootcert', request.sslrootcert)
+    rootCert = 'file'
+    files.sslrootcert = request.sslrootcert
+  }
+
+  // libpq loads CRLs only together with a root CA (they are added to the same X509 store).
+  if (rootCert !== 'none') {
+    if (request.sslcrl !== undefined) {
+      const entry = await readCached(request.sslcrl, 'sslcrl')
+      crl = [...crls(entry, 'sslcrl', request.sslcrl)]
+      files.sslcrl = request.sslcrl
+    }
+    if (request.sslcrldir !== undefined) {
+      crl = [...(crl ?? []), ...(await loadCrlDirectory(request.sslcrldir))]
+      files.sslcrldir = request.sslcrldir
+    }
+  }
+
+  let cert: Buffer | undefined
+  let key: KeyObject | undefined
+  if (request.sendClientCertificate && request.sslcert !== undefined) {
+    const certEntry = await readCached(request.sslcert, 'sslcert')
+    const chain = certificates(certEntry, 'sslcert', request.sslcert)
+    cert = certEntry.data
+    files.sslcert = request.sslcert
+    if (request.sslkey === undefined) {
+      throw new PgSslError('FILE_NOT_FOUND', `certificate present, but not private key file (client certificate "${request.sslcert}")`, {
+        setting: 'sslkey',
+        hint: 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
+      })
+    }
+    const keyEntry = await readCached(request.sslkey, 'sslkey')
+    key = privateKey(keyEntry, request.sslkey, request.sslpassword)
+    files.sslkey = request.sslkey
+    const leaf = parsedOnce(certEntry, 'leaf', () => new X509Certificate(chain[0]!))
+    if (!leaf.checkPrivateKey(key)) {
+      throw new PgSslError('KEY_MISMATCH', `client private key "${request.sslkey}" does not match client certificate "${request.sslcert}"`, {
+        setting: 'sslkey',
+        file: request.sslkey,
+      })
+    }
+  }
+
+  return {
+    rootCert,
+    ...(ca ? { ca } : {}),
+    ...(crl && crl.length > 0 ? { crl } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    files,
+  }
+}
+
+async function loadCrlDirectory(dir: string): Promise<Buffer[]> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `certificate revocation list directory "${dir}" does not exist`, { setting: 'sslcrldir', file: dir })
+    throw new PgSslError('FILE_UNREADABLE', `could not read certificate revocation list directory "${dir}": ${code ?? 'error'}`, { setting: 'sslcrldir', file: dir })
+  }
+  const out: Buffer[] = []
+  // OpenSSL's hashed directories name CRLs <hash>.r<n>; plain *.crl / *.pem files are accepted too.
+  for (const name of names.sort()) {
+    if (!/\.(r\d+|crl|pem)$/i.test(name)) continue
+    const path = join(dir, name)
+    out.push(...crls(await readCached(path, 'sslcrldir'), 'sslcrldir', path))
+  }
+  return out
+}
