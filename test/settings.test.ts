@@ -1,0 +1,94 @@
+import t from 'tap'
+import { describeSettings, resolveSettings, type ResolveIo } from '../lib/settings/resolve.js'
+import { PgSslError } from '../lib/errors.js'
+
+/** No ~/.postgresql files unless a test says so. */
+const noFiles: ResolveIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
+const resolve = (options: Parameters<typeof resolveSettings>[0], io = noFiles) => resolveSettings(options, io)
+
+t.test('precedence: option > connection string > environment > default', async (t) => {
+  const env = { PGSSLMODE: 'allow', PGHOST: 'env-host', PGPORT: '7000', PGSSLROOTCERT: '/env/ca.pem' }
+  const s = resolve({ env, connectionString: 'host=cs-host sslmode=require', sslmode: 'verify-ca' })
+  t.same(s.values.sslmode, { value: 'verify-ca', source: 'option' })
+  t.same(s.values.host, { value: 'cs-host', source: 'conninfo' })
+  t.same(s.values.port, { value: '7000', source: 'env:PGPORT' })
+  t.same(s.values.sslrootcert, { value: '/env/ca.pem', source: 'env:PGSSLROOTCERT' })
+  t.equal(s.sslmode, 'verify-ca')
+  const d = resolve({ env: {} })
+  t.same(d.values.sslmode, { value: 'prefer', source: 'default' }, 'prefer is the default, as in libpq')
+  t.same(d.values.ssl_min_protocol_version, { value: 'TLSv1.2', source: 'default' })
+})
+
+t.test('every PG* variable of the keyword table is read from the given env, not process.env', async (t) => {
+  const env = {
+    PGSSLMODE: 'verify-full', PGSSLCERT: '/c.crt', PGSSLKEY: '/c.key', PGSSLROOTCERT: '/ca.crt', PGSSLCRL: '/r.crl',
+    PGSSLCRLDIR: '/crls', PGSSLMINPROTOCOLVERSION: 'TLSv1.3', PGSSLMAXPROTOCOLVERSION: 'TLSv1.3', PGSSLSNI: '0',
+    PGUSER: 'u', PGDATABASE: 'd', PGAPPNAME: 'a', PGCONNECT_TIMEOUT: '7', PGPASSWORD: 'pw',
+  }
+  const s = resolve({ env })
+  for (const [keyword, value] of Object.entries({
+    sslmode: 'verify-full', sslcert: '/c.crt', sslkey: '/c.key', sslrootcert: '/ca.crt', sslcrl: '/r.crl', sslcrldir: '/crls',
+    ssl_min_protocol_version: 'TLSv1.3', ssl_max_protocol_version: 'TLSv1.3', sslsni: '0', user: 'u', dbname: 'd',
+    application_name: 'a', connect_timeout: '7', password: 'pw',
+  })) {
+    t.equal(s.values[keyword]?.value, value, keyword)
+  }
+  const saved = process.env.PGHOST
+  process.env.PGHOST = 'from-process-env'
+  t.teardown(() => (saved === undefined ? delete process.env.PGHOST : (process.env.PGHOST = saved)))
+  t.equal(resolve({ env: {} }).values.host, undefined, 'process.env is not consulted when env is given')
+  t.equal(resolve({}).values.host?.value, 'from-process-env', 'process.env is the default env')
+})
+
+t.test('PGREQUIRESSL=1 means require unless sslmode is set (libpq)', async (t) => {
+  t.same(resolve({ env: { PGREQUIRESSL: '1' } }).values.sslmode, { value: 'require', source: 'requiressl' })
+  t.equal(resolve({ env: { PGREQUIRESSL: '1', PGSSLMODE: 'disable' } }).sslmode, 'disable')
+  t.equal(resolve({ env: { PGREQUIRESSL: '0' } }).sslmode, 'prefer')
+})
+
+t.test("libpq's ~/.postgresql files are used only when they exist and nothing else names a file", async (t) => {
+  const present = new Set(['/home/test/.postgresql/root.crt', '/home/test/.postgresql/postgresql.crt'])
+  const io: ResolveIo = { fileExists: (p) => present.has(p), homeDirectory: (env) => env.HOME ?? '/home/test' }
+  const s = resolve({ env: {} }, io)
+  t.same(s.values.sslrootcert, { value: '/home/test/.postgresql/root.crt', source: 'default-file:sslrootcert' })
+  t.same(s.values.sslcert, { value: '/home/test/.postgresql/postgresql.crt', source: 'default-file:sslcert' })
+  t.equal(s.values.sslkey, undefined)
+  t.equal(s.values.sslcrl, undefined)
+  t.equal(resolve({ env: {}, sslrootcert: '/mine.crt' }, io).values.sslrootcert?.value, '/mine.crt')
+  t.equal(resolve({ env: { HOME: '/elsewhere' } }, io).values.sslrootcert, undefined, 'HOME decides where ~ is')
+})
+
+t.test('pg.ClientConfig names map to libpq keywords', async (t) => {
+  const s = resolve({ env: {}, database: 'db', host: 'h', port: 6000, connectionTimeoutMillis: 1500, keepAlive: false })
+  t.equal(s.values.dbname?.value, 'db')
+  t.equal(s.values.port?.value, '6000')
+  t.equal(s.values.connect_timeout?.value, '1.5')
+  t.equal(s.values.keepalives?.value, '0')
+  const passThrough = resolve({ env: {}, statement_timeout: 1000 })
+  t.same(passThrough.passThrough, { statement_timeout: 1000 })
+})
+
+t.test('bad input is refused before any connection, naming the setting and its source', async (t) => {
+  const bad = t.throws(() => resolve({ env: { PGSSLMODE: 'verify_ca' } })) as PgSslError
+  t.equal(bad.code, 'INVALID_SETTING')
+  t.equal(bad.setting, 'sslmode')
+  t.match(bad.message, /invalid sslmode value: "verify_ca" \(from environment variable PGSSLMODE\)/)
+  t.match(bad.hint, /verify-ca/)
+  t.throws(() => resolve({ env: {}, sslmdoe: 'require' } as never), { code: 'INVALID_SETTING', hint: /did you mean "sslmode"/ })
+  t.throws(() => resolve({ env: {}, ssl: { rejectUnauthorized: false } } as never), { code: 'INVALID_SETTING', setting: 'ssl', hint: /sslmode/ })
+  t.throws(() => resolve({ env: {}, port: 70000 }), { code: 'INVALID_SETTING', setting: 'port' })
+  t.throws(() => resolve({ env: {}, dialect: 'mysql' as never }), { code: 'INVALID_SETTING', setting: 'dialect' })
+  t.throws(() => resolve({ env: { PGSSLNEGOTIATION: 'direct' } }), { code: 'INVALID_SETTING', setting: 'sslnegotiation', message: /not supported/ })
+  t.throws(() => resolve({ env: { PGSERVICE: 'x' } }), { code: 'INVALID_SETTING', setting: 'service' })
+  t.throws(() => resolve({ env: { PGGSSENCMODE: 'require' } }), { code: 'INVALID_SETTING', setting: 'gssencmode' })
+  t.equal(resolve({ env: { PGGSSENCMODE: 'prefer' } }).sslmode, 'prefer', 'a refused keyword at an accepted value is fine')
+})
+
+t.test('secrets never appear in described settings or errors', async (t) => {
+  const s = resolve({ env: {}, password: 'hunter2', sslpassword: 'key-pass', connectionString: "user=u" })
+  const shown = JSON.stringify(describeSettings(s))
+  t.notMatch(shown, /hunter2|key-pass/)
+  t.match(shown, /\*\*\*/)
+  const error = t.throws(() => resolve({ env: {}, connectionString: "password='hunter2" })) as PgSslError
+  t.notMatch(error.message + error.hint, /hunter2/)
+})
