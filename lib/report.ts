@@ -49,7 +49,10 @@ export interface SecurityReport {
   readonly serverCertificateVerified: boolean
   readonly hostnameVerified: boolean
   readonly protocol: string | null
+  /** OpenSSL's name of the cipher suite, as libpq's PQsslAttribute and pg_stat_ssl show it. */
   readonly cipher: string | null
+  /** The IANA/RFC name of the same suite (e.g. TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384). */
+  readonly cipherStandardName: string | null
   /**
    * A client certificate was loaded for the TLS session that connected. OpenSSL presents it when
    * the server asks (PostgreSQL asks whenever ssl_ca_file is set); Node does not expose whether
