@@ -39,7 +39,7 @@ export function matchHostname(host: string, names: CertificateNames): HostnameCh
       if (hostIsIp ? sameIp(cn, host) || cn.toLowerCase() === host.toLowerCase() : dnsNameMatches(cn, host)) matched = true
     }
   }
-  return { matched, examined }
+  return { matched, examined: [...new Set(examined)] }
 }
 
 function dnsNameMatches(pattern: string, host: string): boolean {
