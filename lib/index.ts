@@ -1,5 +1,5 @@
 /** pg-sslmode public API. */
-export { connect, prepare } from './connect/connect.js'
+export { connect } from './connect/connect.js'
 export { planAttempts } from './connect/plan.js'
 export type { AttemptSpec, AttemptTrigger, Plan, PlanInput, RootCertSource, Transport } from './connect/plan.js'
 export { SslClient } from './client.js'

@@ -2,7 +2,7 @@
  * SecurityReport: what a connection really negotiated, read from the live socket — not from the
  * settings. It holds no secrets (no password, passphrase or key), so it can be logged as is.
  */
-import type { TLSSocket } from 'node:tls'
+import type { X509Certificate } from 'node:crypto'
 import type { Dialect } from './dialects.js'
 import type { PgSslErrorCode, VerifyFailureReason } from './errors.js'
 import type { SslMode } from './settings/keywords.js'
@@ -69,8 +69,7 @@ export interface SecurityReport {
   readonly notes: readonly string[]
 }
 
-export function summarizeCertificate(socket: TLSSocket): CertificateSummary | null {
-  const cert = socket.getPeerX509Certificate()
+export function summarizeCertificate(cert: X509Certificate | undefined): CertificateSummary | null {
   if (!cert) return null
   return {
     subject: cert.subject.replace(/\n/g, ', '),

@@ -4,6 +4,7 @@
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import type { Socket } from 'node:net'
+import type { X509Certificate } from 'node:crypto'
 import { TLSSocket, type ConnectionOptions } from 'node:tls'
 import { userInfo } from 'node:os'
 import pg from 'pg'
@@ -17,7 +18,7 @@ import { certificateNames, matchHostname } from '../tls/hostname.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
 import { endpointsOf } from './endpoints.js'
 import { planAttempts, type AttemptSpec, type Plan } from './plan.js'
-import { negotiateSsl, openSocket, serverNameForSni, type Endpoint } from './transport.js'
+import { negotiateSsl, openSocket, serverNameForSni, type Endpoint, type TlsSessionFacts } from './transport.js'
 
 /** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
 export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
@@ -139,7 +140,7 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           reusable = undefined
           stream = track(await openSocket(endpoint, keepAliveOf(settings)))
         }
-        let tlsSocket: TLSSocket | undefined
+        let session: TlsSessionFacts | undefined
         if (spec.ssl) {
           const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared))
           if (answer.kind === 'refused') {
@@ -149,13 +150,13 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
               hint: 'the server answered the SSLRequest with "N": ssl is off on the server',
             })
           }
-          tlsSocket = track(answer.socket)
-          stream = tlsSocket
-          if (spec.verifyHostname) checkHostname(tlsSocket, endpoint.host)
+          stream = track(answer.socket)
+          session = answer.session
+          if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.host)
         }
         const client = await startUp(stream, prepared)
         record('connected')
-        const report = buildReport(prepared, plan, endpoint, spec, tlsSocket, records.slice(firstRecord), records)
+        const report = buildReport(prepared, plan, endpoint, spec, session, records.slice(firstRecord), records)
         attachReport(client, report)
         return client
       } catch (error) {
@@ -273,17 +274,15 @@ function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: Prepared
     rejectUnauthorized: spec.verifyChain,
     ...(spec.verifyChain && material.ca ? { ca: [...material.ca] } : {}),
     ...(spec.verifyChain && material.crl ? { crl: [...material.crl] } : {}),
-    ...(material.cert && material.key ? { cert: material.cert, key: material.key as unknown as string } : {}),
+    ...(material.cert && material.key ? { cert: material.cert, key: material.key } : {}),
     checkServerIdentity: () => undefined,
   }
 }
 
-function checkHostname(socket: TLSSocket, host: string): void {
-  const cert = socket.getPeerX509Certificate()
+function checkHostname(cert: X509Certificate | undefined, host: string): void {
   const names = certificateNames(cert?.subjectAltName, cert?.subject)
   const check = matchHostname(host, names)
   if (!check.matched) {
-    socket.destroy()
     const shown = check.examined.length > 0 ? check.examined.map((n) => `"${n}"`).join(', ') : 'no names'
     throw new PgSslError('HOSTNAME_MISMATCH', `server certificate for ${shown} does not match host name "${host}"`, { setting: 'host' })
   }
@@ -342,6 +341,18 @@ function startupFailure(error: unknown, authenticated: boolean, stream: Socket):
     return new Failure(kind, new PgSslError('SERVER_REJECTED', `server rejected the connection: ${message} (SQLSTATE ${sqlstate})`, { sqlstate, cause: error }))
   }
   if (error instanceof PgSslError) return new Failure('other', error)
+  const code = (error as { code?: unknown })?.code
+  if (stream instanceof TLSSocket && typeof code === 'string' && code.startsWith('ERR_SSL_')) {
+    // With TLS 1.3 the server checks our certificate after our side of the handshake is done, so
+    // its refusal (an alert) arrives during start-up. libpq does not fall back after this either.
+    const alert = new PgSslError('SSL_HANDSHAKE_FAILED', `SSL error during start-up: ${(error as Error).message}`, {
+      cause: error,
+      hint: /certificate|unknown ca/i.test((error as Error).message)
+        ? 'the server refused the client certificate: check sslcert/sslkey and that the server trusts their CA'
+        : undefined,
+    })
+    return new Failure('other', alert)
+  }
   const failed = new PgSslError('CONNECTION_FAILED', `connection start-up failed: ${(error as Error)?.message ?? String(error)}`, { cause: error })
   return new Failure('other', failed)
 }
@@ -374,16 +385,15 @@ function buildReport(
   plan: Plan,
   endpoint: Endpoint,
   spec: AttemptSpec,
-  tlsSocket: TLSSocket | undefined,
+  session: TlsSessionFacts | undefined,
   endpointRecords: readonly AttemptRecord[],
   allRecords: readonly AttemptRecord[],
 ): SecurityReport {
-  const encrypted = tlsSocket !== undefined
+  const encrypted = session !== undefined
   const verified = encrypted && spec.verifyChain
   const firstSsl = endpointRecords[0]?.ssl
   let fallback: Fallback = 'none'
   if (endpointRecords.length > 1) fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
-  const cipher = tlsSocket?.getCipher()
   return {
     requestedMode: plan.requestedMode,
     effectiveMode: plan.effectiveMode,
@@ -394,14 +404,14 @@ function buildReport(
     encrypted,
     serverCertificateVerified: verified,
     hostnameVerified: encrypted && spec.verifyHostname,
-    protocol: tlsSocket?.getProtocol() ?? null,
-    cipher: cipher?.name ?? null,
-    cipherStandardName: cipher?.standardName ?? null,
+    protocol: session?.protocol ?? null,
+    cipher: session?.cipher ?? null,
+    cipherStandardName: session?.cipherStandardName ?? null,
     clientCertificateSent: encrypted && prepared.material.cert !== undefined,
     fallback,
     outcome: outcomeOf(encrypted, verified),
     attempts: [...allRecords],
-    serverCertificate: tlsSocket ? summarizeCertificate(tlsSocket) : null,
+    serverCertificate: summarizeCertificate(session?.peerCertificate),
     rootCertificate: spec.verifyChain ? (prepared.material.files.sslrootcert ?? null) : null,
     notes: fallbackNotes(plan, fallback, endpointRecords),
   }

@@ -4,6 +4,7 @@
  * stream. Owning this step is what lets prefer continue in plaintext on the same socket after 'N'
  * (as libpq does) and lets the report describe the real TLS session.
  */
+import { X509Certificate } from 'node:crypto'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { PgSslError, type VerifyFailureReason } from '../errors.js'
@@ -18,9 +19,20 @@ export interface Endpoint {
   readonly socketPath?: string
 }
 
+/**
+ * What the handshake established, read the moment it completes: Node (OpenSSL) may drop the peer
+ * certificate from the socket once a TLS 1.3 session ticket arrives, so it is not read later.
+ */
+export interface TlsSessionFacts {
+  readonly protocol: string | null
+  readonly cipher: string | null
+  readonly cipherStandardName: string | null
+  readonly peerCertificate: X509Certificate | undefined
+}
+
 /** The outcome of asking the server for SSL. */
 export type SslAnswer =
-  | { readonly kind: 'tls'; readonly socket: TLSSocket }
+  | { readonly kind: 'tls'; readonly socket: TLSSocket; readonly session: TlsSessionFacts }
   /** Server answered 'N': the plain socket is still usable for a plaintext start-up. */
   | { readonly kind: 'refused'; readonly socket: Socket }
 
@@ -103,7 +115,7 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   if (chunk.length > 1) throw protocolViolation('received unencrypted data after SSL response')
 
   const tls = tlsConnect({ ...tlsOptions, socket })
-  await new Promise<void>((resolve, reject) => {
+  const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       tls.off('secureConnect', onSecure)
       tls.destroy()
@@ -111,12 +123,36 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
     }
     const onSecure = (): void => {
       tls.off('error', onError)
-      resolve()
+      // Read synchronously here: a tick later Node may already have dropped the peer certificate.
+      resolve(sessionFacts(tls))
     }
     tls.once('error', onError)
     tls.once('secureConnect', onSecure)
   })
-  return { kind: 'tls', socket: tls }
+  return { kind: 'tls', socket: tls, session }
+}
+
+function sessionFacts(tls: TLSSocket): TlsSessionFacts {
+  const cipher = tls.getCipher()
+  // Node 20 hands out the peer certificate once: a second getPeerCertificate() or
+  // getPeerX509Certificate() call returns nothing. Read it once, here, and keep it.
+  const detailed = tls.getPeerCertificate(true)
+  const peerCertificate = detailed?.raw ? new X509Certificate(detailed.raw) : undefined
+  // pg's SCRAM channel binding (tls-server-end-point) asks the socket again during
+  // authentication: answer from what was seen at the handshake.
+  if (detailed?.raw) {
+    const live = tls.getPeerCertificate.bind(tls)
+    tls.getPeerCertificate = ((full?: boolean) => {
+      const now = live(full as true)
+      return now && now.raw ? now : detailed
+    }) as TLSSocket['getPeerCertificate']
+  }
+  return {
+    protocol: tls.getProtocol(),
+    cipher: cipher?.name ?? null,
+    cipherStandardName: cipher?.standardName ?? null,
+    peerCertificate,
+  }
 }
 
 function protocolViolation(message: string): PgSslError {

@@ -17,7 +17,8 @@ export interface TlsMaterial {
   readonly ca?: readonly (Buffer | string)[]
   readonly crl?: readonly Buffer[]
   readonly cert?: Buffer
-  readonly key?: KeyObject
+  /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
+  readonly key?: Buffer
   /** Files, for the report and errors. */
   readonly files: Readonly<{ sslrootcert?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string }>
 }
@@ -145,7 +146,9 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
     } catch (error) {
       const code = (error as { code?: string }).code ?? ''
       const message = String((error as Error).message)
-      if (code === 'ERR_MISSING_PASSPHRASE' || /bad decrypt|passphrase|maybe wrong password/i.test(message)) {
+      // Without a passphrase OpenSSL 3 reports "interrupted or cancelled" (its password prompt gave up).
+      const encrypted = /-----BEGIN (ENCRYPTED PRIVATE KEY|RSA PRIVATE KEY-----\s+Proc-Type: 4,ENCRYPTED)/.test(entry.data.toString('latin1'))
+      if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && passphrase === undefined) || /bad decrypt/i.test(message)) {
         throw new PgSslError(
           'KEY_DECRYPT_FAILED',
           passphrase === undefined
@@ -197,7 +200,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   }
 
   let cert: Buffer | undefined
-  let key: KeyObject | undefined
+  let key: Buffer | undefined
   if (request.sendClientCertificate && request.sslcert !== undefined) {
     const certEntry = await readCached(request.sslcert, 'sslcert')
     const chain = certificates(certEntry, 'sslcert', request.sslcert)
@@ -210,25 +213,30 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       })
     }
     const keyEntry = await readCached(request.sslkey, 'sslkey')
-    key = privateKey(keyEntry, request.sslkey, request.sslpassword)
+    const keyObject = privateKey(keyEntry, request.sslkey, request.sslpassword)
     files.sslkey = request.sslkey
     const leaf = parsedOnce(certEntry, 'leaf', () => new X509Certificate(chain[0]!))
-    if (!leaf.checkPrivateKey(key)) {
+    if (!leaf.checkPrivateKey(keyObject)) {
       throw new PgSslError('KEY_MISMATCH', `client private key "${request.sslkey}" does not match client certificate "${request.sslcert}"`, {
         setting: 'sslkey',
         file: request.sslkey,
       })
     }
+    // node:tls takes PEM, not a KeyObject; exported once per key file version.
+    key = parsedOnce(keyEntry, `pem:${request.sslpassword === undefined ? 'none' : fingerprintSecret(request.sslpassword)}`, () =>
+      Buffer.from(keyObject.export({ format: 'pem', type: 'pkcs8' }) as string),
+    )
   }
 
-  return {
+  const material: TlsMaterial = {
     rootCert,
     ...(ca ? { ca } : {}),
     ...(crl && crl.length > 0 ? { crl } : {}),
     ...(cert ? { cert } : {}),
-    ...(key ? { key } : {}),
     files,
   }
+  if (key) Object.defineProperty(material, 'key', { value: key, enumerable: false })
+  return material
 }
 
 async function loadCrlDirectory(dir: string): Promise<Buffer[]> {
