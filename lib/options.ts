@@ -30,7 +30,7 @@ export interface LibpqKeywordOptions {
   sslnegotiation?: 'postgres'
   sslcert?: string
   sslkey?: string
-  sslcertmode?: 'disable' | 'allow' | 'require'
+  sslcertmode?: 'disable' | 'allow'
   /** Passphrase of an encrypted sslkey. Never shown in errors or reports. */
   sslpassword?: string
   sslrootcert?: string

@@ -140,6 +140,11 @@ t.test('client certificates: sent, refused, encrypted keys, mismatched keys', as
   t.equal(encrypted.security.clientCertificateSent, true)
   await encrypted.end()
 
+  const certModeDisabled = await rejection(
+    connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: key, sslcertmode: 'disable' }),
+  )
+  t.equal(certModeDisabled.code, 'SERVER_REJECTED', 'sslcertmode=disable keeps the certificate back')
+
   const noCert = await rejection(connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA }))
   t.equal(noCert.code, 'SERVER_REJECTED')
   t.equal(noCert.sqlstate, '28000')

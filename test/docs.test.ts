@@ -1,0 +1,23 @@
+/** The README is checked against the tables the code reads, so it cannot drift from them. */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ERROR_CODES } from '../lib/errors.js'
+import { KEYWORDS } from '../lib/settings/keywords.js'
+
+const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8')
+
+t.test('the README names the two fresh-machine commands', async (t) => {
+  t.match(readme, /npm ci && npm run demo/)
+  t.match(readme, /^npm test\b/m)
+})
+
+t.test('every error code is in the README error table, and nothing else is', async (t) => {
+  const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1])
+  t.same(documented.sort(), Object.keys(ERROR_CODES).sort())
+})
+
+t.test('every keyword the library refuses or ignores is named in the README', async (t) => {
+  for (const k of KEYWORDS.filter((k) => k.use !== 'honoured')) t.match(readme, new RegExp(`\`${k.name}[=\`/]`), k.name)
+})

@@ -1,0 +1,101 @@
+/**
+ * Behaviour no real server shows on demand — a peer that never answers, answers the SSLRequest
+ * with 'E' or garbage, or injects plaintext after 'S' — reproduced by a tiny protocol test peer on
+ * 127.0.0.1 (it is a test peer, not a PostgreSQL server). Plus several hosts, one of them real.
+ */
+import t from 'tap'
+import { createServer, type Server, type Socket } from 'node:net'
+import { connect, PgSslError } from '../../lib/index.js'
+import { startCluster } from '../../scripts/harness.js'
+import { isolatedEnv, openSocketCount } from '../support.js'
+
+async function testPeer(onConnection: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    onConnection(socket)
+    // Keep reading (and ignoring) so that the peer notices when the client closes.
+    socket.on('data', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    return new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  return { port: (server.address() as { port: number }).port, server, sockets }
+}
+
+/** Answers the 8-byte SSLRequest with `reply`. */
+const answering = (reply: Buffer) => (socket: Socket) => socket.once('data', () => socket.write(reply))
+
+async function failure(options: Parameters<typeof connect>[0]): Promise<PgSslError> {
+  try {
+    const client = await connect(options)
+    await client.end()
+  } catch (error) {
+    return error as PgSslError
+  }
+  throw new Error('expected a failure')
+}
+
+const base = { host: '127.0.0.1', user: 'app', env: isolatedEnv() }
+
+t.test('a peer that never answers: CONNECT_TIMEOUT, and the socket is closed', async (t) => {
+  const peer = await testPeer(() => {})
+  const before = await openSocketCount()
+  const started = Date.now()
+  const error = await failure({ ...base, port: peer.port, sslmode: 'prefer', connectionTimeoutMillis: 300 })
+  t.equal(error.code, 'CONNECT_TIMEOUT')
+  t.equal(error.setting, 'connect_timeout')
+  t.ok(Date.now() - started < 5000, 'gave up by itself')
+  for (let i = 0; i < 100 && peer.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(peer.sockets.size, 0, 'the peer saw the connection closed')
+  t.equal(await openSocketCount(), before, 'no socket left open')
+})
+
+t.test("an 'E' answer to SSLRequest is not trusted and not retried in plaintext (libpq)", async (t) => {
+  const peer = await testPeer(answering(Buffer.from('E')))
+  const error = await failure({ ...base, port: peer.port, sslmode: 'prefer' })
+  t.equal(error.code, 'PROTOCOL_VIOLATION')
+  t.match(error.message, /error response during SSL exchange/)
+  t.equal(error.attempts?.length, 1)
+})
+
+t.test("plaintext injected after 'S' is refused (CVE-2021-23222)", async (t) => {
+  const peer = await testPeer(answering(Buffer.from('SR\0\0\0\x08\0\0\0\0')))
+  const error = await failure({ ...base, port: peer.port, sslmode: 'require' })
+  t.equal(error.code, 'PROTOCOL_VIOLATION')
+  t.match(error.message, /unencrypted data after SSL response/)
+})
+
+t.test('an answer that is not S, N or E', async (t) => {
+  const peer = await testPeer(answering(Buffer.from('H')))
+  const error = await failure({ ...base, port: peer.port, sslmode: 'require' })
+  t.equal(error.code, 'PROTOCOL_VIOLATION')
+  t.match(error.message, /invalid response to SSL negotiation/)
+})
+
+t.test('a peer that closes during the handshake: SSL_HANDSHAKE_FAILED, then prefer tries plaintext', async (t) => {
+  const peer = await testPeer((socket) => socket.once('data', () => socket.write('S', () => socket.once('data', () => socket.destroy()))))
+  const error = await failure({ ...base, port: peer.port, sslmode: 'prefer', connectionTimeoutMillis: 3000 })
+  t.match(error.attempts, [{ ssl: true, failure: { code: 'SSL_HANDSHAKE_FAILED' } }, { ssl: false }], 'the handshake failure let prefer retry in plaintext')
+})
+
+t.test('several hosts are tried in order; the report names the one that answered', async (t) => {
+  const closed = await testPeer(() => {})
+  const port = closed.port
+  await new Promise<void>((resolve) => closed.server.close(() => resolve()))
+  const cluster = await startCluster({ ssl: true })
+  t.teardown(() => cluster.stop())
+  const client = await connect({ ...base, host: `127.0.0.1,${cluster.host}`, port: `${port},${cluster.port}`, sslmode: 'require' })
+  t.equal(client.security.port, cluster.port)
+  t.match(client.security.attempts, [
+    { port, result: 'failed', failure: { code: 'CONNECTION_FAILED' } },
+    { port: cluster.port, result: 'connected' },
+  ])
+  await client.end()
+  const error = await failure({ ...base, port, sslmode: 'require' })
+  t.equal(error.code, 'CONNECTION_FAILED')
+})
