@@ -160,11 +160,14 @@ function runnableBinDir(binaries: ServerBinaries): string {
 
 const templates = new Map<string, string>()
 
+/** Bump when what initdb leaves in the template changes, so stale temp templates are not reused. */
+const TEMPLATE_LAYOUT = 2
+
 /** initdb once per server build (shared across test processes through the temp directory). */
 function templateFor(binaries: ServerBinaries, binDir: string): string {
   const cached = templates.get(binaries.binDir)
   if (cached) return cached
-  const dir = join(tmpdir(), `pg-sslmode-template-${binaries.source}-${binaries.version}-${RUN_AS.uid ?? process.getuid?.() ?? 'u'}`)
+  const dir = join(tmpdir(), `pg-sslmode-template-v${TEMPLATE_LAYOUT}-${binaries.source}-${binaries.version}-${RUN_AS.uid ?? process.getuid?.() ?? 'u'}`)
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     const staging = mkdtempSync(join(tmpdir(), 'pg-sslmode-initdb-'))
     chmodSync(staging, 0o755)

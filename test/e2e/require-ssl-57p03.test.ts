@@ -1,0 +1,63 @@
+/**
+ * openGauss's require_ssl answers a plaintext start-up with SQLSTATE 57P03. openGauss's libpq
+ * (opengauss/gaussdb dialects) then retries with SSL under sslmode=allow; modern PostgreSQL libpq
+ * (postgres dialect) does not change the SSL choice after 57P03. Reproduced with a test peer in
+ * front of a real PostgreSQL (scripts/require-ssl-peer.ts).
+ */
+import t from 'tap'
+import { connect, PgSslError } from '../../lib/index.js'
+import { fixture, startCluster } from '../../scripts/harness.js'
+import { startRequireSslPeer } from '../../scripts/require-ssl-peer.js'
+import { isolatedEnv, serverView } from '../support.js'
+
+const cluster = await startCluster({ ssl: true })
+const peer = await startRequireSslPeer(cluster)
+t.teardown(async () => {
+  await peer.close()
+  await cluster.stop()
+})
+const options = { host: peer.host, port: peer.port, user: cluster.user, env: isolatedEnv() }
+
+async function failure(promise: Promise<unknown>): Promise<PgSslError> {
+  try {
+    await promise
+  } catch (error) {
+    return error as PgSslError
+  }
+  throw new Error('expected a failure')
+}
+
+for (const dialect of ['opengauss', 'gaussdb'] as const) {
+  t.test(`${dialect}: allow retries with SSL after 57P03`, async (t) => {
+    const client = await connect({ ...options, dialect, sslmode: 'allow' })
+    t.equal(client.security.encrypted, true)
+    t.equal(client.security.fallback, 'ssl-after-plaintext')
+    t.match(client.security.attempts, [
+      { ssl: false, result: 'failed', failure: { code: 'SSL_REQUIRED_BY_SERVER', sqlstate: '57P03' } },
+      { ssl: true, result: 'connected' },
+    ])
+    t.equal((await serverView(client)).ssl, true, 'the server confirms SSL')
+    await client.end()
+  })
+}
+
+t.test('postgres: allow does not change the SSL choice after 57P03 (libpq 10+)', async (t) => {
+  const error = await failure(connect({ ...options, dialect: 'postgres', sslmode: 'allow' }))
+  t.equal(error.code, 'SSL_REQUIRED_BY_SERVER')
+  t.equal(error.sqlstate, '57P03')
+  t.match(error.hint, /opengauss/)
+  t.equal(error.attempts?.length, 1)
+})
+
+t.test('every dialect: disable cannot connect, prefer/require/verify-ca connect encrypted', async (t) => {
+  for (const dialect of ['postgres', 'opengauss', 'gaussdb'] as const) {
+    const refused = await failure(connect({ ...options, dialect, sslmode: 'disable' }))
+    t.equal(refused.code, 'SSL_REQUIRED_BY_SERVER', `${dialect} disable`)
+    t.match(refused.message, /server requires SSL, client disabled it/)
+    for (const sslmode of ['prefer', 'require', 'verify-ca'] as const) {
+      const client = await connect({ ...options, dialect, sslmode, sslrootcert: fixture('ca.crt') })
+      t.equal(client.security.encrypted, true, `${dialect} ${sslmode}`)
+      await client.end()
+    }
+  }
+})
