@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import type { X509Certificate } from 'node:crypto'
-import { TLSSocket, type ConnectionOptions } from 'node:tls'
+import { TLSSocket, type ConnectionOptions, type SecureVersion } from 'node:tls'
 import { userInfo } from 'node:os'
 import pg from 'pg'
 import { attachReport, SslClient } from '../client.js'
@@ -15,6 +15,7 @@ import { outcomeOf, summarizeCertificate, type AttemptRecord, type Fallback, typ
 import type { ConnectOptions } from '../options.js'
 import { resolveSettings, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { certificateNames, matchHostname } from '../tls/hostname.js'
+import { secureContextFor } from '../tls/context.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
 import { endpointsOf } from './endpoints.js'
 import { planAttempts, type AttemptSpec, type Plan } from './plan.js'
@@ -263,18 +264,19 @@ function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: Prepared
   const { settings, material } = prepared
   const rules = DIALECTS[settings.dialect]
   const min = settings.values.ssl_min_protocol_version
-  const max = settingValue(settings, 'ssl_max_protocol_version')
+  const max = settingValue(settings, 'ssl_max_protocol_version') as SecureVersion | undefined
   const servername = serverNameForSni(endpoint.host, settingValue(settings, 'sslsni') !== '0')
+  const secureContext = secureContextFor(material, {
+    verifyChain: spec.verifyChain,
+    // The dialect's bounds apply unless the user set one (gsql pins TLS 1.2).
+    minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
+    maxVersion: max ?? rules.defaultMaxTls,
+  })
   return {
-    // The dialect's floor applies unless the user set one (gsql pins TLS 1.2).
-    minVersion: min && min.source !== 'default' ? (min.value as ConnectionOptions['minVersion']) : rules.defaultMinTls,
-    ...(max ? { maxVersion: max as ConnectionOptions['maxVersion'] } : rules.defaultMaxTls ? { maxVersion: rules.defaultMaxTls } : {}),
+    secureContext,
     ...(servername ? { servername } : {}),
-    // Chain verification by OpenSSL against our root only; the host name is checked by libpq's rules below.
+    // Chain verification by OpenSSL against our roots only; the host name is checked by libpq's rules.
     rejectUnauthorized: spec.verifyChain,
-    ...(spec.verifyChain && material.ca ? { ca: [...material.ca] } : {}),
-    ...(spec.verifyChain && material.crl ? { crl: [...material.crl] } : {}),
-    ...(material.cert && material.key ? { cert: material.cert, key: material.key } : {}),
     checkServerIdentity: () => undefined,
   }
 }

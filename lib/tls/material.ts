@@ -47,7 +47,7 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>()
 
 /** Statistics for tests and benchmarks: how often a file was really read and parsed. */
-export const materialStats = { reads: 0, parses: 0 }
+export const materialStats = { reads: 0, parses: 0, secureContexts: 0 }
 
 export function clearMaterialCache(): void {
   cache.clear()

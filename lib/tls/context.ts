@@ -1,0 +1,54 @@
+/**
+ * One OpenSSL SecureContext per distinct (trusted roots, CRLs, client certificate, key, TLS
+ * versions): building a context parses every PEM again inside OpenSSL, so connections with the
+ * same material share one instead of building it per connection. The material buffers come from
+ * the file cache (material.ts) and stay the same objects while the files do not change.
+ */
+import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
+import type { TlsMaterial } from './material.js'
+import { materialStats } from './material.js'
+
+const ids = new WeakMap<object, number>()
+let nextId = 1
+function idOf(value: object): number {
+  let id = ids.get(value)
+  if (id === undefined) {
+    id = nextId++
+    ids.set(value, id)
+  }
+  return id
+}
+
+const MAX_CONTEXTS = 32
+const contexts = new Map<string, SecureContext>()
+
+export interface ContextRequest {
+  readonly verifyChain: boolean
+  readonly minVersion: SecureVersion
+  readonly maxVersion: SecureVersion | undefined
+}
+
+export function secureContextFor(material: TlsMaterial, request: ContextRequest): SecureContext {
+  const useRoots = request.verifyChain && material.ca !== undefined
+  const parts = [
+    useRoots ? (material.rootCert === 'system' ? 'system' : material.ca!.map((b) => idOf(b as object)).join('.')) : '-',
+    useRoots && material.crl ? material.crl.map(idOf).join('.') : '-',
+    material.cert && material.key ? `${idOf(material.cert)}/${idOf(material.key)}` : '-',
+    request.minVersion,
+    request.maxVersion ?? '-',
+  ]
+  const key = parts.join('|')
+  const hit = contexts.get(key)
+  if (hit) return hit
+  materialStats.secureContexts++
+  const context = createSecureContext({
+    minVersion: request.minVersion,
+    ...(request.maxVersion ? { maxVersion: request.maxVersion } : {}),
+    ...(useRoots ? { ca: [...material.ca!] } : {}),
+    ...(useRoots && material.crl ? { crl: [...material.crl] } : {}),
+    ...(material.cert && material.key ? { cert: material.cert, key: material.key } : {}),
+  })
+  if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value!)
+  contexts.set(key, context)
+  return context
+}

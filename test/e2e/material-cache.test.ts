@@ -1,0 +1,53 @@
+/**
+ * After the first connection, another one with the same certificate files reads no file, parses
+ * no certificate and builds no new TLS context; a changed file is read again.
+ */
+import t from 'tap'
+import { copyFileSync, utimesSync } from 'node:fs'
+import { join } from 'node:path'
+import { connect } from '../../lib/index.js'
+import { materialStats } from '../../lib/tls/material.js'
+import { fixture, privateCopy, startCluster } from '../../scripts/harness.js'
+import { isolatedEnv } from '../support.js'
+
+const cluster = await startCluster({ ssl: true, clientCert: true })
+t.teardown(() => cluster.stop())
+
+const home = isolatedEnv().HOME!
+const rootFile = join(home, 'ca.crt')
+copyFileSync(fixture('ca.crt'), rootFile)
+const options = {
+  host: cluster.host,
+  port: cluster.port,
+  user: cluster.user,
+  env: { HOME: home },
+  sslmode: 'verify-full' as const,
+  sslrootcert: rootFile,
+  sslcert: fixture('client.crt'),
+  sslkey: privateCopy('client-encrypted.key'),
+  sslpassword: 'fixture-passphrase',
+}
+
+async function connectOnce(): Promise<void> {
+  const client = await connect(options)
+  t.equal(client.security.clientCertificateSent, true)
+  await client.end()
+}
+
+t.test('the second connection reads and parses nothing', async (t) => {
+  await connectOnce()
+  const after1 = { ...materialStats }
+  t.ok(after1.reads >= 3 && after1.parses >= 3 && after1.secureContexts >= 1, 'the first connection loaded the material')
+  await connectOnce()
+  await connectOnce()
+  t.same(materialStats, after1, 'no read, no parse, no new TLS context')
+})
+
+t.test('a changed file is read again', async (t) => {
+  const before = { ...materialStats }
+  const later = new Date(Date.now() + 5000)
+  utimesSync(rootFile, later, later)
+  await connectOnce()
+  t.equal(materialStats.reads, before.reads + 1, 'only the changed root CA file is read again')
+  t.ok(materialStats.secureContexts > before.secureContexts, 'and a new TLS context built from it')
+})
