@@ -43,7 +43,7 @@ export interface ClusterOptions {
   /** Demand a client certificate signed by the test CA (hostssl ... cert). Implies requireSsl. */
   clientCert?: boolean
   /** Which fixture certificate the server presents (default: server, for localhost/127.0.0.1). */
-  serverCert?: 'server' | 'server-otherhost' | 'server-expired'
+  serverCert?: 'server' | 'server-otherhost' | 'server-expired' | 'server-revoked'
   /** Replace the TCP lines of pg_hba.conf (for special cases such as "reject over SSL"). */
   hbaTcpLines?: string[]
   /** Extra postgresql.conf settings. */

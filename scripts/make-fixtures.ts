@@ -10,6 +10,12 @@
  *   client-encrypted.key            client.key as encrypted PKCS#8, passphrase in PASSPHRASE below
  *   other-ca.crt / other-ca.key     an unrelated root CA, for "wrong CA" tests
  *   other-client.crt / .key         CN=app signed by other-ca (a client certificate the server must refuse)
+ *   server-revoked.crt / .key       like server.crt, but listed in ca-revoking.crl
+ *   ca-revoking.crl                 CRL of ca revoking server-revoked.crt (valid until 2125)
+ *   ca-empty.crl                    CRL of ca revoking nothing
+ *   crl-dir/ca-revoking.crl         the revoking CRL alone in a directory, for sslcrldir
+ *
+ * node-forge writes certificates but not CRLs, so the (v1) CRLs are assembled from ASN.1 here.
  */
 import forge from 'node-forge'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -71,6 +77,42 @@ function write(name: string, issued: Issued): void {
   writeFileSync(join(OUT, `${name}.key`), pki.privateKeyToPem(issued.keys.privateKey), { mode: 0o600 })
 }
 
+/** A v1 X.509 CRL (RFC 5280 §5.1) issued by `issuer`, revoking the given certificates. */
+function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[]): string {
+  const { asn1 } = forge
+  // RFC 5280: UTCTime up to 2049, GeneralizedTime from 2050.
+  const utc = (date: Date) =>
+    date.getUTCFullYear() < 2050
+      ? asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date))
+      : asn1.create(asn1.Class.UNIVERSAL, asn1.Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date))
+  const algorithm = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+  ])
+  const entries = revoked.map((cert) =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, forge.util.hexToBytes(cert.serialNumber)),
+      utc(new Date('2025-06-01T00:00:00Z')),
+    ]),
+  )
+  const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    algorithm,
+    pki.distinguishedNameToAsn1(issuer.cert.subject),
+    utc(new Date('2025-06-01T00:00:00Z')),
+    utc(new Date('2125-01-01T00:00:00Z')),
+    ...(entries.length > 0 ? [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, entries)] : []),
+  ])
+  const md = forge.md.sha256.create()
+  md.update(asn1.toDer(tbs).getBytes())
+  const signature = issuer.keys.privateKey.sign(md)
+  const crl = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    algorithm,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
+  ])
+  return forge.pem.encode({ type: 'X509 CRL', body: asn1.toDer(crl).getBytes() })
+}
+
 function main(): void {
   mkdirSync(OUT, { recursive: true })
   const ca = makeCert({ cn: 'pg-sslmode test root CA', ca: true })
@@ -91,6 +133,13 @@ function main(): void {
   const client = makeCert({ cn: 'app', issuer: ca, clientAuth: true })
   write('client', client)
   write('other-client', makeCert({ cn: 'app', issuer: otherCa, clientAuth: true }))
+
+  const revokedServer = makeCert({ cn: 'localhost', issuer: ca, san: localSan })
+  write('server-revoked', revokedServer)
+  writeFileSync(join(OUT, 'ca-revoking.crl'), makeCrl(ca, [revokedServer.cert]))
+  writeFileSync(join(OUT, 'ca-empty.crl'), makeCrl(ca, []))
+  mkdirSync(join(OUT, 'crl-dir'), { recursive: true })
+  writeFileSync(join(OUT, 'crl-dir', 'ca-revoking.crl'), makeCrl(ca, [revokedServer.cert]))
 
   const info = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(client.keys.privateKey))
   const encrypted = pki.encryptPrivateKeyInfo(info, PASSPHRASE, { algorithm: 'aes256' })

@@ -13,6 +13,7 @@ const clusters = await startClusters({
   sslOn: { ssl: true },
   sslOff: { ssl: false },
   otherHost: { ssl: true, serverCert: 'server-otherhost' },
+  revoked: { ssl: true, serverCert: 'server-revoked' },
   clientCert: { ssl: true, clientCert: true },
   sslRejected: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 reject', 'hostnossl all all 127.0.0.1/32 trust'] },
   password: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 scram-sha-256'] },
@@ -62,6 +63,27 @@ t.test('a server certificate from another CA fails verification with reason untr
     t.equal(error.reason, 'untrusted-root', sslmode)
     t.match(error.hint, /sslrootcert/)
   }
+})
+
+t.test('CRLs: a revoked server certificate fails with reason revoked; CRLs need a root CA', async (t) => {
+  for (const crl of [{ sslcrl: fixture('ca-revoking.crl') }, { sslcrldir: fixture('crl-dir') }]) {
+    const error = await rejection(connect({ ...at(clusters.revoked), sslmode: 'verify-full', sslrootcert: CA, ...crl }))
+    t.equal(error.code, 'CERT_VERIFY_FAILED', Object.keys(crl)[0])
+    t.equal(error.reason, 'revoked')
+    t.match(error.hint, /CRL/)
+  }
+  const notRevoked = await connect({ ...at(clusters.sslOn), sslmode: 'verify-full', sslrootcert: CA, sslcrl: fixture('ca-revoking.crl') })
+  t.equal(notRevoked.security.outcome, 'encrypted-verified', 'a CRL that does not list the certificate passes')
+  await notRevoked.end()
+  const emptyCrl = await connect({ ...at(clusters.revoked), sslmode: 'verify-ca', sslrootcert: CA, sslcrl: fixture('ca-empty.crl') })
+  t.equal(emptyCrl.security.outcome, 'encrypted-verified')
+  await emptyCrl.end()
+  const withoutRoot = await connect({ ...at(clusters.revoked), sslmode: 'require', sslcrl: fixture('ca-revoking.crl') })
+  t.equal(withoutRoot.security.outcome, 'encrypted', 'without a root CA libpq loads no CRL, and neither do we')
+  await withoutRoot.end()
+  const prefer = await connect({ ...at(clusters.revoked), sslmode: 'prefer', sslrootcert: CA, sslcrl: fixture('ca-revoking.crl') })
+  t.equal(prefer.security.fallback, 'plaintext-after-ssl', 'prefer falls back to plaintext after a revoked certificate, as libpq does')
+  await prefer.end()
 })
 
 t.test('require behaves like verify-ca exactly when a root CA is available', async (t) => {
