@@ -6,7 +6,8 @@ import type { X509Certificate } from 'node:crypto'
 import type { Dialect } from './dialects.js'
 import type { PgSslErrorCode, VerifyFailureReason } from './errors.js'
 import type { SslMode } from './settings/keywords.js'
-import type { Transport } from './connect/plan.js'
+import type { AttemptSpec, Plan, Transport } from './connect/plan.js'
+import type { Endpoint, TlsSessionFacts } from './connect/transport.js'
 
 export type Outcome = 'unencrypted' | 'encrypted' | 'encrypted-verified'
 export type Fallback = 'none' | 'plaintext-after-ssl' | 'ssl-after-plaintext'
@@ -92,4 +93,56 @@ export function describeReport(report: SecurityReport): string {
   const tls = report.encrypted ? ` ${report.protocol} ${report.cipher}` : ''
   const fallback = report.fallback === 'none' ? '' : `, fallback ${report.fallback}`
   return `${report.outcome}${tls} (${report.effectiveMode}${fallback})`
+}
+
+export interface ReportInput {
+  readonly plan: Plan
+  readonly endpoint: Endpoint
+  /** The attempt that connected. */
+  readonly spec: AttemptSpec
+  /** The TLS session of that attempt; undefined in plaintext. */
+  readonly session: TlsSessionFacts | undefined
+  /** The attempts made against this endpoint, then against every endpoint tried. */
+  readonly endpointRecords: readonly AttemptRecord[]
+  readonly allRecords: readonly AttemptRecord[]
+  readonly clientCertificateLoaded: boolean
+  readonly rootCertificateFile: string | undefined
+}
+
+export function buildReport(input: ReportInput): SecurityReport {
+  const { plan, endpoint, spec, session, endpointRecords, allRecords } = input
+  const encrypted = session !== undefined
+  const verified = encrypted && spec.verifyChain
+  const firstSsl = endpointRecords[0]?.ssl
+  let fallback: Fallback = 'none'
+  if (endpointRecords.length > 1) fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
+  return {
+    requestedMode: plan.requestedMode,
+    effectiveMode: plan.effectiveMode,
+    dialect: plan.dialect,
+    transport: plan.transport,
+    host: endpoint.host,
+    port: endpoint.port,
+    encrypted,
+    serverCertificateVerified: verified,
+    hostnameVerified: encrypted && spec.verifyHostname,
+    protocol: session?.protocol ?? null,
+    cipher: session?.cipher ?? null,
+    cipherStandardName: session?.cipherStandardName ?? null,
+    clientCertificateSent: encrypted && input.clientCertificateLoaded,
+    fallback,
+    outcome: outcomeOf(encrypted, verified),
+    attempts: [...allRecords],
+    serverCertificate: summarizeCertificate(session?.peerCertificate),
+    rootCertificate: spec.verifyChain ? (input.rootCertificateFile ?? null) : null,
+    notes: fallbackNotes(plan, fallback, endpointRecords),
+  }
+}
+
+function fallbackNotes(plan: Plan, fallback: Fallback, records: readonly AttemptRecord[]): string[] {
+  const notes = [...plan.notes]
+  const first = records[0]?.failure
+  if (fallback === 'plaintext-after-ssl' && first) notes.push(`fell back to plaintext after the SSL attempt failed: ${first.message}`)
+  if (fallback === 'ssl-after-plaintext' && first) notes.push(`retried with SSL after the server rejected plaintext: ${first.message}`)
+  return notes
 }

@@ -55,17 +55,22 @@ export interface Plan {
 const plaintext = (trigger: AttemptTrigger): AttemptSpec => ({ ssl: false, verifyChain: false, verifyHostname: false, trigger })
 const ssl = (trigger: AttemptTrigger, verifyChain: boolean, verifyHostname = false): AttemptSpec => ({ ssl: true, verifyChain, verifyHostname, trigger })
 
-export function planAttempts(input: PlanInput): Plan {
-  const { sslmode, dialect, rootCert, transport } = input
+/** Dialect rules on the mode alone, checked before anything else (no file is read for them). */
+export function checkModeSupported(sslmode: SslMode, dialect: Dialect): void {
   const rules = DIALECTS[dialect]
-  const notes: string[] = []
-
   if (sslmode === 'verify-full' && !rules.supportsVerifyFull) {
     throw new PgSslError('UNSUPPORTED_SSLMODE', `sslmode "verify-full" is not supported by ${rules.label}`, {
       setting: 'sslmode',
       hint: `${rules.label} clients (gsql, its libpq and JDBC) verify the CA but not the host name: use sslmode=verify-ca`,
     })
   }
+}
+
+export function planAttempts(input: PlanInput): Plan {
+  const { sslmode, dialect, rootCert, transport } = input
+  const notes: string[] = []
+
+  checkModeSupported(sslmode, dialect)
   if (rootCert === 'system' && sslmode !== 'verify-full') {
     throw new PgSslError('INVALID_SETTING', `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`, {
       setting: 'sslmode',

@@ -1,0 +1,88 @@
+/**
+ * What a failed attempt was, whether libpq would try the next attempt after it, and which error
+ * the user finally sees.
+ */
+import { DIALECTS, type Dialect } from '../dialects.js'
+import { PgSslError } from '../errors.js'
+import type { AttemptRecord } from '../report.js'
+import type { AttemptSpec, Plan } from './plan.js'
+
+/** A failed attempt, classified for the retry decision. */
+export class Failure {
+  constructor(
+    /** rejected = ErrorResponse before AuthenticationOk, the only server refusal libpq retries. */
+    readonly kind: 'ssl-refused' | 'handshake' | 'rejected' | 'other',
+    readonly error: PgSslError,
+  ) {}
+}
+
+/** Whether `next` may run after `failure` (libpq's retry rules, per dialect). */
+export function mayFollow(next: AttemptSpec, failure: Failure, dialect: Dialect): boolean {
+  const rejectedWithRetry =
+    failure.kind === 'rejected' &&
+    (failure.error.sqlstate !== '57P03' || DIALECTS[dialect].retriesOtherSslChoiceAfter57P03)
+  switch (next.trigger) {
+    case 'first':
+      return true
+    case 'ssl-failed':
+      return failure.kind === 'ssl-refused' || failure.kind === 'handshake' || rejectedWithRetry
+    case 'plaintext-rejected':
+      return rejectedWithRetry
+  }
+}
+
+export function classify(error: unknown, timedOut: boolean, timeoutMs: number): Failure {
+  if (timedOut) {
+    const timeout = new PgSslError('CONNECT_TIMEOUT', `connection attempt timed out after ${timeoutMs / 1000} s`, { setting: 'connect_timeout', cause: error })
+    return new Failure('other', timeout)
+  }
+  if (error instanceof Failure) return error
+  if (error instanceof PgSslError) {
+    switch (error.code) {
+      case 'SSL_DISABLED_ON_SERVER':
+        return new Failure('ssl-refused', error)
+      case 'SSL_HANDSHAKE_FAILED':
+      case 'CERT_VERIFY_FAILED':
+        return new Failure('handshake', error)
+      default:
+        return new Failure('other', error)
+    }
+  }
+  return new Failure('other', new PgSslError('CONNECTION_FAILED', `connection failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+}
+
+/**
+ * The error the user sees when no attempt connected. Usually the last one; but when prefer's SSL
+ * attempt failed verification or its handshake and the plaintext retry was then refused, the SSL
+ * failure is what the user must fix, so it is the one thrown.
+ */
+export function finalError(failures: readonly Failure[], plan: Plan): PgSslError {
+  const last = failures[failures.length - 1]!.error
+  const sslFailure = failures.find((f) => f.kind === 'handshake')?.error
+  if (last.code === 'SSL_REQUIRED_BY_SERVER' && sslFailure) {
+    return new PgSslError(sslFailure.code, `${sslFailure.message}; the plaintext retry was refused too (${last.message})`, {
+      ...(sslFailure.reason ? { reason: sslFailure.reason } : {}),
+      ...(sslFailure.setting ? { setting: sslFailure.setting } : {}),
+      hint: sslFailure.hint,
+      cause: sslFailure,
+    })
+  }
+  if (last.code === 'SSL_REQUIRED_BY_SERVER' && plan.requestedMode === 'allow' && last.sqlstate === '57P03') {
+    return new PgSslError(last.code, last.message, {
+      sqlstate: '57P03',
+      setting: 'sslmode',
+      hint: `PostgreSQL's libpq does not retry with SSL after SQLSTATE 57P03; openGauss's does: use dialect 'opengauss' or 'gaussdb' for an openGauss server, or sslmode=require`,
+    })
+  }
+  return last
+}
+
+export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['failure']> {
+  return {
+    code: error.code,
+    message: error.message,
+    ...(error.sqlstate ? { sqlstate: error.sqlstate } : {}),
+    ...(error.reason ? { reason: error.reason } : {}),
+  }
+}
+
