@@ -33,6 +33,22 @@ export const ERROR_CODES = {
     summary: 'the server certificate does not match the host name',
     hint: 'connect with the host name the certificate was issued for, or use sslmode=verify-ca',
   },
+  INI_SYNTAX: {
+    summary: 'an ini file cannot be read the way Python configparser reads it',
+    hint: 'fix the line named in the message; python3 -c "import configparser; configparser.ConfigParser().read(FILE)" shows the same error',
+  },
+  INI_SECTION_MISSING: {
+    summary: 'the ini file has no section of the requested name',
+    hint: 'name one of the sections listed in the message (the default section is [postgresql])',
+  },
+  SERVICE_NOT_FOUND: {
+    summary: 'the connection service named by service= or PGSERVICE is not defined',
+    hint: 'define it in ~/.pg_service.conf (or PGSERVICEFILE), or in pg_service.conf under PGSYSCONFDIR',
+  },
+  SERVICE_FILE_INVALID: {
+    summary: 'a connection service file has a line libpq cannot read',
+    hint: 'service files hold [name] lines and keyword=value lines with libpq keywords',
+  },
   FILE_NOT_FOUND: {
     summary: 'a file named in the settings does not exist',
     hint: 'check the path (libpq expects absolute paths)',

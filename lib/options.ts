@@ -6,6 +6,7 @@ import type pg from 'pg'
 import type { Dialect } from './dialects.js'
 import type { SslMode } from './settings/keywords.js'
 import type { Environment } from './settings/resolve.js'
+import type { IniSource } from './settings/database-ini.js'
 
 type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 type Flag = '0' | '1' | 0 | 1 | boolean
@@ -34,6 +35,8 @@ export interface LibpqKeywordOptions {
   /** Passphrase of an encrypted sslkey. Never shown in errors or reports. */
   sslpassword?: string
   sslrootcert?: string
+  service?: string
+  servicefile?: string
   sslcrl?: string
   sslcrldir?: string
   sslsni?: Flag
@@ -50,6 +53,11 @@ export interface ConnectOptions
   connectionString?: string
   /** Where PG* variables are read from. Defaults to process.env. */
   env?: Environment
+  /**
+   * A psycopg2-style ini file (read with Python configparser's rules): a path, or the path and
+   * section (default section: postgresql). Its keys count as explicit options.
+   */
+  ini?: string | IniSource
   /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
   dialect?: Dialect
   keepAlive?: boolean

@@ -12,9 +12,19 @@ import { type Dialect, DIALECT_NAMES, isDialect } from '../dialects.js'
 import { parseConnectionString, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
+import { readIniSettings } from './database-ini.js'
+import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { ConnectOptions } from '../options.js'
 
-export type SettingSource = 'option' | 'conninfo' | `env:${string}` | 'default' | `default-file:${string}` | 'requiressl'
+export type SettingSource =
+  | 'option'
+  | 'conninfo'
+  | `ini:${string}`
+  | `service:${string}`
+  | `env:${string}`
+  | 'default'
+  | `default-file:${string}`
+  | 'requiressl'
 
 export interface Setting {
   readonly value: string
@@ -40,7 +50,7 @@ export interface ResolvedSettings {
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
 /** Options that belong to this library, not to libpq or pg. */
-const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect'])
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini'])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
@@ -66,11 +76,10 @@ const DEFAULT_FILES: ReadonlyArray<[keyword: string, file: string]> = [
 
 export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
   const env = input.env ?? process.env
+  const { explicit, passThrough, passwordFunction } = readOptions(input)
   const values: Record<string, Setting> = {}
-  const passThrough: Record<string, unknown> = {}
-  let passwordFunction: (() => string | Promise<string>) | undefined
 
-  // Lowest precedence first; later sources overwrite.
+  // Lowest precedence first; later sources overwrite: env < conninfo < ini < options.
   for (const k of KEYWORDS) {
     if (k.env !== undefined && env[k.env] !== undefined) values[k.name] = { value: env[k.env]!, source: `env:${k.env}` }
   }
@@ -80,38 +89,28 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     }
     setAll(values, parseConnectionString(input.connectionString), 'conninfo')
   }
-  const explicit: KeywordValues = {}
-  for (const [name, raw] of Object.entries(input)) {
-    if (raw === undefined || OWN_OPTIONS.has(name)) continue
-    if (name === 'ssl' || name === 'stream') {
-      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode`, {
-        setting: name,
-        hint: 'state SSL with libpq keywords instead: sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword',
-      })
-    }
-    if (name === 'password' && typeof raw === 'function') {
-      passwordFunction = raw as () => string | Promise<string>
-      continue
-    }
-    if (PG_CONVERTED.has(name)) {
-      convertPgOption(name, raw, explicit)
-      continue
-    }
-    const kw = PG_OPTION_ALIASES[name] ?? name
-    if (keyword(kw)) {
-      explicit[kw] = optionToString(kw, raw)
-    } else if (name.startsWith('ssl')) {
-      // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
-      const suggestion = closest(name, KEYWORDS.map((k) => k.name))
-      throw new PgSslError('INVALID_SETTING', `unknown SSL option "${name}"`, {
-        setting: name,
-        hint: suggestion ? `did you mean "${suggestion}"?` : 'see the libpq keyword list in the README',
-      })
-    } else {
-      passThrough[name] = raw
+  if (input.ini !== undefined) {
+    const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
+    for (const [name, { value, line }] of Object.entries(readIniSettings(source))) {
+      values[name] = { value, source: `ini:${source.file}:${line}` }
     }
   }
   setAll(values, explicit, 'option')
+
+  // A service fills what the options, ini and connection string left open, before the
+  // environment does (libpq: parseServiceInfo runs before the environment fallbacks).
+  const service = values.service?.value
+  if (service) {
+    const found = readService({
+      service,
+      serviceFile: values.servicefile?.value || undefined,
+      home: io.homeDirectory(env),
+      sysconfDir: env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR,
+    })
+    for (const [name, { value, file, line }] of Object.entries(found)) {
+      if (values[name] === undefined || values[name]!.source.startsWith('env:')) values[name] = { value, source: `service:${file}:${line}` }
+    }
+  }
 
   // Deprecated requiressl=1 means sslmode=require when sslmode itself was not given (libpq).
   if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) {
@@ -149,6 +148,48 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
   }
+}
+
+/** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
+function readOptions(input: ConnectOptions): {
+  explicit: KeywordValues
+  passThrough: Record<string, unknown>
+  passwordFunction: (() => string | Promise<string>) | undefined
+} {
+  const explicit: KeywordValues = {}
+  const passThrough: Record<string, unknown> = {}
+  let passwordFunction: (() => string | Promise<string>) | undefined
+  for (const [name, raw] of Object.entries(input)) {
+    if (raw === undefined || OWN_OPTIONS.has(name)) continue
+    if (name === 'ssl' || name === 'stream') {
+      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode`, {
+        setting: name,
+        hint: 'state SSL with libpq keywords instead: sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword',
+      })
+    }
+    if (name === 'password' && typeof raw === 'function') {
+      passwordFunction = raw as () => string | Promise<string>
+      continue
+    }
+    if (PG_CONVERTED.has(name)) {
+      convertPgOption(name, raw, explicit)
+      continue
+    }
+    const kw = PG_OPTION_ALIASES[name] ?? name
+    if (keyword(kw)) {
+      explicit[kw] = optionToString(kw, raw)
+    } else if (name.startsWith('ssl')) {
+      // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
+      const suggestion = closest(name, KEYWORDS.map((k) => k.name))
+      throw new PgSslError('INVALID_SETTING', `unknown SSL option "${name}"`, {
+        setting: name,
+        hint: suggestion ? `did you mean "${suggestion}"?` : 'see the libpq keyword list in the README',
+      })
+    } else {
+      passThrough[name] = raw
+    }
+  }
+  return { explicit, passThrough, passwordFunction }
 }
 
 function setAll(values: Record<string, Setting>, from: KeywordValues, source: SettingSource): void {
@@ -218,6 +259,8 @@ export function describeSource(source: SettingSource): string {
   if (source.startsWith('env:')) return `environment variable ${source.slice(4)}`
   if (source.startsWith('default-file:')) return 'libpq default file'
   if (source === 'conninfo') return 'connection string'
+  if (source.startsWith('ini:')) return `ini file ${source.slice(4)}`
+  if (source.startsWith('service:')) return `service file ${source.slice(8)}`
   if (source === 'requiressl') return 'requiressl'
   return source
 }
