@@ -19,6 +19,15 @@ export function parseConnectionString(text: string): KeywordValues {
   return isConnectionUri(text) ? parseUri(text) : parseConninfo(text)
 }
 
+/**
+ * libpq's conninfo_storeval: requiressl=1 is stored as sslmode=require and requiressl=0 as
+ * sslmode=prefer, in order with the other keywords (the later of the two wins).
+ */
+export function storeKeyword(out: KeywordValues, name: string, value: string): void {
+  if (name === 'requiressl') out.sslmode = value.startsWith('1') ? 'require' : 'prefer'
+  else out[name] = value
+}
+
 function checkKeyword(name: string, where: string): void {
   if (!keyword(name)) {
     throw new PgSslError('INVALID_SETTING', `invalid connection option "${name}" in ${where}`, {
@@ -56,8 +65,9 @@ export function parseConninfo(text: string): KeywordValues {
       let closed = false
       while (i < n) {
         const c = text[i]
-        if (c === '\\' && i + 1 < n) {
-          value += text[i + 1]
+        if (c === '\\') {
+          // A backslash takes the next character literally; a final one is dropped (libpq).
+          if (i + 1 < n) value += text[i + 1]
           i += 2
         } else if (c === "'") {
           closed = true
@@ -76,8 +86,8 @@ export function parseConninfo(text: string): KeywordValues {
       }
     } else {
       while (i < n && !isSpace(text[i])) {
-        if (text[i] === '\\' && i + 1 < n) {
-          value += text[i + 1]
+        if (text[i] === '\\') {
+          if (i + 1 < n) value += text[i + 1]
           i += 2
         } else {
           value += text[i]
@@ -86,7 +96,7 @@ export function parseConninfo(text: string): KeywordValues {
       }
     }
     checkKeyword(name, 'connection info string')
-    out[name] = value
+    storeKeyword(out, name, value)
   }
   return out
 }
@@ -134,16 +144,17 @@ export function parseUri(uri: string): KeywordValues {
   const authority = slashAt >= 0 ? rest.slice(0, slashAt) : rest
   if (slashAt >= 0 && slashAt + 1 < rest.length) out.dbname = percentDecode(rest.slice(slashAt + 1), 'database name')
 
-  // The user part ends at the last '@' (a '@' in a password must be percent-encoded, but libpq
-  // takes the last one all the same).
-  const atAt = authority.lastIndexOf('@')
+  // The user part ends at the first '@' (a '@' in a password must be percent-encoded); an empty
+  // user or password is not stored (libpq).
+  const atAt = authority.indexOf('@')
   const hostList = atAt >= 0 ? authority.slice(atAt + 1) : authority
   if (atAt >= 0) {
     const userInfo = authority.slice(0, atAt)
     const colon = userInfo.indexOf(':')
     const user = colon >= 0 ? userInfo.slice(0, colon) : userInfo
+    const password = colon >= 0 ? userInfo.slice(colon + 1) : ''
     if (user) out.user = percentDecode(user, 'user name')
-    if (colon >= 0) out.password = percentDecode(userInfo.slice(colon + 1), 'password')
+    if (password) out.password = percentDecode(password, 'password')
   }
 
   if (hostList) {
@@ -168,8 +179,9 @@ export function parseUri(uri: string): KeywordValues {
       hosts.push(percentDecode(host, 'host'))
       ports.push(percentDecode(port, 'port'))
     }
-    if (hosts.some((h) => h)) out.host = hosts.join(',')
-    if (ports.some((p) => p)) out.port = ports.join(',')
+    // Joined as libpq joins them: one entry per host, empty entries kept ("h1,h2" → port ",").
+    if (hosts.join(',') !== '') out.host = hosts.join(',')
+    if (ports.join(',') !== '') out.port = ports.join(',')
   }
 
   if (query !== undefined && query !== '') {
@@ -187,7 +199,7 @@ export function parseUri(uri: string): KeywordValues {
       if (!keyword(name)) {
         throw new PgSslError('INVALID_SETTING', `invalid URI query parameter: "${name}"`, { setting: name })
       }
-      out[name] = value
+      storeKeyword(out, name, value)
     }
   }
   return out

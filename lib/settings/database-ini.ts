@@ -71,7 +71,9 @@ export function readIniSettings(source: IniSource): Record<string, IniSetting> {
         hint: "psycopg2 refuses this too (\"you can't specify both 'database' and 'dbname' arguments\"): keep one",
       })
     }
-    out[name] = { value, line }
+    // psycopg2 passes the keys to libpq as a connection string, where requiressl becomes sslmode.
+    if (name === 'requiressl') out.sslmode = { value: value.startsWith('1') ? 'require' : 'prefer', line }
+    else out[name] = { value, line }
   }
   return out
 }

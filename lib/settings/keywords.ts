@@ -54,7 +54,8 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'tcp_user_timeout', use: 'ignored' },
   { name: 'replication', use: 'honoured' },
   { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSLMODES, use: 'honoured' },
-  { name: 'requiressl', env: 'PGREQUIRESSL', values: ['0', '1'], use: 'honoured' },
+  // In a connection string or option requiressl becomes sslmode (conninfo.ts storeKeyword).
+  { name: 'requiressl', env: 'PGREQUIRESSL', use: 'honoured' },
   { name: 'sslnegotiation', env: 'PGSSLNEGOTIATION', default: 'postgres', values: ['postgres', 'direct'], use: 'refused', accepts: ['postgres'], why: 'direct SSL negotiation is not implemented yet' },
   { name: 'sslcompression', env: 'PGSSLCOMPRESSION', default: '0', values: ['0', '1'], use: 'ignored' },
   { name: 'sslcert', env: 'PGSSLCERT', use: 'honoured' },

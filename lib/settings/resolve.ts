@@ -9,7 +9,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
 import { type Dialect, DIALECT_NAMES, isDialect } from '../dialects.js'
-import { parseConnectionString, type KeywordValues } from './conninfo.js'
+import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
 import { readIniSettings } from './database-ini.js'
@@ -112,7 +112,8 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     }
   }
 
-  // Deprecated requiressl=1 means sslmode=require when sslmode itself was not given (libpq).
+  // PGREQUIRESSL=1 means sslmode=require when nothing else set sslmode (libpq's
+  // conninfo_add_defaults; requiressl in a connection string or option became sslmode already).
   if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) {
     values.sslmode = { value: 'require', source: 'requiressl' }
   }
@@ -177,7 +178,7 @@ function readOptions(input: ConnectOptions): {
     }
     const kw = PG_OPTION_ALIASES[name] ?? name
     if (keyword(kw)) {
-      explicit[kw] = optionToString(kw, raw)
+      storeKeyword(explicit, kw, optionToString(kw, raw))
     } else if (name.startsWith('ssl')) {
       // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
       const suggestion = closest(name, KEYWORDS.map((k) => k.name))
