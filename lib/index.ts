@@ -1,5 +1,9 @@
 /** pg-sslmode public API. */
 export { connect } from './connect/connect.js'
+export { resolve } from './resolve.js'
+export type { Resolution, ResolvedEndpoint } from './resolve.js'
+export { loadIni } from './settings/database-ini.js'
+export type { IniSource } from './settings/database-ini.js'
 export { planAttempts } from './connect/plan.js'
 export type { AttemptSpec, AttemptTrigger, Plan, PlanInput, RootCertSource, Transport } from './connect/plan.js'
 export { SslClient } from './client.js'

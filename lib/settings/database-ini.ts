@@ -77,3 +77,8 @@ export function readIniSettings(source: IniSource): Record<string, IniSetting> {
   }
   return out
 }
+
+/** The libpq keyword map of one section (default [postgresql]), as psycopg2 would pass it. */
+export function loadIni(file: string, section: string = DEFAULT_INI_SECTION): Record<string, string> {
+  return Object.fromEntries(Object.entries(readIniSettings({ file, section })).map(([k, v]) => [k, v.value]))
+}

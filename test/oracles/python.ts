@@ -17,9 +17,17 @@ export function python3(): string | undefined {
   return found || undefined
 }
 
-/** Runs a Python oracle script with JSON on stdin and returns its parsed JSON output. */
-export function runOracle<T>(python: string, script: string, input: unknown): T {
-  const out = execFileSync(python, [join(ORACLES, script)], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+/**
+ * Runs a Python oracle script with JSON on stdin and returns its parsed JSON output. The script
+ * sees no PG* variable of this machine: only PATH and the given variables.
+ */
+export function runOracle<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}): T {
+  const out = execFileSync(python, [join(ORACLES, script)], {
+    input: JSON.stringify(input),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  })
   return JSON.parse(out) as T
 }
 
