@@ -65,6 +65,14 @@ export const ERROR_CODES = {
     summary: 'the client private key could not be decrypted',
     hint: 'set sslpassword to the passphrase of the key (it is never shown in messages)',
   },
+  KEY_CIPHER_CORRUPT: {
+    summary: 'a client.key.cipher / client.key.rand pair is damaged or has the wrong size',
+    hint: 'download the certificate bundle again, or re-create the pair with gs_guc encrypt / encryptKeyPassphrase()',
+  },
+  FILE_PERMISSIONS: {
+    summary: 'a certificate or key file is readable by others, which the client refuses',
+    hint: 'chmod the file as the message says (libpq: key 0600, or 0640 owned by root; openGauss: certificate, key and root CA 0600)',
+  },
   KEY_MISMATCH: {
     summary: 'the client private key does not belong to the client certificate',
     hint: 'use the key that was generated with the certificate',
