@@ -109,6 +109,7 @@ export type VerifyFailureReason =
   | 'revoked'
   | 'bad-signature'
   | 'chain-incomplete'
+  | 'not-a-ca'
   | 'crl-problem'
   | 'other'
 

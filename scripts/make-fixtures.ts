@@ -11,13 +11,28 @@
  *   other-ca.crt / other-ca.key     an unrelated root CA, for "wrong CA" tests
  *   other-client.crt / .key         CN=app signed by other-ca (a client certificate the server must refuse)
  *   server-revoked.crt / .key       like server.crt, but listed in ca-revoking.crl
- *   ca-revoking.crl                 CRL of ca revoking server-revoked.crt (valid until 2125)
- *   ca-empty.crl                    CRL of ca revoking nothing
- *   crl-dir/ca-revoking.crl         the revoking CRL alone in a directory, for sslcrldir
+ *   server-not-yet-valid.crt / .key like server.crt, valid from 2100
+ *   server-wildcard.crt / .key      SAN DNS:*.pg-sslmode.test
+ *   server-ip.crt / .key            SAN IP:127.0.0.1 only, CN=db.example.com
+ *   intermediate-ca.crt / .key      CA signed by ca
+ *   revoked-intermediate-ca.crt     CA signed by ca, listed in ca-revoking.crl
+ *   server-chain.crt / .key         localhost leaf signed by intermediate-ca (the leaf alone)
+ *   server-chain-bundle.crt / .key  the same leaf followed by intermediate-ca (what a server sends)
+ *   server-bad-intermediate-bundle  localhost leaf by revoked-intermediate-ca, with that intermediate
+ *   server-by-leaf-bundle           localhost leaf "issued" by client.crt, a non-CA certificate
+ *   ca-revoking.crl                 CRL of ca revoking server-revoked.crt and revoked-intermediate-ca
+ *   ca-empty.crl / ca-expired.crl   CRLs of ca revoking nothing; the second expired in 2024
+ *   intermediate.crl, revoked-intermediate.crl   empty CRLs of the two intermediates
+ *   crl-dir/                        ca-revoking.crl + both intermediate CRLs, for sslcrldir
+ *   crl-bundle.crl                  the same three CRLs in one file
+ *   client-legacy.key               client.key as a legacy encrypted PEM (Proc-Type: 4,ENCRYPTED)
+ *   dws-sslcert/                    a GaussDB(DWS) console bundle: client.crt, client.key (legacy
+ *                                   encrypted), cacert.pem, client.key.cipher, client.key.rand
  *
  * node-forge writes certificates but not CRLs, so the (v1) CRLs are assembled from ASN.1 here.
  */
 import forge from 'node-forge'
+import { encryptKeyPassphraseBytes } from '../lib/tls/gauss-cipher.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,8 +40,10 @@ import { fileURLToPath } from 'node:url'
 const { pki } = forge
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'pki')
 
-/** The test passphrase of client-encrypted.key. A fixture, not a secret. */
+/** The test passphrase of client-encrypted.key and client-legacy.key. A fixture, not a secret. */
 export const PASSPHRASE = 'fixture-passphrase'
+/** The passphrase of dws-sslcert/client.key, also held by its .cipher/.rand pair. */
+export const DWS_PASSPHRASE = 'Gauss@123'
 
 interface Issued {
   cert: forge.pki.Certificate
@@ -72,13 +89,18 @@ function makeCert(opts: {
   return { cert, keys }
 }
 
+function writeBundle(name: string, leaf: Issued, chain: Issued[]): void {
+  writeFileSync(join(OUT, `${name}.crt`), [leaf, ...chain].map((c) => pki.certificateToPem(c.cert)).join(''))
+  writeFileSync(join(OUT, `${name}.key`), pki.privateKeyToPem(leaf.keys.privateKey), { mode: 0o600 })
+}
+
 function write(name: string, issued: Issued): void {
   writeFileSync(join(OUT, `${name}.crt`), pki.certificateToPem(issued.cert))
   writeFileSync(join(OUT, `${name}.key`), pki.privateKeyToPem(issued.keys.privateKey), { mode: 0o600 })
 }
 
 /** A v1 X.509 CRL (RFC 5280 §5.1) issued by `issuer`, revoking the given certificates. */
-function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[]): string {
+function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[], nextUpdate = new Date('2125-01-01T00:00:00Z'), thisUpdate = new Date('2025-06-01T00:00:00Z')): string {
   const { asn1 } = forge
   // RFC 5280: UTCTime up to 2049, GeneralizedTime from 2050.
   const utc = (date: Date) =>
@@ -98,8 +120,8 @@ function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[]): string {
   const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     algorithm,
     pki.distinguishedNameToAsn1(issuer.cert.subject),
-    utc(new Date('2025-06-01T00:00:00Z')),
-    utc(new Date('2125-01-01T00:00:00Z')),
+    utc(thisUpdate),
+    utc(nextUpdate),
     ...(entries.length > 0 ? [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, entries)] : []),
   ])
   const md = forge.md.sha256.create()
@@ -132,18 +154,52 @@ function main(): void {
   )
   const client = makeCert({ cn: 'app', issuer: ca, clientAuth: true })
   write('client', client)
+  writeBundle('server-by-leaf-bundle', makeCert({ cn: 'localhost', issuer: client, san: localSan }), [client])
   write('other-client', makeCert({ cn: 'app', issuer: otherCa, clientAuth: true }))
 
   const revokedServer = makeCert({ cn: 'localhost', issuer: ca, san: localSan })
   write('server-revoked', revokedServer)
-  writeFileSync(join(OUT, 'ca-revoking.crl'), makeCrl(ca, [revokedServer.cert]))
+  write('server-not-yet-valid', makeCert({ cn: 'localhost', issuer: ca, san: localSan, notBefore: new Date('2100-01-01T00:00:00Z') }))
+  write('server-wildcard', makeCert({ cn: '*.pg-sslmode.test', issuer: ca, san: [{ type: 2, value: '*.pg-sslmode.test' }] }))
+  write('server-ip', makeCert({ cn: 'db.example.com', issuer: ca, san: [{ type: 7, ip: '127.0.0.1' }] }))
+
+  const intermediate = makeCert({ cn: 'pg-sslmode test intermediate CA', issuer: ca, ca: true })
+  const revokedIntermediate = makeCert({ cn: 'pg-sslmode revoked intermediate CA', issuer: ca, ca: true })
+  write('intermediate-ca', intermediate)
+  write('revoked-intermediate-ca', revokedIntermediate)
+  const chainLeaf = makeCert({ cn: 'localhost', issuer: intermediate, san: localSan })
+  write('server-chain', chainLeaf)
+  writeBundle('server-chain-bundle', chainLeaf, [intermediate])
+  writeBundle('server-bad-intermediate-bundle', makeCert({ cn: 'localhost', issuer: revokedIntermediate, san: localSan }), [revokedIntermediate])
+
+  const revoking = makeCrl(ca, [revokedServer.cert, revokedIntermediate.cert])
+  const intermediateCrl = makeCrl(intermediate, [])
+  const revokedIntermediateCrl = makeCrl(revokedIntermediate, [])
+  writeFileSync(join(OUT, 'ca-revoking.crl'), revoking)
   writeFileSync(join(OUT, 'ca-empty.crl'), makeCrl(ca, []))
+  writeFileSync(join(OUT, 'ca-expired.crl'), makeCrl(ca, [], new Date('2024-06-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z')))
+  writeFileSync(join(OUT, 'intermediate.crl'), intermediateCrl)
+  writeFileSync(join(OUT, 'revoked-intermediate.crl'), revokedIntermediateCrl)
+  writeFileSync(join(OUT, 'crl-bundle.crl'), revoking + intermediateCrl + revokedIntermediateCrl)
   mkdirSync(join(OUT, 'crl-dir'), { recursive: true })
-  writeFileSync(join(OUT, 'crl-dir', 'ca-revoking.crl'), makeCrl(ca, [revokedServer.cert]))
+  writeFileSync(join(OUT, 'crl-dir', 'ca-revoking.crl'), revoking)
+  writeFileSync(join(OUT, 'crl-dir', 'intermediate.crl'), intermediateCrl)
+  writeFileSync(join(OUT, 'crl-dir', 'revoked-intermediate.crl'), revokedIntermediateCrl)
 
   const info = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(client.keys.privateKey))
   const encrypted = pki.encryptPrivateKeyInfo(info, PASSPHRASE, { algorithm: 'aes256' })
   writeFileSync(join(OUT, 'client-encrypted.key'), pki.encryptedPrivateKeyToPem(encrypted), { mode: 0o600 })
+  writeFileSync(join(OUT, 'client-legacy.key'), pki.encryptRsaPrivateKey(client.keys.privateKey, PASSPHRASE, { legacy: true, algorithm: 'aes128' }), { mode: 0o600 })
+
+  // The DWS console bundle: client.key encrypted with a passphrase held by .cipher/.rand.
+  const dws = join(OUT, '..', 'dws-sslcert')
+  mkdirSync(dws, { recursive: true })
+  writeFileSync(join(dws, 'client.crt'), pki.certificateToPem(client.cert))
+  writeFileSync(join(dws, 'client.key'), pki.encryptRsaPrivateKey(client.keys.privateKey, DWS_PASSPHRASE, { legacy: true, algorithm: 'aes256' }), { mode: 0o600 })
+  writeFileSync(join(dws, 'cacert.pem'), pki.certificateToPem(ca.cert))
+  const pair = encryptKeyPassphraseBytes(DWS_PASSPHRASE)
+  writeFileSync(join(dws, 'client.key.cipher'), pair.cipher, { mode: 0o600 })
+  writeFileSync(join(dws, 'client.key.rand'), pair.rand, { mode: 0o600 })
   console.log(`fixtures written to ${OUT}`)
 }
 
