@@ -122,6 +122,8 @@ export interface PgSslErrorDetails {
   reason?: VerifyFailureReason
   /** SQLSTATE when the server sent an ErrorResponse. */
   sqlstate?: string
+  serial?: string
+  crlIssuer?: string
   /** Every connection attempt that was made, in order (from the plan executor). */
   attempts?: readonly unknown[]
   cause?: unknown
@@ -134,6 +136,9 @@ export class PgSslError extends Error {
   readonly hint: string
   readonly reason?: VerifyFailureReason
   readonly sqlstate?: string
+  /** For reason 'revoked': the revoked certificate's serial and the CRL's issuer. */
+  readonly serial?: string
+  readonly crlIssuer?: string
   attempts?: readonly unknown[]
 
   constructor(code: PgSslErrorCode, message: string, details: PgSslErrorDetails = {}) {
@@ -145,6 +150,8 @@ export class PgSslError extends Error {
     if (details.file !== undefined) this.file = details.file
     if (details.reason !== undefined) this.reason = details.reason
     if (details.sqlstate !== undefined) this.sqlstate = details.sqlstate
+    if (details.serial !== undefined) this.serial = details.serial
+    if (details.crlIssuer !== undefined) this.crlIssuer = details.crlIssuer
     if (details.attempts !== undefined) this.attempts = details.attempts
   }
 }

@@ -13,7 +13,7 @@ import { classify, failureSummary, finalError, mayFollow, type Failure } from '.
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
-import { checkHostname, tlsOptionsFor } from './tls-options.js'
+import { checkPeer, tlsOptionsFor } from './tls-options.js'
 import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from './transport.js'
 
 /** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
@@ -97,7 +97,7 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           }
           stream = track(answer.socket)
           session = answer.session
-          if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.host)
+          checkPeer(session, spec, endpoint, prepared.material)
         }
         const client = await startUp(stream, settings, endpoint)
         record('connected')

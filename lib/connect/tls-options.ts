@@ -5,13 +5,15 @@
 import type { X509Certificate } from 'node:crypto'
 import type { ConnectionOptions, SecureVersion } from 'node:tls'
 import { DIALECTS } from '../dialects.js'
-import { PgSslError } from '../errors.js'
+import { PgSslError, type VerifyFailureReason } from '../errors.js'
 import { settingValue } from '../settings/resolve.js'
 import { secureContextFor } from '../tls/context.js'
 import { certificateNames, matchHostname } from '../tls/hostname.js'
+import type { TlsMaterial } from '../tls/material.js'
+import { verifyServerCertificate } from '../tls/server-verification.js'
 import type { AttemptSpec } from './plan.js'
 import type { Prepared } from './prepare.js'
-import { serverNameForSni, type Endpoint } from './transport.js'
+import { serverNameForSni, type Endpoint, type TlsSessionFacts } from './transport.js'
 
 export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: Prepared): ConnectionOptions {
   const { settings, material } = prepared
@@ -28,10 +30,46 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
   return {
     secureContext,
     ...(servername ? { servername } : {}),
-    // Chain verification by OpenSSL against our roots only; the host name is checked by libpq's rules.
-    rejectUnauthorized: spec.verifyChain,
+    // The handshake completes and checkPeer() decides before any byte is sent: our verification
+    // gives the reasons, OpenSSL's (against the same roots) is the second line.
+    rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
   }
+}
+
+/** What the attempt demands of the server's certificate, checked on the finished handshake. */
+export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial): void {
+  if (spec.verifyChain) {
+    const result = verifyServerCertificate(session.presented, material)
+    if (!result.ok) {
+      throw new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed (${result.reason}): ${result.message}`, {
+        setting: result.reason === 'revoked' || result.reason === 'crl-problem' ? 'sslcrl' : 'sslrootcert',
+        reason: result.reason,
+        hint: HINTS[result.reason],
+        ...(result.serial ? { serial: result.serial } : {}),
+        ...(result.crlIssuer ? { crlIssuer: result.crlIssuer } : {}),
+      })
+    }
+    if (!session.opensslAuthorized) {
+      throw new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed: OpenSSL refused the chain (${session.opensslError ?? 'unknown reason'})`, {
+        setting: 'sslrootcert',
+        reason: 'other',
+      })
+    }
+  }
+  if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.host)
+}
+
+const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
+  'untrusted-root': 'point sslrootcert at the CA that signed the server certificate (or add the missing intermediate CA to it)',
+  'chain-incomplete': 'the server must send its intermediate CA certificates (ssl_cert_file with the chain), or add them to sslrootcert',
+  expired: 'the server needs a renewed certificate (or a CA certificate in the chain has expired)',
+  'not-yet-valid': "the certificate's validity starts in the future: check the clocks of client and server",
+  'bad-signature': 'the certificate was not signed by the CA it names: it may be forged or damaged',
+  'not-a-ca': 'a certificate that is not a CA signed another one: the server certificate chain is wrong',
+  revoked: 'the certificate is listed in the CRL (sslcrl/sslcrldir): the server needs a new certificate',
+  'crl-problem': 'libpq needs a current CRL from the issuer of every certificate in the chain: update sslcrl/sslcrldir',
+  other: 'check sslrootcert and the server certificate with openssl verify',
 }
 
 export function checkHostname(cert: X509Certificate | undefined, host: string): void {

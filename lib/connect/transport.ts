@@ -6,8 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
-import { PgSslError, type VerifyFailureReason } from '../errors.js'
+import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
+import { PgSslError } from '../errors.js'
 
 export interface Endpoint {
   /** The name the user gave: used for SNI and verify-full. */
@@ -28,6 +28,11 @@ export interface TlsSessionFacts {
   readonly cipher: string | null
   readonly cipherStandardName: string | null
   readonly peerCertificate: X509Certificate | undefined
+  /** The certificates the server presented, leaf first (as OpenSSL linked them). */
+  readonly presented: readonly X509Certificate[]
+  /** OpenSSL's own verdict on the chain against the configured roots (the second line). */
+  readonly opensslAuthorized: boolean
+  readonly opensslError: string | undefined
 }
 
 /** The outcome of asking the server for SSL. */
@@ -95,8 +100,8 @@ function firstChunk(socket: Socket): Promise<Buffer> {
 
 /**
  * SSLRequest on an open socket. 'S' → TLS handshake with `tlsOptions`; 'N' → refused (socket kept);
- * anything else → PROTOCOL_VIOLATION. Handshake and verification errors reject with
- * SSL_HANDSHAKE_FAILED or CERT_VERIFY_FAILED (with a reason); the socket is then destroyed.
+ * anything else → PROTOCOL_VIOLATION. A failed handshake rejects with SSL_HANDSHAKE_FAILED and the
+ * socket is destroyed; the certificate checks happen afterwards (tls-options.ts checkPeer).
  */
 export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions): Promise<SslAnswer> {
   socket.write(SSL_REQUEST)
@@ -119,7 +124,7 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
     const onError = (error: NodeJS.ErrnoException): void => {
       tls.off('secureConnect', onSecure)
       tls.destroy()
-      reject(handshakeError(error, tlsOptions))
+      reject(handshakeError(error))
     }
     const onSecure = (): void => {
       tls.off('error', onError)
@@ -137,7 +142,7 @@ function sessionFacts(tls: TLSSocket): TlsSessionFacts {
   // Node 20 hands out the peer certificate once: a second getPeerCertificate() or
   // getPeerX509Certificate() call returns nothing. Read it once, here, and keep it.
   const detailed = tls.getPeerCertificate(true)
-  const peerCertificate = detailed?.raw ? new X509Certificate(detailed.raw) : undefined
+  const presented = presentedChain(detailed)
   // pg's SCRAM channel binding (tls-server-end-point) asks the socket again during
   // authentication: answer from what was seen at the handshake.
   if (detailed?.raw) {
@@ -151,74 +156,31 @@ function sessionFacts(tls: TLSSocket): TlsSessionFacts {
     protocol: tls.getProtocol(),
     cipher: cipher?.name ?? null,
     cipherStandardName: cipher?.standardName ?? null,
-    peerCertificate,
+    peerCertificate: presented[0],
+    presented,
+    opensslAuthorized: tls.authorized,
+    opensslError: tls.authorizationError === undefined || tls.authorizationError === null ? undefined : String(tls.authorizationError),
   }
+}
+
+/** Follow Node's issuerCertificate links from the leaf; they end at a self-reference. */
+function presentedChain(leaf: DetailedPeerCertificate | undefined): X509Certificate[] {
+  const out: X509Certificate[] = []
+  const seen = new Set<string>()
+  for (let c = leaf; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256)
+    out.push(new X509Certificate(c.raw))
+  }
+  return out
 }
 
 function protocolViolation(message: string): PgSslError {
   return new PgSslError('PROTOCOL_VIOLATION', message)
 }
 
-/** OpenSSL verification codes → stable reasons. */
-const VERIFY_REASONS: Readonly<Record<string, VerifyFailureReason>> = {
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted-root',
-  UNABLE_TO_GET_ISSUER_CERT: 'chain-incomplete',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted-root',
-  SELF_SIGNED_CERT_IN_CHAIN: 'untrusted-root',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'untrusted-root',
-  CERT_UNTRUSTED: 'untrusted-root',
-  CERT_HAS_EXPIRED: 'expired',
-  CERT_NOT_YET_VALID: 'not-yet-valid',
-  CERT_REVOKED: 'revoked',
-  CERT_SIGNATURE_FAILURE: 'bad-signature',
-  UNABLE_TO_GET_CRL: 'crl-problem',
-  CRL_HAS_EXPIRED: 'crl-problem',
-  CRL_NOT_YET_VALID: 'crl-problem',
-  CRL_SIGNATURE_FAILURE: 'crl-problem',
-  INVALID_CA: 'untrusted-root',
-}
-
-function handshakeError(error: NodeJS.ErrnoException, tlsOptions: ConnectionOptions): PgSslError {
-  const code = error.code ?? ''
-  const reason = VERIFY_REASONS[code]
-  if (reason !== undefined && tlsOptions.rejectUnauthorized) {
-    return new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed: ${reasonText(reason)} (${code})`, {
-      setting: 'sslrootcert',
-      reason,
-      cause: error,
-      hint:
-        reason === 'untrusted-root' || reason === 'chain-incomplete'
-          ? 'the server certificate does not chain to the CA in sslrootcert: point sslrootcert at the CA that signed it'
-          : reason === 'revoked'
-            ? 'the server certificate is listed in the CRL (sslcrl/sslcrldir): the server needs a new certificate'
-            : reason === 'crl-problem'
-              ? 'a CRL for the chain is missing, expired or badly signed: update sslcrl/sslcrldir'
-              : undefined,
-    })
-  }
+function handshakeError(error: NodeJS.ErrnoException): PgSslError {
   const detail = error.message.replace(/\s+/g, ' ').trim()
   return new PgSslError('SSL_HANDSHAKE_FAILED', `SSL handshake failed: ${detail}`, { cause: error })
-}
-
-function reasonText(reason: VerifyFailureReason): string {
-  switch (reason) {
-    case 'untrusted-root':
-      return 'the certificate is not signed by a trusted root CA'
-    case 'chain-incomplete':
-      return 'the certificate chain is incomplete'
-    case 'expired':
-      return 'the certificate has expired'
-    case 'not-yet-valid':
-      return 'the certificate is not yet valid'
-    case 'revoked':
-      return 'the certificate has been revoked'
-    case 'bad-signature':
-      return 'a certificate signature is invalid'
-    case 'crl-problem':
-      return 'a certificate revocation list could not be used'
-    default:
-      return 'verification error'
-  }
 }
 
 export function serverNameForSni(host: string, sslsni: boolean): string | undefined {

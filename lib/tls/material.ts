@@ -9,13 +9,18 @@ import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { PgSslError } from '../errors.js'
+import { parseCrl, type ParsedCrl } from './crl.js'
 import type { RootCertSource } from '../connect/plan.js'
 
 export interface TlsMaterial {
   readonly rootCert: RootCertSource
   /** Trusted roots: PEM/DER buffers, or the system list. */
   readonly ca?: readonly (Buffer | string)[]
+  /** The same roots, parsed, for our chain verification. */
+  readonly roots?: readonly X509Certificate[]
   readonly crl?: readonly Buffer[]
+  /** The same CRLs, parsed. */
+  readonly crlList?: readonly ParsedCrl[]
   readonly cert?: Buffer
   /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
   readonly key?: Buffer
@@ -47,7 +52,7 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>()
 
 /** Statistics for tests and benchmarks: how often a file was really read and parsed. */
-export const materialStats = { reads: 0, parses: 0, secureContexts: 0 }
+export const materialStats = { reads: 0, parses: 0, secureContexts: 0, verifications: 0 }
 
 export function clearMaterialCache(): void {
   cache.clear()
@@ -127,15 +132,34 @@ function certificates(entry: CacheEntry, setting: string, path: string): Buffer[
   })
 }
 
-function crls(entry: CacheEntry, setting: string, path: string): Buffer[] {
+function crls(entry: CacheEntry, setting: string, path: string): Array<{ raw: Buffer; parsed: ParsedCrl }> {
   return parsedOnce(entry, 'crls', () => {
     const text = entry.data.toString('latin1')
     const blocks = [...text.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'X509 CRL')
-    if (blocks.length > 0) return blocks.map((m) => Buffer.from(m[0], 'latin1'))
-    // DER: an ASN.1 SEQUENCE. Anything else is not a CRL.
-    if (entry.data[0] === 0x30) return [entry.data]
-    throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a PEM or DER CRL`, { setting, file: path })
+    // PEM blocks, or else the whole file as DER.
+    const items = blocks.length > 0 ? blocks.map((m) => ({ raw: Buffer.from(m[0], 'latin1'), der: pemBody(m[0]) })) : [{ raw: entry.data, der: entry.data }]
+    return items.map(({ raw, der }) => {
+      try {
+        return { raw, parsed: parseCrl(der) }
+      } catch (error) {
+        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid PEM or DER CRL`, { setting, file: path, cause: error })
+      }
+    })
   })
+}
+
+function pemBody(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, ''), 'base64')
+}
+
+function x509s(entry: CacheEntry, setting: string, path: string): X509Certificate[] {
+  return parsedOnce(entry, 'x509', () => certificates(entry, setting, path).map((c) => new X509Certificate(c)))
+}
+
+let systemRootsParsed: X509Certificate[] | undefined
+function systemRoots(): X509Certificate[] {
+  systemRootsParsed ??= rootCertificates.map((pem) => new X509Certificate(pem))
+  return systemRootsParsed
 }
 
 function privateKey(entry: CacheEntry, path: string, passphrase: string | undefined): KeyObject {
@@ -173,15 +197,18 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   const files: Record<string, string> = {}
   let rootCert: RootCertSource = 'none'
   let ca: (Buffer | string)[] | undefined
-  let crl: Buffer[] | undefined
+  let roots: X509Certificate[] | undefined
+  let crl: Array<{ raw: Buffer; parsed: ParsedCrl }> | undefined
 
   if (request.sslrootcert === 'system' && request.systemRootCert) {
     rootCert = 'system'
     ca = [...rootCertificates]
+    roots = systemRoots()
     files.sslrootcert = 'system'
   } else if (request.sslrootcert !== undefined) {
     const entry = await readCached(request.sslrootcert, 'sslrootcert')
     ca = certificates(entry, 'sslrootcert', request.sslrootcert)
+    roots = x509s(entry, 'sslrootcert', request.sslrootcert)
     rootCert = 'file'
     files.sslrootcert = request.sslrootcert
   }
@@ -231,7 +258,8 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   const material: TlsMaterial = {
     rootCert,
     ...(ca ? { ca } : {}),
-    ...(crl && crl.length > 0 ? { crl } : {}),
+    ...(roots ? { roots } : {}),
+    ...(crl && crl.length > 0 ? { crl: crl.map((c) => c.raw), crlList: crl.map((c) => c.parsed) } : {}),
     ...(cert ? { cert } : {}),
     files,
   }
@@ -239,7 +267,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   return material
 }
 
-async function loadCrlDirectory(dir: string): Promise<Buffer[]> {
+async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }>> {
   let names: string[]
   try {
     names = await readdir(dir)
@@ -248,7 +276,7 @@ async function loadCrlDirectory(dir: string): Promise<Buffer[]> {
     if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `certificate revocation list directory "${dir}" does not exist`, { setting: 'sslcrldir', file: dir })
     throw new PgSslError('FILE_UNREADABLE', `could not read certificate revocation list directory "${dir}": ${code ?? 'error'}`, { setting: 'sslcrldir', file: dir })
   }
-  const out: Buffer[] = []
+  const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
   // OpenSSL's hashed directories name CRLs <hash>.r<n>; plain *.crl / *.pem files are accepted too.
   for (const name of names.sort()) {
     if (!/\.(r\d+|crl|pem)$/i.test(name)) continue
