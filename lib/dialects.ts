@@ -3,6 +3,8 @@
  * (SPEC §7). Code asks this table; it never tests the dialect name itself.
  */
 
+import type { FilePermissionRule } from './tls/permissions.js'
+
 export type Dialect = 'postgres' | 'opengauss' | 'gaussdb'
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
@@ -19,6 +21,10 @@ export interface DialectRules {
   readonly retriesOtherSslChoiceAfter57P03: boolean
   /** libpq 16+ takes sslrootcert=system as "the system's trusted roots". */
   readonly knowsSystemRootCert: boolean
+  /** Which files must be private, and how (tls/permissions.ts). */
+  readonly filePermissions: FilePermissionRule
+  /** An encrypted client key's passphrase may come from client.key.cipher/.rand beside the certificate. */
+  readonly keyPassphraseFromCipherFiles: boolean
   /** TLS version bounds used when ssl_min/max_protocol_version are not set. */
   readonly defaultMinTls: TlsVersion
   readonly defaultMaxTls: TlsVersion | undefined
@@ -30,6 +36,8 @@ export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
     supportsVerifyFull: true,
     retriesOtherSslChoiceAfter57P03: false,
     knowsSystemRootCert: true,
+    filePermissions: 'libpq',
+    keyPassphraseFromCipherFiles: false,
     defaultMinTls: 'TLSv1.2',
     defaultMaxTls: undefined,
   },
@@ -38,6 +46,8 @@ export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
     supportsVerifyFull: false,
     retriesOtherSslChoiceAfter57P03: true,
     knowsSystemRootCert: false,
+    filePermissions: 'openGauss-600',
+    keyPassphraseFromCipherFiles: true,
     defaultMinTls: 'TLSv1.2',
     defaultMaxTls: 'TLSv1.2',
   },
@@ -46,6 +56,8 @@ export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
     supportsVerifyFull: false,
     retriesOtherSslChoiceAfter57P03: true,
     knowsSystemRootCert: false,
+    filePermissions: 'openGauss-600',
+    keyPassphraseFromCipherFiles: true,
     defaultMinTls: 'TLSv1.2',
     defaultMaxTls: 'TLSv1.2',
   },

@@ -7,6 +7,7 @@ import type { Dialect } from './dialects.js'
 import type { SslMode } from './settings/keywords.js'
 import type { Environment } from './settings/resolve.js'
 import type { IniSource } from './settings/database-ini.js'
+import type { FilePermissionRule } from './tls/permissions.js'
 
 type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 type Flag = '0' | '1' | 0 | 1 | boolean
@@ -58,6 +59,14 @@ export interface ConnectOptions
    * section (default section: postgresql). Its keys count as explicit options.
    */
   ini?: string | IniSource
+  /**
+   * An unpacked GaussDB(DWS) certificate bundle (client.crt, client.key, cacert.pem,
+   * client.key.cipher/.rand); env PGSSLCERTDIR. Fills sslcert, sslkey and sslrootcert where
+   * nothing else set them.
+   */
+  sslcertdir?: string
+  /** Which files must be private: the dialect's rule by default (libpq / openGauss-600), or 'off'. */
+  filePermissions?: FilePermissionRule
   /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
   dialect?: Dialect
   keepAlive?: boolean

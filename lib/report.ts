@@ -107,6 +107,8 @@ export interface ReportInput {
   readonly allRecords: readonly AttemptRecord[]
   readonly clientCertificateLoaded: boolean
   readonly rootCertificateFile: string | undefined
+  /** The .key.cipher file the client key's passphrase came from (openGauss/GaussDB bundles). */
+  readonly keyPassphraseFile?: string | undefined
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -135,7 +137,10 @@ export function buildReport(input: ReportInput): SecurityReport {
     attempts: [...allRecords],
     serverCertificate: summarizeCertificate(session?.peerCertificate),
     rootCertificate: spec.verifyChain ? (input.rootCertificateFile ?? null) : null,
-    notes: fallbackNotes(plan, fallback, endpointRecords),
+    notes: [
+      ...fallbackNotes(plan, fallback, endpointRecords),
+      ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
+    ],
   }
 }
 

@@ -5,7 +5,7 @@
  * each connection really negotiated. Exits non-zero if any cell differs from the seed.
  */
 import { connect, describeReport, ERROR_CODES, PgSslError, type Dialect, type SecurityReport } from '../lib/index.js'
-import { availableServers, fixture, startCluster, type Cluster } from './harness.js'
+import { availableServers, privateCopy, startCluster, type Cluster } from './harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey, type SeedCell } from './seed-table.js'
 
 function observedWording(report: SecurityReport): string {
@@ -21,6 +21,9 @@ interface Row {
   matches: boolean
 }
 
+/** gsql's rule wants the root CA file private (0600); a checkout has it 0644. */
+const rootCa = privateCopy('ca.crt')
+
 async function runCell(cluster: Cluster, cell: SeedCell, dialect: Dialect, keep: (r: SecurityReport) => void): Promise<Row> {
   const verifies = cell.mode === 'verify-ca' || cell.mode === 'verify-full'
   try {
@@ -31,7 +34,7 @@ async function runCell(cluster: Cluster, cell: SeedCell, dialect: Dialect, keep:
       sslmode: cell.mode,
       dialect,
       env: {},
-      ...(verifies ? { sslrootcert: fixture('ca.crt') } : {}),
+      ...(verifies ? { sslrootcert: rootCa } : {}),
     })
     const report = client.security
     await client.query('select 1')

@@ -42,8 +42,8 @@ export interface ClusterOptions {
   requireSsl?: boolean
   /** Demand a client certificate signed by the test CA (hostssl ... cert). Implies requireSsl. */
   clientCert?: boolean
-  /** Which fixture certificate the server presents (default: server, for localhost/127.0.0.1). */
-  serverCert?: 'server' | 'server-otherhost' | 'server-expired' | 'server-revoked'
+  /** Which fixture certificate (and key) the server presents: fixtures/pki/NAME.crt (default: server). */
+  serverCert?: string
   /** Replace the TCP lines of pg_hba.conf (for special cases such as "reject over SSL"). */
   hbaTcpLines?: string[]
   /** Extra postgresql.conf settings. */

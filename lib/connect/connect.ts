@@ -110,6 +110,7 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           allRecords: records,
           clientCertificateLoaded: prepared.material.cert !== undefined,
           rootCertificateFile: prepared.material.files.sslrootcert,
+          keyPassphraseFile: prepared.material.files.keyPassphrase,
         })
         attachReport(client, report)
         return client

@@ -3,7 +3,7 @@
  * files — done once per connect() and turned into the data the executor needs.
  */
 import { DIALECTS } from '../dialects.js'
-import { settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
 import { endpointsOf } from './endpoints.js'
 import { checkModeSupported, planAttempts, type Plan } from './plan.js'
@@ -34,6 +34,8 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         ...optional('sslpassword', settings.values.sslpassword?.value),
         sendClientCertificate,
         systemRootCert: rules.knowsSystemRootCert,
+        filePermissions: settings.filePermissions ?? rules.filePermissions,
+        ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })
     : { rootCert: 'none', files: {} }
   const plans = endpoints.map((endpoint) =>

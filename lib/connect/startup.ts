@@ -4,12 +4,11 @@
  * TLS alert, other).
  */
 import type { Socket } from 'node:net'
-import { userInfo } from 'node:os'
 import { TLSSocket } from 'node:tls'
 import pg from 'pg'
 import { SslClient } from '../client.js'
 import { PgSslError } from '../errors.js'
-import { settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { Failure } from './failure.js'
 import type { Endpoint } from './transport.js'
 
@@ -85,7 +84,7 @@ function startupFailure(error: unknown, authenticated: boolean, stream: Socket):
 function pgConfig(settings: ResolvedSettings, endpoint: Endpoint): pg.ClientConfig {
   const v = (name: string): string | undefined => settingValue(settings, name)
   // Explicit values everywhere, so pg never falls back to process.env (the caller may pass its own env).
-  const user = v('user') ?? userInfo().username
+  const user = effectiveUser(settings)
   const config: pg.ClientConfig & Record<string, unknown> = {
     ...settings.passThrough,
     user,

@@ -5,7 +5,7 @@
  * both injectable.
  */
 import { existsSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
 import { type Dialect, DIALECT_NAMES, isDialect } from '../dialects.js'
@@ -15,6 +15,7 @@ import { closest } from './suggest.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { ConnectOptions } from '../options.js'
+import { FILE_PERMISSION_RULES, type FilePermissionRule } from '../tls/permissions.js'
 
 export type SettingSource =
   | 'option'
@@ -24,6 +25,7 @@ export type SettingSource =
   | `env:${string}`
   | 'default'
   | `default-file:${string}`
+  | `sslcertdir:${string}`
   | 'requiressl'
 
 export interface Setting {
@@ -39,6 +41,8 @@ export interface ResolvedSettings {
   readonly values: Readonly<Record<string, Setting>>
   readonly dialect: Dialect
   readonly dialectSource: 'option' | 'default'
+  /** An explicit file-permission rule; otherwise the dialect's applies. */
+  readonly filePermissions?: FilePermissionRule
   readonly sslmode: SslMode
   /** `pg` options that are not libpq keywords (types, statement_timeout, ...), passed through. */
   readonly passThrough: Readonly<Record<string, unknown>>
@@ -50,7 +54,7 @@ export interface ResolvedSettings {
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
 /** Options that belong to this library, not to libpq or pg. */
-const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini'])
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir'])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
@@ -72,6 +76,13 @@ const DEFAULT_FILES: ReadonlyArray<[keyword: string, file: string]> = [
   ['sslkey', 'postgresql.key'],
   ['sslrootcert', 'root.crt'],
   ['sslcrl', 'root.crl'],
+]
+
+/** The files of an unpacked dws_ssl_cert.zip (the .cipher/.rand pair is found beside client.crt). */
+const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
+  ['sslcert', 'client.crt'],
+  ['sslkey', 'client.key'],
+  ['sslrootcert', 'cacert.pem'],
 ]
 
 export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
@@ -118,6 +129,14 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     values.sslmode = { value: 'require', source: 'requiressl' }
   }
 
+  // A GaussDB(DWS) console bundle directory names the three files no other source named.
+  const certDir = input.sslcertdir ?? env.PGSSLCERTDIR
+  if (certDir) {
+    for (const [name, file] of BUNDLE_FILES) {
+      if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
+    }
+  }
+
   const home = io.homeDirectory(env)
   for (const [name, file] of DEFAULT_FILES) {
     if (values[name] !== undefined) continue
@@ -141,10 +160,18 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     dialect = input.dialect
   }
 
+  if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
+    throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
+      setting: 'filePermissions',
+      hint: `use one of: ${FILE_PERMISSION_RULES.join(', ')}`,
+    })
+  }
+
   return {
     values,
     dialect,
     dialectSource: input.dialect === undefined ? 'default' : 'option',
+    ...(input.filePermissions !== undefined ? { filePermissions: input.filePermissions } : {}),
     sslmode: values.sslmode!.value as SslMode,
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
@@ -259,11 +286,17 @@ function checkNumber(values: Record<string, Setting>, name: string, ok: (n: numb
 export function describeSource(source: SettingSource): string {
   if (source.startsWith('env:')) return `environment variable ${source.slice(4)}`
   if (source.startsWith('default-file:')) return 'libpq default file'
+  if (source.startsWith('sslcertdir:')) return `certificate bundle ${source.slice(11)}`
   if (source === 'conninfo') return 'connection string'
   if (source.startsWith('ini:')) return `ini file ${source.slice(4)}`
   if (source.startsWith('service:')) return `service file ${source.slice(8)}`
   if (source === 'requiressl') return 'requiressl'
   return source
+}
+
+/** The database user: the user setting, else the operating-system user (libpq's default). */
+export function effectiveUser(settings: ResolvedSettings): string {
+  return settingValue(settings, 'user') ?? userInfo().username
 }
 
 /** The value of a keyword, or undefined when unset or empty (libpq treats "" as unset for files). */

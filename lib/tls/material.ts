@@ -6,10 +6,12 @@
  */
 import { X509Certificate, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
 import { readFile, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { PgSslError } from '../errors.js'
 import { parseCrl, type ParsedCrl } from './crl.js'
+import { decryptKeyPassphrase } from './gauss-cipher.js'
+import { checkPermissions, type FilePermissionRule } from './permissions.js'
 import type { RootCertSource } from '../connect/plan.js'
 
 export interface TlsMaterial {
@@ -25,7 +27,7 @@ export interface TlsMaterial {
   /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
   readonly key?: Buffer
   /** Files, for the report and errors. */
-  readonly files: Readonly<{ sslrootcert?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string }>
+  readonly files: Readonly<{ sslrootcert?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string; keyPassphrase?: string }>
 }
 
 export interface MaterialRequest {
@@ -40,11 +42,20 @@ export interface MaterialRequest {
   sendClientCertificate: boolean
   /** Whether `sslrootcert=system` means the system store (libpq 16+) or a file named "system". */
   systemRootCert: boolean
+  /** Which files must be private (tls/permissions.ts). */
+  filePermissions: FilePermissionRule
+  /**
+   * openGauss/GaussDB: when the key is encrypted and no sslpassword is given, take the passphrase
+   * from <user>.key.cipher/.rand (else client.key.cipher/.rand) beside the client certificate.
+   */
+  cipherFilesFor?: { user: string }
 }
 
 interface CacheEntry {
   mtimeMs: number
   size: number
+  mode: number
+  uid: number
   data: Buffer
   parsed: Map<string, unknown>
 }
@@ -73,7 +84,12 @@ async function readCached(path: string, setting: string): Promise<CacheEntry> {
     throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, { setting, file: path })
   }
   const hit = cache.get(path)
-  if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit
+  if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) {
+    // Permissions can change without touching the contents: keep them current.
+    hit.mode = info.mode
+    hit.uid = info.uid
+    return hit
+  }
   let data: Buffer
   try {
     data = await readFile(path)
@@ -82,7 +98,7 @@ async function readCached(path: string, setting: string): Promise<CacheEntry> {
     throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
   }
   materialStats.reads++
-  const entry: CacheEntry = { mtimeMs: info.mtimeMs, size: info.size, data, parsed: new Map() }
+  const entry: CacheEntry = { mtimeMs: info.mtimeMs, size: info.size, mode: info.mode, uid: info.uid, data, parsed: new Map() }
   cache.set(path, entry)
   return entry
 }
@@ -171,7 +187,7 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
       const code = (error as { code?: string }).code ?? ''
       const message = String((error as Error).message)
       // Without a passphrase OpenSSL 3 reports "interrupted or cancelled" (its password prompt gave up).
-      const encrypted = /-----BEGIN (ENCRYPTED PRIVATE KEY|RSA PRIVATE KEY-----\s+Proc-Type: 4,ENCRYPTED)/.test(entry.data.toString('latin1'))
+      const encrypted = isEncryptedKey(entry.data)
       if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && passphrase === undefined) || /bad decrypt/i.test(message)) {
         throw new PgSslError(
           'KEY_DECRYPT_FAILED',
@@ -184,6 +200,29 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
       throw new PgSslError('INVALID_PEM', `client private key file "${path}" does not hold a valid private key`, { setting: 'sslkey', file: path })
     }
   })
+}
+
+/** PKCS#8 "ENCRYPTED PRIVATE KEY" or a legacy PEM with "Proc-Type: 4,ENCRYPTED". */
+function isEncryptedKey(data: Buffer): boolean {
+  return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(data.toString('latin1'))
+}
+
+/** The GaussDB bundle's passphrase files: <user>.key.cipher first, then client.key.cipher. */
+async function passphraseFromCipherFiles(dir: string, user: string): Promise<{ passphrase: string; cipherFile: string } | undefined> {
+  for (const prefix of [user, 'client']) {
+    const cipherFile = join(dir, `${prefix}.key.cipher`)
+    const randFile = join(dir, `${prefix}.key.rand`)
+    let cipher: Buffer
+    let rand: Buffer
+    try {
+      ;[cipher, rand] = await Promise.all([readFile(cipherFile), readFile(randFile)])
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
+      throw new PgSslError('FILE_UNREADABLE', `could not read "${cipherFile}" / "${randFile}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { setting: 'sslkey', file: cipherFile })
+    }
+    return { passphrase: decryptKeyPassphrase(cipher, rand, { cipher: cipherFile, rand: randFile }), cipherFile }
+  }
+  return undefined
 }
 
 /** Per-process key so that the cache can tell passphrases apart without keeping them. */
@@ -207,6 +246,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     files.sslrootcert = 'system'
   } else if (request.sslrootcert !== undefined) {
     const entry = await readCached(request.sslrootcert, 'sslrootcert')
+    checkPermissions(request.sslrootcert, 'sslrootcert', entry, request.filePermissions)
     ca = certificates(entry, 'sslrootcert', request.sslrootcert)
     roots = x509s(entry, 'sslrootcert', request.sslrootcert)
     rootCert = 'file'
@@ -230,6 +270,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   let key: Buffer | undefined
   if (request.sendClientCertificate && request.sslcert !== undefined) {
     const certEntry = await readCached(request.sslcert, 'sslcert')
+    checkPermissions(request.sslcert, 'sslcert', certEntry, request.filePermissions)
     const chain = certificates(certEntry, 'sslcert', request.sslcert)
     cert = certEntry.data
     files.sslcert = request.sslcert
@@ -240,7 +281,16 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       })
     }
     const keyEntry = await readCached(request.sslkey, 'sslkey')
-    const keyObject = privateKey(keyEntry, request.sslkey, request.sslpassword)
+    checkPermissions(request.sslkey, 'sslkey', keyEntry, request.filePermissions)
+    let passphrase = request.sslpassword
+    if (passphrase === undefined && request.cipherFilesFor && isEncryptedKey(keyEntry.data)) {
+      const found = await passphraseFromCipherFiles(dirname(request.sslcert), request.cipherFilesFor.user)
+      if (found) {
+        passphrase = found.passphrase
+        files.keyPassphrase = found.cipherFile
+      }
+    }
+    const keyObject = privateKey(keyEntry, request.sslkey, passphrase)
     files.sslkey = request.sslkey
     const leaf = parsedOnce(certEntry, 'leaf', () => new X509Certificate(chain[0]!))
     if (!leaf.checkPrivateKey(keyObject)) {
@@ -250,7 +300,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       })
     }
     // node:tls takes PEM, not a KeyObject; exported once per key file version.
-    key = parsedOnce(keyEntry, `pem:${request.sslpassword === undefined ? 'none' : fingerprintSecret(request.sslpassword)}`, () =>
+    key = parsedOnce(keyEntry, `pem:${passphrase === undefined ? 'none' : fingerprintSecret(passphrase)}`, () =>
       Buffer.from(keyObject.export({ format: 'pem', type: 'pkcs8' }) as string),
     )
   }

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { connect, PgSslError } from '../../lib/index.js'
-import { fixture, startCluster } from '../../scripts/harness.js'
+import { privateCopy, startCluster } from '../../scripts/harness.js'
 import { startRequireSslPeer } from '../../scripts/require-ssl-peer.js'
 import { isolatedEnv, serverView } from '../support.js'
 
@@ -55,7 +55,7 @@ t.test('every dialect: disable cannot connect, prefer/require/verify-ca connect 
     t.equal(refused.code, 'SSL_REQUIRED_BY_SERVER', `${dialect} disable`)
     t.match(refused.message, /server requires SSL, client disabled it/)
     for (const sslmode of ['prefer', 'require', 'verify-ca'] as const) {
-      const client = await connect({ ...options, dialect, sslmode, sslrootcert: fixture('ca.crt') })
+      const client = await connect({ ...options, dialect, sslmode, sslrootcert: privateCopy('ca.crt') })
       t.equal(client.security.encrypted, true, `${dialect} ${sslmode}`)
       await client.end()
     }

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { connect } from '../../lib/index.js'
 import { PgSslError } from '../../lib/errors.js'
-import { availableServers, fixture, startCluster, type Cluster } from '../../scripts/harness.js'
+import { availableServers, privateCopy, startCluster, type Cluster } from '../../scripts/harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey } from '../../scripts/seed-table.js'
 import { isolatedEnv, openSocketCount, serverView } from '../support.js'
 
@@ -33,7 +33,8 @@ for (const binaries of availableServers()) {
           dialect,
           sslmode: cell.mode,
           env: isolatedEnv(),
-          ...(verifies ? { sslrootcert: fixture('ca.crt') } : {}),
+          // gsql's rule: the root CA file must be 0600 (git checks files out 0644).
+          ...(verifies ? { sslrootcert: privateCopy('ca.crt') } : {}),
         }
         if (cell.error) {
           await t.rejects(connect(options), { code: cell.error }, name)
