@@ -6,6 +6,10 @@
  * when CRLs are given, every certificate of the chain needs a current CRL from its issuer that
  * does not list it (libpq's X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL).
  *
+ * What "presented" holds is what Node exposes: the leaf and the certificates OpenSSL could link to
+ * it as issuers (X509_check_issued), so a sent certificate that cannot be an issuer at all (not a
+ * CA, no keyCertSign) is not seen, and such a chain fails as untrusted-root rather than not-a-ca.
+ *
  * node:crypto's X509Certificate does the certificate work (it handles RSA and EC keys alike;
  * node-forge's pki parses RSA only); node-forge's ASN.1 reader parses CRLs (crl.ts).
  */
@@ -90,7 +94,7 @@ export function verifyChain(input: ChainInput): ChainResult {
     if (pool.length > 0) {
       return fail('chain-incomplete', current, `the certificates the server sent do not reach a trusted root: the issuer "${issuerName}" of "${oneLine(current.subject)}" was neither sent nor is in sslrootcert`)
     }
-    return fail('untrusted-root', current, `"${oneLine(current.subject)}" is issued by "${issuerName}", which is not a CA in sslrootcert (nor sent by the server)`)
+    return fail('untrusted-root', current, `"${oneLine(current.subject)}" is issued by "${issuerName}", which is not in sslrootcert, and the server presented no certificate that can act as its issuer`)
   }
 
   for (let i = 0; i < chain.length; i++) {
