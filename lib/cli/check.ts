@@ -1,0 +1,150 @@
+/**
+ * `pg-sslmode check`: checks the certificate material that connect() would use — with the same
+ * settings sources and the same loading code — without connecting, and collects every finding
+ * instead of stopping at the first: files, permissions, PEM, key ↔ certificate, passphrase, client
+ * chain to the root, expiry, CRL freshness.
+ */
+import { X509Certificate } from 'node:crypto'
+import { DIALECTS } from '../dialects.js'
+import { PgSslError } from '../errors.js'
+import type { ConnectOptions } from '../options.js'
+import { planAttempts } from '../connect/plan.js'
+import { effectiveUser, resolveSettings, settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import { verifyChain } from '../tls/chain.js'
+import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../tls/material.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail'
+
+export interface Finding {
+  readonly status: CheckStatus
+  readonly check: string
+  readonly detail: string
+  readonly code?: string
+  readonly file?: string
+  readonly hint?: string
+}
+
+export interface CheckReport {
+  readonly ok: boolean
+  readonly dialect: string
+  readonly sslmode: string
+  readonly findings: readonly Finding[]
+}
+
+const DAY = 86_400_000
+export const EXPIRY_WARNING_DAYS = 30
+
+export async function checkMaterial(options: ConnectOptions = {}, now = new Date()): Promise<CheckReport> {
+  const findings: Finding[] = []
+  let settings: ResolvedSettings
+  try {
+    settings = resolveSettings(options)
+  } catch (error) {
+    findings.push(failure('settings', error))
+    return { ok: false, dialect: String(options.dialect ?? 'postgres'), sslmode: '?', findings }
+  }
+  const rules = DIALECTS[settings.dialect]
+  const base: MaterialRequest = {
+    sendClientCertificate: settingValue(settings, 'sslcertmode') !== 'disable',
+    systemRootCert: rules.knowsSystemRootCert,
+    filePermissions: settings.filePermissions ?? rules.filePermissions,
+    ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
+  }
+  const value = (name: string): string | undefined => settingValue(settings, name)
+  const describe = (name: string): string => {
+    const setting = settings.values[name]
+    return setting ? `${setting.value} (${setting.source})` : 'not set'
+  }
+
+  // Root CA (and CRLs, which libpq only loads with a root CA).
+  let roots: TlsMaterial | undefined
+  const rootFile = value('sslrootcert')
+  if (rootFile) {
+    roots = await attempt(findings, 'root CA', () => loadTlsMaterial({ ...base, sslrootcert: rootFile }), (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`)
+    for (const cert of roots?.roots ?? []) findings.push(expiry('root CA', cert, now, rootFile))
+    if (roots && (value('sslcrl') || value('sslcrldir'))) {
+      const crlRequest = { ...base, sslrootcert: rootFile, ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}), ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}) }
+      const withCrls = await attempt(findings, 'CRLs', () => loadTlsMaterial(crlRequest), (m) => `${m.crlList?.length ?? 0} CRL(s) from ${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`)
+      for (const crl of withCrls?.crlList ?? []) {
+        const where = `CRL of ${crl.issuer}`
+        if (crl.nextUpdate && crl.nextUpdate < now) findings.push({ status: 'fail', check: 'CRL freshness', detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then` })
+        else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < 7 * DAY) findings.push({ status: 'warn', check: 'CRL freshness', detail: `${where} must be renewed by ${crl.nextUpdate.toISOString()}` })
+        else findings.push({ status: 'ok', check: 'CRL freshness', detail: `${where}: next update ${crl.nextUpdate?.toISOString() ?? 'not stated'}` })
+      }
+    } else if (value('sslcrl') || value('sslcrldir')) {
+      findings.push({ status: 'warn', check: 'CRLs', detail: 'a CRL is set but no root CA: libpq (and this library) ignore CRLs without a root CA' })
+    }
+  } else {
+    findings.push({ status: 'ok', check: 'root CA', detail: 'none: the server certificate is verified only in modes that need a root CA (which would fail)' })
+  }
+
+  // Client certificate and key.
+  const certFile = value('sslcert')
+  if (certFile && base.sendClientCertificate) {
+    const client = await attempt(
+      findings,
+      'client certificate and key',
+      () => loadTlsMaterial({ ...base, sslcert: certFile, ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}), ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}) }),
+      (m) => `${describe('sslcert')} with key ${describe('sslkey')}: readable, matching` + (m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''),
+    )
+    if (client?.cert) {
+      const chain = splitPem(client.cert).map((pem) => new X509Certificate(pem))
+      findings.push(expiry('client certificate', chain[0]!, now, certFile))
+      if (roots?.roots) {
+        const result = verifyChain({ presented: chain, roots: roots.roots, now })
+        findings.push(
+          result.ok
+            ? { status: 'ok', check: 'client chain', detail: 'the client certificate chains to sslrootcert' }
+            : { status: 'warn', check: 'client chain', detail: `${result.message} (the server checks the client certificate against its own ssl_ca_file, which may differ)` },
+        )
+      }
+    }
+  } else {
+    findings.push({ status: 'ok', check: 'client certificate', detail: certFile ? 'sslcertmode=disable: not sent' : 'none (one-way authentication)' })
+  }
+
+  // What the mode will do with this material.
+  try {
+    const plan = planAttempts({ sslmode: settings.sslmode, dialect: settings.dialect, rootCert: roots?.rootCert ?? (rootFile ? 'file' : 'none'), transport: 'tcp' })
+    const source = settings.values.sslmode?.source ?? 'default'
+    const detail = `${plan.requestedMode}${plan.effectiveMode !== plan.requestedMode ? ` → ${plan.effectiveMode}` : ''} (from ${source})`
+    findings.push({ status: 'ok', check: 'sslmode', detail: detail + (plan.notes.length ? ': ' + plan.notes.join('; ') : '') })
+  } catch (error) {
+    findings.push(failure('sslmode', error))
+  }
+  return { ok: findings.every((f) => f.status !== 'fail'), dialect: settings.dialect, sslmode: settings.sslmode, findings }
+}
+
+async function attempt<T>(findings: Finding[], check: string, load: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
+  try {
+    const value = await load()
+    findings.push({ status: 'ok', check, detail: describe(value) })
+    return value
+  } catch (error) {
+    findings.push(failure(check, error))
+    return undefined
+  }
+}
+
+function failure(check: string, error: unknown): Finding {
+  if (error instanceof PgSslError) {
+    return { status: 'fail', check, detail: error.message, code: error.code, hint: error.hint, ...(error.file ? { file: error.file } : {}) }
+  }
+  return { status: 'fail', check, detail: String((error as Error)?.message ?? error) }
+}
+
+function expiry(what: string, cert: X509Certificate, now: Date, file: string): Finding {
+  const subject = cert.subject.replace(/\n/g, ', ')
+  const notAfter = new Date(cert.validTo)
+  const notBefore = new Date(cert.validFrom)
+  if (now < notBefore) return { status: 'fail', check: `${what} validity`, detail: `"${subject}" is not valid before ${notBefore.toISOString()}`, file }
+  if (now > notAfter) return { status: 'fail', check: `${what} validity`, detail: `"${subject}" expired on ${notAfter.toISOString()}`, file }
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY)
+  if (days < EXPIRY_WARNING_DAYS) return { status: 'warn', check: `${what} validity`, detail: `"${subject}" expires in ${days} day(s), on ${notAfter.toISOString()}`, file }
+  return { status: 'ok', check: `${what} validity`, detail: `"${subject}" valid until ${notAfter.toISOString()}`, file }
+}
+
+function splitPem(data: Buffer): Array<string | Buffer> {
+  const blocks = data.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)
+  return blocks && blocks.length > 0 ? blocks : [data]
+}

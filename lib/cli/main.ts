@@ -1,0 +1,81 @@
+/**
+ * The `pg-sslmode` command.
+ *
+ *   pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect D] [--sslcertdir DIR] [--json] [--no-color]
+ *
+ * Settings come from the same places as connect(): the arguments, then the PG* environment.
+ */
+import { parseArgs } from 'node:util'
+import type { Dialect } from '../dialects.js'
+import type { ConnectOptions } from '../options.js'
+import { checkMaterial, type CheckReport, type Finding } from './check.js'
+
+const USAGE = `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
+                        [--sslcertdir DIR] [--json] [--no-color]
+
+Checks the SSL material of a connection without connecting: files, permissions, PEM, key and
+certificate, passphrase, chain to the root, expiry (warns under 30 days), CRL freshness.
+Exit code 0 when nothing failed, 1 otherwise, 2 for a usage error.`
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ini: { type: 'string' },
+        dialect: { type: 'string' },
+        sslcertdir: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (error) {
+    out.write(`${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  const [command, connectionString, ...rest] = parsed.positionals
+  if (parsed.values.help || command !== 'check' || rest.length > 0) {
+    out.write(`${USAGE}\n`)
+    return parsed.values.help ? 0 : 2
+  }
+  const options: ConnectOptions = {}
+  if (connectionString !== undefined) options.connectionString = connectionString
+  if (parsed.values.dialect !== undefined) options.dialect = parsed.values.dialect as Dialect
+  if (parsed.values.sslcertdir !== undefined) options.sslcertdir = parsed.values.sslcertdir
+  if (parsed.values.ini !== undefined) {
+    const [file, section] = splitIni(parsed.values.ini)
+    options.ini = section ? { file, section } : file
+  }
+  const report = await checkMaterial(options)
+  const color = !parsed.values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
+  out.write(parsed.values.json ? JSON.stringify(report, null, 2) + '\n' : render(report, color))
+  return report.ok ? 0 : 1
+}
+
+/** "file.ini:section" → ["file.ini", "section"]; a Windows drive colon is not a section. */
+function splitIni(value: string): [string, string | undefined] {
+  const at = value.lastIndexOf(':')
+  return at > 1 ? [value.slice(0, at), value.slice(at + 1)] : [value, undefined]
+}
+
+const PAINT = { ok: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', reset: '\x1b[0m' }
+
+export function render(report: CheckReport, color: boolean): string {
+  const label = (f: Finding): string => {
+    const text = f.status === 'fail' ? 'FAIL' : f.status.toUpperCase()
+    return color ? `${PAINT[f.status]}${text.padEnd(4)}${PAINT.reset}` : text.padEnd(4)
+  }
+  const width = Math.max(...report.findings.map((f) => f.check.length))
+  const lines = [`pg-sslmode check — dialect ${report.dialect}, sslmode ${report.sslmode}`, '']
+  for (const f of report.findings) {
+    lines.push(`${label(f)}  ${f.check.padEnd(width)}  ${f.detail}${f.code ? ` [${f.code}]` : ''}`)
+    if (f.hint && f.status !== 'ok') lines.push(`${' '.repeat(6 + width)}  hint: ${f.hint}`)
+  }
+  const failed = report.findings.filter((f) => f.status === 'fail').length
+  const warned = report.findings.filter((f) => f.status === 'warn').length
+  lines.push('', report.ok ? `ok (${warned} warning${warned === 1 ? '' : 's'})` : `${failed} problem${failed === 1 ? '' : 's'} found`)
+  return lines.join('\n') + '\n'
+}

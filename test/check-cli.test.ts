@@ -1,0 +1,106 @@
+/**
+ * `pg-sslmode check`: the real executable (the package bin, built by npm test) on real files,
+ * collecting every problem in one run; and the report function behind it.
+ */
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import forge from 'node-forge'
+import { checkMaterial } from '../lib/cli/check.js'
+import { render } from '../lib/cli/main.js'
+import { FIXTURES, fixture, privateCopy } from '../scripts/harness.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['pg-sslmode'] as string)
+const home = mkdtempSync(join(tmpdir(), 'pg-sslmode-check-'))
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home, ...env } })
+  return { code: r.status, out: r.stdout + r.stderr }
+}
+
+const good = `sslmode=verify-full sslrootcert=${fixture('ca.crt')} sslcrl=${fixture('crl-bundle.crl')} sslcert=${fixture('client.crt')} sslkey=${privateCopy('client-encrypted.key')} sslpassword=fixture-passphrase`
+
+t.test('all good: exit 0, a readable table, JSON on request', async (t) => {
+  const text = run(['check', good])
+  t.equal(text.code, 0, text.out)
+  t.match(text.out, /OK\s+client certificate and key/)
+  t.match(text.out, /OK\s+client chain\s+the client certificate chains to sslrootcert/)
+  t.notMatch(text.out, /\x1b\[/, 'no colours when stdout is not a terminal')
+  t.notMatch(text.out, /fixture-passphrase/, 'the passphrase is never printed')
+  const json = run(['check', good, '--json'])
+  const report = JSON.parse(json.out) as { ok: boolean; findings: Array<{ status: string; check: string }> }
+  t.equal(report.ok, true)
+  t.ok(report.findings.length >= 8)
+})
+
+t.test('every problem is reported in one run, with codes and hints; exit 1', async (t) => {
+  const openKey = privateCopy('other-client.key')
+  chmodSync(openKey, 0o644)
+  const { code, out } = run(['check', `sslmode=verify-ca sslrootcert=/nonexistent/ca.pem sslcert=${fixture('client.crt')} sslkey=${openKey}`])
+  t.equal(code, 1)
+  t.match(out, /FAIL\s+root CA .*FILE_NOT_FOUND/)
+  t.match(out, /FAIL\s+client certificate and key .*group or world access.*FILE_PERMISSIONS/)
+  t.match(out, /hint: chmod 6[04]0/)
+  t.match(out, /2 problems found/)
+  const noRoot = run(['check', 'sslmode=verify-ca'])
+  t.equal(noRoot.code, 1)
+  t.match(noRoot.out, /FAIL\s+sslmode .*ROOT_CERT_MISSING/)
+})
+
+t.test('key that does not match, wrong passphrase', async (t) => {
+  t.match(run(['check', `sslcert=${fixture('client.crt')} sslkey=${privateCopy('other-client.key')}`]).out, /KEY_MISMATCH/)
+  t.match(run(['check', `sslcert=${fixture('client.crt')} sslkey=${privateCopy('client-legacy.key')} sslpassword=nope`]).out, /KEY_DECRYPT_FAILED/)
+})
+
+t.test('expiry warnings (under 30 days) and an expired CRL', async (t) => {
+  const ca = forge.pki.certificateFromPem(readFileSync(fixture('ca.crt'), 'utf8'))
+  const caKey = forge.pki.privateKeyFromPem(readFileSync(fixture('ca.key'), 'utf8'))
+  const keys = forge.pki.rsa.generateKeyPair(1024)
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = keys.publicKey
+  cert.serialNumber = '4242'
+  cert.validity.notBefore = new Date(Date.now() - 86_400_000)
+  cert.validity.notAfter = new Date(Date.now() + 10 * 86_400_000)
+  cert.setSubject([{ name: 'commonName', value: 'app' }])
+  cert.setIssuer(ca.subject.attributes)
+  cert.sign(caKey, forge.md.sha256.create())
+  const certFile = join(home, 'expiring.crt')
+  const keyFile = join(home, 'expiring.key')
+  writeFileSync(certFile, forge.pki.certificateToPem(cert))
+  writeFileSync(keyFile, forge.pki.privateKeyToPem(keys.privateKey), { mode: 0o600 })
+  const report = await checkMaterial({ env: { HOME: home }, sslrootcert: fixture('ca.crt'), sslcrl: fixture('ca-expired.crl'), sslcert: certFile, sslkey: keyFile })
+  t.equal(report.ok, false)
+  t.ok(report.findings.some((f) => f.status === 'warn' && f.check === 'client certificate validity' && /expires in (9|10) day/.test(f.detail)))
+  t.ok(report.findings.some((f) => f.status === 'fail' && f.check === 'CRL freshness' && /expired/.test(f.detail)))
+})
+
+t.test('the DWS bundle with --sslcertdir and --dialect gaussdb; an ini file with --ini', async (t) => {
+  const bundle = mkdtempSync(join(tmpdir(), 'pg-sslmode-dws-check-'))
+  cpSync(join(FIXTURES, '..', 'dws-sslcert'), bundle, { recursive: true })
+  for (const f of readdirSync(bundle)) chmodSync(join(bundle, f), 0o600)
+  const dws = run(['check', 'sslmode=verify-ca user=dbadmin', '--sslcertdir', bundle, '--dialect', 'gaussdb'])
+  t.equal(dws.code, 0, dws.out)
+  t.match(dws.out, /passphrase from .*client\.key\.cipher/)
+  chmodSync(join(bundle, 'cacert.pem'), 0o644)
+  const open = run(['check', 'sslmode=verify-ca', '--sslcertdir', bundle, '--dialect', 'gaussdb'])
+  t.equal(open.code, 1)
+  t.match(open.out, /permission should be u=rw\(600\) or less/)
+
+  const ini = join(home, 'database.ini')
+  writeFileSync(ini, `[staging]\nhost=db\nsslmode=verify-ca\nsslrootcert=${fixture('ca.crt')}\n`)
+  const fromIni = run(['check', '--ini', `${ini}:staging`, '--json'])
+  t.equal(fromIni.code, 0, fromIni.out)
+  t.match(JSON.parse(fromIni.out), { sslmode: 'verify-ca' })
+})
+
+t.test('colours on a terminal; usage errors exit 2', async (t) => {
+  const report = await checkMaterial({ env: { HOME: home }, sslrootcert: '/nonexistent' })
+  t.match(render(report, true), /\x1b\[31mFAIL/)
+  t.equal(run(['probe']).code, 2)
+  t.equal(run(['check', '--bogus']).code, 2)
+  t.equal(run(['--help']).code, 0)
+})
