@@ -1,25 +1,141 @@
 /**
- * The client connect() returns: a plain pg.Client (same API, same events) that also carries the
- * read-only `security` report of the connection it holds.
+ * SslClient: a pg.Client (same API, same events) whose connect() negotiates SSL the libpq way and
+ * which carries the read-only `security` report of the connection it holds.
+ *
+ *   const client = new SslClient(options); await client.connect()   // or: await connect(options)
+ *   new pg.Pool({ ...options, Client: SslClient })                    // what createPool() does
+ *
+ * One SslClient may need several start-ups (prefer retries in plaintext after an authentication
+ * error over SSL; allow retries with SSL): pg cannot reconnect a client, so between attempts the
+ * client is given a fresh pg Connection on the next socket and pg's connection-state flags are
+ * reset (startOn / abandonAttempt below). That is the one place that touches pg's internals.
  */
+import type { Socket } from 'node:net'
 import pg from 'pg'
+import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from './report.js'
+import { resolveSettings, type ResolvedSettings } from './settings/resolve.js'
+import { pgConfig } from './connect/pg-config.js'
 
-const reports = new WeakMap<SslClient, SecurityReport>()
+/** The pg.Client fields a retry resets (pg/lib/client.js constructor and _connect). */
+interface PgClientState {
+  connection: pg.Connection & NodeJS.EventEmitter & { stream: Socket }
+  _connecting: boolean
+  _connected: boolean
+  _connectionError: boolean
+  _ending: boolean
+  _ended: boolean
+  _queryable: boolean
+  connectionTimeoutHandle?: NodeJS.Timeout
+  connectionParameters: { client_encoding?: string }
+}
 
-export class SslClient extends pg.Client {
+/** The executor's view of a client: run a start-up on a socket, or give it up. */
+export interface StartupTarget {
+  readonly settings: ResolvedSettings
+  startOn(stream: Socket, onAuthenticated: () => void): Promise<void>
+  abandonAttempt(): void
+}
+
+type Executor = (client: SslClient) => Promise<SecurityReport>
+let runAttempts: Executor | undefined
+/** Set once by connect.ts (breaks the import cycle client → executor → client). */
+export function setExecutor(executor: Executor): void {
+  runAttempts = executor
+}
+
+export class SslClient extends pg.Client implements StartupTarget {
+  #settings: ResolvedSettings | undefined
+  #settingsError: unknown
+  #report: SecurityReport | undefined
+
+  constructor(options: ConnectOptions = {}) {
+    let settings: ResolvedSettings | undefined
+    let settingsError: unknown
+    try {
+      settings = resolveSettings(options)
+    } catch (error) {
+      // A pool constructs clients where a throw would escape; connect() reports it instead.
+      settingsError = error
+    }
+    const config = settings ? pgConfig(settings) : { ssl: false as const }
+    super(config)
+    this.#settings = settings
+    this.#settingsError = settingsError
+  }
+
   /** What this connection really negotiated. Frozen; set once when the connection is made. */
   get security(): SecurityReport {
-    const report = reports.get(this)
-    if (!report) throw new Error('this client has not been connected by pg-sslmode')
-    return report
+    if (!this.#report) throw new Error('this client is not connected yet: call connect() first')
+    return this.#report
+  }
+
+  get settings(): ResolvedSettings {
+    if (!this.#settings) throw this.#settingsError
+    return this.#settings
+  }
+
+  override connect(): Promise<this>
+  override connect(callback: (error: Error | undefined) => void): void
+  override connect(callback?: (error: Error | undefined) => void): Promise<this> | void {
+    const done = (async () => {
+      if (this.#settingsError !== undefined) throw this.#settingsError
+      if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
+      if (this.#report) throw new Error('Client has already been connected. You cannot reuse a client.')
+      this.#report = deepFreeze(await runAttempts(this))
+      return this
+    })()
+    if (!callback) return done
+    done.then(
+      () => callback(undefined),
+      (error: Error) => callback(error),
+    )
+  }
+
+  /** @internal Run pg's start-up on an established socket. */
+  startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
+    const state = this as unknown as PgClientState
+    const ConnectionClass = pg.Connection as unknown as new (config: Record<string, unknown>) => PgClientState['connection']
+    const connection = new ConnectionClass({
+      stream: adoptConnected(stream),
+      ssl: false,
+      encoding: state.connectionParameters.client_encoding || 'utf8',
+    })
+    connection.once('authenticationOk', onAuthenticated)
+    state.connection = connection
+    state._connecting = false
+    state._connected = false
+    state._connectionError = false
+    state._ending = false
+    state._ended = false
+    state._queryable = true
+    return super.connect().then(() => undefined)
+  }
+
+  /** @internal Drop the connection of a failed attempt without it touching this client again. */
+  abandonAttempt(): void {
+    const state = this as unknown as PgClientState
+    clearTimeout(state.connectionTimeoutHandle)
+    const connection = state.connection
+    connection.removeAllListeners()
+    connection.on('error', () => {}) // a late socket error must not be unhandled
+    connection.stream.destroy()
   }
 }
 
-/** Attach the report; internal to the executor (not exported from the package). */
-export function attachReport(client: SslClient, report: SecurityReport): void {
-  if (reports.has(client)) throw new Error('security report is already set')
-  reports.set(client, deepFreeze(report))
+/**
+ * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
+ * at once (next tick, after pg has attached its listeners) and let data flow.
+ */
+function adoptConnected(stream: Socket): Socket {
+  stream.connect = function (this: Socket) {
+    process.nextTick(() => {
+      this.emit('connect')
+      this.resume()
+    })
+    return this
+  } as Socket['connect']
+  return stream
 }
 
 function deepFreeze<T>(value: T): T {

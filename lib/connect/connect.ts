@@ -4,11 +4,10 @@
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import type { Socket } from 'node:net'
-import { attachReport, type SslClient } from '../client.js'
+import { setExecutor, SslClient, type StartupTarget } from '../client.js'
 import { PgSslError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
-import { buildReport, type AttemptRecord } from '../report.js'
-import { resolveSettings } from '../settings/resolve.js'
+import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
 import { classify, failureSummary, finalError, mayFollow, type Failure } from './failure.js'
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
@@ -18,17 +17,17 @@ import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from '.
 
 /** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
 export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
-  const settings = resolveSettings(options)
-  const prepared = await prepare(settings)
-  return execute(prepared)
+  return new SslClient(options).connect()
 }
 
-export async function execute(prepared: Prepared): Promise<SslClient> {
+/** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
+async function negotiate(client: StartupTarget): Promise<SecurityReport> {
+  const prepared = await prepare(client.settings)
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
   for (let i = 0; i < prepared.endpoints.length; i++) {
     try {
-      return await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records)
+      return await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client)
     } catch (error) {
       lastError = error as PgSslError
     }
@@ -36,8 +35,9 @@ export async function execute(prepared: Prepared): Promise<SslClient> {
   lastError!.attempts = records
   throw lastError
 }
+setExecutor(negotiate)
 
-async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Plan, records: AttemptRecord[]): Promise<SslClient> {
+async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Plan, records: AttemptRecord[], client: StartupTarget): Promise<SecurityReport> {
   const { settings } = prepared
   const timeoutMs = connectTimeoutMs(settings)
   const open = new Set<Socket>()
@@ -99,9 +99,9 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           session = answer.session
           checkPeer(session, spec, endpoint, prepared.material)
         }
-        const client = await startUp(stream, settings, endpoint)
+        await startUp(stream, client)
         record('connected')
-        const report = buildReport({
+        return buildReport({
           plan,
           endpoint,
           spec,
@@ -112,8 +112,6 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           rootCertificateFile: prepared.material.files.sslrootcert,
           keyPassphraseFile: prepared.material.files.keyPassphrase,
         })
-        attachReport(client, report)
-        return client
       } catch (error) {
         const classified = classify(error, timedOut, timeoutMs)
         if (stream && stream !== reusable) stream.destroy()

@@ -1,48 +1,26 @@
 /**
- * Hand an established socket (plain or TLS) to pg and run the PostgreSQL start-up on it; turn a
+ * Run the PostgreSQL start-up on an established socket (plain or TLS) through pg; turn a
  * start-up failure into a classified Failure (server refusal before or after authentication,
  * TLS alert, other).
  */
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import pg from 'pg'
-import { SslClient } from '../client.js'
+import type { StartupTarget } from '../client.js'
 import { PgSslError } from '../errors.js'
-import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { Failure } from './failure.js'
-import type { Endpoint } from './transport.js'
 
-/** Hand an established socket to pg and run the PostgreSQL start-up (authentication) on it. */
-export async function startUp(stream: Socket, settings: ResolvedSettings, endpoint: Endpoint): Promise<SslClient> {
-  const client = new SslClient({ ...pgConfig(settings, endpoint), stream: adoptConnected(stream) as unknown as pg.ClientConfig['stream'], ssl: false })
+/** Run the PostgreSQL start-up (authentication) on an established socket for `target`. */
+export async function startUp(stream: Socket, target: StartupTarget): Promise<void> {
   let authenticated = false
-  ;(client as unknown as { connection: NodeJS.EventEmitter }).connection.once('authenticationOk', () => {
-    authenticated = true
-  })
   try {
-    await client.connect()
-    return client
+    await target.startOn(stream, () => {
+      authenticated = true
+    })
   } catch (error) {
-    // Late socket errors of a failed client must not become unhandled 'error' events.
-    client.on('error', () => {})
-    stream.destroy()
+    target.abandonAttempt()
     throw startupFailure(error, authenticated, stream)
   }
-}
-
-/**
- * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
- * at once (next tick, after pg has attached its listeners) and let data flow.
- */
-function adoptConnected(stream: Socket): Socket {
-  stream.connect = function (this: Socket) {
-    process.nextTick(() => {
-      this.emit('connect')
-      this.resume()
-    })
-    return this
-  } as Socket['connect']
-  return stream
 }
 
 function startupFailure(error: unknown, authenticated: boolean, stream: Socket): Failure {
@@ -80,28 +58,3 @@ function startupFailure(error: unknown, authenticated: boolean, stream: Socket):
   const failed = new PgSslError('CONNECTION_FAILED', `connection start-up failed: ${(error as Error)?.message ?? String(error)}`, { cause: error })
   return new Failure('other', failed)
 }
-
-function pgConfig(settings: ResolvedSettings, endpoint: Endpoint): pg.ClientConfig {
-  const v = (name: string): string | undefined => settingValue(settings, name)
-  // Explicit values everywhere, so pg never falls back to process.env (the caller may pass its own env).
-  const user = effectiveUser(settings)
-  const config: pg.ClientConfig & Record<string, unknown> = {
-    ...settings.passThrough,
-    user,
-    database: v('dbname') ?? user,
-    // Informational for pg (client.host/port): the socket is already connected to this endpoint.
-    host: endpoint.host,
-    port: endpoint.port,
-  }
-  if (settings.passwordFunction) config.password = settings.passwordFunction
-  else if (settings.values.password !== undefined) config.password = settings.values.password.value
-  const appName = v('application_name') ?? v('fallback_application_name')
-  if (appName !== undefined) config.application_name = appName
-  if (v('options') !== undefined) config.options = v('options')
-  if (v('client_encoding') !== undefined) config.client_encoding = v('client_encoding')
-  const replication = v('replication')
-  if (replication !== undefined) config.replication = replication === 'database' ? 'database' : ['1', 'true', 'on', 'yes'].includes(replication)
-  if (v('channel_binding') === 'prefer' && settings.passThrough.enableChannelBinding === undefined) config.enableChannelBinding = true
-  return config
-}
-

@@ -1,0 +1,32 @@
+/**
+ * The pg.ClientConfig for a client: explicit values everywhere, so pg never falls back to
+ * process.env (the caller may have passed its own env) and never does TLS itself.
+ */
+import type pg from 'pg'
+import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
+
+export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
+  const v = (name: string): string | undefined => settingValue(settings, name)
+  const user = effectiveUser(settings)
+  const config: pg.ClientConfig & Record<string, unknown> = {
+    ...settings.passThrough,
+    user,
+    database: v('dbname') ?? user,
+    // Informational for pg (client.host/port): the sockets are opened by this library.
+    host: v('host')?.split(',')[0] || 'localhost',
+    port: Number(settings.values.port?.value.split(',')[0] || 5432),
+    // TLS and TCP keep-alives are handled on the socket by this library, not by pg.
+    ssl: false,
+  }
+  if (settings.passwordFunction) config.password = settings.passwordFunction
+  else if (settings.values.password !== undefined) config.password = settings.values.password.value
+  const appName = v('application_name') ?? v('fallback_application_name')
+  if (appName !== undefined) config.application_name = appName
+  if (v('options') !== undefined) config.options = v('options')
+  if (v('client_encoding') !== undefined) config.client_encoding = v('client_encoding')
+  const replication = v('replication')
+  if (replication !== undefined) config.replication = replication === 'database' ? 'database' : ['1', 'true', 'on', 'yes'].includes(replication)
+  if (v('channel_binding') === 'prefer' && settings.passThrough.enableChannelBinding === undefined) config.enableChannelBinding = true
+  return config
+}
+
