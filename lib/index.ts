@@ -1,7 +1,7 @@
 /** pg-sslmode public API. */
 export { connect } from './connect/connect.js'
 export { createPool } from './pool.js'
-export type { PoolOptions, SslPool } from './pool.js'
+export type { PoolOptions, SslPool, SslPoolClient } from './pool.js'
 export { resolve } from './resolve.js'
 export type { Resolution, ResolvedEndpoint } from './resolve.js'
 export { loadIni } from './settings/database-ini.js'

@@ -10,11 +10,15 @@ import type { ConnectOptions } from './options.js'
 
 export type PoolOptions = ConnectOptions & Omit<pg.PoolConfig, keyof pg.ClientConfig | 'Client'>
 
+/** A checked-out client: pg's PoolClient (release()) that is also an SslClient (security). */
+export type SslPoolClient = SslClient & pg.PoolClient
+
 /** A pg.Pool whose checked-out clients are SslClients (with `security`). */
-export type SslPool = pg.Pool & {
-  connect(): Promise<SslClient & pg.PoolClient>
+export interface SslPool extends Omit<pg.Pool, 'connect'> {
+  connect(): Promise<SslPoolClient>
+  connect(callback: (error: Error | undefined, client: SslPoolClient | undefined, done: (release?: unknown) => void) => void): void
 }
 
 export function createPool(options: PoolOptions = {}): SslPool {
-  return new pg.Pool({ ...(options as pg.PoolConfig), Client: SslClient as unknown as typeof pg.Client }) as SslPool
+  return new pg.Pool({ ...(options as pg.PoolConfig), Client: SslClient as unknown as typeof pg.Client }) as unknown as SslPool
 }
