@@ -16,6 +16,9 @@ import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from './report.js'
 import { resolveSettings, type ResolvedSettings } from './settings/resolve.js'
 import { pgConfig } from './connect/pg-config.js'
+import { PgSslError } from './errors.js'
+import { publish } from './policy/audit.js'
+import type { ExpiryWarning } from './policy/enforce.js'
 
 /** The pg.Client fields a retry resets (pg/lib/client.js constructor and _connect). */
 interface PgClientState {
@@ -37,7 +40,13 @@ export interface StartupTarget {
   abandonAttempt(): void
 }
 
-type Executor = (client: SslClient) => Promise<SecurityReport>
+/** What a successful negotiation yields: the report, and certificates the policy warns about. */
+export interface Negotiated {
+  readonly report: SecurityReport
+  readonly warnings: readonly ExpiryWarning[]
+}
+
+type Executor = (client: SslClient) => Promise<Negotiated>
 let runAttempts: Executor | undefined
 /** Set once by connect.ts (breaks the import cycle client → executor → client). */
 export function setExecutor(executor: Executor): void {
@@ -82,7 +91,24 @@ export class SslClient extends pg.Client implements StartupTarget {
       if (this.#settingsError !== undefined) throw this.#settingsError
       if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
       if (this.#report) throw new Error('Client has already been connected. You cannot reuse a client.')
-      this.#report = deepFreeze(await runAttempts(this))
+      const settings = this.settings
+      const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
+      const host = settings.values.host?.value
+      let negotiated: Negotiated
+      try {
+        negotiated = await runAttempts(this)
+      } catch (error) {
+        const e = error as PgSslError
+        if (e instanceof PgSslError && e.code === 'POLICY_VIOLATION') {
+          publish({ type: 'policy-violation', time: new Date().toISOString(), rule: e.rule ?? '', required: e.required ?? '', observed: e.observed ?? '', message: e.message, host }, sinks)
+        }
+        throw error
+      }
+      this.#report = deepFreeze(negotiated.report)
+      const time = new Date().toISOString()
+      for (const warning of negotiated.warnings) publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
+      if (this.#report.fallback !== 'none') publish({ type: 'fallback', time, report: this.#report }, sinks)
+      publish({ type: 'security', time, report: this.#report }, sinks)
       return this
     })()
     if (!callback) return done

@@ -93,6 +93,14 @@ export const ERROR_CODES = {
     summary: 'the connection attempt did not finish within connect_timeout',
     hint: 'raise connect_timeout or check the network path to the server',
   },
+  POLICY_VIOLATION: {
+    summary: 'the connection would break the SSL policy',
+    hint: 'the message names the rule, what it requires and what was observed',
+  },
+  POLICY_INVALID: {
+    summary: 'an SSL policy (connect option or PGSSLPOLICY) cannot be read or makes no sense',
+    hint: 'fix the policy: a policy that cannot be read is never ignored',
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',
@@ -124,6 +132,10 @@ export interface PgSslErrorDetails {
   sqlstate?: string
   serial?: string
   crlIssuer?: string
+  /** For POLICY_VIOLATION: the rule, what it requires, and what was observed. */
+  rule?: string
+  required?: string
+  observed?: string
   /** Every connection attempt that was made, in order (from the plan executor). */
   attempts?: readonly unknown[]
   cause?: unknown
@@ -139,6 +151,9 @@ export class PgSslError extends Error {
   /** For reason 'revoked': the revoked certificate's serial and the CRL's issuer. */
   readonly serial?: string
   readonly crlIssuer?: string
+  readonly rule?: string
+  readonly required?: string
+  readonly observed?: string
   attempts?: readonly unknown[]
 
   constructor(code: PgSslErrorCode, message: string, details: PgSslErrorDetails = {}) {
@@ -152,6 +167,9 @@ export class PgSslError extends Error {
     if (details.sqlstate !== undefined) this.sqlstate = details.sqlstate
     if (details.serial !== undefined) this.serial = details.serial
     if (details.crlIssuer !== undefined) this.crlIssuer = details.crlIssuer
+    if (details.rule !== undefined) this.rule = details.rule
+    if (details.required !== undefined) this.required = details.required
+    if (details.observed !== undefined) this.observed = details.observed
     if (details.attempts !== undefined) this.attempts = details.attempts
   }
 }

@@ -8,6 +8,8 @@ import type { SslMode } from './settings/keywords.js'
 import type { Environment } from './settings/resolve.js'
 import type { IniSource } from './settings/database-ini.js'
 import type { FilePermissionRule } from './tls/permissions.js'
+import type { PresetName, SslPolicy } from './policy/policy.js'
+import type { SecurityEvent } from './policy/audit.js'
 
 type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 type Flag = '0' | '1' | 0 | 1 | boolean
@@ -67,6 +69,13 @@ export interface ConnectOptions
   sslcertdir?: string
   /** Which files must be private: the dialect's rule by default (libpq / openGauss-600), or 'off'. */
   filePermissions?: FilePermissionRule
+  /**
+   * The application's SSL policy: a preset name ('libpq', 'recommended', 'gaussdb', 'strict') or
+   * rules. Combined with PGSSLPOLICY by the stricter value of every rule.
+   */
+  policy?: PresetName | SslPolicy
+  /** Called with every security event (security, fallback, policy-violation, certificate-expiring). */
+  onSecurityEvent?: (event: SecurityEvent) => void
   /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
   dialect?: Dialect
   keepAlive?: boolean

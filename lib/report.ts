@@ -68,6 +68,8 @@ export interface SecurityReport {
   readonly rootCertificate: string | null
   /** Why the connection is not what the mode's name suggests (require→verify-ca, Unix socket...). */
   readonly notes: readonly string[]
+  /** The SSL policy that applied: where it came from, and whether it raised the mode. */
+  readonly policy: { readonly sources: readonly string[]; readonly upgradedFrom: SslMode | null }
 }
 
 export function summarizeCertificate(cert: X509Certificate | undefined): CertificateSummary | null {
@@ -109,6 +111,7 @@ export interface ReportInput {
   readonly rootCertificateFile: string | undefined
   /** The .key.cipher file the client key's passphrase came from (openGauss/GaussDB bundles). */
   readonly keyPassphraseFile?: string | undefined
+  readonly policySources: readonly string[]
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -119,7 +122,7 @@ export function buildReport(input: ReportInput): SecurityReport {
   let fallback: Fallback = 'none'
   if (endpointRecords.length > 1) fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
   return {
-    requestedMode: plan.requestedMode,
+    requestedMode: plan.policyUpgradedFrom ?? plan.requestedMode,
     effectiveMode: plan.effectiveMode,
     dialect: plan.dialect,
     transport: plan.transport,
@@ -141,6 +144,7 @@ export function buildReport(input: ReportInput): SecurityReport {
       ...fallbackNotes(plan, fallback, endpointRecords),
       ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
     ],
+    policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
   }
 }
 

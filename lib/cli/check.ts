@@ -47,7 +47,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
   const base: MaterialRequest = {
     sendClientCertificate: settingValue(settings, 'sslcertmode') !== 'disable',
     systemRootCert: rules.knowsSystemRootCert,
-    filePermissions: settings.filePermissions ?? rules.filePermissions,
+    filePermissions: settings.policy.filePermissions ?? rules.filePermissions,
     ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
   }
   const value = (name: string): string | undefined => settingValue(settings, name)

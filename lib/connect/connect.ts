@@ -4,7 +4,8 @@
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import type { Socket } from 'node:net'
-import { setExecutor, SslClient, type StartupTarget } from '../client.js'
+import { setExecutor, SslClient, type Negotiated, type StartupTarget } from '../client.js'
+import type { ExpiryWarning } from '../policy/enforce.js'
 import { PgSslError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
@@ -21,13 +22,14 @@ export async function connect(options: ConnectOptions = {}): Promise<SslClient> 
 }
 
 /** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
-async function negotiate(client: StartupTarget): Promise<SecurityReport> {
+async function negotiate(client: StartupTarget): Promise<Negotiated> {
   const prepared = await prepare(client.settings)
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
   for (let i = 0; i < prepared.endpoints.length; i++) {
     try {
-      return await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client)
+      const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client)
+      return { report, warnings: [...prepared.warnings, ...warnings] }
     } catch (error) {
       lastError = error as PgSslError
     }
@@ -37,7 +39,13 @@ async function negotiate(client: StartupTarget): Promise<SecurityReport> {
 }
 setExecutor(negotiate)
 
-async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Plan, records: AttemptRecord[], client: StartupTarget): Promise<SecurityReport> {
+async function connectEndpoint(
+  prepared: Prepared,
+  endpoint: Endpoint,
+  plan: Plan,
+  records: AttemptRecord[],
+  client: StartupTarget,
+): Promise<{ report: SecurityReport; warnings: ExpiryWarning[] }> {
   const { settings } = prepared
   const timeoutMs = connectTimeoutMs(settings)
   const open = new Set<Socket>()
@@ -86,6 +94,7 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           stream = track(await openSocket(endpoint, keepAliveOf(settings)))
         }
         let session: TlsSessionFacts | undefined
+        let warnings: ExpiryWarning[] = []
         if (spec.ssl) {
           const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared))
           if (answer.kind === 'refused') {
@@ -97,11 +106,11 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           }
           stream = track(answer.socket)
           session = answer.session
-          checkPeer(session, spec, endpoint, prepared.material)
+          warnings = checkPeer(session, spec, endpoint, prepared.material, settings.policy)
         }
         await startUp(stream, client)
         record('connected')
-        return buildReport({
+        const report = buildReport({
           plan,
           endpoint,
           spec,
@@ -111,7 +120,9 @@ async function connectEndpoint(prepared: Prepared, endpoint: Endpoint, plan: Pla
           clientCertificateLoaded: prepared.material.cert !== undefined,
           rootCertificateFile: prepared.material.files.sslrootcert,
           keyPassphraseFile: prepared.material.files.keyPassphrase,
+          policySources: settings.policySources,
         })
+        return { report, warnings }
       } catch (error) {
         const classified = classify(error, timedOut, timeoutMs)
         if (stream && stream !== reusable) stream.destroy()

@@ -50,6 +50,8 @@ export interface Plan {
   readonly attempts: readonly AttemptSpec[]
   /** Plain-language notes on how the plan differs from the mode's name, for the report. */
   readonly notes: readonly string[]
+  /** Set when an SSL policy raised the requested mode (onWeakerMode: 'upgrade'). */
+  readonly policyUpgradedFrom?: SslMode
 }
 
 const plaintext = (trigger: AttemptTrigger): AttemptSpec => ({ ssl: false, verifyChain: false, verifyHostname: false, trigger })

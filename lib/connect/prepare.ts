@@ -2,7 +2,9 @@
  * Everything that can fail before any network traffic — settings, dialect rules, certificate
  * files — done once per connect() and turned into the data the executor needs.
  */
+import { X509Certificate } from 'node:crypto'
 import { DIALECTS } from '../dialects.js'
+import { checkDialectAndMode, checkMaterial, modeForPolicy, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
 import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
 import { endpointsOf } from './endpoints.js'
@@ -14,6 +16,8 @@ export interface Prepared {
   readonly endpoints: readonly Endpoint[]
   readonly material: TlsMaterial
   readonly plans: readonly Plan[]
+  /** Certificates the policy warns about before connecting (client certificate expiry). */
+  readonly warnings: readonly ExpiryWarning[]
 }
 
 /** Everything that can fail before network traffic: settings, files, the plan. */
@@ -21,9 +25,12 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   const endpoints = endpointsOf(settings)
   const rules = DIALECTS[settings.dialect]
   const sendClientCertificate = settingValue(settings, 'sslcertmode') !== 'disable'
-  // Dialect rules first: verify-full under openGauss fails before any file is read.
+  const { policy } = settings
+  // Dialect and policy rules on the mode first: they fail before any file is read.
   checkModeSupported(settings.sslmode, settings.dialect)
-  const usesTls = settings.sslmode !== 'disable' && endpoints.some((e) => !e.socketPath)
+  checkDialectAndMode(policy, settings.dialect, settings.sslmode)
+  const policyMayNeedTls = policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
+  const usesTls = endpoints.some((e) => !e.socketPath) && (settings.sslmode !== 'disable' || policyMayNeedTls)
   const material: TlsMaterial = usesTls
     ? await loadTlsMaterial({
         ...optional('sslrootcert', settingValue(settings, 'sslrootcert')),
@@ -34,19 +41,35 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         ...optional('sslpassword', settings.values.sslpassword?.value),
         sendClientCertificate,
         systemRootCert: rules.knowsSystemRootCert,
-        filePermissions: settings.filePermissions ?? rules.filePermissions,
+        filePermissions: policy.filePermissions ?? rules.filePermissions,
         ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })
     : { rootCert: 'none', files: {} }
-  const plans = endpoints.map((endpoint) =>
-    planAttempts({
-      sslmode: settings.sslmode,
-      dialect: settings.dialect,
-      rootCert: material.rootCert,
-      transport: endpoint.socketPath ? 'unix' : 'tcp',
-    }),
-  )
-  return { settings, endpoints, material, plans }
+  const warnings = checkMaterial(policy, { clientCertificate: clientCertificateOf(material), crlCount: material.crlList?.length ?? 0 }, new Date())
+  const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
+  return { settings, endpoints, material, plans, warnings }
+}
+
+/** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
+function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, transport: 'tcp' | 'unix'): Plan {
+  const { policy } = settings
+  const input = { dialect: settings.dialect, rootCert: material.rootCert, transport }
+  let plan = planAttempts({ ...input, sslmode: settings.sslmode })
+  const { mode, upgradedFrom } = modeForPolicy(policy, plan)
+  if (upgradedFrom) {
+    checkDialectAndMode(policy, settings.dialect, mode)
+    const upgraded = planAttempts({ ...input, sslmode: mode })
+    plan = { ...upgraded, policyUpgradedFrom: upgradedFrom, notes: [`the SSL policy raised sslmode ${upgradedFrom} to ${mode} (minimumMode)`, ...upgraded.notes] }
+  }
+  const attempts = withoutPlaintextFallback(policy, plan.attempts)
+  if (attempts.length !== plan.attempts.length) plan = { ...plan, attempts, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+  return plan
+}
+
+function clientCertificateOf(material: TlsMaterial): X509Certificate | undefined {
+  if (!material.cert) return undefined
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(material.cert.toString('latin1'))
+  return new X509Certificate(pem ? pem[0] : material.cert)
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

@@ -10,6 +10,8 @@ import { settingValue } from '../settings/resolve.js'
 import { secureContextFor } from '../tls/context.js'
 import { certificateNames, matchHostname } from '../tls/hostname.js'
 import type { TlsMaterial } from '../tls/material.js'
+import { checkNegotiated, type ExpiryWarning } from '../policy/enforce.js'
+import { tlsRank, type SslPolicy } from '../policy/policy.js'
 import { verifyServerCertificate } from '../tls/server-verification.js'
 import type { AttemptSpec } from './plan.js'
 import type { Prepared } from './prepare.js'
@@ -21,11 +23,17 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
   const min = settings.values.ssl_min_protocol_version
   const max = settingValue(settings, 'ssl_max_protocol_version') as SecureVersion | undefined
   const servername = serverNameForSni(endpoint.host, settingValue(settings, 'sslsni') !== '0')
+  const policyTls = settings.policy.tls ?? {}
+  const maxVersion = lowerOf(max ?? rules.defaultMaxTls, policyTls.maxVersion)
   const secureContext = secureContextFor(material, {
     verifyChain: spec.verifyChain,
-    // The dialect's bounds apply unless the user set one (gsql pins TLS 1.2).
+    // The dialect's bounds apply unless the user set one (gsql pins TLS 1.2). The policy's
+    // minimum is not offered to OpenSSL but checked on the result (checkNegotiated), so that a
+    // server below it is reported with the version it offered; its maximum and ciphers are
+    // offered, so that a capable server simply negotiates within them.
     minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
-    maxVersion: max ?? rules.defaultMaxTls,
+    maxVersion,
+    ...(policyTls.ciphers ? { ciphers: policyTls.ciphers.join(':') } : {}),
   })
   return {
     secureContext,
@@ -37,8 +45,17 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
   }
 }
 
-/** What the attempt demands of the server's certificate, checked on the finished handshake. */
-export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial): void {
+function lowerOf(a: SecureVersion | undefined, b: SecureVersion | undefined): SecureVersion | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return tlsRank(a) <= tlsRank(b) ? a : b
+}
+
+/**
+ * What the attempt and the SSL policy demand of the finished handshake, checked before any byte
+ * of the start-up is sent. Returns the policy's expiry warnings for the server certificate.
+ */
+export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial, policy: SslPolicy): ExpiryWarning[] {
   if (spec.verifyChain) {
     const result = verifyServerCertificate(session.presented, material)
     if (!result.ok) {
@@ -58,6 +75,7 @@ export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint:
     }
   }
   if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.host)
+  return checkNegotiated(policy, session, new Date())
 }
 
 const HINTS: Readonly<Record<VerifyFailureReason, string>> = {

@@ -15,7 +15,9 @@ import { closest } from './suggest.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { ConnectOptions } from '../options.js'
-import { FILE_PERMISSION_RULES, type FilePermissionRule } from '../tls/permissions.js'
+import { FILE_PERMISSION_RULES } from '../tls/permissions.js'
+import { combinePolicies, loadPolicy, type SslPolicy } from '../policy/policy.js'
+import type { SecurityEvent } from '../policy/audit.js'
 
 export type SettingSource =
   | 'option'
@@ -41,8 +43,13 @@ export interface ResolvedSettings {
   readonly values: Readonly<Record<string, Setting>>
   readonly dialect: Dialect
   readonly dialectSource: 'option' | 'default'
-  /** An explicit file-permission rule; otherwise the dialect's applies. */
-  readonly filePermissions?: FilePermissionRule
+  /** The combined SSL policy (PGSSLPOLICY, the policy option, filePermissions): stricter wins. */
+  readonly policy: SslPolicy
+  /** Where the policy came from, for the report: e.g. "env:PGSSLPOLICY=recommended", "option". */
+  readonly policySources: readonly string[]
+  /** JSON-lines audit file (PGSSLAUDITLOG), if any. */
+  readonly auditLog?: string
+  readonly onSecurityEvent?: (event: SecurityEvent) => void
   readonly sslmode: SslMode
   /** `pg` options that are not libpq keywords (types, statement_timeout, ...), passed through. */
   readonly passThrough: Readonly<Record<string, unknown>>
@@ -54,7 +61,7 @@ export interface ResolvedSettings {
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
 /** Options that belong to this library, not to libpq or pg. */
-const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir'])
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent'])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
@@ -166,12 +173,34 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
       hint: `use one of: ${FILE_PERMISSION_RULES.join(', ')}`,
     })
   }
+  // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
+  const policies: SslPolicy[] = []
+  const policySources: string[] = []
+  if (env.PGSSLPOLICY) {
+    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
+    policySources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
+  }
+  if (input.policy !== undefined) {
+    policies.push(loadPolicy(input.policy, 'policy option'))
+    policySources.push(typeof input.policy === 'string' ? `option:${input.policy}` : 'option')
+  }
+  if (input.filePermissions !== undefined) {
+    policies.push({ filePermissions: input.filePermissions })
+    policySources.push('option:filePermissions')
+  }
+  const policy = combinePolicies(policies)
+  if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
+    throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
+  }
 
   return {
     values,
     dialect,
     dialectSource: input.dialect === undefined ? 'default' : 'option',
-    ...(input.filePermissions !== undefined ? { filePermissions: input.filePermissions } : {}),
+    policy,
+    policySources,
+    ...(env.PGSSLAUDITLOG ? { auditLog: env.PGSSLAUDITLOG } : {}),
+    ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
     sslmode: values.sslmode!.value as SslMode,
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),

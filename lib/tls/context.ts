@@ -26,6 +26,8 @@ export interface ContextRequest {
   readonly verifyChain: boolean
   readonly minVersion: SecureVersion
   readonly maxVersion: SecureVersion | undefined
+  /** OpenSSL cipher list (TLS 1.2 names and TLS 1.3 suites, colon-separated). */
+  readonly ciphers?: string
 }
 
 export function secureContextFor(material: TlsMaterial, request: ContextRequest): SecureContext {
@@ -36,6 +38,7 @@ export function secureContextFor(material: TlsMaterial, request: ContextRequest)
     material.cert && material.key ? `${idOf(material.cert)}/${idOf(material.key)}` : '-',
     request.minVersion,
     request.maxVersion ?? '-',
+    request.ciphers ?? '-',
   ]
   const key = parts.join('|')
   const hit = contexts.get(key)
@@ -44,6 +47,7 @@ export function secureContextFor(material: TlsMaterial, request: ContextRequest)
   const context = createSecureContext({
     minVersion: request.minVersion,
     ...(request.maxVersion ? { maxVersion: request.maxVersion } : {}),
+    ...(request.ciphers ? { ciphers: request.ciphers } : {}),
     ...(useRoots ? { ca: [...material.ca!] } : {}),
     ...(useRoots && material.crl ? { crl: [...material.crl] } : {}),
     ...(material.cert && material.key ? { cert: material.cert, key: material.key } : {}),

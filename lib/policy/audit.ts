@@ -1,0 +1,54 @@
+/**
+ * Security events: every connection leaves proof. Each event goes to the onSecurityEvent option,
+ * is emitted on the client (client.on('security' | 'fallback' | 'policy-violation' |
+ * 'certificate-expiring')), and is appended as one JSON line to PGSSLAUDITLOG when set. Events
+ * carry the security report or the violated rule — never a password, passphrase or key.
+ */
+import { appendFileSync } from 'node:fs'
+import type { EventEmitter } from 'node:events'
+import type { SecurityReport } from '../report.js'
+import type { ExpiryWarning } from './enforce.js'
+
+export type SecurityEvent =
+  | { readonly type: 'security'; readonly time: string; readonly report: SecurityReport }
+  | { readonly type: 'fallback'; readonly time: string; readonly report: SecurityReport }
+  | {
+      readonly type: 'policy-violation'
+      readonly time: string
+      readonly rule: string
+      readonly required: string
+      readonly observed: string
+      readonly message: string
+      readonly host: string | undefined
+    }
+  | ({ readonly type: 'certificate-expiring'; readonly time: string; readonly host: string | undefined } & ExpiryWarning)
+
+export interface EventSinks {
+  readonly onSecurityEvent?: ((event: SecurityEvent) => void) | undefined
+  readonly auditLog?: string | undefined
+  readonly emitter?: EventEmitter
+}
+
+const warnedFiles = new Set<string>()
+
+export function publish(event: SecurityEvent, sinks: EventSinks): void {
+  if (sinks.auditLog) {
+    try {
+      appendFileSync(sinks.auditLog, JSON.stringify(event) + '\n', { mode: 0o600 })
+    } catch (error) {
+      // An audit log that cannot be written must not break connections, but must not be silent.
+      if (!warnedFiles.has(sinks.auditLog)) {
+        warnedFiles.add(sinks.auditLog)
+        process.emitWarning(`pg-sslmode: cannot write the audit log ${sinks.auditLog}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
+      }
+    }
+  }
+  if (sinks.emitter && sinks.emitter.listenerCount(event.type) > 0) sinks.emitter.emit(event.type, event)
+  if (sinks.onSecurityEvent) {
+    try {
+      sinks.onSecurityEvent(event)
+    } catch (error) {
+      process.emitWarning(`pg-sslmode: onSecurityEvent threw: ${(error as Error)?.message ?? error}`, 'PgSslAuditWarning')
+    }
+  }
+}

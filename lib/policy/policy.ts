@@ -1,0 +1,194 @@
+/**
+ * SSL policy: rules a security team states once and no connection through this library can
+ * break. Policies come from connect({ policy }) and from PGSSLPOLICY (a preset name or a JSON
+ * file); several combine by taking the stricter value of every rule, so an application can never
+ * weaken what its environment imposes.
+ */
+import { readFileSync } from 'node:fs'
+import { DIALECT_NAMES, type Dialect, type TlsVersion } from '../dialects.js'
+import { PgSslError } from '../errors.js'
+import { SSL_MODES, sslModeRank, type SslMode } from '../settings/keywords.js'
+import { FILE_PERMISSION_RULES, type FilePermissionRule } from '../tls/permissions.js'
+
+export interface SslPolicy {
+  /** The weakest acceptable sslmode (disable < allow < prefer < require < verify-ca < verify-full). */
+  minimumMode?: SslMode
+  /** What to do with a weaker mode: refuse (default) or raise it to minimumMode (reported). */
+  onWeakerMode?: 'reject' | 'upgrade'
+  /** Two-way authentication: a client certificate must be configured and loaded. */
+  requireClientCertificate?: boolean
+  /** Whether prefer may fall back to plaintext after its SSL attempt fails. */
+  allowPlaintextFallback?: boolean
+  tls?: { minVersion?: TlsVersion; maxVersion?: TlsVersion; ciphers?: string[] }
+  filePermissions?: FilePermissionRule
+  /** Server and client certificates: warn or refuse when they expire within so many days. */
+  certificateExpiry?: { warnWithinDays?: number; rejectWithinDays?: number }
+  /** A CRL (sslcrl or sslcrldir) must be configured. */
+  requireCrl?: boolean
+  /** SHA-256 fingerprints (hex, colons optional) one of which the server certificate must have. */
+  pinnedServerFingerprints?: string[]
+  /** Modes that may not be used at all (e.g. verify-full, which GaussDB(DWS) does not support). */
+  forbiddenModes?: SslMode[]
+  /** Server families connections may be made to. */
+  allowedDialects?: Dialect[]
+}
+
+export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
+
+const RECOMMENDED: SslPolicy = {
+  minimumMode: 'verify-ca',
+  requireClientCertificate: true,
+  allowPlaintextFallback: false,
+  tls: { minVersion: 'TLSv1.2' },
+}
+
+/** The presets, documented as a table in the README (checked by a test). */
+export const PRESETS: Readonly<Record<PresetName, SslPolicy>> = {
+  libpq: {},
+  recommended: RECOMMENDED,
+  gaussdb: {
+    ...RECOMMENDED,
+    tls: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' },
+    filePermissions: 'openGauss-600',
+    forbiddenModes: ['verify-full'],
+  },
+  strict: {
+    minimumMode: 'verify-full',
+    allowPlaintextFallback: false,
+    tls: { minVersion: 'TLSv1.3' },
+    requireCrl: true,
+  },
+}
+
+const TLS_ORDER: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+export const tlsRank = (v: TlsVersion): number => TLS_ORDER.indexOf(v)
+const PERMISSION_ORDER: readonly FilePermissionRule[] = ['off', 'libpq', 'openGauss-600']
+
+const invalid = (where: string, message: string): PgSslError =>
+  new PgSslError('POLICY_INVALID', `invalid SSL policy (${where}): ${message}`, {
+    setting: 'policy',
+    hint: 'see the policy rules in the README; a policy that cannot be read is never ignored',
+  })
+
+const KNOWN = new Set(['minimumMode', 'onWeakerMode', 'requireClientCertificate', 'allowPlaintextFallback', 'tls', 'filePermissions', 'certificateExpiry', 'requireCrl', 'pinnedServerFingerprints', 'forbiddenModes', 'allowedDialects'])
+
+/** Check a policy object read from code or JSON; unknown rules and wrong types are errors. */
+export function validatePolicy(value: unknown, where: string): SslPolicy {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, 'a policy is a JSON object or a preset name')
+  const p = value as Record<string, unknown>
+  for (const key of Object.keys(p)) if (!KNOWN.has(key)) throw invalid(where, `unknown rule "${key}"`)
+  const oneOf = <T extends string>(key: string, v: unknown, allowed: readonly T[]): void => {
+    if (v !== undefined && !allowed.includes(v as T)) throw invalid(where, `${key} must be one of ${allowed.join(', ')}`)
+  }
+  const bool = (key: string): void => {
+    if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalid(where, `${key} must be true or false`)
+  }
+  oneOf('minimumMode', p.minimumMode, SSL_MODES)
+  oneOf('onWeakerMode', p.onWeakerMode, ['reject', 'upgrade'] as const)
+  oneOf('filePermissions', p.filePermissions, FILE_PERMISSION_RULES)
+  bool('requireClientCertificate')
+  bool('allowPlaintextFallback')
+  bool('requireCrl')
+  if (p.tls !== undefined) {
+    const tls = p.tls as Record<string, unknown>
+    if (typeof tls !== 'object' || tls === null) throw invalid(where, 'tls must be an object')
+    for (const key of Object.keys(tls)) if (!['minVersion', 'maxVersion', 'ciphers'].includes(key)) throw invalid(where, `unknown rule "tls.${key}"`)
+    oneOf('tls.minVersion', tls.minVersion, TLS_ORDER)
+    oneOf('tls.maxVersion', tls.maxVersion, TLS_ORDER)
+    if (tls.ciphers !== undefined && (!Array.isArray(tls.ciphers) || tls.ciphers.some((c) => typeof c !== 'string'))) throw invalid(where, 'tls.ciphers must be a list of cipher names')
+  }
+  if (p.certificateExpiry !== undefined) {
+    const e = p.certificateExpiry as Record<string, unknown>
+    for (const key of ['warnWithinDays', 'rejectWithinDays']) {
+      if (e[key] !== undefined && (typeof e[key] !== 'number' || (e[key] as number) < 0)) throw invalid(where, `certificateExpiry.${key} must be a number of days`)
+    }
+  }
+  const list = (key: string, allowed?: readonly string[]): void => {
+    const v = p[key]
+    if (v === undefined) return
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || (allowed && !allowed.includes(x)))) {
+      throw invalid(where, `${key} must be a list${allowed ? ` of ${allowed.join(', ')}` : ' of strings'}`)
+    }
+  }
+  list('pinnedServerFingerprints')
+  list('forbiddenModes', SSL_MODES)
+  list('allowedDialects', DIALECT_NAMES)
+  for (const fp of (p.pinnedServerFingerprints as string[] | undefined) ?? []) {
+    if (!/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fp)) throw invalid(where, `pinned fingerprint "${fp}" is not a SHA-256 fingerprint`)
+  }
+  return p as SslPolicy
+}
+
+/** A preset name, a policy object, or a JSON file (for PGSSLPOLICY). */
+export function loadPolicy(source: string | SslPolicy, where: string): SslPolicy {
+  if (typeof source !== 'string') return validatePolicy(source, where)
+  if (Object.hasOwn(PRESETS, source)) return PRESETS[source as PresetName]
+  if (!source.includes('/') && !source.endsWith('.json')) {
+    throw invalid(where, `"${source}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a policy file path`)
+  }
+  let text: string
+  try {
+    text = readFileSync(source, 'utf8')
+  } catch (error) {
+    throw new PgSslError('POLICY_INVALID', `the SSL policy file "${source}" (${where}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
+      setting: 'policy',
+      file: source,
+      hint: 'a policy that cannot be read is never ignored: fix the path or unset the variable',
+    })
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new PgSslError('POLICY_INVALID', `the SSL policy file "${source}" is not valid JSON: ${(error as Error).message}`, { setting: 'policy', file: source })
+  }
+  return validatePolicy(parsed, `${where} ${source}`)
+}
+
+const maxBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined => (a === undefined ? b : b === undefined ? a : rank(a) >= rank(b) ? a : b)
+const minBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined => (a === undefined ? b : b === undefined ? a : rank(a) <= rank(b) ? a : b)
+const intersect = <T>(a: T[] | undefined, b: T[] | undefined, eq: (x: T, y: T) => boolean = (x, y) => x === y): T[] | undefined =>
+  a === undefined ? b : b === undefined ? a : a.filter((x) => b.some((y) => eq(x, y)))
+const normalizeFingerprint = (fp: string): string => fp.replace(/:/g, '').toUpperCase()
+
+/** The stricter value of every rule. */
+export function combinePolicies(policies: readonly SslPolicy[]): SslPolicy {
+  let out: SslPolicy = {}
+  for (const p of policies) {
+    const tls = {
+      minVersion: maxBy(out.tls?.minVersion, p.tls?.minVersion, tlsRank),
+      maxVersion: minBy(out.tls?.maxVersion, p.tls?.maxVersion, tlsRank),
+      ciphers: intersect(out.tls?.ciphers, p.tls?.ciphers),
+    }
+    const expiry = {
+      warnWithinDays: maxBy(out.certificateExpiry?.warnWithinDays, p.certificateExpiry?.warnWithinDays, (n) => n),
+      rejectWithinDays: maxBy(out.certificateExpiry?.rejectWithinDays, p.certificateExpiry?.rejectWithinDays, (n) => n),
+    }
+    out = dropUndefined({
+      minimumMode: maxBy(out.minimumMode, p.minimumMode, sslModeRank),
+      onWeakerMode: out.onWeakerMode === 'reject' || p.onWeakerMode === 'reject' ? 'reject' : (out.onWeakerMode ?? p.onWeakerMode),
+      requireClientCertificate: out.requireClientCertificate || p.requireClientCertificate || undefined,
+      allowPlaintextFallback: out.allowPlaintextFallback === false || p.allowPlaintextFallback === false ? false : (out.allowPlaintextFallback ?? p.allowPlaintextFallback),
+      tls: Object.values(tls).some((v) => v !== undefined) ? dropUndefined(tls) : undefined,
+      filePermissions: maxBy(out.filePermissions, p.filePermissions, (r) => PERMISSION_ORDER.indexOf(r)),
+      certificateExpiry: Object.values(expiry).some((v) => v !== undefined) ? dropUndefined(expiry) : undefined,
+      requireCrl: out.requireCrl || p.requireCrl || undefined,
+      pinnedServerFingerprints: intersect(out.pinnedServerFingerprints, p.pinnedServerFingerprints, (x, y) => normalizeFingerprint(x) === normalizeFingerprint(y)),
+      forbiddenModes: out.forbiddenModes || p.forbiddenModes ? [...new Set([...(out.forbiddenModes ?? []), ...(p.forbiddenModes ?? [])])] : undefined,
+      allowedDialects: intersect(out.allowedDialects, p.allowedDialects),
+    })
+  }
+  if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {
+    throw invalid('combined', `tls.minVersion ${out.tls.minVersion} is above tls.maxVersion ${out.tls.maxVersion}: no connection could satisfy both`)
+  }
+  return out
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}
+
+export function fingerprintMatches(pins: readonly string[], fingerprint256: string): boolean {
+  const wanted = normalizeFingerprint(fingerprint256)
+  return pins.some((p) => normalizeFingerprint(p) === wanted)
+}
