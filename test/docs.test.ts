@@ -21,3 +21,8 @@ t.test('every error code is in the README error table, and nothing else is', asy
 t.test('every keyword the library refuses or ignores is named in the README', async (t) => {
   for (const k of KEYWORDS.filter((k) => k.use !== 'honoured')) t.match(readme, new RegExp(`\`${k.name}[=\`/]`), k.name)
 })
+
+t.test('every policy preset is in the README table', async (t) => {
+  const { PRESETS } = await import('../lib/policy/policy.js')
+  for (const name of Object.keys(PRESETS)) t.match(readme, new RegExp(`^\\| \`${name}\`( \\(default\\))? \\|`, 'm'), name)
+})
