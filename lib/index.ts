@@ -21,6 +21,8 @@ export type { ResolvedSettings, Setting, SettingSource, Environment } from './se
 export { parseConnectionString } from './settings/conninfo.js'
 export { describeReport } from './report.js'
 export { checkMaterial } from './cli/check.js'
+export { probe } from './cli/probe.js'
+export type { ProbeReport, ModeResult } from './cli/probe.js'
 export { PRESETS, combinePolicies, loadPolicy } from './policy/policy.js'
 export type { SslPolicy, PresetName } from './policy/policy.js'
 export type { SecurityEvent } from './policy/audit.js'

@@ -9,13 +9,20 @@ import { parseArgs } from 'node:util'
 import type { Dialect } from '../dialects.js'
 import type { ConnectOptions } from '../options.js'
 import { checkMaterial, type CheckReport, type Finding } from './check.js'
+import { probe, type ProbeReport } from './probe.js'
 
 const USAGE = `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
                         [--sslcertdir DIR] [--json] [--no-color]
+       pg-sslmode probe CONNECTION-STRING [--policy PRESET|FILE] [--ini ...] [--dialect ...] [--sslcertdir DIR] [--json]
 
-Checks the SSL material of a connection without connecting: files, permissions, PEM, key and
-certificate, passphrase, chain to the root, expiry (warns under 30 days), CRL freshness.
-Exit code 0 when nothing failed, 1 otherwise, 2 for a usage error.`
+check  checks the SSL material of a connection without connecting: files, permissions, PEM, key
+       and certificate, passphrase, chain to the root, expiry (warns under 30 days), CRL freshness.
+       Exit code 0 when nothing failed, 1 otherwise.
+probe  connects to a live server once per sslmode and prints what each yields (the client x server
+       table row of that server), the TLS versions it accepts and its certificate; with --policy,
+       whether it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when
+       --policy is not satisfied.
+Exit code 2 for a usage error.`
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let parsed
@@ -27,6 +34,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         ini: { type: 'string' },
         dialect: { type: 'string' },
         sslcertdir: { type: 'string' },
+        policy: { type: 'string' },
         json: { type: 'boolean', default: false },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -37,7 +45,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 2
   }
   const [command, connectionString, ...rest] = parsed.positionals
-  if (parsed.values.help || command !== 'check' || rest.length > 0) {
+  if (parsed.values.help || (command !== 'check' && command !== 'probe') || rest.length > 0 || (command === 'probe' && !connectionString)) {
     out.write(`${USAGE}\n`)
     return parsed.values.help ? 0 : 2
   }
@@ -49,10 +57,31 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     const [file, section] = splitIni(parsed.values.ini)
     options.ini = section ? { file, section } : file
   }
+  if (command === 'probe') {
+    const report = await probe(options, parsed.values.policy)
+    out.write(parsed.values.json ? JSON.stringify(report, null, 2) + '\n' : renderProbe(report))
+    return report.policy && !report.policy.satisfied ? 1 : 0
+  }
   const report = await checkMaterial(options)
   const color = !parsed.values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
   out.write(parsed.values.json ? JSON.stringify(report, null, 2) + '\n' : render(report, color))
   return report.ok ? 0 : 1
+}
+
+export function renderProbe(report: ProbeReport): string {
+  const onOff = (v: boolean | 'unknown'): string => (v === 'unknown' ? '?' : v ? 'on' : 'off')
+  const lines = [`pg-sslmode probe — ${report.host ?? '?'}:${report.port ?? '?'}: server ssl=${onOff(report.server.ssl)}, require_ssl=${onOff(report.server.requireSsl)}`, '']
+  const width = Math.max(...report.modes.map((m) => m.result.length))
+  lines.push(`${'sslmode'.padEnd(12)} ${'result'.padEnd(width)}  TLS`)
+  for (const m of report.modes) {
+    const tls = m.protocol ? `${m.protocol} ${m.cipher}` : m.code ? `[${m.code}]` : ''
+    lines.push(`${m.mode.padEnd(12)} ${m.result.padEnd(width)}  ${tls}${m.fallback !== 'none' ? ` (${m.fallback})` : ''}`)
+  }
+  lines.push('', `TLS versions accepted: ${Object.entries(report.tlsVersions).filter(([, ok]) => ok).map(([v]) => v).join(', ') || 'none'}`)
+  const c = report.certificate
+  if (c) lines.push(`certificate: ${c.subject}`, `  issuer ${c.issuer}`, `  SAN ${c.subjectAltName ?? 'none'}`, `  valid ${c.validFrom} to ${c.validTo}`, `  SHA-256 ${c.fingerprint256}`)
+  if (report.policy) lines.push('', `policy: ${report.policy.satisfied ? 'satisfied' : 'NOT satisfied'} — ${report.policy.detail}`)
+  return lines.join('\n') + '\n'
 }
 
 /** "file.ini:section" → ["file.ini", "section"]; a Windows drive colon is not a section. */

@@ -1,0 +1,107 @@
+/**
+ * `pg-sslmode probe`: connects to one live server once per sslmode (with the certificates the
+ * settings name) and shows what each mode yields — the seed table's row for that server — plus
+ * the TLS versions it accepts, its certificate, and whether it can satisfy a policy. It sends no
+ * query but `select 1`.
+ */
+import { connect } from '../connect/connect.js'
+import { ERROR_CODES, PgSslError } from '../errors.js'
+import type { ConnectOptions } from '../options.js'
+import { loadPolicy, type SslPolicy } from '../policy/policy.js'
+import type { CertificateSummary, Outcome } from '../report.js'
+import { SSL_MODES, type SslMode } from '../settings/keywords.js'
+
+export interface ModeResult {
+  readonly mode: SslMode
+  readonly outcome: Outcome | 'failed'
+  /** The seed manuals' wording of the result. */
+  readonly result: string
+  readonly protocol: string | null
+  readonly cipher: string | null
+  readonly fallback: string
+  readonly code?: string
+  readonly message?: string
+}
+
+export interface ProbeReport {
+  readonly host: string | undefined
+  readonly port: number | undefined
+  /** What the answers say about the server: SPEC §3's server columns. */
+  readonly server: { readonly ssl: boolean | 'unknown'; readonly requireSsl: boolean | 'unknown' }
+  readonly modes: readonly ModeResult[]
+  readonly tlsVersions: Readonly<Record<'TLSv1.2' | 'TLSv1.3', boolean>>
+  readonly certificate: CertificateSummary | null
+  readonly policy?: { readonly satisfied: boolean; readonly detail: string }
+}
+
+const WORDING: Record<Outcome, string> = {
+  unencrypted: 'connected, not encrypted',
+  encrypted: 'connected, encrypted',
+  'encrypted-verified': 'connected, encrypted, server certificate verified',
+}
+
+async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<ReturnType<typeof connect>>['security']; error?: PgSslError }> {
+  try {
+    const client = await connect(options)
+    try {
+      await client.query('select 1')
+    } finally {
+      await client.end()
+    }
+    return { report: client.security }
+  } catch (error) {
+    if (error instanceof PgSslError) return { error }
+    return { error: new PgSslError('CONNECTION_FAILED', String((error as Error)?.message ?? error)) }
+  }
+}
+
+export async function probe(base: ConnectOptions, policy?: string | SslPolicy): Promise<ProbeReport> {
+  // The probe reports what each mode does; an environment policy would only refuse the weak ones.
+  const env = { ...(base.env ?? process.env) }
+  const envPolicy = env.PGSSLPOLICY
+  delete env.PGSSLPOLICY
+  delete env.PGSSLAUDITLOG
+  const options: ConnectOptions = { ...base, env }
+
+  const modes: ModeResult[] = []
+  let certificate: CertificateSummary | null = null
+  let host: string | undefined
+  let port: number | undefined
+  for (const mode of SSL_MODES) {
+    const { report, error } = await tryConnect({ ...options, sslmode: mode })
+    if (report) {
+      host ??= report.host
+      port ??= report.port
+      certificate ??= report.serverCertificate
+      const result = WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : '')
+      modes.push({ mode, outcome: report.outcome, result, protocol: report.protocol, cipher: report.cipher, fallback: report.fallback })
+    } else {
+      const code = error!.code
+      modes.push({ mode, outcome: 'failed', result: ERROR_CODES[code].summary, protocol: null, cipher: null, fallback: 'none', code, message: error!.message })
+    }
+  }
+  const byMode = (m: SslMode) => modes.find((r) => r.mode === m)!
+  const ssl = byMode('require').code === 'SSL_DISABLED_ON_SERVER' ? false : byMode('require').outcome === 'failed' ? 'unknown' : true
+  // require_ssl only means something when ssl is on (SPEC §3: the ssl=off rows hold for both).
+  const requireSsl = ssl !== true ? 'unknown' : byMode('disable').code === 'SSL_REQUIRED_BY_SERVER' ? true : byMode('disable').outcome === 'unencrypted' ? false : 'unknown'
+
+  const tlsVersions = { 'TLSv1.2': false, 'TLSv1.3': false }
+  if (ssl === true) {
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const { report } = await tryConnect({ ...options, sslmode: 'require', ssl_min_protocol_version: version, ssl_max_protocol_version: version })
+      tlsVersions[version] = report?.protocol === version
+    }
+  }
+
+  const wanted = policy ?? envPolicy
+  let policyResult: ProbeReport['policy']
+  if (wanted !== undefined) {
+    // Can this server be reached under the policy? The mode may be raised to its minimum.
+    const rules = loadPolicy(wanted, '--policy')
+    const { report, error } = await tryConnect({ ...options, policy: { ...rules, onWeakerMode: rules.onWeakerMode ?? 'upgrade' } })
+    policyResult = report
+      ? { satisfied: true, detail: `connected with ${report.effectiveMode}, ${report.protocol ?? 'no TLS'}${report.cipher ? ' ' + report.cipher : ''}` }
+      : { satisfied: false, detail: error!.message }
+  }
+  return { host, port, server: { ssl, requireSsl }, modes, tlsVersions, certificate, ...(policyResult ? { policy: policyResult } : {}) }
+}
