@@ -30,6 +30,17 @@ export interface DialectRules {
   readonly defaultMaxTls: TlsVersion | undefined
 }
 
+/** openGauss's libpq (gsql, the DWS drivers): the same rules for both products. */
+const OPENGAUSS_LIBPQ: Omit<DialectRules, 'label'> = {
+  supportsVerifyFull: false,
+  retriesOtherSslChoiceAfter57P03: true,
+  knowsSystemRootCert: false,
+  filePermissions: 'openGauss-600',
+  keyPassphraseFromCipherFiles: true,
+  defaultMinTls: 'TLSv1.2',
+  defaultMaxTls: 'TLSv1.2',
+}
+
 export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
   postgres: {
     label: 'PostgreSQL',
@@ -41,26 +52,8 @@ export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
     defaultMinTls: 'TLSv1.2',
     defaultMaxTls: undefined,
   },
-  opengauss: {
-    label: 'openGauss',
-    supportsVerifyFull: false,
-    retriesOtherSslChoiceAfter57P03: true,
-    knowsSystemRootCert: false,
-    filePermissions: 'openGauss-600',
-    keyPassphraseFromCipherFiles: true,
-    defaultMinTls: 'TLSv1.2',
-    defaultMaxTls: 'TLSv1.2',
-  },
-  gaussdb: {
-    label: 'GaussDB(DWS)',
-    supportsVerifyFull: false,
-    retriesOtherSslChoiceAfter57P03: true,
-    knowsSystemRootCert: false,
-    filePermissions: 'openGauss-600',
-    keyPassphraseFromCipherFiles: true,
-    defaultMinTls: 'TLSv1.2',
-    defaultMaxTls: 'TLSv1.2',
-  },
+  opengauss: { label: 'openGauss', ...OPENGAUSS_LIBPQ },
+  gaussdb: { label: 'GaussDB(DWS)', ...OPENGAUSS_LIBPQ },
 }
 
 export const DIALECT_NAMES = Object.keys(DIALECTS) as Dialect[]

@@ -9,10 +9,10 @@ import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import forge from 'node-forge'
 import { verifyChain, type ChainResult } from '../lib/tls/chain.js'
 import { parseCrl } from '../lib/tls/crl.js'
 import { fixture } from '../scripts/harness.js'
+import { testCertificate } from './support.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-chain-'))
 const pemBlocks = (text: string, type: string) => [...text.matchAll(new RegExp(`-----BEGIN ${type}-----[\\s\\S]*?-----END ${type}-----\\n?`, 'g'))].map((m) => m[0])
@@ -21,20 +21,7 @@ const crls = (file: string) => pemBlocks(readFileSync(file, 'utf8'), 'X509 CRL')
 
 /** A certificate that claims the test CA as issuer but is signed with another key. */
 const forgedPath = join(dir, 'forged.crt')
-{
-  const caCert = forge.pki.certificateFromPem(readFileSync(fixture('ca.crt'), 'utf8'))
-  const otherKey = forge.pki.privateKeyFromPem(readFileSync(fixture('other-ca.key'), 'utf8'))
-  const keys = forge.pki.rsa.generateKeyPair(1024)
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = keys.publicKey
-  cert.serialNumber = '7777'
-  cert.validity.notBefore = new Date('2025-01-01T00:00:00Z')
-  cert.validity.notAfter = new Date('2125-01-01T00:00:00Z')
-  cert.setSubject([{ name: 'commonName', value: 'localhost' }])
-  cert.setIssuer(caCert.subject.attributes)
-  cert.sign(otherKey, forge.md.sha256.create())
-  writeFileSync(forgedPath, forge.pki.certificateToPem(cert))
-}
+writeFileSync(forgedPath, testCertificate({ cn: 'localhost', issuerCert: fixture('ca.crt'), signingKey: fixture('other-ca.key'), serial: '7777' }).certPem)
 
 interface Case {
   name: string

@@ -8,10 +8,10 @@ import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import forge from 'node-forge'
 import { checkMaterial } from '../lib/cli/check.js'
 import { render } from '../lib/cli/main.js'
 import { FIXTURES, fixture, privateCopy } from '../scripts/harness.js'
+import { testCertificate } from './support.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['pg-sslmode'] as string)
@@ -57,21 +57,11 @@ t.test('key that does not match, wrong passphrase', async (t) => {
 })
 
 t.test('expiry warnings (under 30 days) and an expired CRL', async (t) => {
-  const ca = forge.pki.certificateFromPem(readFileSync(fixture('ca.crt'), 'utf8'))
-  const caKey = forge.pki.privateKeyFromPem(readFileSync(fixture('ca.key'), 'utf8'))
-  const keys = forge.pki.rsa.generateKeyPair(1024)
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = keys.publicKey
-  cert.serialNumber = '4242'
-  cert.validity.notBefore = new Date(Date.now() - 86_400_000)
-  cert.validity.notAfter = new Date(Date.now() + 10 * 86_400_000)
-  cert.setSubject([{ name: 'commonName', value: 'app' }])
-  cert.setIssuer(ca.subject.attributes)
-  cert.sign(caKey, forge.md.sha256.create())
+  const expiring = testCertificate({ cn: 'app', issuerCert: fixture('ca.crt'), signingKey: fixture('ca.key'), notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) })
   const certFile = join(home, 'expiring.crt')
   const keyFile = join(home, 'expiring.key')
-  writeFileSync(certFile, forge.pki.certificateToPem(cert))
-  writeFileSync(keyFile, forge.pki.privateKeyToPem(keys.privateKey), { mode: 0o600 })
+  writeFileSync(certFile, expiring.certPem)
+  writeFileSync(keyFile, expiring.keyPem, { mode: 0o600 })
   const report = await checkMaterial({ env: { HOME: home }, sslrootcert: fixture('ca.crt'), sslcrl: fixture('ca-expired.crl'), sslcert: certFile, sslkey: keyFile })
   t.equal(report.ok, false)
   t.ok(report.findings.some((f) => f.status === 'warn' && f.check === 'client certificate validity' && /expires in (9|10) day/.test(f.detail)))

@@ -1,8 +1,10 @@
 /** Helpers shared by the end-to-end tests (not a test file itself). */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import forge from 'node-forge'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SslClient } from '../lib/client.js'
+import type { PgSslError } from '../lib/errors.js'
 
 /**
  * An environment with nothing in it but an empty HOME, so neither PG* variables of the machine
@@ -32,4 +34,31 @@ export async function serverView(client: SslClient): Promise<ServerSslView> {
 export async function openSocketCount(): Promise<number> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<PgSslError> {
+  try {
+    const value = await promise
+    if (value && typeof (value as { end?: unknown }).end === 'function') await (value as { end(): Promise<void> }).end()
+  } catch (error) {
+    return error as PgSslError
+  }
+  throw new Error('expected the connection to fail')
+}
+
+/** A certificate made at test time (for dates relative to now, or forged signatures). */
+export function testCertificate(opts: { cn: string; issuerCert: string; signingKey: string; notBefore?: Date; notAfter?: Date; serial?: string }): { certPem: string; keyPem: string } {
+  const issuer = forge.pki.certificateFromPem(readFileSync(opts.issuerCert, 'utf8'))
+  const signingKey = forge.pki.privateKeyFromPem(readFileSync(opts.signingKey, 'utf8'))
+  const keys = forge.pki.rsa.generateKeyPair(1024)
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = keys.publicKey
+  cert.serialNumber = opts.serial ?? '4242'
+  cert.validity.notBefore = opts.notBefore ?? new Date('2025-01-01T00:00:00Z')
+  cert.validity.notAfter = opts.notAfter ?? new Date('2125-01-01T00:00:00Z')
+  cert.setSubject([{ name: 'commonName', value: opts.cn }])
+  cert.setIssuer(issuer.subject.attributes)
+  cert.sign(signingKey, forge.md.sha256.create())
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) }
 }

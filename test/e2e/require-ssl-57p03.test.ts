@@ -5,10 +5,10 @@
  * front of a real PostgreSQL (scripts/require-ssl-peer.ts).
  */
 import t from 'tap'
-import { connect, PgSslError } from '../../lib/index.js'
+import { connect } from '../../lib/index.js'
 import { privateCopy, startCluster } from '../../scripts/harness.js'
 import { startRequireSslPeer } from '../../scripts/require-ssl-peer.js'
-import { isolatedEnv, serverView } from '../support.js'
+import { isolatedEnv, rejection, serverView } from '../support.js'
 
 const cluster = await startCluster({ ssl: true })
 const peer = await startRequireSslPeer(cluster)
@@ -18,14 +18,6 @@ t.teardown(async () => {
 })
 const options = { host: peer.host, port: peer.port, user: cluster.user, env: isolatedEnv() }
 
-async function failure(promise: Promise<unknown>): Promise<PgSslError> {
-  try {
-    await promise
-  } catch (error) {
-    return error as PgSslError
-  }
-  throw new Error('expected a failure')
-}
 
 for (const dialect of ['opengauss', 'gaussdb'] as const) {
   t.test(`${dialect}: allow retries with SSL after 57P03`, async (t) => {
@@ -42,7 +34,7 @@ for (const dialect of ['opengauss', 'gaussdb'] as const) {
 }
 
 t.test('postgres: allow does not change the SSL choice after 57P03 (libpq 10+)', async (t) => {
-  const error = await failure(connect({ ...options, dialect: 'postgres', sslmode: 'allow' }))
+  const error = await rejection(connect({ ...options, dialect: 'postgres', sslmode: 'allow' }))
   t.equal(error.code, 'SSL_REQUIRED_BY_SERVER')
   t.equal(error.sqlstate, '57P03')
   t.match(error.hint, /opengauss/)
@@ -51,7 +43,7 @@ t.test('postgres: allow does not change the SSL choice after 57P03 (libpq 10+)',
 
 t.test('every dialect: disable cannot connect, prefer/require/verify-ca connect encrypted', async (t) => {
   for (const dialect of ['postgres', 'opengauss', 'gaussdb'] as const) {
-    const refused = await failure(connect({ ...options, dialect, sslmode: 'disable' }))
+    const refused = await rejection(connect({ ...options, dialect, sslmode: 'disable' }))
     t.equal(refused.code, 'SSL_REQUIRED_BY_SERVER', `${dialect} disable`)
     t.match(refused.message, /server requires SSL, client disabled it/)
     for (const sslmode of ['prefer', 'require', 'verify-ca'] as const) {

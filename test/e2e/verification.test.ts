@@ -5,9 +5,9 @@
 import t from 'tap'
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect, PgSslError } from '../../lib/index.js'
+import { connect } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters, TEST_PASSWORD } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, rejection, serverView } from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -24,14 +24,6 @@ const at = (c: { host: string; port: number; user: string }) => ({ host: c.host,
 const CA = fixture('ca.crt')
 const OTHER_CA = fixture('other-ca.crt')
 
-async function rejection(promise: Promise<unknown>): Promise<PgSslError> {
-  try {
-    await promise
-  } catch (error) {
-    return error as PgSslError
-  }
-  throw new Error('expected the connection to fail')
-}
 
 t.test('verify-full checks the host name; verify-ca does not', async (t) => {
   const error = await rejection(connect({ ...at(clusters.otherHost), sslmode: 'verify-full', sslrootcert: CA }))
