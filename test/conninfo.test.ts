@@ -19,6 +19,11 @@ t.test('conninfo errors name the keyword and never the value', async (t) => {
   const unterminated = t.throws(() => parseConninfo("password='secret-value")) as PgSslError
   t.match(unterminated.message, /unterminated quoted string/)
   t.notMatch(unterminated.message, /secret-value/)
+  for (const leaky of ['password=my s3cr3tpart', 'host=h password=my s3cr3tpart=x', 'sslpassword=two s3cr3tpart']) {
+    const error = t.throws(() => parseConninfo(leaky)) as PgSslError
+    t.notMatch(error.message + error.hint, /s3cr3t/, `no part of an unquoted secret is echoed: ${leaky.replace(/=.*/, '=...')}`)
+    t.match(error.hint, /quote values/)
+  }
   const unknown = t.throws(() => parseConninfo('sslmdoe=require')) as PgSslError
   t.equal(unknown.setting, 'sslmdoe')
   t.match(unknown.message, /invalid connection option "sslmdoe"/)

@@ -42,6 +42,9 @@ const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test
 /** `host=db port=5432 sslmode='verify-ca'` — whitespace-separated, optional single quotes. */
 export function parseConninfo(text: string): KeywordValues {
   const out: KeywordValues = {}
+  // A word right after a secret's value is most likely the rest of an unquoted secret
+  // ("password=my secret"): such words are never echoed in errors.
+  let afterSecret = false
   let i = 0
   const n = text.length
   while (i < n) {
@@ -52,9 +55,9 @@ export function parseConninfo(text: string): KeywordValues {
     const name = text.slice(nameStart, i)
     while (isSpace(text[i])) i++
     if (text[i] !== '=') {
-      throw new PgSslError('INVALID_SETTING', `missing "=" after "${name}" in connection info string`, {
-        setting: name,
-        hint: 'write key=value pairs separated by spaces',
+      throw new PgSslError('INVALID_SETTING', `missing "=" after "${afterSecret ? '***' : name}" in connection info string`, {
+        ...(afterSecret ? {} : { setting: name }),
+        hint: afterSecret ? "quote values that contain spaces: password='two words'" : 'write key=value pairs separated by spaces',
       })
     }
     i++
@@ -95,8 +98,14 @@ export function parseConninfo(text: string): KeywordValues {
         }
       }
     }
+    if (afterSecret && !keyword(name)) {
+      throw new PgSslError('INVALID_SETTING', 'invalid connection option "***" after a password in connection info string', {
+        hint: "quote values that contain spaces: password='two words'",
+      })
+    }
     checkKeyword(name, 'connection info string')
     storeKeyword(out, name, value)
+    afterSecret = keyword(name)?.secret === true
   }
   return out
 }
