@@ -31,7 +31,8 @@ export interface LibpqKeywordOptions {
   replication?: string
   sslmode?: SslMode
   requiressl?: Flag
-  sslnegotiation?: 'postgres'
+  /** 'direct' (PostgreSQL 17+): TLS at once with ALPN "postgresql", no SSLRequest round trip. */
+  sslnegotiation?: 'postgres' | 'direct'
   sslcert?: string
   sslkey?: string
   sslcertmode?: 'disable' | 'allow'

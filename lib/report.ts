@@ -50,6 +50,8 @@ export interface SecurityReport {
   readonly serverCertificateVerified: boolean
   readonly hostnameVerified: boolean
   readonly protocol: string | null
+  /** How TLS was started: after an SSLRequest (postgres) or at once with ALPN (direct, PG17+). */
+  readonly negotiation: 'postgres' | 'direct' | null
   /** OpenSSL's name of the cipher suite, as libpq's PQsslAttribute and pg_stat_ssl show it. */
   readonly cipher: string | null
   /** The IANA/RFC name of the same suite (e.g. TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384). */
@@ -132,6 +134,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     serverCertificateVerified: verified,
     hostnameVerified: encrypted && spec.verifyHostname,
     protocol: session?.protocol ?? null,
+    negotiation: encrypted ? (spec.direct ? 'direct' : 'postgres') : null,
     cipher: session?.cipher ?? null,
     cipherStandardName: session?.cipherStandardName ?? null,
     clientCertificateSent: encrypted && input.clientCertificateLoaded,

@@ -85,3 +85,13 @@ t.test('verify-full is refused by the openGauss dialects with a hint naming veri
     t.match(error.hint, /verify-ca/)
   }
 })
+
+t.test('sslnegotiation=direct: SSL attempts start TLS at once; weak modes are refused (libpq 17)', async (t) => {
+  for (const sslmode of ['disable', 'allow', 'prefer'] as const) {
+    t.throws(() => planAttempts({ sslmode, dialect: 'postgres', rootCert: 'file', transport: 'tcp', negotiation: 'direct' }), { code: 'INVALID_SETTING', setting: 'sslnegotiation', message: new RegExp(`weak sslmode "${sslmode}"`) })
+  }
+  const direct = planAttempts({ sslmode: 'verify-full', dialect: 'postgres', rootCert: 'file', transport: 'tcp', negotiation: 'direct' })
+  t.same(direct.attempts.map((a) => a.direct), [true])
+  t.equal(direct.negotiation, 'direct')
+  t.same(planAttempts({ sslmode: 'require', dialect: 'postgres', rootCert: 'none', transport: 'tcp' }).attempts.map((a) => a.direct ?? false), [false])
+})

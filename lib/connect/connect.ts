@@ -96,7 +96,7 @@ async function connectEndpoint(
         let session: TlsSessionFacts | undefined
         let warnings: ExpiryWarning[] = []
         if (spec.ssl) {
-          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared))
+          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), spec.direct === true)
           if (answer.kind === 'refused') {
             reusable = answer.socket
             throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)', {

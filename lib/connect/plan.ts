@@ -19,11 +19,15 @@ import type { SslMode } from '../settings/keywords.js'
 export type RootCertSource = 'file' | 'system' | 'none'
 export type Transport = 'tcp' | 'unix'
 
+export type Negotiation = 'postgres' | 'direct'
+
 export interface PlanInput {
   readonly sslmode: SslMode
   readonly dialect: Dialect
   readonly rootCert: RootCertSource
   readonly transport: Transport
+  /** sslnegotiation: SSLRequest first (postgres, the default) or TLS at once (direct, PG17+). */
+  readonly negotiation?: Negotiation
 }
 
 /** When an attempt after the first may run: what must have happened to the one before. */
@@ -39,6 +43,8 @@ export interface AttemptSpec {
   readonly verifyChain: boolean
   readonly verifyHostname: boolean
   readonly trigger: AttemptTrigger
+  /** For SSL attempts: start TLS at once with ALPN, without SSLRequest (sslnegotiation=direct). */
+  readonly direct?: boolean
 }
 
 export interface Plan {
@@ -47,6 +53,7 @@ export interface Plan {
   readonly effectiveMode: SslMode
   readonly dialect: Dialect
   readonly transport: Transport
+  readonly negotiation: Negotiation
   readonly attempts: readonly AttemptSpec[]
   /** Plain-language notes on how the plan differs from the mode's name, for the report. */
   readonly notes: readonly string[]
@@ -70,9 +77,17 @@ export function checkModeSupported(sslmode: SslMode, dialect: Dialect): void {
 
 export function planAttempts(input: PlanInput): Plan {
   const { sslmode, dialect, rootCert, transport } = input
+  const negotiation = input.negotiation ?? 'postgres'
   const notes: string[] = []
 
   checkModeSupported(sslmode, dialect)
+  if (negotiation === 'direct' && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')) {
+    // libpq 17: direct negotiation cannot fall back to (or start with) plaintext.
+    throw new PgSslError('INVALID_SETTING', `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`, {
+      setting: 'sslnegotiation',
+      hint: 'direct TLS has no plaintext path: use sslmode=require or stronger, or sslnegotiation=postgres',
+    })
+  }
   if (rootCert === 'system' && sslmode !== 'verify-full') {
     throw new PgSslError('INVALID_SETTING', `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`, {
       setting: 'sslmode',
@@ -89,7 +104,7 @@ export function planAttempts(input: PlanInput): Plan {
 
   if (transport === 'unix') {
     if (sslmode !== 'disable') notes.push('SSL is never used over a Unix-domain socket (libpq behaviour)')
-    return { requestedMode: sslmode, effectiveMode: sslmode, dialect, transport, attempts: [plaintext('first')], notes }
+    return { requestedMode: sslmode, effectiveMode: sslmode, dialect, transport, negotiation, attempts: [plaintext('first')], notes }
   }
 
   let effectiveMode = sslmode
@@ -121,5 +136,6 @@ export function planAttempts(input: PlanInput): Plan {
   if (hasRoot && (sslmode === 'allow' || sslmode === 'prefer')) {
     notes.push(`a root CA is available, so the SSL attempt of ${sslmode} verifies the server certificate chain (libpq behaviour)`)
   }
-  return { requestedMode: sslmode, effectiveMode, dialect, transport, attempts, notes }
+  if (negotiation === 'direct') attempts = attempts.map((a) => (a.ssl ? { ...a, direct: true } : a))
+  return { requestedMode: sslmode, effectiveMode, dialect, transport, negotiation, attempts, notes }
 }

@@ -53,7 +53,8 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
 /** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
 function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, transport: 'tcp' | 'unix'): Plan {
   const { policy } = settings
-  const input = { dialect: settings.dialect, rootCert: material.rootCert, transport }
+  const negotiation = settingValue(settings, 'sslnegotiation') === 'direct' ? ('direct' as const) : ('postgres' as const)
+  const input = { dialect: settings.dialect, rootCert: material.rootCert, transport, negotiation }
   let plan = planAttempts({ ...input, sslmode: settings.sslmode })
   const { mode, upgradedFrom } = modeForPolicy(policy, plan)
   if (upgradedFrom) {

@@ -28,6 +28,8 @@ export interface TlsSessionFacts {
   readonly cipher: string | null
   readonly cipherStandardName: string | null
   readonly peerCertificate: X509Certificate | undefined
+  /** The ALPN protocol the server chose ("postgresql" for direct negotiation), or null. */
+  readonly alpn: string | null
   /** The certificates the server presented, leaf first (as OpenSSL linked them). */
   readonly presented: readonly X509Certificate[]
   /** OpenSSL's own verdict on the chain against the configured roots (the second line). */
@@ -103,7 +105,8 @@ function firstChunk(socket: Socket): Promise<Buffer> {
  * anything else → PROTOCOL_VIOLATION. A failed handshake rejects with SSL_HANDSHAKE_FAILED and the
  * socket is destroyed; the certificate checks happen afterwards (tls-options.ts checkPeer).
  */
-export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions): Promise<SslAnswer> {
+export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, direct = false): Promise<SslAnswer> {
+  if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true)
   socket.write(SSL_REQUEST)
   const chunk = await firstChunk(socket)
   const answer = String.fromCharCode(chunk[0]!)
@@ -118,7 +121,10 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   if (answer !== 'S') throw protocolViolation(`received invalid response to SSL negotiation: ${JSON.stringify(answer)}`)
   // Bytes after 'S' would be unencrypted data injected before the handshake (CVE-2021-23222).
   if (chunk.length > 1) throw protocolViolation('received unencrypted data after SSL response')
+  return startTls(socket, tlsOptions, false)
+}
 
+async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean): Promise<SslAnswer> {
   const tls = tlsConnect({ ...tlsOptions, socket })
   const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
@@ -134,6 +140,11 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
     tls.once('error', onError)
     tls.once('secureConnect', onSecure)
   })
+  // libpq 17: a direct connection is only PostgreSQL if the server chose ALPN "postgresql".
+  if (direct && tls.alpnProtocol !== 'postgresql') {
+    tls.destroy()
+    throw protocolViolation('direct SSL connection was established without ALPN protocol negotiation extension')
+  }
   return { kind: 'tls', socket: tls, session }
 }
 
@@ -158,6 +169,7 @@ function sessionFacts(tls: TLSSocket): TlsSessionFacts {
     cipherStandardName: cipher?.standardName ?? null,
     peerCertificate: presented[0],
     presented,
+    alpn: typeof tls.alpnProtocol === 'string' ? tls.alpnProtocol : null,
     opensslAuthorized: tls.authorized,
     opensslError: tls.authorizationError === undefined || tls.authorizationError === null ? undefined : String(tls.authorizationError),
   }

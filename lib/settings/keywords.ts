@@ -56,7 +56,7 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSLMODES, use: 'honoured' },
   // In a connection string or option requiressl becomes sslmode (conninfo.ts storeKeyword).
   { name: 'requiressl', env: 'PGREQUIRESSL', use: 'honoured' },
-  { name: 'sslnegotiation', env: 'PGSSLNEGOTIATION', default: 'postgres', values: ['postgres', 'direct'], use: 'refused', accepts: ['postgres'], why: 'direct SSL negotiation is not implemented yet' },
+  { name: 'sslnegotiation', env: 'PGSSLNEGOTIATION', default: 'postgres', values: ['postgres', 'direct'], use: 'honoured' },
   { name: 'sslcompression', env: 'PGSSLCOMPRESSION', default: '0', values: ['0', '1'], use: 'ignored' },
   { name: 'sslcert', env: 'PGSSLCERT', use: 'honoured' },
   { name: 'sslkey', env: 'PGSSLKEY', use: 'honoured' },
