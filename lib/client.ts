@@ -86,7 +86,7 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
-  override connect(callback?: (error: Error | undefined) => void): Promise<this> | void {
+  override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
     const done = (async () => {
       if (this.#settingsError !== undefined) throw this.#settingsError
       if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
@@ -112,8 +112,9 @@ export class SslClient extends pg.Client implements StartupTarget {
       return this
     })()
     if (!callback) return done
+    // pg calls back with (null, client) on success; some libraries use the second argument.
     done.then(
-      () => callback(undefined),
+      () => callback(null as unknown as undefined, this),
       (error: Error) => callback(error),
     )
   }

@@ -1,6 +1,6 @@
 /** pg-sslmode public API. */
 export { connect } from './connect/connect.js'
-export { createPool } from './pool.js'
+export { createPool, pgDriver } from './pool.js'
 export type { PoolOptions, SslPool, SslPoolClient } from './pool.js'
 export { resolve } from './resolve.js'
 export type { Resolution, ResolvedEndpoint } from './resolve.js'

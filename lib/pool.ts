@@ -22,3 +22,9 @@ export interface SslPool extends Omit<pg.Pool, 'connect'> {
 export function createPool(options: PoolOptions = {}): SslPool {
   return new pg.Pool({ ...(options as pg.PoolConfig), Client: SslClient as unknown as typeof pg.Client }) as unknown as SslPool
 }
+
+/**
+ * pg's module surface with SslClient as its Client, for libraries that take a pg "driver"
+ * (Knex's pg dialect: override `_driver()` to return this — see the README).
+ */
+export const pgDriver: typeof pg = Object.freeze({ ...pg, Client: SslClient as unknown as typeof pg.Client }) as typeof pg
