@@ -62,6 +62,8 @@ export interface Cluster {
   readonly options: ClusterOptions
   /** Lines the server wrote to its log (stderr), for diagnosing a failed test. */
   log(): string
+  /** Fast shutdown, then start again on the same port and data. */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -234,6 +236,42 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+interface Launched {
+  child: ChildProcess
+  exited: Promise<number | null>
+}
+
+/** Start the postmaster and wait until it accepts connections (30 s at most). */
+async function launch(binDir: string, args: string[], onLog: (chunk: string) => void): Promise<Launched> {
+  const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
+  running.add(child)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  void exited.then(() => running.delete(child))
+  let seen = ''
+  child.stderr!.setEncoding('utf8')
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000)
+    child.stderr!.on('data', (chunk: string) => {
+      onLog(chunk)
+      seen += chunk
+      if (/ready to accept connections/.test(seen)) {
+        clearTimeout(timer)
+        resolve(true)
+      }
+    })
+    void exited.then(() => {
+      clearTimeout(timer)
+      resolve(false)
+    })
+  })
+  if (!ready) {
+    child.kill('SIGQUIT')
+    await exited
+    throw new Error('not ready')
+  }
+  return { child, exited }
+}
+
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const binaries = options.binaries ?? defaultServer()
   const binDir = runnableBinDir(binaries)
@@ -280,36 +318,19 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
 
   const port = await freePort()
   const args = ['-D', data, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v.replace(/^'|'$/g, '')}`])]
-  const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
-  running.add(child)
   let log = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (chunk: string) => {
-    log += chunk
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  exited.then(() => running.delete(child))
-
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 30_000)
-    const check = (): void => {
-      if (/ready to accept connections/.test(log)) {
-        clearTimeout(timer)
-        child.stderr!.off('data', check)
-        resolve(true)
-      }
-    }
-    child.stderr!.on('data', check)
-    exited.then(() => {
-      clearTimeout(timer)
-      resolve(false)
-    })
-  })
-  if (!ready) {
-    child.kill('SIGQUIT')
-    await exited
+  let server: Launched
+  try {
+    server = await launch(binDir, args, (chunk) => (log += chunk))
+  } catch (error) {
     rmSync(base, { recursive: true, force: true })
-    throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}:\n${log}`)
+    throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${log}`)
+  }
+  const shutdown = async (): Promise<void> => {
+    server.child.kill('SIGINT') // fast shutdown: disconnects clients, no checkpoint wait
+    const timer = setTimeout(() => server.child.kill('SIGQUIT'), 10_000)
+    await server.exited
+    clearTimeout(timer)
   }
 
   let stopped: Promise<void> | undefined
@@ -322,12 +343,13 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     binaries,
     options,
     log: () => log,
+    async restart() {
+      await shutdown()
+      server = await launch(binDir, args, (chunk) => (log += chunk))
+    },
     stop() {
       stopped ??= (async () => {
-        child.kill('SIGINT') // fast shutdown: disconnects clients, no checkpoint wait
-        const timer = setTimeout(() => child.kill('SIGQUIT'), 10_000)
-        await exited
-        clearTimeout(timer)
+        await shutdown()
         rmSync(base, { recursive: true, force: true })
       })()
       return stopped

@@ -62,3 +62,14 @@ export function testCertificate(opts: { cn: string; issuerCert: string; signingK
   cert.sign(signingKey, forge.md.sha256.create())
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) }
 }
+
+/** Open sockets once closing ones have closed: polls until `expected` is reached or 2 s pass. */
+export async function socketsSettleTo(expected: number, timeoutMs = 2000): Promise<number> {
+  const until = Date.now() + timeoutMs
+  let count = await openSocketCount()
+  while (count !== expected && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 25))
+    count = await openSocketCount()
+  }
+  return count
+}
