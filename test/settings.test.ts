@@ -78,7 +78,7 @@ t.test('bad input is refused before any connection, naming the setting and its s
   t.throws(() => resolve({ env: {}, ssl: { rejectUnauthorized: false } } as never), { code: 'INVALID_SETTING', setting: 'ssl', hint: /sslmode/ })
   t.throws(() => resolve({ env: {}, port: 70000 }), { code: 'INVALID_SETTING', setting: 'port' })
   t.throws(() => resolve({ env: {}, dialect: 'mysql' as never }), { code: 'INVALID_SETTING', setting: 'dialect' })
-  t.throws(() => resolve({ env: { PGSSLNEGOTIATION: 'direct' } }), { code: 'INVALID_SETTING', setting: 'sslnegotiation', message: /not supported/ })
+  t.throws(() => resolve({ env: { PGSSLCERTMODE: 'require' } }), { code: 'INVALID_SETTING', setting: 'sslcertmode', message: /not supported/ })
   t.throws(() => resolve({ env: { PGSERVICE: 'x', PGSYSCONFDIR: '/nonexistent' } }), { code: 'SERVICE_NOT_FOUND', setting: 'service' })
   t.throws(() => resolve({ env: { PGGSSENCMODE: 'require' } }), { code: 'INVALID_SETTING', setting: 'gssencmode' })
   t.equal(resolve({ env: { PGGSSENCMODE: 'prefer' } }).sslmode, 'prefer', 'a refused keyword at an accepted value is fine')
