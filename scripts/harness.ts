@@ -14,7 +14,7 @@
  *   client certificates → `hostssl ... cert` with ssl_ca_file = the test root CA
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -241,35 +241,32 @@ interface Launched {
   exited: Promise<number | null>
 }
 
-/** Start the postmaster and wait until it accepts connections (30 s at most). */
-async function launch(binDir: string, args: string[], onLog: (chunk: string) => void): Promise<Launched> {
-  const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
+/**
+ * Start the postmaster and wait until it accepts connections (30 s at most). Its log goes to a
+ * file, not a pipe: a test blocked in a synchronous call (spawnSync, execFileSync) would stop
+ * draining a pipe, the backends would block writing their log lines, and everything would hang.
+ */
+async function launch(binDir: string, args: string[], logFile: string): Promise<Launched> {
+  const logFd = openSync(logFile, 'a')
+  if (RUN_AS.uid !== undefined) chownSync(logFile, RUN_AS.uid, RUN_AS.gid!)
+  const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', logFd], env: { ...process.env, LC_ALL: 'C' } })
+  closeSync(logFd)
   running.add(child)
+  let exitedNow = false
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  void exited.then(() => running.delete(child))
-  let seen = ''
-  child.stderr!.setEncoding('utf8')
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 30_000)
-    child.stderr!.on('data', (chunk: string) => {
-      onLog(chunk)
-      seen += chunk
-      if (/ready to accept connections/.test(seen)) {
-        clearTimeout(timer)
-        resolve(true)
-      }
-    })
-    void exited.then(() => {
-      clearTimeout(timer)
-      resolve(false)
-    })
+  void exited.then(() => {
+    exitedNow = true
+    running.delete(child)
   })
-  if (!ready) {
-    child.kill('SIGQUIT')
-    await exited
-    throw new Error('not ready')
+  const since = statSync(logFile).size
+  const until = Date.now() + 30_000
+  while (Date.now() < until && !exitedNow) {
+    if (readFileSync(logFile, 'utf8').slice(since).includes('ready to accept connections')) return { child, exited }
+    await new Promise((r) => setTimeout(r, 25))
   }
-  return { child, exited }
+  child.kill('SIGQUIT')
+  await exited
+  throw new Error('not ready')
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -318,13 +315,15 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
 
   const port = await freePort()
   const args = ['-D', data, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v.replace(/^'|'$/g, '')}`])]
-  let log = ''
+  const logFile = join(base, 'postgres.log')
+  const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
   let server: Launched
   try {
-    server = await launch(binDir, args, (chunk) => (log += chunk))
+    server = await launch(binDir, args, logFile)
   } catch (error) {
+    const text = log()
     rmSync(base, { recursive: true, force: true })
-    throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${log}`)
+    throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${text}`)
   }
   const shutdown = async (): Promise<void> => {
     server.child.kill('SIGINT') // fast shutdown: disconnects clients, no checkpoint wait
@@ -342,10 +341,10 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     socketDir: base,
     binaries,
     options,
-    log: () => log,
+    log,
     async restart() {
       await shutdown()
-      server = await launch(binDir, args, (chunk) => (log += chunk))
+      server = await launch(binDir, args, logFile)
     },
     stop() {
       stopped ??= (async () => {

@@ -175,13 +175,30 @@ function sessionFacts(tls: TLSSocket): TlsSessionFacts {
   }
 }
 
+/**
+ * Parsed certificates by SHA-256 fingerprint (Node has already computed it): a server presents the
+ * same certificates on every connection, so they are parsed once.
+ */
+const parsedCertificates = new Map<string, X509Certificate>()
+const MAX_PARSED = 256
+
+function parsedCertificate(detail: DetailedPeerCertificate): X509Certificate {
+  let cert = parsedCertificates.get(detail.fingerprint256)
+  if (!cert) {
+    cert = new X509Certificate(detail.raw)
+    if (parsedCertificates.size >= MAX_PARSED) parsedCertificates.delete(parsedCertificates.keys().next().value!)
+    parsedCertificates.set(detail.fingerprint256, cert)
+  }
+  return cert
+}
+
 /** Follow Node's issuerCertificate links from the leaf; they end at a self-reference. */
 function presentedChain(leaf: DetailedPeerCertificate | undefined): X509Certificate[] {
   const out: X509Certificate[] = []
   const seen = new Set<string>()
   for (let c = leaf; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
     seen.add(c.fingerprint256)
-    out.push(new X509Certificate(c.raw))
+    out.push(parsedCertificate(c))
   }
   return out
 }
