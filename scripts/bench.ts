@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
+import postgresJs from 'postgres'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { connect, createPool } from '../lib/index.js'
 import { availableServers, fixture, startCluster, type Cluster } from './harness.js'
@@ -59,6 +60,15 @@ function rawOnce(cluster: Cluster, ssl: pg.ClientConfig['ssl'], extra: Record<st
     await client.connect()
     await client.query('select 1')
     await client.end()
+  }
+}
+
+/** postgres.js (porsager/postgres): connects on the first query. */
+function postgresJsOnce(cluster: Cluster, ssl: unknown): () => Promise<void> {
+  return async () => {
+    const sql = postgresJs({ host: cluster.host, port: cluster.port, user: cluster.user, database: cluster.database, ssl: ssl as never, max: 1, onnotice: () => {} })
+    await sql`select 1`
+    await sql.end()
   }
 }
 
@@ -131,18 +141,19 @@ async function main(): Promise<void> {
   try {
     const rootOpt = { sslrootcert: fixture('ca.crt') }
     // 1. connect + select 1 + close per mode
-    const modes: Array<{ mode: string; ours: Record<string, unknown>; raw?: pg.ClientConfig['ssl']; rawExtra?: Record<string, unknown>; libpq?: string }> = [
-      { mode: 'disable', ours: { sslmode: 'disable' }, raw: false, libpq: 'sslmode=disable' },
-      { mode: 'prefer', ours: { sslmode: 'prefer' }, libpq: 'sslmode=prefer' },
-      { mode: 'require', ours: { sslmode: 'require' }, raw: { rejectUnauthorized: false }, libpq: 'sslmode=require' },
-      { mode: 'verify-ca', ours: { sslmode: 'verify-ca', ...rootOpt }, raw: { ca: CA, checkServerIdentity: () => undefined }, libpq: `sslmode=verify-ca sslrootcert=${fixture('ca.crt')}` },
-      { mode: 'verify-full', ours: { sslmode: 'verify-full', ...rootOpt }, raw: { ca: CA }, libpq: `sslmode=verify-full sslrootcert=${fixture('ca.crt')}` },
+    const modes: Array<{ mode: string; ours: Record<string, unknown>; raw?: pg.ClientConfig['ssl']; rawExtra?: Record<string, unknown>; libpq?: string; pgjs?: unknown }> = [
+      { mode: 'disable', ours: { sslmode: 'disable' }, raw: false, libpq: 'sslmode=disable', pgjs: false },
+      { mode: 'prefer', ours: { sslmode: 'prefer' }, libpq: 'sslmode=prefer', pgjs: 'prefer' },
+      { mode: 'require', ours: { sslmode: 'require' }, raw: { rejectUnauthorized: false }, libpq: 'sslmode=require', pgjs: 'require' },
+      { mode: 'verify-ca', ours: { sslmode: 'verify-ca', ...rootOpt }, raw: { ca: CA, checkServerIdentity: () => undefined }, libpq: `sslmode=verify-ca sslrootcert=${fixture('ca.crt')}`, pgjs: { ca: CA, checkServerIdentity: () => undefined } },
+      { mode: 'verify-full', ours: { sslmode: 'verify-full', ...rootOpt }, raw: { ca: CA }, libpq: `sslmode=verify-full sslrootcert=${fixture('ca.crt')}`, pgjs: { ca: CA } },
       { mode: 'require, direct', ours: { sslmode: 'require', sslnegotiation: 'direct' }, raw: { rejectUnauthorized: false }, rawExtra: { sslnegotiation: 'direct' }, libpq: undefined },
     ]
     const variants: Variant[] = []
     for (const m of modes) {
       variants.push({ name: `ours ${m.mode}`, run: oursOnce(on, m.ours) })
       if (m.raw !== undefined) variants.push({ name: `raw ${m.mode}`, run: rawOnce(on, m.raw, m.rawExtra) })
+      if (m.pgjs !== undefined) variants.push({ name: `postgres.js ${m.mode}`, run: postgresJsOnce(on, m.pgjs) })
     }
     variants.push({ name: 'ours prefer, ssl=off (fallback)', run: oursOnce(off, { sslmode: 'prefer' }) })
     variants.push({ name: 'ours disable, ssl=off', run: oursOnce(off, { sslmode: 'disable' }) })
@@ -151,12 +162,13 @@ async function main(): Promise<void> {
     for (const m of modes) libpq.set(m.mode, m.libpq ? await libpqConnect(on, m.libpq) : undefined)
 
     lines.push('## Connect + `select 1` + close (median per connection)', '')
-    lines.push('| mode | pg-sslmode | raw pg (equivalent TLS options) | ours / raw pg | libpq (psycopg2) | ours / libpq |', '|---|---|---|---|---|---|')
+    lines.push('| mode | pg-sslmode | raw pg (equivalent TLS options) | ours / raw pg | libpq (psycopg2) | ours / libpq | postgres.js | ours / postgres.js |', '|---|---|---|---|---|---|---|---|')
     for (const m of modes) {
       const o = connectTimes.get(`ours ${m.mode}`)
       const r = connectTimes.get(`raw ${m.mode}`)
       const l = libpq.get(m.mode)
-      lines.push(`| ${m.mode} | ${fmt(o)} | ${m.raw === undefined ? 'n/a (pg has no prefer)' : fmt(r)} | ${ratio(o, r)} | ${fmt(l)} | ${ratio(o, l)} |`)
+      const j = connectTimes.get(`postgres.js ${m.mode}`)
+      lines.push(`| ${m.mode} | ${fmt(o)} | ${m.raw === undefined ? 'n/a (pg has no prefer)' : fmt(r)} | ${ratio(o, r)} | ${fmt(l)} | ${ratio(o, l)} | ${fmt(j)} | ${ratio(o, j)} |`)
     }
     const fallback = connectTimes.get('ours prefer, ssl=off (fallback)')
     const plain = connectTimes.get('ours disable, ssl=off')
