@@ -232,6 +232,11 @@ async function main(): Promise<void> {
     '  pg-sslmode shares one per material, which is why its heap per connection is lower.',
     '- Against libpq, Node itself is the difference (psycopg2 is a C extension over libpq).',
     '- Pool throughput is the same code path as raw pg once a connection is open.',
+    '- Run-to-run variance on this 2-core machine is several percent (two consecutive runs gave',
+    '  1.068× and 1.136× at verify-ca): read a ratio together with its neighbours, and re-run before',
+    '  drawing a conclusion from one row.',
+    '- postgres.js with TLS takes ~50 ms per connection here, ten times its plaintext time; that looks',
+    '  like a Nagle/delayed-ACK interplay in its TLS start-up and was not investigated further.',
     '',
   ].join('\n')
   mkdirSync(join(ROOT, 'docs'), { recursive: true })
