@@ -17,6 +17,8 @@ import type { SecurityReport } from './report.js'
 import { resolveSettings, type ResolvedSettings } from './settings/resolve.js'
 import { pgConfig } from './connect/pg-config.js'
 import { PgSslError } from './errors.js'
+import { DIALECTS } from './dialects.js'
+import { authenticate } from './opengauss/startup.js'
 import { publish } from './policy/audit.js'
 import type { ExpiryWarning } from './policy/enforce.js'
 
@@ -31,6 +33,7 @@ interface PgClientState {
   _queryable: boolean
   connectionTimeoutHandle?: NodeJS.Timeout
   connectionParameters: { client_encoding?: string }
+  getStartupConf(): Record<string, string>
 }
 
 /** The executor's view of a client: run a start-up on a socket, or give it up. */
@@ -119,9 +122,22 @@ export class SslClient extends pg.Client implements StartupTarget {
     )
   }
 
-  /** @internal Run pg's start-up on an established socket. */
-  startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
+  /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
+  async startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
     const state = this as unknown as PgClientState
+    const openGauss = DIALECTS[this.settings.dialect].openGaussAuthentication
+    if (openGauss) {
+      await authenticate(stream, {
+        params: state.getStartupConf(),
+        user: this.user ?? '',
+        password: async () => {
+          const p = this.password as unknown
+          const value = typeof p === 'function' ? await (p as () => unknown)() : p
+          return typeof value === 'string' ? value : undefined
+        },
+      })
+      onAuthenticated()
+    }
     const ConnectionClass = pg.Connection as unknown as new (config: Record<string, unknown>) => PgClientState['connection']
     const connection = new ConnectionClass({
       stream: adoptConnected(stream),
@@ -129,6 +145,8 @@ export class SslClient extends pg.Client implements StartupTarget {
       encoding: state.connectionParameters.client_encoding || 'utf8',
     })
     connection.once('authenticationOk', onAuthenticated)
+    // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
+    if (openGauss) (connection as unknown as { startup(): void }).startup = () => {}
     state.connection = connection
     state._connecting = false
     state._connected = false
@@ -136,7 +154,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     state._ending = false
     state._ended = false
     state._queryable = true
-    return super.connect().then(() => undefined)
+    await super.connect()
   }
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */

@@ -25,9 +25,13 @@ export interface DialectRules {
   readonly filePermissions: FilePermissionRule
   /** An encrypted client key's passphrase may come from client.key.cipher/.rand beside the certificate. */
   readonly keyPassphraseFromCipherFiles: boolean
+  /** Start-up and password authentication done the openGauss way (protocol 3.51, SHA256, MD5_SHA256). */
+  readonly openGaussAuthentication: boolean
   /** TLS version bounds used when ssl_min/max_protocol_version are not set. */
   readonly defaultMinTls: TlsVersion
   readonly defaultMaxTls: TlsVersion | undefined
+  /** OpenSSL cipher list offered unless a policy names ciphers (gsql's fixed list). */
+  readonly defaultCiphers: string | undefined
 }
 
 /** openGauss's libpq (gsql, the DWS drivers): the same rules for both products. */
@@ -37,8 +41,18 @@ const OPENGAUSS_LIBPQ: Omit<DialectRules, 'label'> = {
   knowsSystemRootCert: false,
   filePermissions: 'openGauss-600',
   keyPassphraseFromCipherFiles: true,
+  openGaussAuthentication: true,
   defaultMinTls: 'TLSv1.2',
   defaultMaxTls: 'TLSv1.2',
+  // openGauss's libpq: TLSv1_2_method with ECDHE-RSA/ECDSA and DHE-RSA AES-GCM suites only.
+  defaultCiphers: [
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'DHE-RSA-AES256-GCM-SHA384',
+    'DHE-RSA-AES128-GCM-SHA256',
+  ].join(':'),
 }
 
 export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
@@ -49,8 +63,10 @@ export const DIALECTS: Readonly<Record<Dialect, DialectRules>> = {
     knowsSystemRootCert: true,
     filePermissions: 'libpq',
     keyPassphraseFromCipherFiles: false,
+    openGaussAuthentication: false,
     defaultMinTls: 'TLSv1.2',
     defaultMaxTls: undefined,
+    defaultCiphers: undefined,
   },
   opengauss: { label: 'openGauss', ...OPENGAUSS_LIBPQ },
   gaussdb: { label: 'GaussDB(DWS)', ...OPENGAUSS_LIBPQ },

@@ -93,6 +93,10 @@ export const ERROR_CODES = {
     summary: 'the connection attempt did not finish within connect_timeout',
     hint: 'raise connect_timeout or check the network path to the server',
   },
+  UNSUPPORTED_AUTH: {
+    summary: 'the server asks for a password method this library does not implement',
+    hint: 'openGauss: store the password as sha256 (password_encryption_type=2); SM3 is not supported',
+  },
   POLICY_VIOLATION: {
     summary: 'the connection would break the SSL policy',
     hint: 'the message names the rule, what it requires and what was observed',

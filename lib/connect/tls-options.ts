@@ -33,7 +33,7 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
     // offered, so that a capable server simply negotiates within them.
     minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
     maxVersion,
-    ...(policyTls.ciphers ? { ciphers: policyTls.ciphers.join(':') } : {}),
+    ...(policyTls.ciphers ? { ciphers: policyTls.ciphers.join(':') } : rules.defaultCiphers ? { ciphers: rules.defaultCiphers } : {}),
   })
   return {
     secureContext,

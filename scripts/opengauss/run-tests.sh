@@ -14,4 +14,4 @@ for i in $(seq 1 60); do
   docker compose exec -T opengauss bash -lc "gsql -d postgres -c 'select 1'" >/dev/null 2>&1 && break
   sleep 2
 done
-cd ../.. && OPENGAUSS_HOST=127.0.0.1 OPENGAUSS_PORT="$OPENGAUSS_PORT" npx tap --disable-coverage test/opengauss/*.test.ts
+cd ../.. && OPENGAUSS_HOST=127.0.0.1 OPENGAUSS_PORT="$OPENGAUSS_PORT" npx tap --disable-coverage test/opengauss/*.og.ts

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { createPool, PgSslError } from '../../lib/index.js'
 import { fixture, startClusters } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, serverView } from '../support.js'
 
 const clusters = await startClusters({ sslOn: { ssl: true }, sslRejected: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 reject', 'hostnossl all all 127.0.0.1/32 trust'] } })
 t.teardown(() => clusters.stopAll())
@@ -28,7 +28,7 @@ t.test('a connection that fails verification never enters the pool; same error c
   t.equal(error.reason, 'untrusted-root')
   t.equal(pool.totalCount, 0, 'no client in the pool')
   await pool.end()
-  t.equal(await openSocketCount(), before)
+  t.equal(await socketsSettleTo(before), before)
 })
 
 t.test('bad settings surface through pool.connect(), not as a crash', async (t) => {

@@ -7,7 +7,7 @@ import t from 'tap'
 import { createServer, type Server, type Socket } from 'node:net'
 import { connect, PgSslError } from '../../lib/index.js'
 import { startCluster } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo } from '../support.js'
 
 async function testPeer(onConnection: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>()
@@ -52,7 +52,7 @@ t.test('a peer that never answers: CONNECT_TIMEOUT, and the socket is closed', a
   t.ok(Date.now() - started < 5000, 'gave up by itself')
   for (let i = 0; i < 100 && peer.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 20))
   t.equal(peer.sockets.size, 0, 'the peer saw the connection closed')
-  t.equal(await openSocketCount(), before, 'no socket left open')
+  t.equal(await socketsSettleTo(before), before, 'no socket left open')
 })
 
 t.test("an 'E' answer to SSLRequest is not trusted and not retried in plaintext (libpq)", async (t) => {

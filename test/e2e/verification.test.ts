@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters, TEST_PASSWORD } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, rejection, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView } from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -133,7 +133,7 @@ t.test('prefer falls back to plaintext and the report shows why', async (t) => {
   t.match(authRejected.security.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28000' } }, { ssl: false, result: 'connected' }])
   await authRejected.end()
 
-  t.equal(await openSocketCount(), before, 'no socket left behind by the failed attempts')
+  t.equal(await socketsSettleTo(before), before, 'no socket left behind by the failed attempts')
 })
 
 t.test('client certificates: sent, refused, encrypted keys, mismatched keys', async (t) => {

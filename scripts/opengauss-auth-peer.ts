@@ -1,0 +1,131 @@
+/**
+ * A protocol TEST PEER (not openGauss): it plays the server side of openGauss's password exchange
+ * (SHA256, MD5_SHA256, or an SM3 request) towards the client, checks the client's proof against
+ * the known test password, and then hands the session to a real PostgreSQL (trust authentication),
+ * relaying PostgreSQL's AuthenticationOk and everything after it. It answers an SSLRequest with
+ * 'N' (plaintext only). Used where no openGauss server is available; scripts/opengauss/ runs the
+ * same client code against a real openGauss.
+ */
+import { randomBytes } from 'node:crypto'
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { md5Sha256Response, sameHex, sha256Response } from '../lib/opengauss/auth.js'
+
+export type PeerMethod = 'sha256' | 'md5_sha256' | 'sm3'
+
+export interface AuthPeer {
+  readonly host: '127.0.0.1'
+  readonly port: number
+  /** What the peer saw of each client: protocol version asked for, and whether the proof was right. */
+  readonly seen: Array<{ protocol: number; accepted: boolean }>
+  close(): Promise<void>
+}
+
+function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5)
+  head.write(type, 0)
+  head.writeInt32BE(body.length + 4, 1)
+  return Buffer.concat([head, body])
+}
+
+const int32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4)
+  b.writeInt32BE(n)
+  return b
+}
+
+function fatal(code: string, text: string): Buffer {
+  return message('E', Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${text}\0\0`, 'utf8'))
+}
+
+/** Reads whole messages from a socket: startup-style (no type byte) first, typed after. */
+function reader(socket: Socket): { next(typed: boolean): Promise<{ type: string; body: Buffer }> } {
+  let buffer = Buffer.alloc(0)
+  let waiting: (() => void) | undefined
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk])
+    waiting?.()
+  })
+  return {
+    async next(typed) {
+      for (;;) {
+        const offset = typed ? 1 : 0
+        if (buffer.length >= offset + 4) {
+          const length = buffer.readInt32BE(offset)
+          if (buffer.length >= offset + length) {
+            const type = typed ? String.fromCharCode(buffer[0]!) : ''
+            const body = buffer.subarray(offset + 4, offset + length)
+            buffer = buffer.subarray(offset + length)
+            return { type, body }
+          }
+        }
+        await new Promise<void>((resolve) => (waiting = resolve))
+      }
+    },
+  }
+}
+
+export async function startOpenGaussAuthPeer(upstream: { host: string; port: number }, method: PeerMethod, password: string): Promise<AuthPeer> {
+  const open = new Set<Socket>()
+  const seen: AuthPeer['seen'] = []
+  const server: Server = createServer(async (client) => {
+    open.add(client)
+    client.on('close', () => open.delete(client))
+    client.on('error', () => {})
+    const read = reader(client)
+    let startup = await read.next(false)
+    if (startup.body.readInt32BE(0) === 80877103) {
+      client.write('N')
+      startup = await read.next(false)
+    }
+    const protocol = startup.body.readInt32BE(0)
+    const params = startup.body.subarray(4)
+    const salt = randomBytes(32).toString('hex')
+    const token = randomBytes(4).toString('hex')
+    const iterations = 4096
+    let expected: string | undefined
+    if (method === 'sha256') {
+      const fields = [int32(10), int32(2), Buffer.from(salt + token, 'latin1'), ...((protocol & 0xffff) > 50 ? [int32(iterations)] : [])]
+      client.write(message('R', Buffer.concat(fields)))
+      expected = sha256Response(password, salt, token, (protocol & 0xffff) > 50 ? iterations : 2048)
+    } else if (method === 'md5_sha256') {
+      const md5Salt = randomBytes(4)
+      client.write(message('R', Buffer.concat([int32(11), Buffer.from(salt, 'latin1'), md5Salt])))
+      expected = md5Sha256Response(password, salt, md5Salt)
+    } else {
+      client.write(message('R', Buffer.concat([int32(13), int32(4), Buffer.from(salt + token, 'latin1'), int32(iterations)])))
+    }
+    const answer = await read.next(true).catch(() => undefined)
+    const proof = answer?.body.subarray(0, answer.body.length - 1).toString('utf8') ?? ''
+    const accepted = expected !== undefined && answer?.type === 'p' && sameHex(proof, expected)
+    seen.push({ protocol, accepted })
+    if (!accepted) {
+      client.end(fatal('28P01', 'Invalid username/password,login denied.'))
+      return
+    }
+    // Hand over to PostgreSQL: a 3.0 start-up with the client's parameters, then relay both ways.
+    const backend = netConnect(upstream.port, upstream.host)
+    open.add(backend)
+    backend.on('close', () => {
+      open.delete(backend)
+      client.destroy()
+    })
+    backend.on('error', () => client.destroy())
+    client.on('close', () => backend.destroy())
+    const body = Buffer.concat([int32(3 << 16), params])
+    backend.write(Buffer.concat([int32(body.length + 4), body]))
+    client.removeAllListeners('data')
+    client.pipe(backend)
+    backend.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as { port: number }).port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
