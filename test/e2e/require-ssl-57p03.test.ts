@@ -7,6 +7,7 @@
 import t from 'tap'
 import { connect } from '../../lib/index.js'
 import { privateCopy, startCluster } from '../../scripts/harness.js'
+import { seedTable } from '../../scripts/seed-table.js'
 import { startRequireSslPeer } from '../../scripts/require-ssl-peer.js'
 import { isolatedEnv, rejection, serverView } from '../support.js'
 
@@ -50,6 +51,24 @@ t.test('every dialect: disable cannot connect, prefer/require/verify-ca connect 
       const client = await connect({ ...options, dialect, sslmode, sslrootcert: privateCopy('ca.crt') })
       t.equal(client.security.encrypted, true, `${dialect} ${sslmode}`)
       await client.end()
+    }
+  }
+})
+
+t.test("the seed table's require_ssl=on row, against the openGauss-like refusal", async (t) => {
+  for (const dialect of ['postgres', 'opengauss', 'gaussdb'] as const) {
+    for (const cell of seedTable(dialect).filter((c) => c.serverSsl && c.requireSsl)) {
+      const verifies = cell.mode === 'verify-ca' || cell.mode === 'verify-full'
+      const run = connect({ ...options, dialect, sslmode: cell.mode, ...(verifies ? { sslrootcert: privateCopy('ca.crt') } : {}) })
+      // PostgreSQL's libpq does not retry allow with SSL after 57P03: the documented difference.
+      const expectedError = dialect === 'postgres' && cell.mode === 'allow' ? 'SSL_REQUIRED_BY_SERVER' : cell.error
+      if (expectedError) {
+        t.equal((await rejection(run)).code, expectedError, `${dialect} ${cell.mode}: ${expectedError}`)
+      } else {
+        const client = await run
+        t.equal(client.security.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', `${dialect} ${cell.mode}: ${cell.wording}`)
+        await client.end()
+      }
     }
   }
 })
