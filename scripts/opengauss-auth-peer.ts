@@ -2,12 +2,16 @@
  * A protocol TEST PEER (not openGauss): it plays the server side of openGauss's password exchange
  * (SHA256, MD5_SHA256, or an SM3 request) towards the client, checks the client's proof against
  * the known test password, and then hands the session to a real PostgreSQL (trust authentication),
- * relaying PostgreSQL's AuthenticationOk and everything after it. It answers an SSLRequest with
- * 'N' (plaintext only). Used where no openGauss server is available; scripts/opengauss/ runs the
- * same client code against a real openGauss.
+ * relaying PostgreSQL's AuthenticationOk and everything after it. With `tls` it answers an
+ * SSLRequest with 'S' and runs TLS itself (the fixture server certificate, TLS 1.2 at most, as an
+ * openGauss server would), else with 'N'. Used where no openGauss server is available;
+ * scripts/opengauss/ runs the same client code against a real openGauss.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
+import { fixture } from './harness.js'
 import { md5Sha256Response, sameHex, sha256Response } from '../lib/opengauss/auth.js'
 
 export type PeerMethod = 'sha256' | 'md5_sha256' | 'sm3'
@@ -64,19 +68,45 @@ function reader(socket: Socket): { next(typed: boolean): Promise<{ type: string;
   }
 }
 
-export async function startOpenGaussAuthPeer(upstream: { host: string; port: number }, method: PeerMethod, password: string): Promise<AuthPeer> {
+/** The first 8 bytes: an SSLRequest, or the start of a startup message (returned to the socket). */
+function firstEight(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    let got = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk])
+      if (got.length < 8) return
+      socket.off('data', onData)
+      socket.pause()
+      resolve(got)
+    }
+    socket.on('data', onData)
+  })
+}
+
+export async function startOpenGaussAuthPeer(upstream: { host: string; port: number }, method: PeerMethod, password: string, options: { tls?: boolean } = {}): Promise<AuthPeer> {
   const open = new Set<Socket>()
   const seen: AuthPeer['seen'] = []
-  const server: Server = createServer(async (client) => {
-    open.add(client)
-    client.on('close', () => open.delete(client))
-    client.on('error', () => {})
-    const read = reader(client)
-    let startup = await read.next(false)
-    if (startup.body.readInt32BE(0) === 80877103) {
-      client.write('N')
-      startup = await read.next(false)
+  const server: Server = createServer(async (raw) => {
+    open.add(raw)
+    raw.on('close', () => open.delete(raw))
+    raw.on('error', () => {})
+    let client: Socket = raw
+    const first = await firstEight(raw)
+    if (first.readInt32BE(0) === 8 && first.readInt32BE(4) === 80877103) {
+      if (options.tls) {
+        raw.write('S')
+        client = new TLSSocket(raw, { isServer: true, cert: readFileSync(fixture('server.crt')), key: readFileSync(fixture('server.key')), maxVersion: 'TLSv1.2' })
+        client.on('error', () => {})
+      } else {
+        raw.write('N')
+      }
+      if (first.length > 8) raw.unshift(first.subarray(8))
+    } else {
+      raw.unshift(first)
     }
+    raw.resume()
+    const read = reader(client)
+    const startup = await read.next(false)
     const protocol = startup.body.readInt32BE(0)
     const params = startup.body.subarray(4)
     const salt = randomBytes(32).toString('hex')

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { connect } from '../../lib/index.js'
-import { startCluster, TEST_PASSWORD } from '../../scripts/harness.js'
+import { privateCopy, startCluster, TEST_PASSWORD } from '../../scripts/harness.js'
 import { startOpenGaussAuthPeer } from '../../scripts/opengauss-auth-peer.js'
 import { isolatedEnv, rejection, serverView } from '../support.js'
 
@@ -34,6 +34,20 @@ for (const method of ['sha256', 'md5_sha256'] as const) {
     t.match(noPassword.message, /no password was given/)
   })
 }
+
+t.test('sha256 login over TLS 1.2 with the gsql cipher list, certificate verified', async (t) => {
+  const peer = await startOpenGaussAuthPeer(cluster, 'sha256', TEST_PASSWORD, { tls: true })
+  t.teardown(() => peer.close())
+  for (const dialect of ['opengauss', 'gaussdb'] as const) {
+    const client = await connect({ host: peer.host, port: peer.port, user: cluster.user, password: TEST_PASSWORD, dialect, sslmode: 'verify-ca', sslrootcert: privateCopy('ca.crt'), env: isolatedEnv() })
+    t.equal(client.security.outcome, 'encrypted-verified', dialect)
+    t.equal(client.security.protocol, 'TLSv1.2')
+    t.match(client.security.cipher, /^(ECDHE-(RSA|ECDSA)|DHE-RSA)-AES(128|256)-GCM-SHA(256|384)$/)
+    t.same((await client.query('select 1 as one')).rows, [{ one: 1 }])
+    await client.end()
+  }
+  t.same(peer.seen.map((s) => s.accepted), [true, true], 'the SHA256 proofs went through TLS and were accepted')
+})
 
 t.test('sm3 is refused clearly', async (t) => {
   const peer = await startOpenGaussAuthPeer(cluster, 'sm3', TEST_PASSWORD)
