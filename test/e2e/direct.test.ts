@@ -34,5 +34,5 @@ t.test('direct negotiation against a server without it fails, leaving no socket'
   const before = await openSocketCount()
   const error = await rejection(connect({ host: cluster.host, port: cluster.port, user: cluster.user, env: isolatedEnv(), sslmode: 'require', sslnegotiation: 'direct', connectionTimeoutMillis: 5000 }))
   t.ok(['SSL_HANDSHAKE_FAILED', 'CONNECTION_FAILED', 'PROTOCOL_VIOLATION'].includes(error.code), `${error.code}: ${error.message}`)
-  t.equal(await socketsSettleTo(before), before)
+  t.ok((await socketsSettleTo(before)) <= before)
 })

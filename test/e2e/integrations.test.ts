@@ -1,10 +1,14 @@
 /**
  * Query builders over policy-enforced, verified TLS, with real queries against a real server:
- * Kysely (PostgresDialect({ pool: createPool(...) })) and Knex (its pg dialect with pgDriver).
+ * Kysely (PostgresDialect({ pool: createPool(...) })), Drizzle (drizzle-orm/node-postgres over
+ * createPool) and Knex (its pg dialect with pgDriver).
  */
 import t from 'tap'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import knex from 'knex'
+import { drizzle } from 'drizzle-orm/node-postgres'
+import { sql as drizzleSql } from 'drizzle-orm'
+import { integer, pgTable, text } from 'drizzle-orm/pg-core'
 import { createRequire } from 'node:module'
 import { createPool, pgDriver, type SecurityEvent } from '../../lib/index.js'
 import { fixture, startCluster } from '../../scripts/harness.js'
@@ -30,6 +34,21 @@ t.test('Kysely over createPool', async (t) => {
   t.equal(ssl.rows[0]?.ssl, true, 'the server confirms TLS')
   t.ok(events.some((e) => e.type === 'security' && e.report.outcome === 'encrypted-verified' && e.report.hostnameVerified), 'each pooled connection reported verify-full')
   await db.schema.dropTable('items').execute()
+})
+
+t.test('Drizzle over createPool', async (t) => {
+  const events: SecurityEvent[] = []
+  const pool = createPool({ ...settings, onSecurityEvent: (e) => events.push(e), max: 2 })
+  const db = drizzle(pool)
+  t.teardown(() => pool.end())
+  const items = pgTable('drizzle_items', { id: integer('id').primaryKey(), name: text('name') })
+  await db.execute(drizzleSql`create table if not exists drizzle_items (id int primary key, name text)`)
+  await db.insert(items).values([{ id: 1, name: 'one' }, { id: 2, name: 'two' }])
+  t.same(await db.select().from(items).orderBy(items.id), [{ id: 1, name: 'one' }, { id: 2, name: 'two' }])
+  const ssl = await db.execute<{ ssl: boolean }>(drizzleSql`select ssl from pg_stat_ssl where pid = pg_backend_pid()`)
+  t.equal(ssl.rows[0]?.ssl, true, 'the server confirms TLS')
+  t.ok(events.some((e) => e.type === 'security' && e.report.hostnameVerified), 'pooled connections verified the host name')
+  await db.execute(drizzleSql`drop table drizzle_items`)
 })
 
 t.test('Knex with its pg dialect using pgDriver', async (t) => {

@@ -50,6 +50,6 @@ t.test('500 queries, 20 connections, one server restart', async (t) => {
   t.equal(client.security.outcome, 'encrypted-verified', 'new connections are verified again')
   client.release()
   await pool.end()
-  t.equal(await socketsSettleTo(socketsBefore), socketsBefore, 'no socket left open (once the closing ones have closed)')
+  t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket left open (once the closing ones have closed)')
   t.equal(unhandled, 0, 'no unhandled rejection')
 })

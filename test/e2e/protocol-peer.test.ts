@@ -52,7 +52,7 @@ t.test('a peer that never answers: CONNECT_TIMEOUT, and the socket is closed', a
   t.ok(Date.now() - started < 5000, 'gave up by itself')
   for (let i = 0; i < 100 && peer.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 20))
   t.equal(peer.sockets.size, 0, 'the peer saw the connection closed')
-  t.equal(await socketsSettleTo(before), before, 'no socket left open')
+  t.ok((await socketsSettleTo(before)) <= before, 'no socket left open')
 })
 
 t.test("an 'E' answer to SSLRequest is not trusted and not retried in plaintext (libpq)", async (t) => {

@@ -63,6 +63,6 @@ for (const binaries of availableServers()) {
         }
       }
     }
-    t.equal(await socketsSettleTo(socketsBefore), socketsBefore, 'no socket is left open after 96 connections and failures')
+    t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket is left open after 96 connections and failures')
   })
 }

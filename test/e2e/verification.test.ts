@@ -133,7 +133,7 @@ t.test('prefer falls back to plaintext and the report shows why', async (t) => {
   t.match(authRejected.security.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28000' } }, { ssl: false, result: 'connected' }])
   await authRejected.end()
 
-  t.equal(await socketsSettleTo(before), before, 'no socket left behind by the failed attempts')
+  t.ok((await socketsSettleTo(before)) <= before, 'no socket left behind by the failed attempts')
 })
 
 t.test('client certificates: sent, refused, encrypted keys, mismatched keys', async (t) => {
