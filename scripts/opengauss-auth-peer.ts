@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { fixture } from './harness.js'
+import { fatalError, pgMessage, relayToBackend } from './peer-support.js'
 import { md5Sha256Response, sameHex, sha256Response } from '../lib/opengauss/auth.js'
 
 export type PeerMethod = 'sha256' | 'md5_sha256' | 'sm3'
@@ -24,21 +25,10 @@ export interface AuthPeer {
   close(): Promise<void>
 }
 
-function message(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5)
-  head.write(type, 0)
-  head.writeInt32BE(body.length + 4, 1)
-  return Buffer.concat([head, body])
-}
-
 const int32 = (n: number): Buffer => {
   const b = Buffer.alloc(4)
   b.writeInt32BE(n)
   return b
-}
-
-function fatal(code: string, text: string): Buffer {
-  return message('E', Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${text}\0\0`, 'utf8'))
 }
 
 /** Reads whole messages from a socket: startup-style (no type byte) first, typed after. */
@@ -115,37 +105,26 @@ export async function startOpenGaussAuthPeer(upstream: { host: string; port: num
     let expected: string | undefined
     if (method === 'sha256') {
       const fields = [int32(10), int32(2), Buffer.from(salt + token, 'latin1'), ...((protocol & 0xffff) > 50 ? [int32(iterations)] : [])]
-      client.write(message('R', Buffer.concat(fields)))
+      client.write(pgMessage('R', Buffer.concat(fields)))
       expected = sha256Response(password, salt, token, (protocol & 0xffff) > 50 ? iterations : 2048)
     } else if (method === 'md5_sha256') {
       const md5Salt = randomBytes(4)
-      client.write(message('R', Buffer.concat([int32(11), Buffer.from(salt, 'latin1'), md5Salt])))
+      client.write(pgMessage('R', Buffer.concat([int32(11), Buffer.from(salt, 'latin1'), md5Salt])))
       expected = md5Sha256Response(password, salt, md5Salt)
     } else {
-      client.write(message('R', Buffer.concat([int32(13), int32(4), Buffer.from(salt + token, 'latin1'), int32(iterations)])))
+      client.write(pgMessage('R', Buffer.concat([int32(13), int32(4), Buffer.from(salt + token, 'latin1'), int32(iterations)])))
     }
     const answer = await read.next(true).catch(() => undefined)
     const proof = answer?.body.subarray(0, answer.body.length - 1).toString('utf8') ?? ''
     const accepted = expected !== undefined && answer?.type === 'p' && sameHex(proof, expected)
     seen.push({ protocol, accepted })
     if (!accepted) {
-      client.end(fatal('28P01', 'Invalid username/password,login denied.'))
+      client.end(fatalError('28P01', 'Invalid username/password,login denied.'))
       return
     }
     // Hand over to PostgreSQL: a 3.0 start-up with the client's parameters, then relay both ways.
-    const backend = netConnect(upstream.port, upstream.host)
-    open.add(backend)
-    backend.on('close', () => {
-      open.delete(backend)
-      client.destroy()
-    })
-    backend.on('error', () => client.destroy())
-    client.on('close', () => backend.destroy())
     const body = Buffer.concat([int32(3 << 16), params])
-    backend.write(Buffer.concat([int32(body.length + 4), body]))
-    client.removeAllListeners('data')
-    client.pipe(backend)
-    backend.pipe(client)
+    relayToBackend(client, upstream, Buffer.concat([int32(body.length + 4), body]), open)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {

@@ -5,23 +5,10 @@
  * everything after it (the TLS session) are passed through to the real server untouched.
  * PostgreSQL itself refuses plaintext with 28000 instead, which is why this peer exists.
  */
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
+import { fatalError, relayToBackend } from './peer-support.js'
 
 const SSL_REQUEST_CODE = 80877103
-
-function fatal57P03(): Buffer {
-  const fields = [
-    ['S', 'FATAL'],
-    ['V', 'FATAL'],
-    ['C', '57P03'],
-    ['M', 'SSL connection is required by the database system'],
-  ]
-  const body = Buffer.concat([...fields.map(([k, v]) => Buffer.from(`${k}${v}\0`, 'utf8')), Buffer.from([0])])
-  const header = Buffer.alloc(5)
-  header.write('E', 0)
-  header.writeInt32BE(body.length + 4, 1)
-  return Buffer.concat([header, body])
-}
 
 export interface RequireSslPeer {
   readonly host: '127.0.0.1'
@@ -38,20 +25,10 @@ export async function startRequireSslPeer(upstream: { host: string; port: number
     client.once('data', (first: Buffer) => {
       const isSslRequest = first.length >= 8 && first.readInt32BE(0) === 8 && first.readInt32BE(4) === SSL_REQUEST_CODE
       if (!isSslRequest) {
-        client.end(fatal57P03())
+        client.end(fatalError('57P03', 'SSL connection is required by the database system'))
         return
       }
-      const backend = netConnect(upstream.port, upstream.host)
-      open.add(backend)
-      backend.on('close', () => {
-        open.delete(backend)
-        client.destroy()
-      })
-      backend.on('error', () => client.destroy())
-      client.on('close', () => backend.destroy())
-      backend.write(first)
-      client.pipe(backend)
-      backend.pipe(client)
+      relayToBackend(client, upstream, first, open)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
