@@ -38,7 +38,6 @@ interface PgClientState {
 
 /** The executor's view of a client: run a start-up on a socket, or give it up. */
 export interface StartupTarget {
-  readonly settings: ResolvedSettings
   startOn(stream: Socket, onAuthenticated: () => void): Promise<void>
   abandonAttempt(): void
 }
@@ -82,9 +81,13 @@ export class SslClient extends pg.Client implements StartupTarget {
     return this.#report
   }
 
-  get settings(): ResolvedSettings {
-    if (!this.#settings) throw this.#settingsError
-    return this.#settings
+  /**
+   * The resolved settings hold the password and sslpassword in clear, so they are not a public
+   * property (a console.log of the client must not show them). @internal
+   */
+  static settingsOf(client: SslClient): ResolvedSettings {
+    if (!client.#settings) throw client.#settingsError
+    return client.#settings
   }
 
   override connect(): Promise<this>
@@ -94,7 +97,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       if (this.#settingsError !== undefined) throw this.#settingsError
       if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
       if (this.#report) throw new Error('Client has already been connected. You cannot reuse a client.')
-      const settings = this.settings
+      const settings = SslClient.settingsOf(this)
       const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
       const host = settings.values.host?.value
       let negotiated: Negotiated
@@ -125,7 +128,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
   async startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
     const state = this as unknown as PgClientState
-    const openGauss = DIALECTS[this.settings.dialect].openGaussAuthentication
+    const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
     if (openGauss) {
       await authenticate(stream, {
         params: state.getStartupConf(),

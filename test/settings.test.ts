@@ -92,3 +92,11 @@ t.test('secrets never appear in described settings or errors', async (t) => {
   const error = t.throws(() => resolve({ env: {}, connectionString: "password='hunter2" })) as PgSslError
   t.notMatch(error.message + error.hint, /hunter2/)
 })
+
+t.test('an SslClient does not show its secrets when logged', async (t) => {
+  const { SslClient } = await import('../lib/client.js')
+  const { inspect } = await import('node:util')
+  const client = new SslClient({ env: {}, host: 'db', password: 'hunter2-pw', sslpassword: 'key-pass-pw' })
+  const shown = inspect(client, { depth: 8 }) + JSON.stringify(Object.keys(client))
+  t.notMatch(shown, /hunter2-pw|key-pass-pw/)
+})

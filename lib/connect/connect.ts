@@ -22,8 +22,8 @@ export async function connect(options: ConnectOptions = {}): Promise<SslClient> 
 }
 
 /** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
-async function negotiate(client: StartupTarget): Promise<Negotiated> {
-  const prepared = await prepare(client.settings)
+async function negotiate(client: SslClient): Promise<Negotiated> {
+  const prepared = await prepare(SslClient.settingsOf(client))
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
   for (let i = 0; i < prepared.endpoints.length; i++) {
