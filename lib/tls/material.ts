@@ -66,10 +66,6 @@ const cache = new Map<string, CacheEntry>()
 /** Statistics for tests and benchmarks: how often a file was really read and parsed. */
 export const materialStats = { reads: 0, parses: 0, secureContexts: 0, verifications: 0 }
 
-export function clearMaterialCache(): void {
-  cache.clear()
-}
-
 async function readCached(path: string, setting: string): Promise<CacheEntry> {
   let info
   try {
