@@ -94,3 +94,13 @@ t.test('colours on a terminal; usage errors exit 2', async (t) => {
   t.equal(run(['check', '--bogus']).code, 2)
   t.equal(run(['--help']).code, 0)
 })
+
+t.test('the SSL policy of the environment is checked too', async (t) => {
+  const weak = run(['check', `sslmode=prefer sslrootcert=${fixture('ca.crt')}`], { PGSSLPOLICY: 'recommended' })
+  t.equal(weak.code, 1)
+  t.match(weak.out, /FAIL\s+policy: dialect and mode .*minimumMode/)
+  t.match(weak.out, /FAIL\s+policy: material .*requireClientCertificate/)
+  const strong = run(['check', `sslmode=verify-full sslrootcert=${fixture('ca.crt')} sslcert=${fixture('client.crt')} sslkey=${privateCopy('client.key')}`], { PGSSLPOLICY: 'recommended' })
+  t.equal(strong.code, 0, strong.out)
+  t.match(strong.out, /OK\s+policy: dialect and mode\s+sslmode verify-full meets env:PGSSLPOLICY=recommended/)
+})

@@ -11,6 +11,7 @@ import type { ConnectOptions } from '../options.js'
 import { planAttempts } from '../connect/plan.js'
 import { effectiveUser, resolveSettings, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { verifyChain } from '../tls/chain.js'
+import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy } from '../policy/enforce.js'
 import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../tls/material.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -58,6 +59,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
 
   // Root CA (and CRLs, which libpq only loads with a root CA).
   let roots: TlsMaterial | undefined
+  let crlCount = 0
   const rootFile = value('sslrootcert')
   if (rootFile) {
     roots = await attempt(findings, 'root CA', () => loadTlsMaterial({ ...base, sslrootcert: rootFile }), (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`)
@@ -65,6 +67,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
     if (roots && (value('sslcrl') || value('sslcrldir'))) {
       const crlRequest = { ...base, sslrootcert: rootFile, ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}), ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}) }
       const withCrls = await attempt(findings, 'CRLs', () => loadTlsMaterial(crlRequest), (m) => `${m.crlList?.length ?? 0} CRL(s) from ${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`)
+      crlCount = withCrls?.crlList?.length ?? 0
       for (const crl of withCrls?.crlList ?? []) {
         const where = `CRL of ${crl.issuer}`
         if (crl.nextUpdate && crl.nextUpdate < now) findings.push({ status: 'fail', check: 'CRL freshness', detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then` })
@@ -79,6 +82,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
   }
 
   // Client certificate and key.
+  let clientCertificate: X509Certificate | undefined
   const certFile = value('sslcert')
   if (certFile && base.sendClientCertificate) {
     const client = await attempt(
@@ -89,6 +93,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
     )
     if (client?.cert) {
       const chain = splitPem(client.cert).map((pem) => new X509Certificate(pem))
+      clientCertificate = chain[0]
       findings.push(expiry('client certificate', chain[0]!, now, certFile))
       if (roots?.roots) {
         const result = verifyChain({ presented: chain, roots: roots.roots, now })
@@ -109,10 +114,34 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
     const source = settings.values.sslmode?.source ?? 'default'
     const detail = `${plan.requestedMode}${plan.effectiveMode !== plan.requestedMode ? ` → ${plan.effectiveMode}` : ''} (from ${source})`
     findings.push({ status: 'ok', check: 'sslmode', detail: detail + (plan.notes.length ? ': ' + plan.notes.join('; ') : '') })
+    if (settings.policySources.length > 0) findings.push(...policyFindings(settings, plan, clientCertificate, crlCount, now))
   } catch (error) {
     findings.push(failure('sslmode', error))
   }
   return { ok: findings.every((f) => f.status !== 'fail'), dialect: settings.dialect, sslmode: settings.sslmode, findings }
+}
+
+/** What the SSL policy (PGSSLPOLICY) says about these settings and files, before any connection. */
+function policyFindings(settings: ResolvedSettings, plan: ReturnType<typeof planAttempts>, clientCertificate: X509Certificate | undefined, crlCount: number, now: Date): Finding[] {
+  const out: Finding[] = []
+  const where = settings.policySources.join(', ')
+  const check = (what: string, run: () => string): void => {
+    try {
+      out.push({ status: 'ok', check: `policy: ${what}`, detail: run() })
+    } catch (error) {
+      out.push(failure(`policy: ${what}`, error))
+    }
+  }
+  check('dialect and mode', () => {
+    checkDialectAndMode(settings.policy, settings.dialect, settings.sslmode)
+    const { mode, upgradedFrom } = modeForPolicy(settings.policy, plan)
+    return upgradedFrom ? `sslmode ${upgradedFrom} will be raised to ${mode} (${where})` : `sslmode ${plan.effectiveMode} meets ${where}`
+  })
+  check('material', () => {
+    const warnings = checkPolicyMaterial(settings.policy, { clientCertificate, crlCount }, now)
+    return warnings.length ? warnings.map((w) => `${w.certificate} certificate expires in ${w.daysLeft} day(s)`).join('; ') : `client certificate, CRL and expiry rules of ${where} are met`
+  })
+  return out
 }
 
 async function attempt<T>(findings: Finding[], check: string, load: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
