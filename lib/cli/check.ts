@@ -91,8 +91,8 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
       () => loadTlsMaterial({ ...base, sslcert: certFile, ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}), ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}) }),
       (m) => `${describe('sslcert')} with key ${describe('sslkey')}: readable, matching` + (m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''),
     )
-    if (client?.cert) {
-      const chain = splitPem(client.cert).map((pem) => new X509Certificate(pem))
+    if (client?.clientChain) {
+      const chain = client.clientChain
       clientCertificate = chain[0]
       findings.push(expiry('client certificate', chain[0]!, now, certFile))
       if (roots?.roots) {
@@ -171,9 +171,4 @@ function expiry(what: string, cert: X509Certificate, now: Date, file: string): F
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY)
   if (days < EXPIRY_WARNING_DAYS) return { status: 'warn', check: `${what} validity`, detail: `"${subject}" expires in ${days} day(s), on ${notAfter.toISOString()}`, file }
   return { status: 'ok', check: `${what} validity`, detail: `"${subject}" valid until ${notAfter.toISOString()}`, file }
-}
-
-function splitPem(data: Buffer): Array<string | Buffer> {
-  const blocks = data.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)
-  return blocks && blocks.length > 0 ? blocks : [data]
 }

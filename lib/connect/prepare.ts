@@ -2,7 +2,6 @@
  * Everything that can fail before any network traffic — settings, dialect rules, certificate
  * files — done once per connect() and turned into the data the executor needs.
  */
-import { X509Certificate } from 'node:crypto'
 import { DIALECTS } from '../dialects.js'
 import { checkDialectAndMode, checkMaterial, modeForPolicy, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
 import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
@@ -45,7 +44,7 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })
     : { rootCert: 'none', files: {} }
-  const warnings = checkMaterial(policy, { clientCertificate: clientCertificateOf(material), crlCount: material.crlList?.length ?? 0 }, new Date())
+  const warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
   const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
   return { settings, endpoints, material, plans, warnings }
 }
@@ -65,12 +64,6 @@ function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, trans
   const attempts = withoutPlaintextFallback(policy, plan.attempts)
   if (attempts.length !== plan.attempts.length) plan = { ...plan, attempts, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
   return plan
-}
-
-function clientCertificateOf(material: TlsMaterial): X509Certificate | undefined {
-  if (!material.cert) return undefined
-  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(material.cert.toString('latin1'))
-  return new X509Certificate(pem ? pem[0] : material.cert)
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

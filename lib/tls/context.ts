@@ -5,19 +5,10 @@
  * the file cache (material.ts) and stay the same objects while the files do not change.
  */
 import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
+import { objectId } from './identity.js'
 import type { TlsMaterial } from './material.js'
 import { materialStats } from './material.js'
 
-const ids = new WeakMap<object, number>()
-let nextId = 1
-function idOf(value: object): number {
-  let id = ids.get(value)
-  if (id === undefined) {
-    id = nextId++
-    ids.set(value, id)
-  }
-  return id
-}
 
 const MAX_CONTEXTS = 32
 const contexts = new Map<string, SecureContext>()
@@ -33,9 +24,9 @@ export interface ContextRequest {
 export function secureContextFor(material: TlsMaterial, request: ContextRequest): SecureContext {
   const useRoots = request.verifyChain && material.ca !== undefined
   const parts = [
-    useRoots ? (material.rootCert === 'system' ? 'system' : material.ca!.map((b) => idOf(b as object)).join('.')) : '-',
-    useRoots && material.crl ? material.crl.map(idOf).join('.') : '-',
-    material.cert && material.key ? `${idOf(material.cert)}/${idOf(material.key)}` : '-',
+    useRoots ? (material.rootCert === 'system' ? 'system' : material.ca!.map((b) => objectId(b as object)).join('.')) : '-',
+    useRoots && material.crl ? material.crl.map(objectId).join('.') : '-',
+    material.cert && material.key ? `${objectId(material.cert)}/${objectId(material.key)}` : '-',
     request.minVersion,
     request.maxVersion ?? '-',
     request.ciphers ?? '-',

@@ -25,6 +25,8 @@ export interface TlsMaterial {
   /** The same CRLs, parsed. */
   readonly crlList?: readonly ParsedCrl[]
   readonly cert?: Buffer
+  /** The client certificate file, parsed (leaf first); the same objects while the file is unchanged. */
+  readonly clientChain?: readonly X509Certificate[]
   /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
   readonly key?: Buffer
   /** Files, for the report and errors. */
@@ -266,11 +268,12 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   }
 
   let cert: Buffer | undefined
+  let clientChain: X509Certificate[] | undefined
   let key: Buffer | undefined
   if (request.sendClientCertificate && request.sslcert !== undefined) {
     const certEntry = await readCached(request.sslcert, 'sslcert')
     checkPermissions(request.sslcert, 'sslcert', certEntry, request.filePermissions)
-    const chain = certificates(certEntry, 'sslcert', request.sslcert)
+    clientChain = x509s(certEntry, 'sslcert', request.sslcert)
     cert = certEntry.data
     files.sslcert = request.sslcert
     if (request.sslkey === undefined) {
@@ -291,8 +294,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     }
     const keyObject = privateKey(keyEntry, request.sslkey, passphrase)
     files.sslkey = request.sslkey
-    const leaf = parsedOnce(certEntry, 'leaf', () => new X509Certificate(chain[0]!))
-    if (!leaf.checkPrivateKey(keyObject)) {
+    if (!clientChain[0]!.checkPrivateKey(keyObject)) {
       throw new PgSslError('KEY_MISMATCH', `client private key "${request.sslkey}" does not match client certificate "${request.sslcert}"`, {
         setting: 'sslkey',
         file: request.sslkey,
@@ -310,6 +312,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     ...(roots ? { roots } : {}),
     ...(crl && crl.length > 0 ? { crl: crl.map((c) => c.raw), crlList: crl.map((c) => c.parsed) } : {}),
     ...(cert ? { cert } : {}),
+    ...(clientChain ? { clientChain } : {}),
     files,
   }
   if (key) Object.defineProperty(material, 'key', { value: key, enumerable: false })

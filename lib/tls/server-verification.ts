@@ -5,24 +5,18 @@
  */
 import type { X509Certificate } from 'node:crypto'
 import { verifyChain, type ChainResult } from './chain.js'
+import { objectId } from './identity.js'
 import { materialStats, type TlsMaterial } from './material.js'
 
 const MAX_AGE_MS = 10 * 60_000
 const MAX_ENTRIES = 256
 
-const ids = new WeakMap<object, number>()
-let nextId = 1
-const idOf = (o: object): number => {
-  let id = ids.get(o)
-  if (id === undefined) ids.set(o, (id = nextId++))
-  return id
-}
 
 const cache = new Map<string, { result: ChainResult; until: number }>()
 
 export function verifyServerCertificate(presented: readonly X509Certificate[], material: TlsMaterial, now = new Date()): ChainResult {
   const roots = material.roots ?? []
-  const key = [presented.map((c) => c.fingerprint256).join(','), roots.length ? idOf(roots) : 0, material.crlList ? material.crlList.map(idOf).join('.') : '-'].join('|')
+  const key = [presented.map((c) => c.fingerprint256).join(','), roots.length ? objectId(roots) : 0, material.crlList ? material.crlList.map(objectId).join('.') : '-'].join('|')
   const hit = cache.get(key)
   if (hit && hit.until > now.getTime()) return hit.result
   materialStats.verifications++
