@@ -23,12 +23,15 @@ export function endpointsOf(settings: ResolvedSettings): Endpoint[] {
   const endpoints: Endpoint[] = []
   for (let i = 0; i < count; i++) {
     const addr = addrs.length > 1 ? addrs[i] : addrs[0]
-    const host = (hosts.length > 1 ? hosts[i] : hosts[0]) || addr || DEFAULT_HOST
+    const given = (hosts.length > 1 ? hosts[i] : hosts[0]) || undefined
+    const host = given || addr || DEFAULT_HOST
     const port = Number((ports.length > 1 ? ports[i] : ports[0]) || '5432')
     if (host.startsWith('/') && !addr) {
       endpoints.push({ host, address: host, port, socketPath: `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` })
     } else {
-      endpoints.push({ host, address: addr || host, port })
+      // libpq verifies (and sends SNI for) the host name only; a hostaddr alone names nothing.
+      const name = given ?? (addr ? undefined : DEFAULT_HOST)
+      endpoints.push({ host, address: addr || host, port, ...(name !== undefined ? { hostName: name } : {}) })
     }
   }
   return endpoints

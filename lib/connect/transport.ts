@@ -12,6 +12,11 @@ import { PgSslError } from '../errors.js'
 export interface Endpoint {
   /** The name the user gave: used for SNI and verify-full. */
   readonly host: string
+  /**
+   * The host name the user gave, which verify-full checks and SNI carries; absent when only
+   * hostaddr was given (libpq then refuses verify-full: "host name must be specified").
+   */
+  readonly hostName?: string
   /** Where to connect: hostaddr when given, else host. */
   readonly address: string
   readonly port: number
@@ -212,7 +217,10 @@ function handshakeError(error: NodeJS.ErrnoException): PgSslError {
   return new PgSslError('SSL_HANDSHAKE_FAILED', `SSL handshake failed: ${detail}`, { cause: error })
 }
 
-export function serverNameForSni(host: string, sslsni: boolean): string | undefined {
-  // libpq sends SNI only for host names, never for IP literals (RFC 6066).
-  return sslsni && isIP(host) === 0 && !host.startsWith('/') ? host : undefined
+export function serverNameForSni(host: string | undefined, sslsni: boolean): string | undefined {
+  // libpq (initialize_SSL) sends SNI unless the host is all digits and dots or holds a colon: an
+  // IP literal must not be sent (RFC 6066). Node refuses IP literals as servername too.
+  if (!sslsni || !host || host.startsWith('/')) return undefined
+  if (/^[0-9.]*$/.test(host) || host.includes(':') || isIP(host) !== 0) return undefined
+  return host
 }
