@@ -72,6 +72,11 @@ export interface SecurityReport {
   readonly notes: readonly string[]
   /** The SSL policy that applied: where it came from, and whether it raised the mode. */
   readonly policy: { readonly sources: readonly string[]; readonly upgradedFrom: SslMode | null }
+  /**
+   * Where pg-sslmode's own certificate walk disagreed with OpenSSL, which accepted the chain
+   * (OpenSSL decides; such a disagreement is recorded, never a refusal). Usually empty.
+   */
+  readonly diagnostics: readonly string[]
 }
 
 export function summarizeCertificate(cert: X509Certificate | undefined): CertificateSummary | null {
@@ -114,6 +119,7 @@ export interface ReportInput {
   /** The .key.cipher file the client key's passphrase came from (openGauss/GaussDB bundles). */
   readonly keyPassphraseFile?: string | undefined
   readonly policySources: readonly string[]
+  readonly diagnostics?: readonly string[]
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -148,6 +154,7 @@ export function buildReport(input: ReportInput): SecurityReport {
       ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
     ],
     policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
+    diagnostics: [...(input.diagnostics ?? [])],
   }
 }
 

@@ -33,6 +33,7 @@
  */
 import forge from 'node-forge'
 import { encryptKeyPassphraseBytes } from '../lib/tls/gauss-cipher.js'
+import { nameHash } from '../lib/tls/der.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -181,10 +182,12 @@ function main(): void {
   writeFileSync(join(OUT, 'intermediate.crl'), intermediateCrl)
   writeFileSync(join(OUT, 'revoked-intermediate.crl'), revokedIntermediateCrl)
   writeFileSync(join(OUT, 'crl-bundle.crl'), revoking + intermediateCrl + revokedIntermediateCrl)
+  // A hashed directory as `openssl rehash` makes it: <issuer name hash>.r0 (OpenSSL reads no other names).
   mkdirSync(join(OUT, 'crl-dir'), { recursive: true })
-  writeFileSync(join(OUT, 'crl-dir', 'ca-revoking.crl'), revoking)
-  writeFileSync(join(OUT, 'crl-dir', 'intermediate.crl'), intermediateCrl)
-  writeFileSync(join(OUT, 'crl-dir', 'revoked-intermediate.crl'), revokedIntermediateCrl)
+  for (const [issuer, crl] of [[ca, revoking], [intermediate, intermediateCrl], [revokedIntermediate, revokedIntermediateCrl]] as const) {
+    const subject = Buffer.from(forge.asn1.toDer(pki.distinguishedNameToAsn1(issuer.cert.subject)).getBytes(), 'binary')
+    writeFileSync(join(OUT, 'crl-dir', `${nameHash(subject)}.r0`), crl)
+  }
 
   const info = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(client.keys.privateKey))
   const encrypted = pki.encryptPrivateKeyInfo(info, PASSPHRASE, { algorithm: 'aes256' })

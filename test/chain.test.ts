@@ -13,6 +13,7 @@ import { verifyChain, type ChainResult } from '../lib/tls/chain.js'
 import { parseCrl } from '../lib/tls/crl.js'
 import { fixture } from '../scripts/harness.js'
 import { testCertificate } from './support.js'
+import { suitePki } from '../scripts/ssl-suite-pki.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-chain-'))
 const pemBlocks = (text: string, type: string) => [...text.matchAll(new RegExp(`-----BEGIN ${type}-----[\\s\\S]*?-----END ${type}-----\\n?`, 'g'))].map((m) => m[0])
@@ -36,7 +37,7 @@ const CASES: Case[] = [
   { name: 'leaf + intermediate sent by the server', presented: fixture('server-chain-bundle.crt'), expect: true },
   { name: 'root CA not trusted', presented: fixture('server.crt'), roots: fixture('other-ca.crt'), expect: 'untrusted-root' },
   { name: 'intermediate missing', presented: fixture('server-chain.crt'), expect: 'untrusted-root' },
-  { name: 'the wrong intermediate sent', presented: fixture('server-chain.crt') + '+' + fixture('revoked-intermediate-ca.crt'), expect: 'chain-incomplete' },
+  { name: 'the wrong intermediate sent', presented: fixture('server-chain.crt') + '|' + fixture('revoked-intermediate-ca.crt'), expect: 'chain-incomplete' },
   { name: 'self-signed certificate', presented: fixture('other-ca.crt'), expect: 'untrusted-root' },
   { name: 'expired', presented: fixture('server-expired.crt'), expect: 'expired' },
   { name: 'not yet valid', presented: fixture('server-not-yet-valid.crt'), expect: 'not-yet-valid' },
@@ -50,7 +51,8 @@ const CASES: Case[] = [
   { name: 'expired CRL', presented: fixture('server.crt'), crl: fixture('ca-expired.crl'), expect: 'crl-problem' },
 ]
 
-const presentedOf = (spec: string) => spec.split('+').flatMap(certs)
+/** Several files: joined with '|' (suite file names contain '+'). */
+const presentedOf = (spec: string) => spec.split('|').flatMap(certs)
 
 for (const c of CASES) {
   t.test(c.name, async (t) => {
@@ -86,4 +88,50 @@ t.test('OpenSSL agrees on every case (accept or reject)', { skip: openssl ? fals
     t.equal(accepted, c.expect === true, `${c.name}: openssl ${accepted ? 'accepts' : 'rejects'}`)
   }
   t.ok(execFileSync(openssl, ['version'], { encoding: 'utf8' }))
+})
+
+/**
+ * The same on PostgreSQL's SSL suite hierarchy (scripts/ssl-suite-pki.ts): the root file holds the
+ * root and the server CA, the server sends only its leaf, and CRLs come from both CAs — the setup
+ * where an early walk stopped at the intermediate found in the root file. And the CRL cases the
+ * suite lacks: a stale CRL before the current one, other signature algorithms, a respelled issuer.
+ */
+const suite = suitePki()
+const S = (name: string) => suite.file(name)
+const SUITE_CASES: Case[] = [
+  { name: 'suite: root + server CA in the root file, leaf only', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), expect: true },
+  { name: 'suite: root file with only the server CA (not self-signed)', presented: S('server-cn-only.crt'), roots: S('server_ca.crt'), expect: 'chain-incomplete' },
+  { name: 'suite: root file with only the root (intermediate not sent)', presented: S('server-cn-only.crt'), roots: S('root_ca.crt'), expect: 'untrusted-root' },
+  { name: 'suite: root only, intermediate sent', presented: S('server-cn-only+server_ca.crt'), roots: S('root_ca.crt'), expect: true },
+  { name: 'suite: both CAs, order 1', presented: S('server-cn-only.crt'), roots: S('both-cas-1.crt'), expect: true },
+  { name: 'suite: both CAs, order 2', presented: S('server-cn-only.crt'), roots: S('both-cas-2.crt'), expect: true },
+  { name: 'suite: wrong root (client CA)', presented: S('server-cn-only.crt'), roots: S('client_ca.crt'), expect: 'untrusted-root' },
+  { name: 'suite: CRLs for root and server CA, intermediate in the root file', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('root+server.crl'), expect: true },
+  { name: 'suite: the same, revoked leaf', presented: S('server-revoked.crt'), roots: S('root+server_ca.crt'), crl: S('root+server.crl'), expect: 'revoked' },
+  { name: 'suite: a CRL of another CA only', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('client.crl'), expect: 'crl-problem' },
+  { name: 'a stale CRL before the current one', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-stale-first.crl'), expect: true },
+  { name: 'a stale CRL before the current one, revoked leaf', presented: S('server-revoked.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-stale-first.crl'), expect: 'revoked' },
+  { name: 'only a stale CRL', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('root.crl') + '|' + S('server-stale.crl'), expect: 'crl-problem' },
+  { name: 'CRL signed with RSA-PSS', presented: S('server-revoked.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-pss.crl'), expect: 'revoked' },
+  { name: 'CRL signed with RSA-PSS, valid leaf', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-pss.crl'), expect: true },
+  { name: 'CRL signed with SHA-224', presented: S('server-revoked.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-sha224.crl'), expect: 'revoked' },
+  { name: 'Ed25519 CA and CRL', presented: S('server-ed-chain.crt'), roots: S('root+ed_ca.crt'), crl: S('root+ed.crl'), expect: true },
+  { name: 'CRL whose issuer name is spelled differently', presented: S('server-revoked.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-respelled.crl'), expect: 'revoked' },
+  { name: 'CRL whose issuer name is spelled differently, valid leaf', presented: S('server-cn-only.crt'), roots: S('root+server_ca.crt'), crl: S('root+server-respelled.crl'), expect: true },
+]
+
+const crlsOf = (spec: string) => spec.split('|').flatMap(crls)
+t.test('on the SSL suite hierarchy, our walk explains and OpenSSL agrees', async (t) => {
+  for (const c of SUITE_CASES) {
+    const result = verifyChain({ presented: presentedOf(c.presented), roots: certs(c.roots!), ...(c.crl ? { crls: crlsOf(c.crl) } : {}) })
+    t.equal(result.ok ? true : result.reason, c.expect, `${c.name}${result.ok ? '' : `: ${result.message}`}`)
+    if (!openssl) continue
+    const presented = presentedOf(c.presented)
+    const leaf = join(dir, 'suite-leaf.pem')
+    writeFileSync(leaf, presented[0]!.toString())
+    const untrusted = presented.length > 1 ? ['-untrusted', c.presented] : []
+    const crlArgs = c.crl ? ['-crl_check_all', ...c.crl.split('|').flatMap((f) => ['-CRLfile', f])] : []
+    const accepted = spawnSync(openssl, ['verify', '-CAfile', c.roots!, ...untrusted, ...crlArgs, leaf], { encoding: 'utf8' }).status === 0
+    t.equal(accepted, c.expect === true, `${c.name}: openssl ${accepted ? 'accepts' : 'rejects'}`)
+  }
 })

@@ -48,6 +48,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
   const base: MaterialRequest = {
     sendClientCertificate: settingValue(settings, 'sslcertmode') !== 'disable',
     systemRootCert: rules.knowsSystemRootCert,
+    trustStoreEnv: settings.trustStoreEnv,
     filePermissions: settings.policy.filePermissions ?? rules.filePermissions,
     ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
   }
@@ -68,6 +69,9 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
       const crlRequest = { ...base, sslrootcert: rootFile, ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}), ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}) }
       const withCrls = await attempt(findings, 'CRLs', () => loadTlsMaterial(crlRequest), (m) => `${m.crlList?.length ?? 0} CRL(s) from ${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`)
       crlCount = withCrls?.crlList?.length ?? 0
+      if (withCrls && crlCount === 0) {
+        findings.push({ status: 'fail', check: 'CRL freshness', detail: 'no CRL was found (a CRL directory is read as OpenSSL reads it: <issuer hash>.r0, .r1, ...): libpq checks CRLs then and refuses every server' })
+      }
       for (const crl of withCrls?.crlList ?? []) {
         const where = `CRL of ${crl.issuer}`
         if (crl.nextUpdate && crl.nextUpdate < now) findings.push({ status: 'fail', check: 'CRL freshness', detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then` })

@@ -95,6 +95,7 @@ async function connectEndpoint(
         }
         let session: TlsSessionFacts | undefined
         let warnings: ExpiryWarning[] = []
+        let diagnostics: string[] = []
         if (spec.ssl) {
           const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), spec.direct === true)
           if (answer.kind === 'refused') {
@@ -106,7 +107,7 @@ async function connectEndpoint(
           }
           stream = track(answer.socket)
           session = answer.session
-          warnings = checkPeer(session, spec, endpoint, prepared.material, settings.policy)
+          ;({ warnings, diagnostics } = checkPeer(session, spec, endpoint, prepared.material, settings.policy))
         }
         await startUp(stream, client)
         record('connected')
@@ -121,6 +122,7 @@ async function connectEndpoint(
           rootCertificateFile: prepared.material.files.sslrootcert,
           keyPassphraseFile: prepared.material.files.keyPassphrase,
           policySources: settings.policySources,
+          diagnostics,
         })
         return { report, warnings }
       } catch (error) {

@@ -40,6 +40,7 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         ...optional('sslpassword', settings.values.sslpassword?.value),
         sendClientCertificate,
         systemRootCert: rules.knowsSystemRootCert,
+        trustStoreEnv: settings.trustStoreEnv,
         filePermissions: policy.filePermissions ?? rules.filePermissions,
         ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })

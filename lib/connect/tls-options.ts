@@ -13,6 +13,7 @@ import type { TlsMaterial } from '../tls/material.js'
 import { checkNegotiated, type ExpiryWarning } from '../policy/enforce.js'
 import { tlsRank, type SslPolicy } from '../policy/policy.js'
 import { verifyServerCertificate } from '../tls/server-verification.js'
+import type { ChainResult } from '../tls/chain.js'
 import type { AttemptSpec } from './plan.js'
 import type { Prepared } from './prepare.js'
 import { serverNameForSni, type Endpoint, type TlsSessionFacts } from './transport.js'
@@ -22,7 +23,7 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
   const rules = DIALECTS[settings.dialect]
   const min = settings.values.ssl_min_protocol_version
   const max = settingValue(settings, 'ssl_max_protocol_version') as SecureVersion | undefined
-  const servername = serverNameForSni(endpoint.host, settingValue(settings, 'sslsni') !== '0')
+  const servername = serverNameForSni(endpoint.hostName, settingValue(settings, 'sslsni') !== '0')
   const policyTls = settings.policy.tls ?? {}
   const maxVersion = lowerOf(max ?? rules.defaultMaxTls, policyTls.maxVersion)
   const secureContext = secureContextFor(material, {
@@ -38,8 +39,8 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
   return {
     secureContext,
     ...(servername ? { servername } : {}),
-    // The handshake completes and checkPeer() decides before any byte is sent: our verification
-    // gives the reasons, OpenSSL's (against the same roots) is the second line.
+    // The handshake completes and checkPeer() decides before any byte is sent: OpenSSL's verdict
+    // (against the same roots and CRLs) decides, our walk gives the reason.
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
   }
@@ -55,27 +56,74 @@ function lowerOf(a: SecureVersion | undefined, b: SecureVersion | undefined): Se
  * What the attempt and the SSL policy demand of the finished handshake, checked before any byte
  * of the start-up is sent. Returns the policy's expiry warnings for the server certificate.
  */
-export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial, policy: SslPolicy): ExpiryWarning[] {
+export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial, policy: SslPolicy): PeerCheck {
+  const diagnostics: string[] = []
   if (spec.verifyChain) {
-    const result = verifyServerCertificate(session.presented, material)
-    if (!result.ok) {
-      throw new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed (${result.reason}): ${result.message}`, {
-        setting: result.reason === 'revoked' || result.reason === 'crl-problem' ? 'sslcrl' : 'sslrootcert',
-        reason: result.reason,
-        hint: HINTS[result.reason],
-        ...(result.serial ? { serial: result.serial } : {}),
-        ...(result.crlIssuer ? { crlIssuer: result.crlIssuer } : {}),
-      })
-    }
-    if (!session.opensslAuthorized) {
-      throw new PgSslError('CERT_VERIFY_FAILED', `server certificate verification failed: OpenSSL refused the chain (${session.opensslError ?? 'unknown reason'})`, {
-        setting: 'sslrootcert',
-        reason: 'other',
-      })
+    // OpenSSL, configured as libpq configures it (same roots, same CRLs, CRL_CHECK_ALL), decides;
+    // our walk explains its refusal, and a walk that would refuse what OpenSSL accepts is noted.
+    const explained = verifyServerCertificate(session.presented, material)
+    if (!session.opensslAuthorized) throw verificationFailure(explained, session.opensslError)
+    if (!explained.ok) {
+      diagnostics.push(`OpenSSL accepted the server certificate chain; pg-sslmode's own chain walk would have refused it (${explained.reason}: ${explained.message}). OpenSSL's verdict stands.`)
     }
   }
-  if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.host)
-  return checkNegotiated(policy, session, new Date())
+  if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.hostName)
+  return { warnings: checkNegotiated(policy, session, new Date()), diagnostics }
+}
+
+export interface PeerCheck {
+  /** The policy's expiry warnings for the server certificate. */
+  readonly warnings: ExpiryWarning[]
+  /** Where our own chain walk disagreed with OpenSSL's acceptance (never a refusal). */
+  readonly diagnostics: string[]
+}
+
+/** OpenSSL's verify error codes (as Node reports them) → our reasons. */
+const OPENSSL_REASONS: Readonly<Record<string, VerifyFailureReason>> = {
+  UNABLE_TO_GET_ISSUER_CERT: 'chain-incomplete',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted-root',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted-root',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'untrusted-root',
+  SELF_SIGNED_CERT_IN_CHAIN: 'untrusted-root',
+  CERT_UNTRUSTED: 'untrusted-root',
+  CERT_CHAIN_TOO_LONG: 'chain-incomplete',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not-yet-valid',
+  CERT_SIGNATURE_FAILURE: 'bad-signature',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 'bad-signature',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'bad-signature',
+  INVALID_CA: 'not-a-ca',
+  PATH_LENGTH_EXCEEDED: 'not-a-ca',
+  CERT_REVOKED: 'revoked',
+  UNABLE_TO_GET_CRL: 'crl-problem',
+  UNABLE_TO_GET_CRL_ISSUER: 'crl-problem',
+  CRL_HAS_EXPIRED: 'crl-problem',
+  CRL_NOT_YET_VALID: 'crl-problem',
+  CRL_SIGNATURE_FAILURE: 'crl-problem',
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: 'crl-problem',
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: 'crl-problem',
+  ERROR_IN_CRL_NEXT_UPDATE_FIELD: 'crl-problem',
+  KEYUSAGE_NO_CRL_SIGN: 'crl-problem',
+  DIFFERENT_CRL_SCOPE: 'crl-problem',
+}
+
+function verificationFailure(explained: ChainResult, opensslCode: string | undefined): PgSslError {
+  const code = opensslCode ?? 'unknown'
+  const byOpenSsl = OPENSSL_REASONS[code] ?? 'other'
+  // Our reason and message when they explain the same failure OpenSSL names (or OpenSSL's is one we cannot name).
+  const agree = !explained.ok && (explained.reason === byOpenSsl || byOpenSsl === 'other')
+  const reason = agree && !explained.ok ? explained.reason : byOpenSsl
+  const message =
+    agree && !explained.ok
+      ? `server certificate verification failed (${reason}): ${explained.message} [OpenSSL: ${code}]`
+      : `server certificate verification failed (${reason}): OpenSSL refused the chain (${code})` + (explained.ok ? '' : `; pg-sslmode's walk found: ${explained.message}`)
+  return new PgSslError('CERT_VERIFY_FAILED', message, {
+    setting: reason === 'revoked' || reason === 'crl-problem' ? 'sslcrl' : 'sslrootcert',
+    reason,
+    hint: HINTS[reason],
+    ...(agree && !explained.ok && explained.serial ? { serial: explained.serial } : {}),
+    ...(agree && !explained.ok && explained.crlIssuer ? { crlIssuer: explained.crlIssuer } : {}),
+  })
 }
 
 const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
@@ -90,12 +138,22 @@ const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
   other: 'check sslrootcert and the server certificate with openssl verify',
 }
 
-export function checkHostname(cert: X509Certificate | undefined, host: string): void {
-  const names = certificateNames(cert?.subjectAltName, cert?.subject)
-  const check = matchHostname(host, names)
-  if (!check.matched) {
-    const shown = check.examined.length > 0 ? check.examined.map((n) => `"${n}"`).join(', ') : 'no names'
-    throw new PgSslError('HOSTNAME_MISMATCH', `server certificate for ${shown} does not match host name "${host}"`, { setting: 'host' })
+/** verify-full: libpq's host-name check on the server certificate (tls/hostname.ts). */
+export function checkHostname(cert: X509Certificate | undefined, hostName: string | undefined): void {
+  if (!hostName) {
+    throw new PgSslError('HOSTNAME_MISMATCH', 'host name must be specified for a verified SSL connection', {
+      setting: 'host',
+      hint: 'give host= (the name in the server certificate) next to hostaddr=, or use sslmode=verify-ca',
+    })
   }
+  const check = matchHostname(hostName, cert ? certificateNames(Buffer.from(cert.raw)) : { altNames: [], commonName: undefined })
+  if (check.result === 'match') return
+  if (check.result === 'error') throw new PgSslError('HOSTNAME_MISMATCH', check.error!, { setting: 'host' })
+  const message =
+    check.examined === 0
+      ? "could not get server's host name from server certificate"
+      : check.examined === 1
+        ? `server certificate for "${check.firstName}" does not match host name "${hostName}"`
+        : `server certificate for "${check.firstName}" (and ${check.examined - 1} other name${check.examined === 2 ? '' : 's'}) does not match host name "${hostName}"`
+  throw new PgSslError('HOSTNAME_MISMATCH', message, { setting: 'host' })
 }
-

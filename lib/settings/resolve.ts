@@ -55,6 +55,8 @@ export interface ResolvedSettings {
   readonly passThrough: Readonly<Record<string, unknown>>
   /** A password given as a function (pg allows it); never resolved here. */
   readonly passwordFunction?: () => string | Promise<string>
+  /** SSL_CERT_FILE / SSL_CERT_DIR from the environment: where sslrootcert=system looks (as for OpenSSL). */
+  readonly trustStoreEnv: { readonly SSL_CERT_FILE?: string; readonly SSL_CERT_DIR?: string }
 }
 
 /** pg.ClientConfig names that are libpq keywords under another name. */
@@ -204,6 +206,10 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     sslmode: values.sslmode!.value as SslMode,
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
+    trustStoreEnv: {
+      ...(env.SSL_CERT_FILE ? { SSL_CERT_FILE: env.SSL_CERT_FILE } : {}),
+      ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
+    },
   }
 }
 

@@ -1,18 +1,19 @@
 /**
  * Certificate material named by the settings: root CA, CRL(s), client certificate and key.
- * Files are read once and cached by path + mtime + size, so a pool of connections stats the files
- * but does not re-read or re-parse them; a changed file is picked up on the next connection.
+ * Files are read once and cached by path and version (inode, size, times), so a pool of
+ * connections opens and fstats the files but does not re-read or re-parse them; a changed file is picked up on the next connection.
  * Problems are reported before any network traffic, naming the file and never its contents.
  */
 import { X509Certificate, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { rootCertificates } from 'node:tls'
 import { PgSslError } from '../errors.js'
-import { parseCrl, type ParsedCrl } from './crl.js'
+import { crlCheckingMarker, parseCrl, type ParsedCrl } from './crl.js'
+import { nameHash } from './der.js'
 import { decryptKeyPassphrase } from './gauss-cipher.js'
 import { checkPermissions, type FilePermissionRule } from './permissions.js'
+import { loadSystemStore, type TrustStoreEnvironment } from './system-store.js'
 import type { RootCertSource } from '../connect/plan.js'
 
 export interface TlsMaterial {
@@ -45,6 +46,8 @@ export interface MaterialRequest {
   sendClientCertificate: boolean
   /** Whether `sslrootcert=system` means the system store (libpq 16+) or a file named "system". */
   systemRootCert: boolean
+  /** SSL_CERT_FILE / SSL_CERT_DIR, which move the system store as they do for OpenSSL. */
+  trustStoreEnv?: TrustStoreEnvironment
   /** Which files must be private (tls/permissions.ts). */
   filePermissions: FilePermissionRule
   /**
@@ -55,8 +58,8 @@ export interface MaterialRequest {
 }
 
 interface CacheEntry {
-  mtimeMs: number
-  size: number
+  /** Which version of the file this is: device, inode, size, modification and change times. */
+  version: string
   mode: number
   uid: number
   data: Buffer
@@ -68,40 +71,47 @@ const cache = new Map<string, CacheEntry>()
 /** Statistics for tests and benchmarks: how often a file was really read and parsed. */
 export const materialStats = { reads: 0, parses: 0, secureContexts: 0, verifications: 0 }
 
-async function readCached(path: string, setting: string): Promise<CacheEntry> {
-  let info
+/**
+ * The file's bytes and metadata from one open descriptor: the permissions checked (fstat) are
+ * those of the very file whose bytes are used, so swapping the path between the check and the
+ * read changes nothing. The cache keys on inode and change time as well as size and mtime, so a
+ * same-size rewrite within the mtime granularity, or a rename over the path, is a new version.
+ * Synchronous, like libpq: a few syscalls on a small local file cost microseconds, a thread-pool
+ * round trip for them costs more, on every connection.
+ */
+function readCached(path: string, setting: string): CacheEntry {
+  let fd: number
   try {
-    // Synchronous, like libpq: a stat of a small local file costs microseconds, a thread-pool
-    // round trip for it costs more, on every connection.
-    info = statSync(path)
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${path}" does not exist`, { setting, file: path, cause: error })
     }
-    throw new PgSslError('FILE_UNREADABLE', `could not access ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+    throw new PgSslError('FILE_UNREADABLE', `could not open ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
   }
-  if (!info.isFile()) {
-    throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, { setting, file: path })
-  }
-  const hit = cache.get(path)
-  if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) {
-    // Permissions can change without touching the contents: keep them current.
-    hit.mode = info.mode
-    hit.uid = info.uid
-    return hit
-  }
-  let data: Buffer
   try {
-    data = readFileSync(path)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+    const info = fstatSync(fd)
+    if (!info.isFile()) {
+      throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, { setting, file: path })
+    }
+    const version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`
+    const hit = cache.get(path)
+    if (hit && hit.version === version) return hit
+    let data: Buffer
+    try {
+      data = readFileSync(fd)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+    }
+    materialStats.reads++
+    const entry: CacheEntry = { version, mode: info.mode, uid: info.uid, data, parsed: new Map() }
+    cache.set(path, entry)
+    return entry
+  } finally {
+    closeSync(fd)
   }
-  materialStats.reads++
-  const entry: CacheEntry = { mtimeMs: info.mtimeMs, size: info.size, mode: info.mode, uid: info.uid, data, parsed: new Map() }
-  cache.set(path, entry)
-  return entry
 }
 
 /** Parse once per file version; `kind` separates different parses of the same file. */
@@ -173,33 +183,36 @@ function x509s(entry: CacheEntry, setting: string, path: string): X509Certificat
   return parsedOnce(entry, 'x509', () => certificates(entry, setting, path).map((c) => new X509Certificate(c)))
 }
 
-let systemRootsParsed: X509Certificate[] | undefined
-function systemRoots(): X509Certificate[] {
-  systemRootsParsed ??= rootCertificates.map((pem) => new X509Certificate(pem))
-  return systemRootsParsed
-}
-
 function privateKey(entry: CacheEntry, path: string, passphrase: string | undefined): KeyObject {
   // The passphrase is part of what is parsed, but must not be kept as a readable cache key.
   return parsedOnce(entry, `key:${passphrase === undefined ? 'none' : fingerprintSecret(passphrase)}`, () => {
-    try {
-      return createPrivateKey({ key: entry.data, ...(passphrase !== undefined ? { passphrase } : {}) })
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? ''
-      const message = String((error as Error).message)
-      // Without a passphrase OpenSSL 3 reports "interrupted or cancelled" (its password prompt gave up).
-      const encrypted = isEncryptedKey(entry.data)
-      if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && passphrase === undefined) || /bad decrypt/i.test(message)) {
-        throw new PgSslError(
-          'KEY_DECRYPT_FAILED',
-          passphrase === undefined
-            ? `client private key file "${path}" is encrypted and no sslpassword was given`
-            : `could not decrypt client private key file "${path}" with the given sslpassword`,
-          { setting: 'sslpassword', file: path },
-        )
+    const pem = entry.data.includes('-----BEGIN')
+    // libpq reads the key as PEM and, failing that, as DER (SSL_FILETYPE_ASN1).
+    const attempts: Array<Parameters<typeof createPrivateKey>[0]> = pem
+      ? [{ key: entry.data, ...(passphrase !== undefined ? { passphrase } : {}) }]
+      : (['pkcs8', 'pkcs1', 'sec1'] as const).map((type) => ({ key: entry.data, format: 'der' as const, type, ...(passphrase !== undefined ? { passphrase } : {}) }))
+    let firstError: unknown
+    for (const attempt of attempts) {
+      try {
+        return createPrivateKey(attempt)
+      } catch (error) {
+        firstError ??= error
       }
-      throw new PgSslError('INVALID_PEM', `client private key file "${path}" does not hold a valid private key`, { setting: 'sslkey', file: path })
     }
+    const code = (firstError as { code?: string }).code ?? ''
+    const message = String((firstError as Error).message)
+    // Without a passphrase OpenSSL 3 reports "interrupted or cancelled" (its password prompt gave up).
+    const encrypted = isEncryptedKey(entry.data)
+    if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && passphrase === undefined) || /bad decrypt/i.test(message)) {
+      throw new PgSslError(
+        'KEY_DECRYPT_FAILED',
+        passphrase === undefined
+          ? `client private key file "${path}" is encrypted and no sslpassword was given`
+          : `could not decrypt client private key file "${path}" with the given sslpassword`,
+        { setting: 'sslpassword', file: path },
+      )
+    }
+    throw new PgSslError('INVALID_PEM', `client private key file "${path}" does not hold a valid private key (PEM, or DER as PKCS#8, PKCS#1 or SEC1)`, { setting: 'sslkey', file: path })
   })
 }
 
@@ -241,12 +254,13 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   let crl: Array<{ raw: Buffer; parsed: ParsedCrl }> | undefined
 
   if (request.sslrootcert === 'system' && request.systemRootCert) {
+    const store = loadSystemStore(request.trustStoreEnv ?? {})
     rootCert = 'system'
-    ca = [...rootCertificates]
-    roots = systemRoots()
-    files.sslrootcert = 'system'
+    ca = [...store.pems]
+    roots = [...store.roots]
+    files.sslrootcert = store.description
   } else if (request.sslrootcert !== undefined) {
-    const entry = await readCached(request.sslrootcert, 'sslrootcert')
+    const entry = readCached(request.sslrootcert, 'sslrootcert')
     checkPermissions(request.sslrootcert, 'sslrootcert', entry, request.filePermissions)
     ca = certificates(entry, 'sslrootcert', request.sslrootcert)
     roots = x509s(entry, 'sslrootcert', request.sslrootcert)
@@ -254,24 +268,29 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     files.sslrootcert = request.sslrootcert
   }
 
-  // libpq loads CRLs only together with a root CA (they are added to the same X509 store).
-  if (rootCert !== 'none') {
+  // libpq loads CRLs only together with a root CA file (into the same X509 store; not with
+  // sslrootcert=system), and then checks every certificate of the chain. CRLs inside the root
+  // file itself are in that store too (SSL_CTX_load_verify_locations reads both).
+  if (rootCert === 'file' && (request.sslcrl !== undefined || request.sslcrldir !== undefined)) {
+    crl = []
     if (request.sslcrl !== undefined) {
-      const entry = await readCached(request.sslcrl, 'sslcrl')
-      crl = [...crls(entry, 'sslcrl', request.sslcrl)]
+      const entry = readCached(request.sslcrl, 'sslcrl')
+      crl.push(...crls(entry, 'sslcrl', request.sslcrl))
       files.sslcrl = request.sslcrl
     }
     if (request.sslcrldir !== undefined) {
-      crl = [...(crl ?? []), ...(await loadCrlDirectory(request.sslcrldir))]
+      crl.push(...(await loadCrlDirectory(request.sslcrldir)))
       files.sslcrldir = request.sslcrldir
     }
+    const rootEntry = readCached(request.sslrootcert!, 'sslrootcert')
+    if (rootEntry.data.includes('-----BEGIN X509 CRL-----')) crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
   }
 
   let cert: Buffer | undefined
   let clientChain: X509Certificate[] | undefined
   let key: Buffer | undefined
   if (request.sendClientCertificate && request.sslcert !== undefined) {
-    const certEntry = await readCached(request.sslcert, 'sslcert')
+    const certEntry = readCached(request.sslcert, 'sslcert')
     checkPermissions(request.sslcert, 'sslcert', certEntry, request.filePermissions)
     clientChain = x509s(certEntry, 'sslcert', request.sslcert)
     cert = certEntry.data
@@ -282,7 +301,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
         hint: 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
       })
     }
-    const keyEntry = await readCached(request.sslkey, 'sslkey')
+    const keyEntry = readCached(request.sslkey, 'sslkey')
     checkPermissions(request.sslkey, 'sslkey', keyEntry, request.filePermissions)
     let passphrase = request.sslpassword
     if (passphrase === undefined && request.cipherFilesFor && isEncryptedKey(keyEntry.data)) {
@@ -310,7 +329,8 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     rootCert,
     ...(ca ? { ca } : {}),
     ...(roots ? { roots } : {}),
-    ...(crl && crl.length > 0 ? { crl: crl.map((c) => c.raw), crlList: crl.map((c) => c.parsed) } : {}),
+    // With CRL checking on but no CRL found, Node is given a marker CRL so that it checks (and fails) as libpq does.
+    ...(crl ? { crl: crl.length > 0 ? crl.map((c) => c.raw) : [crlCheckingMarker()], crlList: crl.map((c) => c.parsed) } : {}),
     ...(cert ? { cert } : {}),
     ...(clientChain ? { clientChain } : {}),
     files,
@@ -328,12 +348,17 @@ async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parse
     if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `certificate revocation list directory "${dir}" does not exist`, { setting: 'sslcrldir', file: dir })
     throw new PgSslError('FILE_UNREADABLE', `could not read certificate revocation list directory "${dir}": ${code ?? 'error'}`, { setting: 'sslcrldir', file: dir })
   }
+  // OpenSSL's hashed-directory lookup (by_dir): for the issuer hash H it reads H.r0, H.r1, ... up
+  // to the first missing number, and a CRL is found only under its own issuer's hash. Other
+  // names (foo.crl) are never read; make a directory with `openssl rehash`.
+  const present = new Set(names)
+  const hashes = [...new Set(names.map((n) => /^([0-9a-f]{8})\.r0$/.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
   const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
-  // OpenSSL's hashed directories name CRLs <hash>.r<n>; plain *.crl / *.pem files are accepted too.
-  for (const name of names.sort()) {
-    if (!/\.(r\d+|crl|pem)$/i.test(name)) continue
-    const path = join(dir, name)
-    out.push(...crls(await readCached(path, 'sslcrldir'), 'sslcrldir', path))
+  for (const hash of hashes) {
+    for (let n = 0; present.has(`${hash}.r${n}`); n++) {
+      const path = join(dir, `${hash}.r${n}`)
+      out.push(...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash))
+    }
   }
   return out
 }
