@@ -16,6 +16,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import pg from 'pg'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -44,6 +45,14 @@ export interface ClusterOptions {
   clientCert?: boolean
   /** Which fixture certificate (and key) the server presents: fixtures/pki/NAME.crt (default: server). */
   serverCert?: string
+  /** Or any certificate and key files (absolute paths). */
+  serverCertFile?: string
+  serverKeyFile?: string
+  /** ssl_ca_file / ssl_crl_file (absolute paths): which client certificates the server trusts. */
+  caFile?: string
+  crlFile?: string
+  /** Roles to create (LOGIN) once the server runs, besides TEST_USER. */
+  roles?: string[]
   /** Replace the TCP lines of pg_hba.conf (for special cases such as "reject over SSL"). */
   hbaTcpLines?: string[]
   /** Extra postgresql.conf settings. */
@@ -302,14 +311,18 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     ...options.settings,
   }
   const certName = options.serverCert ?? 'server'
-  copyFileSync(fixture(`${certName}.crt`), join(data, 'server.crt'))
-  copyFileSync(fixture(`${certName}.key`), join(data, 'server.key'))
+  copyFileSync(options.serverCertFile ?? fixture(`${certName}.crt`), join(data, 'server.crt'))
+  copyFileSync(options.serverKeyFile ?? fixture(`${certName}.key`), join(data, 'server.key'))
   chmodSync(join(data, 'server.key'), 0o600)
   conf.ssl_cert_file = "'server.crt'"
   conf.ssl_key_file = "'server.key'"
-  if (options.clientCert) {
-    copyFileSync(fixture('ca.crt'), join(data, 'root.crt'))
+  if (options.clientCert || options.caFile) {
+    copyFileSync(options.caFile ?? fixture('ca.crt'), join(data, 'root.crt'))
     conf.ssl_ca_file = "'root.crt'"
+  }
+  if (options.crlFile) {
+    copyFileSync(options.crlFile, join(data, 'root.crl'))
+    conf.ssl_crl_file = "'root.crl'"
   }
   chownTree(base)
 
@@ -324,6 +337,16 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     const text = log()
     rmSync(base, { recursive: true, force: true })
     throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${text}`)
+  }
+  if (options.roles?.length) {
+    try {
+      await createRoles(base, port, options.roles)
+    } catch (error) {
+      server.child.kill('SIGQUIT')
+      await server.exited
+      rmSync(base, { recursive: true, force: true })
+      throw error
+    }
   }
   const shutdown = async (): Promise<void> => {
     server.child.kill('SIGINT') // fast shutdown: disconnects clients, no checkpoint wait
@@ -353,6 +376,17 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
       })()
       return stopped
     },
+  }
+}
+
+/** CREATE ROLE ... LOGIN for each name, as TEST_USER over the Unix socket (trusted). */
+async function createRoles(socketDir: string, port: number, roles: string[]): Promise<void> {
+  const client = new pg.Client({ host: socketDir, port, user: TEST_USER, database: TEST_USER })
+  await client.connect()
+  try {
+    for (const role of roles) await client.query(`CREATE ROLE "${role.replace(/"/g, '""')}" LOGIN`)
+  } finally {
+    await client.end()
   }
 }
 

@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const LAYOUT = 3
+const LAYOUT = 4
 /** The passphrase of the suite's encrypted client keys (sslfiles.mk). A test value, not a secret. */
 export const SUITE_KEY_PASSPHRASE = 'dUmmyP^#+'
 
@@ -103,6 +103,16 @@ function generate(dir: string): void {
   for (const [name, spec] of Object.entries(SERVERS)) {
     rsaKey(name)
     sign(name, spec.subject, 'server_ca', ['basicConstraints = CA:false', ...(spec.san ? [`subjectAltName = ${spec.san}`] : [])])
+  }
+  // Beyond the suite, for libpq's host-name rules: two CNs (libpq takes the first), a CN with
+  // U+212A KELVIN SIGN (no Unicode case folding), a CN inside a multi-valued RDN.
+  for (const [name, subject, extra] of [
+    ['server-two-cns', '/CN=evil.pg-ssltest.test/CN=common-name.pg-ssltest.test', []],
+    ['server-kelvin-cn', '/CN=\u212Aafka.pg-ssltest.test', []],
+    ['server-multivalued-rdn', '/CN=common-name.pg-ssltest.test+O=PGDG', ['-multivalue-rdn']],
+  ] as const) {
+    rsaKey(name)
+    sign(name, subject, 'server_ca', ['basicConstraints = CA:false'], name, [...extra])
   }
   for (const [name, subject] of Object.entries(CLIENTS)) {
     rsaKey(name)

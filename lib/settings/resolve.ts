@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
-import { type Dialect, DIALECT_NAMES, isDialect } from '../dialects.js'
+import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js'
 import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
@@ -153,11 +153,6 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
   }
 
-  for (const k of KEYWORDS) {
-    if (values[k.name] === undefined && k.default !== undefined) values[k.name] = { value: k.default, source: 'default' }
-  }
-  validate(values)
-
   let dialect: Dialect = 'postgres'
   if (input.dialect !== undefined) {
     if (!isDialect(input.dialect)) {
@@ -168,6 +163,15 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     }
     dialect = input.dialect
   }
+
+  // libpq 16+ (conninfo_add_defaults): with sslrootcert=system the default sslmode is verify-full.
+  if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
+    values.sslmode = { value: 'verify-full', source: 'default' }
+  }
+  for (const k of KEYWORDS) {
+    if (values[k.name] === undefined && k.default !== undefined) values[k.name] = { value: k.default, source: 'default' }
+  }
+  validate(values)
 
   if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
     throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
@@ -304,6 +308,16 @@ function validate(values: Record<string, Setting>): void {
   checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
   checkNumber(values, 'connect_timeout', (n) => n >= 0)
   checkNumber(values, 'keepalives_idle', (n) => n >= 0)
+  // libpq (connectOptions2) refuses a range whose minimum is above its maximum before connecting.
+  const min = values.ssl_min_protocol_version
+  const max = values.ssl_max_protocol_version
+  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+  if (min && max && order.indexOf(min.value) > order.indexOf(max.value)) {
+    throw new PgSslError('INVALID_SETTING', `invalid SSL protocol version range: ssl_min_protocol_version ${min.value} (from ${describeSource(min.source)}) is above ssl_max_protocol_version ${max.value} (from ${describeSource(max.source)})`, {
+      setting: 'ssl_max_protocol_version',
+      hint: 'the minimum must not be above the maximum',
+    })
+  }
 }
 
 function checkNumber(values: Record<string, Setting>, name: string, ok: (n: number) => boolean, list = false): void {

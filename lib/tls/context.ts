@@ -24,7 +24,8 @@ export interface ContextRequest {
 export function secureContextFor(material: TlsMaterial, request: ContextRequest): SecureContext {
   const useRoots = request.verifyChain && material.ca !== undefined
   const parts = [
-    useRoots ? (material.rootCert === 'system' ? 'system' : material.ca!.map((b) => objectId(b as object)).join('.')) : '-',
+    // The roots by identity: the same buffers while their file (or the system store) is unchanged.
+    useRoots ? material.ca!.map((b) => objectId(b as object)).join('.') : '-',
     useRoots && material.crl ? material.crl.map(objectId).join('.') : '-',
     material.cert && material.key ? `${objectId(material.cert)}/${objectId(material.key)}` : '-',
     request.minVersion,

@@ -21,8 +21,8 @@ export function python3(): string | undefined {
  * Runs a Python oracle script with JSON on stdin and returns its parsed JSON output. The script
  * sees no PG* variable of this machine: only PATH and the given variables.
  */
-export function runOracle<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}): T {
-  const out = execFileSync(python, [join(ORACLES, script)], {
+export function runOracle<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}, args: string[] = []): T {
+  const out = execFileSync(python, [join(ORACLES, script), ...args], {
     input: JSON.stringify(input),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -1,0 +1,32 @@
+"""libpq itself as the reference: connect with each conninfo through the libpq.so.5 named on the
+command line (ctypes), and say whether it connected, whether SSL is in use, and libpq's error.
+
+Input (stdin, JSON): {"conninfos": ["...", ...]}. Output: [{"ok": bool, "ssl": bool, "error": str}].
+The environment (HOME, SSL_CERT_FILE, ...) is the caller's: the test sets it per batch.
+"""
+import ctypes
+import json
+import sys
+
+lib = ctypes.CDLL(sys.argv[1])
+lib.PQconnectdb.restype = ctypes.c_void_p
+lib.PQconnectdb.argtypes = [ctypes.c_char_p]
+lib.PQstatus.argtypes = [ctypes.c_void_p]
+lib.PQerrorMessage.restype = ctypes.c_char_p
+lib.PQerrorMessage.argtypes = [ctypes.c_void_p]
+lib.PQsslInUse.argtypes = [ctypes.c_void_p]
+lib.PQfinish.argtypes = [ctypes.c_void_p]
+lib.PQlibVersion.restype = ctypes.c_int
+
+CONNECTION_OK = 0
+out = []
+for conninfo in json.load(sys.stdin)["conninfos"]:
+    conn = lib.PQconnectdb(conninfo.encode())
+    ok = lib.PQstatus(conn) == CONNECTION_OK
+    out.append({
+        "ok": ok,
+        "ssl": bool(lib.PQsslInUse(conn)) if ok else False,
+        "error": "" if ok else (lib.PQerrorMessage(conn) or b"").decode("utf-8", "replace").strip(),
+    })
+    lib.PQfinish(conn)
+json.dump({"version": lib.PQlibVersion(), "results": out}, sys.stdout)
