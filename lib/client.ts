@@ -19,6 +19,7 @@ import { pgConfig } from './connect/pg-config.js'
 import { PgSslError } from './errors.js'
 import { DIALECTS } from './dialects.js'
 import { authenticate } from './opengauss/startup.js'
+import { guardStartup } from './connect/startup-guard.js'
 import { publish } from './policy/audit.js'
 import type { ExpiryWarning } from './policy/enforce.js'
 
@@ -129,6 +130,8 @@ export class SslClient extends pg.Client implements StartupTarget {
   async startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
     const state = this as unknown as PgClientState
     const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
+    // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss })
     if (openGauss) {
       await authenticate(stream, {
         params: state.getStartupConf(),
@@ -140,6 +143,7 @@ export class SslClient extends pg.Client implements StartupTarget {
         },
       })
       onAuthenticated()
+      guardStartup(stream, { phase: 'after-auth' })
     }
     const ConnectionClass = pg.Connection as unknown as new (config: Record<string, unknown>) => PgClientState['connection']
     const connection = new ConnectionClass({

@@ -140,6 +140,8 @@ export interface PgSslErrorDetails {
   rule?: string
   required?: string
   observed?: string
+  /** For POLICY_VIOLATION: where the rule came from (e.g. "env:PGSSLPOLICY=strict"). */
+  ruleSource?: string
   /** Every connection attempt that was made, in order (from the plan executor). */
   attempts?: readonly unknown[]
   cause?: unknown
@@ -158,6 +160,7 @@ export class PgSslError extends Error {
   readonly rule?: string
   readonly required?: string
   readonly observed?: string
+  readonly ruleSource?: string
   attempts?: readonly unknown[]
 
   constructor(code: PgSslErrorCode, message: string, details: PgSslErrorDetails = {}) {
@@ -174,6 +177,7 @@ export class PgSslError extends Error {
     if (details.rule !== undefined) this.rule = details.rule
     if (details.required !== undefined) this.required = details.required
     if (details.observed !== undefined) this.observed = details.observed
+    if (details.ruleSource !== undefined) this.ruleSource = details.ruleSource
     if (details.attempts !== undefined) this.attempts = details.attempts
   }
 }

@@ -137,6 +137,6 @@ async function connectEndpoint(
     if (timer) clearTimeout(timer)
     reusable?.destroy()
   }
-  throw finalError(failures, plan)
+  throw finalError(failures, plan, settings.policy)
 }
 

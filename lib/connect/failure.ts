@@ -6,6 +6,8 @@ import { DIALECTS, type Dialect } from '../dialects.js'
 import { PgSslError } from '../errors.js'
 import type { AttemptRecord } from '../report.js'
 import type { AttemptSpec, Plan } from './plan.js'
+import { violation } from '../policy/enforce.js'
+import type { SslPolicy } from '../policy/policy.js'
 
 /** A failed attempt, classified for the retry decision. */
 export class Failure {
@@ -56,8 +58,14 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
  * attempt failed verification or its handshake and the plaintext retry was then refused, the SSL
  * failure is what the user must fix, so it is the one thrown.
  */
-export function finalError(failures: readonly Failure[], plan: Plan): PgSslError {
-  const last = failures[failures.length - 1]!.error
+export function finalError(failures: readonly Failure[], plan: Plan, policy: SslPolicy = {}): PgSslError {
+  const lastFailure = failures[failures.length - 1]!
+  const last = lastFailure.error
+  // prefer would have gone on in plaintext here: what refused is the policy, not the mode.
+  if (plan.plaintextFallbackForbidden && (lastFailure.kind === 'ssl-refused' || lastFailure.kind === 'handshake' || (lastFailure.kind === 'rejected' && !last.sqlstate?.startsWith('57P03')))) {
+    const error = violation(policy, 'allowPlaintextFallback', 'no plaintext fallback (allowPlaintextFallback: false)', `the SSL attempt failed and sslmode=${plan.requestedMode} would have continued without encryption`, last.message)
+    return error
+  }
   const sslFailure = failures.find((f) => f.kind === 'handshake')?.error
   if (last.code === 'SSL_REQUIRED_BY_SERVER' && sslFailure) {
     return new PgSslError(sslFailure.code, `${sslFailure.message}; the plaintext retry was refused too (${last.message})`, {
@@ -74,7 +82,27 @@ export function finalError(failures: readonly Failure[], plan: Plan): PgSslError
       hint: `PostgreSQL's libpq does not retry with SSL after SQLSTATE 57P03; openGauss's does: use dialect 'opengauss' or 'gaussdb' for an openGauss server, or sslmode=require`,
     })
   }
+  // libpq lists every attempt's error; the code stays the last attempt's.
+  if (failures.length > 1) return withEarlierAttempts(last, failures.slice(0, -1).map((f) => f.error))
   return last
+}
+
+function withEarlierAttempts(last: PgSslError, earlier: readonly PgSslError[]): PgSslError {
+  const combined = new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, {
+    ...(last.setting !== undefined ? { setting: last.setting } : {}),
+    ...(last.file !== undefined ? { file: last.file } : {}),
+    ...(last.reason !== undefined ? { reason: last.reason } : {}),
+    ...(last.sqlstate !== undefined ? { sqlstate: last.sqlstate } : {}),
+    ...(last.serial !== undefined ? { serial: last.serial } : {}),
+    ...(last.crlIssuer !== undefined ? { crlIssuer: last.crlIssuer } : {}),
+    ...(last.rule !== undefined ? { rule: last.rule } : {}),
+    ...(last.required !== undefined ? { required: last.required } : {}),
+    ...(last.observed !== undefined ? { observed: last.observed } : {}),
+    ...(last.ruleSource !== undefined ? { ruleSource: last.ruleSource } : {}),
+    hint: last.hint,
+    cause: last,
+  })
+  return combined
 }
 
 export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['failure']> {

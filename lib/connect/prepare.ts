@@ -63,7 +63,9 @@ function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, trans
     plan = { ...upgraded, policyUpgradedFrom: upgradedFrom, notes: [`the SSL policy raised sslmode ${upgradedFrom} to ${mode} (minimumMode)`, ...upgraded.notes] }
   }
   const attempts = withoutPlaintextFallback(policy, plan.attempts)
-  if (attempts.length !== plan.attempts.length) plan = { ...plan, attempts, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+  if (attempts.length !== plan.attempts.length) {
+    plan = { ...plan, attempts, plaintextFallbackForbidden: true, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+  }
   return plan
 }
 

@@ -77,7 +77,8 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
         resolve()
       }
     }
-    const onError = (error: Error): void => finish(new PgSslError('CONNECTION_FAILED', `connection lost during authentication: ${error.message}`, { cause: error }))
+    const onError = (error: Error): void =>
+      finish(error instanceof PgSslError ? error : new PgSslError('CONNECTION_FAILED', `connection lost during authentication: ${error.message}`, { cause: error }))
     const onClose = (): void => finish(new PgSslError('CONNECTION_FAILED', 'server closed the connection during authentication'))
     const needPassword = async (): Promise<string> => {
       const password = await input.password()

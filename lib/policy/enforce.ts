@@ -13,23 +13,27 @@ import type { AttemptSpec, Plan } from '../connect/plan.js'
 import { sslModeRank, type SslMode } from '../settings/keywords.js'
 import { fingerprintMatches, tlsRank, type SslPolicy } from './policy.js'
 
-export function violation(rule: string, required: string, observed: string, detail?: string): PgSslError {
-  return new PgSslError('POLICY_VIOLATION', `SSL policy violation: ${rule} requires ${required}, but ${observed}${detail ? ` (${detail})` : ''}`, {
+/** A POLICY_VIOLATION naming the rule, where the rule came from, what it requires and what was seen. */
+export function violation(policy: SslPolicy, rule: string, required: string, observed: string, detail?: string): PgSslError {
+  const sources = policy.ruleSources?.[rule] ?? []
+  const from = sources.length > 0 ? ` (set by ${sources.join(', ')})` : ''
+  return new PgSslError('POLICY_VIOLATION', `SSL policy violation: ${rule}${from} requires ${required}, but ${observed}${detail ? ` (${detail})` : ''}`, {
     setting: 'policy',
     rule,
     required,
     observed,
-    hint: `change the connection settings to meet the policy rule ${rule}, or ask whoever owns the policy (PGSSLPOLICY) to change it`,
+    ...(sources.length > 0 ? { ruleSource: sources.join(', ') } : {}),
+    hint: `change the connection settings to meet the policy rule ${rule}, or ask whoever owns the policy${sources.length > 0 ? ` (${sources.join(', ')})` : ''} to change it`,
   })
 }
 
 /** Rules on the settings alone: dialect and forbidden modes. */
 export function checkDialectAndMode(policy: SslPolicy, dialect: Dialect, mode: SslMode): void {
   if (policy.allowedDialects && !policy.allowedDialects.includes(dialect)) {
-    throw violation('allowedDialects', `one of ${policy.allowedDialects.join(', ')}`, `the dialect is ${dialect}`)
+    throw violation(policy, 'allowedDialects', `one of ${policy.allowedDialects.join(', ')}`, `the dialect is ${dialect}`)
   }
   if (policy.forbiddenModes?.includes(mode)) {
-    throw violation('forbiddenModes', `an sslmode other than ${policy.forbiddenModes.join(', ')}`, `sslmode is ${mode}`)
+    throw violation(policy, 'forbiddenModes', `an sslmode other than ${policy.forbiddenModes.join(', ')}`, `sslmode is ${mode}`)
   }
 }
 
@@ -45,7 +49,7 @@ export function modeForPolicy(policy: SslPolicy, plan: Plan): { mode: SslMode; u
   if (sslModeRank(effective) >= sslModeRank(minimum)) return { mode: plan.requestedMode }
   if (policy.onWeakerMode === 'upgrade' && plan.transport === 'tcp') return { mode: minimum, upgradedFrom: plan.requestedMode }
   const why = plan.transport === 'unix' ? 'a Unix-domain socket never uses SSL' : effective !== plan.requestedMode ? `sslmode ${plan.requestedMode} enforces ${effective}` : undefined
-  throw violation('minimumMode', `sslmode ${minimum} or stronger`, `the connection would use ${effective}`, why)
+  throw violation(policy, 'minimumMode', `sslmode ${minimum} or stronger`, `the connection would use ${effective}`, why)
 }
 
 /** allowPlaintextFallback: false removes prefer's plaintext retry from the plan. */
@@ -62,10 +66,10 @@ export interface LoadedMaterialFacts {
 /** Rules on the certificate material, before connecting. Returns expiry warnings. */
 export function checkMaterial(policy: SslPolicy, facts: LoadedMaterialFacts, now: Date): ExpiryWarning[] {
   if (policy.requireClientCertificate && !facts.clientCertificate) {
-    throw violation('requireClientCertificate', 'a client certificate (two-way authentication)', 'none is configured (sslcert/sslkey, or sslcertmode=disable)')
+    throw violation(policy, 'requireClientCertificate', 'a client certificate (two-way authentication)', 'none is configured (sslcert/sslkey, or sslcertmode=disable)')
   }
   if (policy.requireCrl && facts.crlCount === 0) {
-    throw violation('requireCrl', 'a certificate revocation list (sslcrl or sslcrldir, with a root CA)', 'none is loaded')
+    throw violation(policy, 'requireCrl', 'a certificate revocation list (sslcrl or sslcrldir, with a root CA)', 'none is loaded')
   }
   return facts.clientCertificate ? checkExpiry(policy, 'client', facts.clientCertificate, now) : []
 }
@@ -84,7 +88,7 @@ export function checkExpiry(policy: SslPolicy, which: 'server' | 'client', cert:
   const daysLeft = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000)
   const subject = cert.subject.replace(/\n/g, ', ')
   if (limits.rejectWithinDays !== undefined && daysLeft < limits.rejectWithinDays) {
-    throw violation('certificateExpiry.rejectWithinDays', `a ${which} certificate valid for at least ${limits.rejectWithinDays} more days`, `"${subject}" expires in ${daysLeft} day(s)`)
+    throw violation(policy, 'certificateExpiry.rejectWithinDays', `a ${which} certificate valid for at least ${limits.rejectWithinDays} more days`, `"${subject}" expires in ${daysLeft} day(s)`)
   }
   if (limits.warnWithinDays !== undefined && daysLeft < limits.warnWithinDays) {
     return [{ certificate: which, subject, validTo: validTo.toISOString(), daysLeft }]
@@ -104,18 +108,18 @@ export function checkNegotiated(policy: SslPolicy, session: NegotiatedFacts, now
   const protocol = session.protocol as TlsVersion | null
   const { minVersion, maxVersion, ciphers } = policy.tls ?? {}
   if (minVersion && (!protocol || tlsRank(protocol) < tlsRank(minVersion))) {
-    throw violation('tls.minVersion', `${minVersion} or newer`, `the server negotiated ${protocol ?? 'an unknown version'}`)
+    throw violation(policy, 'tls.minVersion', `${minVersion} or newer`, `the server negotiated ${protocol ?? 'an unknown version'}`)
   }
   if (maxVersion && protocol && tlsRank(protocol) > tlsRank(maxVersion)) {
-    throw violation('tls.maxVersion', `${maxVersion} or older`, `the server negotiated ${protocol}`)
+    throw violation(policy, 'tls.maxVersion', `${maxVersion} or older`, `the server negotiated ${protocol}`)
   }
   if (ciphers && !ciphers.some((c) => c === session.cipher || c === session.cipherStandardName)) {
-    throw violation('tls.ciphers', `one of ${ciphers.join(', ')}`, `the server negotiated ${session.cipher ?? 'no cipher'}`)
+    throw violation(policy, 'tls.ciphers', `one of ${ciphers.join(', ')}`, `the server negotiated ${session.cipher ?? 'no cipher'}`)
   }
   if (policy.pinnedServerFingerprints) {
     const fp = session.peerCertificate?.fingerprint256 ?? 'none'
     if (!fingerprintMatches(policy.pinnedServerFingerprints, fp)) {
-      throw violation('pinnedServerFingerprints', 'a server certificate with a pinned SHA-256 fingerprint', `the server presented ${fp}`)
+      throw violation(policy, 'pinnedServerFingerprints', 'a server certificate with a pinned SHA-256 fingerprint', `the server presented ${fp}`)
     }
   }
   return session.peerCertificate ? checkExpiry(policy, 'server', session.peerCertificate, now) : []

@@ -31,6 +31,11 @@ export interface SslPolicy {
   forbiddenModes?: SslMode[]
   /** Server families connections may be made to. */
   allowedDialects?: Dialect[]
+  /**
+   * Set on a combined policy: for each rule ("allowPlaintextFallback", "tls.minVersion", ...) where
+   * it came from (a preset, a file, PGSSLPOLICY, the policy option), so a violation can say so.
+   */
+  readonly ruleSources?: Readonly<Record<string, readonly string[]>>
 }
 
 export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
@@ -152,8 +157,16 @@ const intersect = <T>(a: T[] | undefined, b: T[] | undefined, eq: (x: T, y: T) =
 const normalizeFingerprint = (fp: string): string => fp.replace(/:/g, '').toUpperCase()
 
 /** The stricter value of every rule. */
-export function combinePolicies(policies: readonly SslPolicy[]): SslPolicy {
+export function combinePolicies(policies: readonly SslPolicy[], labels: readonly string[] = []): SslPolicy {
   let out: SslPolicy = {}
+  const ruleSources: Record<string, string[]> = {}
+  policies.forEach((p, i) => {
+    for (const [key, value] of Object.entries(p)) {
+      if (value === undefined || key === 'ruleSources') continue
+      const rules = key === 'tls' || key === 'certificateExpiry' ? Object.keys(value as object).map((k) => `${key}.${k}`) : [key]
+      for (const rule of rules) (ruleSources[rule] ??= []).push(labels[i] ?? 'policy')
+    }
+  })
   for (const p of policies) {
     const tls = {
       minVersion: maxBy(out.tls?.minVersion, p.tls?.minVersion, tlsRank),
@@ -181,7 +194,7 @@ export function combinePolicies(policies: readonly SslPolicy[]): SslPolicy {
   if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {
     throw invalid('combined', `tls.minVersion ${out.tls.minVersion} is above tls.maxVersion ${out.tls.maxVersion}: no connection could satisfy both`)
   }
-  return out
+  return Object.keys(ruleSources).length > 0 ? { ...out, ruleSources } : out
 }
 
 function dropUndefined<T extends object>(o: T): T {

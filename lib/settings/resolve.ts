@@ -194,7 +194,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     policies.push({ filePermissions: input.filePermissions })
     policySources.push('option:filePermissions')
   }
-  const policy = combinePolicies(policies)
+  const policy = combinePolicies(policies, policySources)
   if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
     throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
   }

@@ -94,8 +94,24 @@ t.test('plaintext fallback blocked', async (t) => {
   const allowed = await outcome(at(clusters.sslOff, { sslmode: 'prefer' }))
   t.equal(allowed.report?.fallback, 'plaintext-after-ssl')
   const blocked = await outcome(at(clusters.sslOff, { sslmode: 'prefer', policy: { allowPlaintextFallback: false } }))
-  t.equal(blocked.error?.code, 'SSL_DISABLED_ON_SERVER', 'the SSL failure is reported instead of a plaintext connection')
-  t.equal(blocked.error?.attempts?.length, 1)
+  // The client asked for prefer: what refused is the policy, and the error says which rule and why.
+  t.equal(blocked.error?.code, 'POLICY_VIOLATION', 'a policy violation, not "client requires SSL"')
+  t.equal(blocked.error?.rule, 'allowPlaintextFallback')
+  t.equal(blocked.error?.ruleSource, 'option')
+  t.match(blocked.error?.message, /allowPlaintextFallback \(set by option\) requires no plaintext fallback.*server does not support SSL/)
+  t.equal(blocked.error?.attempts?.length, 1, 'no plaintext attempt was made')
+
+  // The same rule from the environment's policy file names that source.
+  const file = join(isolatedEnv().HOME!, 'no-fallback.json')
+  writeFileSync(file, JSON.stringify({ allowPlaintextFallback: false }))
+  const fromEnv = await outcome(at(clusters.sslOff, { sslmode: 'prefer', env: { ...isolatedEnv(), PGSSLPOLICY: file } }))
+  t.equal(fromEnv.error?.rule, 'allowPlaintextFallback')
+  t.equal(fromEnv.error?.ruleSource, `env:PGSSLPOLICY=${file}`)
+  // And every rule names its source: here a preset given as the option.
+  const preset = await outcome(at(clusters.sslOff, { sslmode: 'require', policy: 'recommended' }))
+  t.equal(preset.error?.code, 'POLICY_VIOLATION')
+  t.equal(preset.error?.ruleSource, 'option:recommended', `${preset.error?.rule} names its source`)
+  t.match(preset.error?.message, /\(set by option:recommended\)/)
 })
 
 t.test('client certificate, CRL and file-permission rules', async (t) => {

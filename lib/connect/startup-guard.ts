@@ -1,0 +1,137 @@
+/**
+ * A server that is not PostgreSQL, or misbehaves, is refused at once — not waited for. From the
+ * start-up packet until ReadyForQuery every message the server sends is checked as libpq checks it
+ * (fe-connect.c, CONNECTION_AWAITING_RESPONSE; fe-protocol3.c), before any of it is buffered:
+ * - before AuthenticationOk only an authentication request ('R'), an error ('E') or
+ *   NegotiateProtocolVersion ('v') may come ("expected authentication request from server, but
+ *   received H" is what an HTTP server gets);
+ * - 'R' and 'v' are 8 to 2000 bytes long, 'E' 8 to 30000;
+ * - after AuthenticationOk, start-up messages (S, K, Z, E, N, A, v) of at most 30000 bytes.
+ * An HTTP responder, garbage after a valid message, or a 2 GB length fails with
+ * PROTOCOL_VIOLATION within the same event-loop turn the bytes arrive in.
+ *
+ * It sits in front of pg's own 'data' listener (the stream's emit), so pg never sees a rejected
+ * chunk, and removes itself at ReadyForQuery: the session itself pays nothing.
+ */
+import type { Socket } from 'node:net'
+import { PgSslError } from '../errors.js'
+
+const AUTH_REQUEST = 0x52 // R
+const ERROR_RESPONSE = 0x45 // E
+const NEGOTIATE_PROTOCOL = 0x76 // v
+const READY_FOR_QUERY = 0x5a // Z
+const AFTER_AUTH = new Set([0x53, 0x4b, READY_FOR_QUERY, ERROR_RESPONSE, 0x4e, 0x41, NEGOTIATE_PROTOCOL]) // S K Z E N A v
+
+const printable = (type: number): string => (type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`)
+
+export interface GuardOptions {
+  /** Where the conversation stands: before authentication, or after AuthenticationOk (openGauss's own start-up did that part). */
+  readonly phase: 'auth' | 'after-auth'
+  /** Stop at the end of the chunk that holds AuthenticationOk (openGauss reads the authentication itself, then hands the rest back). */
+  readonly untilAuthenticated?: boolean
+}
+
+/** The incremental check: feed it what the server sends; it says what is wrong, or 'done' at ReadyForQuery. */
+export class StartupChecker {
+  #phase: 'auth' | 'after-auth'
+  #header = Buffer.alloc(0)
+  #bodyLeft = 0
+  #type = 0
+  #authOkPending = false
+  #codeBytes = Buffer.alloc(0)
+  authenticated = false
+
+  constructor(phase: 'auth' | 'after-auth') {
+    this.#phase = phase
+  }
+
+  /** Returns a problem, 'done' once ReadyForQuery is complete, or undefined to go on. */
+  feed(chunk: Buffer): string | 'done' | undefined {
+    let i = 0
+    while (i < chunk.length) {
+      if (this.#bodyLeft > 0) {
+        const take = Math.min(this.#bodyLeft, chunk.length - i)
+        if (this.#authOkPending && this.#codeBytes.length < 4) this.#codeBytes = Buffer.concat([this.#codeBytes, chunk.subarray(i, i + Math.min(take, 4 - this.#codeBytes.length))])
+        this.#bodyLeft -= take
+        i += take
+        if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
+        continue
+      }
+      const need = 5 - this.#header.length
+      this.#header = Buffer.concat([this.#header, chunk.subarray(i, i + need)])
+      i += Math.min(need, chunk.length - i)
+      if (this.#header.length < 1) continue
+      const problem = this.#checkType(this.#header[0]!)
+      if (problem) return problem
+      if (this.#header.length < 5) continue
+      const length = this.#header.readUInt32BE(1)
+      const lengthProblem = this.#checkLength(this.#type, length)
+      if (lengthProblem) return lengthProblem
+      this.#bodyLeft = length - 4
+      this.#authOkPending = this.#type === AUTH_REQUEST && this.#phase === 'auth'
+      this.#codeBytes = Buffer.alloc(0)
+      this.#header = Buffer.alloc(0)
+      if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
+    }
+    return undefined
+  }
+
+  #checkType(type: number): string | undefined {
+    this.#type = type
+    if (this.#phase === 'auth') {
+      if (type !== AUTH_REQUEST && type !== ERROR_RESPONSE && type !== NEGOTIATE_PROTOCOL) return `expected authentication request from server, but received ${printable(type)}`
+    } else if (!AFTER_AUTH.has(type)) {
+      return `unexpected message type "${printable(type)}" from the server during start-up`
+    }
+    return undefined
+  }
+
+  #checkLength(type: number, length: number): string | undefined {
+    if (this.#phase === 'auth') {
+      if (type === AUTH_REQUEST && (length < 8 || length > 2000)) return `received invalid authentication request (length ${length})`
+      if (type === NEGOTIATE_PROTOCOL && (length < 8 || length > 2000)) return `received invalid protocol negotiation message (length ${length})`
+      if (type === ERROR_RESPONSE && (length < 8 || length > 30000)) return `received invalid error message (length ${length})`
+      return undefined
+    }
+    if (length < 4 || (length > 30000 && type !== ERROR_RESPONSE && type !== 0x4e && type !== 0x41)) return `lost synchronization with server: got message type "${printable(type)}", length ${length}`
+    return undefined
+  }
+
+  /** A whole message was read: an AuthenticationOk moves on; ReadyForQuery ends the start-up. */
+  #messageEnded(): boolean {
+    if (this.#authOkPending) {
+      this.#authOkPending = false
+      if (this.#codeBytes.length === 4 && this.#codeBytes.readUInt32BE(0) === 0) {
+        this.#phase = 'after-auth'
+        this.authenticated = true
+      }
+    }
+    return this.#phase === 'after-auth' && this.#type === READY_FOR_QUERY
+  }
+}
+
+/** Check what the server sends on `stream` until ReadyForQuery; destroy it with PROTOCOL_VIOLATION on the first offence. */
+export function guardStartup(stream: Socket, options: GuardOptions): void {
+  const checker = new StartupChecker(options.phase)
+  const hadOwnEmit = Object.prototype.hasOwnProperty.call(stream, 'emit')
+  const originalEmit = stream.emit
+  const detach = (): void => {
+    if (hadOwnEmit) stream.emit = originalEmit
+    else delete (stream as { emit?: unknown }).emit
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emit's arguments are whatever the event carries
+  stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
+    if (event === 'data') {
+      const verdict = checker.feed(args[0] as Buffer)
+      if (verdict !== undefined && verdict !== 'done') {
+        detach()
+        stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))
+        return true
+      }
+      if (verdict === 'done' || (options.untilAuthenticated && checker.authenticated)) detach()
+    } else if (event === 'close') {
+      detach()
+    }
+    return (originalEmit as (event: string | symbol, ...args: any[]) => boolean).call(this, event, ...args)
+  } as Socket['emit']
+}
