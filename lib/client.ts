@@ -39,7 +39,7 @@ interface PgClientState {
 
 /** The executor's view of a client: run a start-up on a socket, or give it up. */
 export interface StartupTarget {
-  startOn(stream: Socket, onAuthenticated: () => void): Promise<void>
+  startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void>
   abandonAttempt(): void
 }
 
@@ -127,11 +127,11 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
-  async startOn(stream: Socket, onAuthenticated: () => void): Promise<void> {
+  async startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void> {
     const state = this as unknown as PgClientState
     const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss })
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(atAuthenticationOk ? { atAuthenticationOk } : {}) })
     if (openGauss) {
       await authenticate(stream, {
         params: state.getStartupConf(),

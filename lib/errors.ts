@@ -105,6 +105,10 @@ export const ERROR_CODES = {
     summary: 'an SSL policy (connect option or PGSSLPOLICY) cannot be read or makes no sense',
     hint: 'fix the policy: a policy that cannot be read is never ignored',
   },
+  CLIENT_CERT_REQUIRED: {
+    summary: 'sslcertmode=require: no client certificate was exchanged (the server did not ask for one, or none was configured)',
+    hint: 'configure the server to request client certificates (ssl_ca_file), give sslcert/sslkey, or use sslcertmode=allow',
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',

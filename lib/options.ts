@@ -35,7 +35,7 @@ export interface LibpqKeywordOptions {
   sslnegotiation?: 'postgres' | 'direct'
   sslcert?: string
   sslkey?: string
-  sslcertmode?: 'disable' | 'allow'
+  sslcertmode?: 'disable' | 'allow' | 'require'
   /** Passphrase of an encrypted sslkey. Never shown in errors or reports. */
   sslpassword?: string
   sslrootcert?: string

@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const LAYOUT = 4
+const LAYOUT = 5
 /** The passphrase of the suite's encrypted client keys (sslfiles.mk). A test value, not a secret. */
 export const SUITE_KEY_PASSPHRASE = 'dUmmyP^#+'
 
@@ -170,6 +170,12 @@ function generate(dir: string): void {
   crlDir('root+client-crldir', [['root.crl'], ['client.crl']])
   crlDir('client-crldir', [['client.crl']])
   crlDir('server-crldir', [['server.crl']])
+
+  // Beyond the suite: an empty CRL directory, and one whose CRLs are not under hashed names
+  // (OpenSSL reads neither, but CRL checking is on: every server fails).
+  mkdirSync(join(dir, 'empty-crldir'))
+  mkdirSync(join(dir, 'plain-names-crldir'))
+  for (const name of ['root.crl', 'server.crl']) copyFileSync(join(dir, name), join(dir, 'plain-names-crldir', name))
 
   // Beyond the suite: a stale (expired) CRL of server_ca next to the current one, first in a
   // file and as .r0 before .r1 in a hashed directory. OpenSSL uses the current one.

@@ -6,13 +6,14 @@
 import type { Socket } from 'node:net'
 import { setExecutor, SslClient, type Negotiated, type StartupTarget } from '../client.js'
 import type { ExpiryWarning } from '../policy/enforce.js'
-import { PgSslError } from '../errors.js'
+import { ERROR_CODES, PgSslError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
 import { classify, failureSummary, finalError, mayFollow, type Failure } from './failure.js'
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
+import { settingValue } from '../settings/resolve.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
 import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from './transport.js'
 
@@ -97,7 +98,8 @@ async function connectEndpoint(
         let warnings: ExpiryWarning[] = []
         let diagnostics: string[] = []
         if (spec.ssl) {
-          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), spec.direct === true)
+          const watchCertificateRequest = settingValue(settings, 'sslcertmode') === 'require'
+          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), spec.direct === true, watchCertificateRequest)
           if (answer.kind === 'refused') {
             reusable = answer.socket
             throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)', {
@@ -109,7 +111,7 @@ async function connectEndpoint(
           session = answer.session
           ;({ warnings, diagnostics } = checkPeer(session, spec, endpoint, prepared.material, settings.policy))
         }
-        await startUp(stream, client)
+        await startUp(stream, client, settingValue(settings, 'sslcertmode') === 'require' ? () => clientCertificateExchanged(session, prepared) : undefined)
         record('connected')
         const report = buildReport({
           plan,
@@ -140,3 +142,17 @@ async function connectEndpoint(
   throw finalError(failures, plan, settings.policy)
 }
 
+
+/**
+ * sslcertmode=require, checked at AuthenticationOk as libpq checks it (fe-auth.c): the server must
+ * have asked for a client certificate, and one must have been sent.
+ */
+function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepared: Prepared): PgSslError | undefined {
+  const hint = ERROR_CODES.CLIENT_CERT_REQUIRED.hint
+  if (session?.certificateRequest === 'unknown') {
+    return new PgSslError('CLIENT_CERT_REQUIRED', 'sslcertmode=require: could not tell whether the server requested an SSL certificate (the handshake could not be read)', { setting: 'sslcertmode', hint })
+  }
+  if (session?.certificateRequest !== 'requested') return new PgSslError('CLIENT_CERT_REQUIRED', 'server did not request an SSL certificate', { setting: 'sslcertmode', hint })
+  if (prepared.material.cert === undefined) return new PgSslError('CLIENT_CERT_REQUIRED', 'server accepted connection without a valid SSL certificate', { setting: 'sslcertmode', hint })
+  return undefined
+}

@@ -29,6 +29,11 @@ export interface GuardOptions {
   readonly phase: 'auth' | 'after-auth'
   /** Stop at the end of the chunk that holds AuthenticationOk (openGauss reads the authentication itself, then hands the rest back). */
   readonly untilAuthenticated?: boolean
+  /**
+   * Called when AuthenticationOk arrives, before pg sees it: an error returned ends the
+   * connection there, as libpq's checks at AuthenticationOk do (sslcertmode=require).
+   */
+  readonly atAuthenticationOk?: () => PgSslError | undefined
 }
 
 /** The incremental check: feed it what the server sends; it says what is wrong, or 'done' at ReadyForQuery. */
@@ -122,10 +127,17 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emit's arguments are whatever the event carries
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
     if (event === 'data') {
+      const wasAuthenticated = checker.authenticated
       const verdict = checker.feed(args[0] as Buffer)
       if (verdict !== undefined && verdict !== 'done') {
         detach()
         stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))
+        return true
+      }
+      const refused = !wasAuthenticated && checker.authenticated ? options.atAuthenticationOk?.() : undefined
+      if (refused) {
+        detach()
+        stream.destroy(refused)
         return true
       }
       if (verdict === 'done' || (options.untilAuthenticated && checker.authenticated)) detach()

@@ -11,12 +11,16 @@ import { PgSslError } from '../errors.js'
 import { Failure } from './failure.js'
 
 /** Run the PostgreSQL start-up (authentication) on an established socket for `target`. */
-export async function startUp(stream: Socket, target: StartupTarget): Promise<void> {
+export async function startUp(stream: Socket, target: StartupTarget, atAuthenticationOk?: () => PgSslError | undefined): Promise<void> {
   let authenticated = false
   try {
-    await target.startOn(stream, () => {
-      authenticated = true
-    })
+    await target.startOn(
+      stream,
+      () => {
+        authenticated = true
+      },
+      atAuthenticationOk,
+    )
   } catch (error) {
     target.abandonAttempt()
     throw startupFailure(error, authenticated, stream)

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { PgSslError } from '../errors.js'
+import { watchHandshake, type CertificateRequestSeen } from '../tls/certificate-request.js'
 
 export interface Endpoint {
   /** The name the user gave: used for SNI and verify-full. */
@@ -40,6 +41,8 @@ export interface TlsSessionFacts {
   /** OpenSSL's own verdict on the chain against the configured roots (the second line). */
   readonly opensslAuthorized: boolean
   readonly opensslError: string | undefined
+  /** With sslcertmode=require: whether the server sent a CertificateRequest. */
+  readonly certificateRequest?: CertificateRequestSeen
 }
 
 /** The outcome of asking the server for SSL. */
@@ -110,8 +113,8 @@ function firstChunk(socket: Socket): Promise<Buffer> {
  * anything else → PROTOCOL_VIOLATION. A failed handshake rejects with SSL_HANDSHAKE_FAILED and the
  * socket is destroyed; the certificate checks happen afterwards (tls-options.ts checkPeer).
  */
-export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, direct = false): Promise<SslAnswer> {
-  if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true)
+export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, direct = false, watchCertificateRequest = false): Promise<SslAnswer> {
+  if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true, watchCertificateRequest)
   socket.write(SSL_REQUEST)
   const chunk = await firstChunk(socket)
   const answer = String.fromCharCode(chunk[0]!)
@@ -126,11 +129,14 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   if (answer !== 'S') throw protocolViolation(`received invalid response to SSL negotiation: ${JSON.stringify(answer)}`)
   // Bytes after 'S' would be unencrypted data injected before the handshake (CVE-2021-23222).
   if (chunk.length > 1) throw protocolViolation('received unencrypted data after SSL response')
-  return startTls(socket, tlsOptions, false)
+  return startTls(socket, tlsOptions, false, watchCertificateRequest)
 }
 
-async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean): Promise<SslAnswer> {
-  const tls = tlsConnect({ ...tlsOptions, socket })
+async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean, watchCertificateRequest: boolean): Promise<SslAnswer> {
+  // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts).
+  const watch = watchCertificateRequest ? watchHandshake(socket) : undefined
+  const tls = tlsConnect({ ...tlsOptions, socket: (watch?.stream ?? socket) as Socket })
+  if (watch) tls.on('keylog', (line) => watch.keylog(line))
   const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       tls.off('secureConnect', onSecure)
@@ -140,7 +146,7 @@ async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: b
     const onSecure = (): void => {
       tls.off('error', onError)
       // Read synchronously here: a tick later Node may already have dropped the peer certificate.
-      resolve(sessionFacts(tls))
+      resolve({ ...sessionFacts(tls), ...(watch ? { certificateRequest: watch.verdict() } : {}) })
     }
     tls.once('error', onError)
     tls.once('secureConnect', onSecure)

