@@ -51,6 +51,9 @@ t.test('combination takes the stricter value of every rule', async (t) => {
   t.same(combinePolicies([b, a]).minimumMode, 'verify-ca', 'order does not matter')
   t.same(combinePolicies([{ filePermissions: 'openGauss-600' }, { filePermissions: 'libpq' }]).filePermissions, 'openGauss-600')
   t.same(combinePolicies([]), {})
+  // With labels, each rule remembers which policies set it, for the violation message.
+  const labelled = combinePolicies([{ minimumMode: 'verify-ca', tls: { minVersion: 'TLSv1.3' } }, { minimumMode: 'require', requireCrl: true }], ['env:PGSSLPOLICY=strict', 'option'])
+  t.same(labelled.ruleSources, { minimumMode: ['env:PGSSLPOLICY=strict', 'option'], 'tls.minVersion': ['env:PGSSLPOLICY=strict'], requireCrl: ['option'] })
   t.throws(() => combinePolicies([{ tls: { minVersion: 'TLSv1.3' } }, { tls: { maxVersion: 'TLSv1.2' } }]), { code: 'POLICY_INVALID', message: /no connection could satisfy both/ })
 })
 

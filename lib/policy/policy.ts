@@ -194,7 +194,7 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
   if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {
     throw invalid('combined', `tls.minVersion ${out.tls.minVersion} is above tls.maxVersion ${out.tls.maxVersion}: no connection could satisfy both`)
   }
-  return Object.keys(ruleSources).length > 0 ? { ...out, ruleSources } : out
+  return labels.length > 0 && Object.keys(ruleSources).length > 0 ? { ...out, ruleSources } : out
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -3,7 +3,7 @@
  * no certificate and builds no new TLS context; a changed file is read again.
  */
 import t from 'tap'
-import { copyFileSync, utimesSync } from 'node:fs'
+import { copyFileSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from '../../lib/index.js'
 import { materialStats } from '../../lib/tls/material.js'
@@ -50,4 +50,31 @@ t.test('a changed file is read again', async (t) => {
   await connectOnce()
   t.equal(materialStats.reads, before.reads + 1, 'only the changed root CA file is read again')
   t.ok(materialStats.secureContexts > before.secureContexts, 'and a new TLS context built from it')
+})
+
+t.test('a same-size rewrite with the same mtime is a new version (inode and ctime are in the key)', async (t) => {
+  // Content A, then content B of the same length, then the old mtime put back: only the change
+  // time (and for a rename, the inode) tells the two apart.
+  const pem = readFileSync(fixture('ca.crt'), 'utf8')
+  const fixed = new Date('2030-01-01T00:00:00Z')
+  writeFileSync(rootFile, pem + '# version a\n')
+  utimesSync(rootFile, fixed, fixed)
+  await connectOnce()
+  const stamp = statSync(rootFile)
+  const before = { ...materialStats }
+  writeFileSync(rootFile, pem + '# version b\n')
+  utimesSync(rootFile, fixed, fixed)
+  t.equal(statSync(rootFile).mtimeMs, stamp.mtimeMs, 'same mtime')
+  t.equal(statSync(rootFile).size, stamp.size, 'same size')
+  await connectOnce()
+  t.equal(materialStats.reads, before.reads + 1, 'read again')
+
+  // A file renamed over the path (a new inode) with the same size and mtime: read again too.
+  const before2 = { ...materialStats }
+  const replacement = join(home, 'ca-new.crt')
+  writeFileSync(replacement, pem + '# version c\n')
+  utimesSync(replacement, fixed, fixed)
+  renameSync(replacement, rootFile)
+  await connectOnce()
+  t.equal(materialStats.reads, before2.reads + 1, 'a replaced file is read again')
 })
