@@ -1,16 +1,21 @@
 /**
- * SslClient: a pg.Client (same API, same events) whose connect() negotiates SSL the libpq way and
- * which carries the read-only `security` report of the connection it holds.
+ * SslClient: a pg.Client (same constructor, API, events, errors and `connection` object) whose
+ * connect() negotiates SSL the libpq way and which carries the read-only `security` report of
+ * the connection it holds.
  *
  *   const client = new SslClient(options); await client.connect()   // or: await connect(options)
+ *   new SslClient('postgresql://db/app?sslmode=verify-full')          // a string, as pg takes one
  *   new pg.Pool({ ...options, Client: SslClient })                    // what createPool() does
  *
  * One SslClient may need several start-ups (prefer retries in plaintext after an authentication
- * error over SSL; allow retries with SSL): pg cannot reconnect a client, so between attempts the
- * client is given a fresh pg Connection on the next socket and pg's connection-state flags are
+ * error over SSL; allow retries with SSL; several hosts). pg cannot reconnect a client, so between
+ * attempts the pg.Connection pg created is given the next socket, the listeners pg attached for
+ * the failed attempt are removed (the application's stay) and pg's connection-state flags are
  * reset (startOn / abandonAttempt below). That is the one place that touches pg's internals.
+ * Throughout, `client.connection` is the object pg made and `client.connection.stream` the socket
+ * of the attempt under way.
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import pg from 'pg'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from './report.js'
@@ -20,27 +25,49 @@ import { PgSslError } from './errors.js'
 import { DIALECTS } from './dialects.js'
 import { authenticate } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
+import { closeQuietly, watchExternalDestroy } from './connect/exposed-stream.js'
 import { publish } from './policy/audit.js'
 import type { ExpiryWarning } from './policy/enforce.js'
 
+type Listener = (...args: unknown[]) => void
+
+/** The pg.Connection fields a retry resets (pg/lib/connection.js). */
+interface PgConnection extends NodeJS.EventEmitter {
+  stream: Socket
+  ssl: unknown
+  _ending: boolean
+  _connecting: boolean
+  parsedStatements: Record<string, unknown>
+  submittedNamedStatements: Record<string, unknown>
+  startup(config: Record<string, string>): void
+}
+
 /** The pg.Client fields a retry resets (pg/lib/client.js constructor and _connect). */
 interface PgClientState {
-  connection: pg.Connection & NodeJS.EventEmitter & { stream: Socket }
+  connection: PgConnection
   _connecting: boolean
   _connected: boolean
   _connectionError: boolean
   _ending: boolean
   _ended: boolean
   _queryable: boolean
+  _Promise: PromiseConstructor
   connectionTimeoutHandle?: NodeJS.Timeout
-  connectionParameters: { client_encoding?: string }
+  connectionParameters: { client_encoding?: string; ssl?: unknown }
   getStartupConf(): Record<string, string>
 }
 
-/** The executor's view of a client: run a start-up on a socket, or give it up. */
+/** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
 export interface StartupTarget {
+  /** The socket for the next attempt (pg's own, unconnected, the first time); shown as connection.stream. */
+  nextSocket(): Socket
+  /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
+  expose(stream: Socket): void
   startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void>
   abandonAttempt(): void
+  /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
+  onAbort(handler: (() => void) | undefined): void
+  readonly aborted: boolean
 }
 
 /** What a successful negotiation yields: the report, and certificates the policy warns about. */
@@ -56,12 +83,30 @@ export function setExecutor(executor: Executor): void {
   runAttempts = executor
 }
 
+/** The error of a negotiation ended from outside (pg's words for a connection that went away). */
+export const TERMINATED = 'Connection terminated unexpectedly'
+
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ResolvedSettings | undefined
   #settingsError: unknown
   #report: SecurityReport | undefined
+  /** connect() was called (a client connects once, as in pg). */
+  #started = false
+  /** Between connect() and the report: attempts may be under way. */
+  #negotiating = false
+  /** Settles when the negotiation is over, whichever way. */
+  #negotiation: Promise<void> = Promise.resolve()
+  #aborted = false
+  #abortHandler: (() => void) | undefined
+  #restoreDestroy: (() => void) | undefined
+  #usedOwnSocket = false
+  /** The listeners on pg's connection before the first attempt: the application's. */
+  #applicationListeners: Map<string | symbol, Listener[]> | undefined
+  #connectEventHeld = false
+  #endEmitted = false
 
-  constructor(options: ConnectOptions = {}) {
+  constructor(config: ConnectOptions | string = {}) {
+    const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
     let settings: ResolvedSettings | undefined
     let settingsError: unknown
     try {
@@ -70,8 +115,8 @@ export class SslClient extends pg.Client implements StartupTarget {
       // A pool constructs clients where a throw would escape; connect() reports it instead.
       settingsError = error
     }
-    const config = settings ? pgConfig(settings) : { ssl: false as const }
-    super(config)
+    const pgOptions = settings ? pgConfig(settings) : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
+    super(pgOptions)
     this.#settings = settings
     this.#settingsError = settingsError
   }
@@ -94,10 +139,44 @@ export class SslClient extends pg.Client implements StartupTarget {
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
   override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
-    const done = (async () => {
+    const state = this as unknown as PgClientState
+    if (this.#started) {
+      const error = new Error('Client has already been connected. You cannot reuse a client.')
+      if (callback) {
+        process.nextTick(() => callback(error))
+        return
+      }
+      return state._Promise.reject(error)
+    }
+    this.#started = true
+    this.#negotiating = true
+    const outcome = this.#negotiate()
+    this.#negotiation = outcome.then(
+      () => undefined,
+      () => undefined,
+    )
+    // As pg: a connection ended by end() while connecting never settles its connect() (pg's
+    // 'end' handler skips the callback when the client is ending).
+    const settle = (resolve: (client: this) => void, reject: (error: Error) => void): void => {
+      outcome.then(
+        () => (state._ending ? undefined : resolve(this)),
+        (error: Error) => (state._ending ? undefined : reject(error)),
+      )
+    }
+    if (callback) {
+      settle(
+        (client) => callback(null as unknown as undefined, client),
+        (error) => callback(error),
+      )
+      return
+    }
+    return new state._Promise<this>((resolve, reject) => settle(resolve, reject))
+  }
+
+  async #negotiate(): Promise<void> {
+    try {
       if (this.#settingsError !== undefined) throw this.#settingsError
       if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
-      if (this.#report) throw new Error('Client has already been connected. You cannot reuse a client.')
       const settings = SslClient.settingsOf(this)
       const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
       const host = settings.values.host?.value
@@ -116,19 +195,90 @@ export class SslClient extends pg.Client implements StartupTarget {
       for (const warning of negotiated.warnings) publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
       if (this.#report.fallback !== 'none') publish({ type: 'fallback', time, report: this.#report }, sinks)
       publish({ type: 'security', time, report: this.#report }, sinks)
-      return this
-    })()
-    if (!callback) return done
-    // pg calls back with (null, client) on success; some libraries use the second argument.
-    done.then(
-      () => callback(null as unknown as undefined, this),
-      (error: Error) => callback(error),
-    )
+    } finally {
+      this.#negotiating = false
+      this.#abortHandler = undefined
+      this.#restoreDestroy?.()
+      this.#restoreDestroy = undefined
+    }
+    // pg emits 'connect' at ReadyForQuery; it is held until the report exists.
+    if (this.#connectEventHeld) {
+      this.#connectEventHeld = false
+      super.emit('connect')
+    }
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'connect' && this.#negotiating) {
+      this.#connectEventHeld = true
+      return true
+    }
+    if (event === 'end') this.#endEmitted = true
+    return super.emit(event, ...args)
+  }
+
+  override end(): Promise<void>
+  override end(callback: (error: Error) => void): void
+  override end(callback?: (error: Error) => void): Promise<void> | void {
+    const state = this as unknown as PgClientState
+    if (!this.#negotiating) return callback ? super.end(callback) : super.end()
+    // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
+    // and closes every socket, as pg's end() closes a connecting client's socket; no further
+    // attempt is made, connect() never settles (as in pg) and 'end' follows once all is closed.
+    state._ending = true
+    this.#abort()
+    const done = this.#negotiation.then(() => {
+      state._ended = true
+      if (!this.#endEmitted) process.nextTick(() => super.emit('end'))
+    })
+    if (callback) {
+      done.then(() => callback(undefined as unknown as Error))
+      return
+    }
+    return new state._Promise<void>((resolve) => done.then(resolve))
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The executor's side (StartupTarget)
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  onAbort(handler: (() => void) | undefined): void {
+    this.#abortHandler = handler
+  }
+
+  #abort(): void {
+    if (this.#aborted || !this.#negotiating) return
+    this.#aborted = true
+    this.#abortHandler?.()
+  }
+
+  /** @internal */
+  nextSocket(): Socket {
+    const con = (this as unknown as PgClientState).connection
+    // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
+    const own = con.stream
+    const fresh = !this.#usedOwnSocket && own instanceof Socket && !own.connecting && !own.destroyed && own.readyState === 'closed' && own.remoteAddress === undefined
+    this.#usedOwnSocket = true
+    const socket = fresh ? own : new Socket()
+    this.expose(socket)
+    return socket
+  }
+
+  /** @internal */
+  expose(stream: Socket): void {
+    this.#restoreDestroy?.()
+    ;(this as unknown as PgClientState).connection.stream = stream
+    this.#restoreDestroy = watchExternalDestroy(stream, () => this.#abort())
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
   async startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void> {
     const state = this as unknown as PgClientState
+    const con = state.connection
+    this.#applicationListeners ??= snapshotListeners(con)
     const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
     guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(atAuthenticationOk ? { atAuthenticationOk } : {}) })
@@ -144,34 +294,55 @@ export class SslClient extends pg.Client implements StartupTarget {
       })
       onAuthenticated()
       guardStartup(stream, { phase: 'after-auth' })
+      // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
+      con.startup = () => {}
     }
-    const ConnectionClass = pg.Connection as unknown as new (config: Record<string, unknown>) => PgClientState['connection']
-    const connection = new ConnectionClass({
-      stream: adoptConnected(stream),
-      ssl: false,
-      encoding: state.connectionParameters.client_encoding || 'utf8',
-    })
-    connection.once('authenticationOk', onAuthenticated)
-    // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
-    if (openGauss) (connection as unknown as { startup(): void }).startup = () => {}
-    state.connection = connection
+    this.expose(adoptConnected(stream))
+    con.ssl = false
+    con._ending = false
+    con._connecting = false
+    con.parsedStatements = {}
+    con.submittedNamedStatements = {}
+    con.once('authenticationOk', onAuthenticated)
     state._connecting = false
     state._connected = false
     state._connectionError = false
     state._ending = false
     state._ended = false
     state._queryable = true
-    await super.connect()
+    // end() called once pg has the socket: pg closes it and never settles its connect(); the
+    // negotiation must not wait for it.
+    const ended = new Promise<never>((_, reject) => con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))))
+    ended.catch(() => {})
+    await Promise.race([super.connect(), ended])
   }
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */
   abandonAttempt(): void {
     const state = this as unknown as PgClientState
     clearTimeout(state.connectionTimeoutHandle)
-    const connection = state.connection
-    connection.removeAllListeners()
-    connection.on('error', () => {}) // a late socket error must not be unhandled
-    connection.stream.destroy()
+    const con = state.connection
+    // What pg (and startOn) attached for this attempt goes; the application's listeners stay.
+    if (this.#applicationListeners) restoreListeners(con, this.#applicationListeners)
+    const stream = con.stream
+    stream.removeAllListeners()
+    stream.on('error', () => {}) // a late socket error must not be unhandled
+    closeQuietly(stream)
+    con._connecting = false
+  }
+}
+
+function snapshotListeners(emitter: NodeJS.EventEmitter): Map<string | symbol, Listener[]> {
+  return new Map(emitter.eventNames().map((name) => [name, emitter.rawListeners(name) as Listener[]]))
+}
+
+/** Remove every listener that was not there when the snapshot was taken. */
+function restoreListeners(emitter: NodeJS.EventEmitter, snapshot: Map<string | symbol, Listener[]>): void {
+  for (const name of emitter.eventNames()) {
+    const keep = snapshot.get(name) ?? []
+    for (const listener of emitter.rawListeners(name) as Listener[]) {
+      if (!keep.includes(listener)) emitter.removeListener(name, listener)
+    }
   }
 }
 

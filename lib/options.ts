@@ -80,4 +80,6 @@ export interface ConnectOptions
   /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
   dialect?: Dialect
   keepAlive?: boolean
+  /** pg's option: the Promise implementation connect(), end() and query() return (deprecated in pg 8, honoured). */
+  Promise?: PromiseConstructorLike
 }

@@ -4,7 +4,8 @@
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import type { Socket } from 'node:net'
-import { setExecutor, SslClient, type Negotiated, type StartupTarget } from '../client.js'
+import { setExecutor, SslClient, TERMINATED, type Negotiated, type StartupTarget } from '../client.js'
+import { closeQuietly } from './exposed-stream.js'
 import type { ExpiryWarning } from '../policy/enforce.js'
 import { ERROR_CODES, PgSslError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
@@ -27,7 +28,7 @@ async function negotiate(client: SslClient): Promise<Negotiated> {
   const prepared = await prepare(SslClient.settingsOf(client))
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
-  for (let i = 0; i < prepared.endpoints.length; i++) {
+  for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {
     try {
       const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client)
       return { report, warnings: [...prepared.warnings, ...warnings] }
@@ -35,6 +36,8 @@ async function negotiate(client: SslClient): Promise<Negotiated> {
       lastError = error as PgSslError
     }
   }
+  // Ended from outside (end(), or connection.stream destroyed): pg's words for it.
+  if (client.aborted) lastError = new PgSslError('CONNECTION_FAILED', TERMINATED, { ...(lastError ? { cause: lastError } : {}) })
   lastError!.attempts = records
   throw lastError
 }
@@ -55,9 +58,14 @@ async function connectEndpoint(
     timeoutMs > 0
       ? setTimeout(() => {
           timedOut = true
-          for (const s of open) s.destroy()
+          for (const s of open) closeQuietly(s)
         }, timeoutMs)
       : undefined
+  // end(), or an outside destroy of connection.stream: close everything, try nothing more.
+  client.onAbort(() => {
+    for (const s of open) closeQuietly(s)
+    closeQuietly(reusable)
+  })
   const track = <S extends Socket>(s: S): S => {
     open.add(s)
     s.once('close', () => open.delete(s))
@@ -70,6 +78,7 @@ async function connectEndpoint(
   try {
     for (const spec of plan.attempts) {
       const previous = failures.at(-1)
+      if (client.aborted) break
       if (previous !== undefined && !mayFollow(spec, previous, settings.dialect)) break
       const sameSocket = !spec.ssl && reusable !== undefined
       const record = (result: AttemptRecord['result'], error?: PgSslError): void => {
@@ -90,16 +99,20 @@ async function connectEndpoint(
           stream = reusable!
           reusable = undefined
         } else {
-          reusable?.destroy()
+          closeQuietly(reusable)
           reusable = undefined
-          stream = track(await openSocket(endpoint, keepAliveOf(settings)))
+          stream = track(await openSocket(endpoint, keepAliveOf(settings), track(client.nextSocket())))
         }
         let session: TlsSessionFacts | undefined
         let warnings: ExpiryWarning[] = []
         let diagnostics: string[] = []
         if (spec.ssl) {
           const watchCertificateRequest = settingValue(settings, 'sslcertmode') === 'require'
-          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), spec.direct === true, watchCertificateRequest)
+          const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
+            direct: spec.direct === true,
+            watchCertificateRequest,
+            onTlsSocket: (tls) => client.expose(track(tls)),
+          })
           if (answer.kind === 'refused') {
             reusable = answer.socket
             throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)', {
@@ -107,7 +120,7 @@ async function connectEndpoint(
               hint: 'the server answered the SSLRequest with "N": ssl is off on the server',
             })
           }
-          stream = track(answer.socket)
+          stream = answer.socket
           session = answer.session
           ;({ warnings, diagnostics } = checkPeer(session, spec, endpoint, prepared.material, settings.policy))
         }
@@ -129,7 +142,7 @@ async function connectEndpoint(
         return { report, warnings }
       } catch (error) {
         const classified = classify(error, timedOut, timeoutMs)
-        if (stream && stream !== reusable) stream.destroy()
+        if (stream && stream !== reusable) closeQuietly(stream)
         record('failed', classified.error)
         failures.push(classified)
         if (timedOut) break
@@ -137,7 +150,8 @@ async function connectEndpoint(
     }
   } finally {
     if (timer) clearTimeout(timer)
-    reusable?.destroy()
+    client.onAbort(undefined)
+    closeQuietly(reusable)
   }
   throw finalError(failures, plan, settings.policy)
 }

@@ -35,7 +35,8 @@ export function mayFollow(next: AttemptSpec, failure: Failure, dialect: Dialect)
 
 export function classify(error: unknown, timedOut: boolean, timeoutMs: number): Failure {
   if (timedOut) {
-    const timeout = new PgSslError('CONNECT_TIMEOUT', `connection attempt timed out after ${timeoutMs / 1000} s`, { setting: 'connect_timeout', cause: error })
+    // pg's words first ("timeout expired"), so code written for pg recognises it.
+    const timeout = new PgSslError('CONNECT_TIMEOUT', `timeout expired: the connection attempt did not finish within ${timeoutMs / 1000} s (connect_timeout)`, { setting: 'connect_timeout', cause: error })
     return new Failure('other', timeout)
   }
   if (error instanceof Failure) return error

@@ -5,9 +5,10 @@
  * (as libpq does) and lets the report describe the real TLS session.
  */
 import { X509Certificate } from 'node:crypto'
-import { connect as netConnect, isIP, type Socket } from 'node:net'
+import { isIP, Socket as NetSocket, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { PgSslError } from '../errors.js'
+import { closeQuietly } from './exposed-stream.js'
 import { watchHandshake, type CertificateRequestSeen } from '../tls/certificate-request.js'
 
 export interface Endpoint {
@@ -53,14 +54,16 @@ export type SslAnswer =
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]) // length 8, code 80877103
 
-/** Opens the TCP or Unix socket. Rejects with CONNECTION_FAILED; never leaves a socket open. */
-export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }): Promise<Socket> {
+/**
+ * Opens the TCP or Unix socket — on `socket` when given (pg's own, shown as client.connection.stream).
+ * Rejects with CONNECTION_FAILED; never leaves a socket open.
+ */
+export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }, socket: Socket = new NetSocket()): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = endpoint.socketPath
-      ? netConnect({ path: endpoint.socketPath })
-      : netConnect({ host: endpoint.address, port: endpoint.port })
+    if (endpoint.socketPath) socket.connect({ path: endpoint.socketPath })
+    else socket.connect({ host: endpoint.address, port: endpoint.port })
     const onError = (error: NodeJS.ErrnoException): void => {
-      socket.destroy()
+      closeQuietly(socket)
       const where = endpoint.socketPath ? `socket "${endpoint.socketPath}"` : `${endpoint.address}:${endpoint.port}`
       reject(
         new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, {
@@ -113,8 +116,18 @@ function firstChunk(socket: Socket): Promise<Buffer> {
  * anything else → PROTOCOL_VIOLATION. A failed handshake rejects with SSL_HANDSHAKE_FAILED and the
  * socket is destroyed; the certificate checks happen afterwards (tls-options.ts checkPeer).
  */
-export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, direct = false, watchCertificateRequest = false): Promise<SslAnswer> {
-  if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true, watchCertificateRequest)
+export interface NegotiateOptions {
+  /** sslnegotiation=direct: TLS at once with ALPN, no SSLRequest. */
+  readonly direct?: boolean
+  /** sslcertmode=require: watch the handshake for a CertificateRequest. */
+  readonly watchCertificateRequest?: boolean
+  /** Told the TLS socket as soon as it exists (it becomes client.connection.stream, as in pg). */
+  readonly onTlsSocket?: (tls: TLSSocket) => void
+}
+
+export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, options: NegotiateOptions = {}): Promise<SslAnswer> {
+  const { direct = false } = options
+  if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true, options)
   socket.write(SSL_REQUEST)
   const chunk = await firstChunk(socket)
   const answer = String.fromCharCode(chunk[0]!)
@@ -129,18 +142,19 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   if (answer !== 'S') throw protocolViolation(`received invalid response to SSL negotiation: ${JSON.stringify(answer)}`)
   // Bytes after 'S' would be unencrypted data injected before the handshake (CVE-2021-23222).
   if (chunk.length > 1) throw protocolViolation('received unencrypted data after SSL response')
-  return startTls(socket, tlsOptions, false, watchCertificateRequest)
+  return startTls(socket, tlsOptions, false, options)
 }
 
-async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean, watchCertificateRequest: boolean): Promise<SslAnswer> {
+async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean, options: NegotiateOptions): Promise<SslAnswer> {
   // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts).
-  const watch = watchCertificateRequest ? watchHandshake(socket) : undefined
+  const watch = options.watchCertificateRequest ? watchHandshake(socket) : undefined
   const tls = tlsConnect({ ...tlsOptions, socket: (watch?.stream ?? socket) as Socket })
+  options.onTlsSocket?.(tls)
   if (watch) tls.on('keylog', (line) => watch.keylog(line))
   const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       tls.off('secureConnect', onSecure)
-      tls.destroy()
+      closeQuietly(tls)
       reject(handshakeError(error))
     }
     const onSecure = (): void => {
@@ -153,7 +167,7 @@ async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: b
   })
   // libpq 17: a direct connection is only PostgreSQL if the server chose ALPN "postgresql".
   if (direct && tls.alpnProtocol !== 'postgresql') {
-    tls.destroy()
+    closeQuietly(tls)
     throw protocolViolation('direct SSL connection was established without ALPN protocol negotiation extension')
   }
   return { kind: 'tls', socket: tls, session }
