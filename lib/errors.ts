@@ -152,6 +152,7 @@ export interface PgSslErrorDetails {
 }
 
 export class PgSslError extends Error {
+  /** The stable code (the same as sslCode). */
   readonly code: PgSslErrorCode
   readonly setting?: string
   readonly file?: string
@@ -186,6 +187,60 @@ export class PgSslError extends Error {
   }
 }
 
-export function isPgSslError(error: unknown, code?: PgSslErrorCode): error is PgSslError {
-  return error instanceof PgSslError && (code === undefined || error.code === code)
+/**
+ * A refusal the server sent (an ErrorResponse: authentication, pg_hba.conf, 57P03, ...) reaches
+ * the caller as pg's own DatabaseError — `code` is the SQLSTATE, with pg's `severity`, `detail`,
+ * `hint`... — so code written for pg keeps working; pg-sslmode's classification travels with it.
+ */
+export interface PgSslServerError extends Error {
+  /** The SQLSTATE, as in pg. */
+  readonly code: string
+  /** pg-sslmode's stable code: SERVER_REJECTED or SSL_REQUIRED_BY_SERVER. */
+  readonly sslCode: PgSslErrorCode
+  /** pg-sslmode's hint (pg's `hint` is the server's HINT field). */
+  readonly sslHint: string
+  /** pg-sslmode's explanation ("server requires SSL, client disabled it: ..."); `message` is the server's. */
+  readonly sslMessage: string
+  /** The SQLSTATE again, under the name pg-sslmode used before. */
+  readonly sqlstate: string
+  readonly setting?: string
+  attempts?: readonly unknown[]
+  readonly severity?: string
+  readonly detail?: string
+  readonly hint?: string
+}
+
+export interface PgSslError {
+  /** The stable code, under the name every pg-sslmode error has (PgSslError and PgSslServerError). */
+  readonly sslCode: PgSslErrorCode
+  readonly sslHint: string
+  readonly sslMessage: string
+}
+Object.defineProperty(PgSslError.prototype, 'sslMessage', {
+  get(this: PgSslError) {
+    return this.message
+  },
+})
+Object.defineProperty(PgSslError.prototype, 'sslCode', {
+  get(this: PgSslError) {
+    return this.code
+  },
+})
+Object.defineProperty(PgSslError.prototype, 'sslHint', {
+  get(this: PgSslError) {
+    return this.hint
+  },
+})
+
+/** pg-sslmode's stable code of an error, whichever form it takes; undefined for other errors. */
+export function sslCodeOf(error: unknown): PgSslErrorCode | undefined {
+  if (error instanceof PgSslError) return error.code
+  const code = (error as { sslCode?: unknown } | null)?.sslCode
+  return error instanceof Error && typeof code === 'string' && code in ERROR_CODES ? (code as PgSslErrorCode) : undefined
+}
+
+/** Whether `error` comes from pg-sslmode (optionally: with this stable code), in either form. */
+export function isPgSslError(error: unknown, code?: PgSslErrorCode): error is PgSslError | PgSslServerError {
+  const sslCode = sslCodeOf(error)
+  return sslCode !== undefined && (code === undefined || sslCode === code)
 }

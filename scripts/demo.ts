@@ -4,7 +4,7 @@
  * client × server table of the seed manuals as observed live, with the TLS version and cipher
  * each connection really negotiated. Exits non-zero if any cell differs from the seed.
  */
-import { connect, describeReport, ERROR_CODES, PgSslError, type Dialect, type SecurityReport } from '../lib/index.js'
+import { connect, describeReport, ERROR_CODES, sslCodeOf, type Dialect, type SecurityReport } from '../lib/index.js'
 import { availableServers, privateCopy, startCluster, type Cluster } from './harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey, type SeedCell } from './seed-table.js'
 
@@ -44,8 +44,10 @@ async function runCell(cluster: Cluster, cell: SeedCell, dialect: Dialect, keep:
     const retry = report.fallback === 'none' ? '' : ` (${report.fallback})`
     return { cell, observed: observedWording(report) + retry, tls, matches: report.outcome === cell.outcome }
   } catch (error) {
-    const code = error instanceof PgSslError ? error.code : 'UNEXPECTED'
-    const summary = error instanceof PgSslError ? ERROR_CODES[error.code].summary : String(error)
+    // A refusal the server sent is pg's DatabaseError (code = SQLSTATE); sslCode is ours in both forms.
+    const sslCode = sslCodeOf(error)
+    const code = sslCode ?? 'UNEXPECTED'
+    const summary = sslCode ? ERROR_CODES[sslCode].summary : String(error)
     return { cell, observed: `${summary} [${code}]`, tls: '', matches: code === cell.error }
   }
 }
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
         }))
       }
       differences += rows.filter((r) => !r.matches).length
-      printTable(`dialect ${dialect}: client × server (SPEC §3), as observed`, rows)
+      printTable(`dialect ${dialect}: client × server (README: The six modes), as observed`, rows)
     }
     if (example) {
       console.log(`\nOne connection's security report (${describeReport(example)}):\n`)

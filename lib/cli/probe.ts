@@ -5,7 +5,7 @@
  * query but `select 1`.
  */
 import { connect } from '../connect/connect.js'
-import { ERROR_CODES, PgSslError } from '../errors.js'
+import { ERROR_CODES, PgSslError, sslCodeOf } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { loadPolicy, type SslPolicy } from '../policy/policy.js'
 import type { CertificateSummary, Outcome } from '../report.js'
@@ -76,7 +76,7 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
       const result = WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : '')
       modes.push({ mode, outcome: report.outcome, result, protocol: report.protocol, cipher: report.cipher, fallback: report.fallback })
     } else {
-      const code = error!.code
+      const code = sslCodeOf(error) ?? 'CONNECTION_FAILED'
       modes.push({ mode, outcome: 'failed', result: ERROR_CODES[code].summary, protocol: null, cipher: null, fallback: 'none', code, message: error!.message })
     }
   }

@@ -10,7 +10,7 @@ import type { ExpiryWarning } from '../policy/enforce.js'
 import { ERROR_CODES, PgSslError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
-import { classify, failureSummary, finalError, mayFollow, type Failure } from './failure.js'
+import { classify, failureSummary, finalError, mayFollow, publicError, type Failure } from './failure.js'
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
@@ -39,7 +39,7 @@ async function negotiate(client: SslClient): Promise<Negotiated> {
   // Ended from outside (end(), or connection.stream destroyed): pg's words for it.
   if (client.aborted) lastError = new PgSslError('CONNECTION_FAILED', TERMINATED, { ...(lastError ? { cause: lastError } : {}) })
   lastError!.attempts = records
-  throw lastError
+  throw publicError(lastError!)
 }
 setExecutor(negotiate)
 

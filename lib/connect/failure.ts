@@ -2,6 +2,7 @@
  * What a failed attempt was, whether libpq would try the next attempt after it, and which error
  * the user finally sees.
  */
+import pg from 'pg'
 import { DIALECTS, type Dialect } from '../dialects.js'
 import { PgSslError } from '../errors.js'
 import type { AttemptRecord } from '../report.js'
@@ -115,3 +116,19 @@ export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['fa
   }
 }
 
+
+/**
+ * The error the caller gets: a refusal the server sent is pg's own DatabaseError (SQLSTATE in
+ * `code`, as pg gives it) carrying pg-sslmode's code, hint and attempts; everything else is the
+ * PgSslError itself.
+ */
+export function publicError(error: PgSslError): Error {
+  if (error.code !== 'SERVER_REJECTED' && error.code !== 'SSL_REQUIRED_BY_SERVER') return error
+  let server: unknown = error
+  while (server && !(server instanceof pg.DatabaseError)) server = (server as { cause?: unknown }).cause
+  if (!(server instanceof pg.DatabaseError)) return error
+  const details: Record<string, unknown> = { sslCode: error.code, sslHint: error.hint, sslMessage: error.message, sqlstate: server.code ?? '', attempts: error.attempts }
+  if (error.setting !== undefined) details.setting = error.setting
+  for (const [name, value] of Object.entries(details)) Object.defineProperty(server, name, { value, enumerable: true, configurable: true, writable: name === 'attempts' })
+  return server
+}

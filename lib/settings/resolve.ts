@@ -5,6 +5,7 @@
  * both injectable.
  */
 import { existsSync } from 'node:fs'
+import pg from 'pg'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
@@ -29,6 +30,7 @@ export type SettingSource =
   | `default-file:${string}`
   | `sslcertdir:${string}`
   | 'requiressl'
+  | 'pg.defaults'
 
 export interface Setting {
   readonly value: string
@@ -162,6 +164,11 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
       })
     }
     dialect = input.dialect
+  }
+
+  // pg.defaults the application changed come last, as in pg (options > environment > defaults).
+  for (const [name, value] of changedPgDefaults()) {
+    if (values[name] === undefined) values[name] = { value, source: 'pg.defaults' }
   }
 
   // libpq 16+ (conninfo_add_defaults): with sslrootcert=system the default sslmode is verify-full.
@@ -340,7 +347,36 @@ export function describeSource(source: SettingSource): string {
   if (source.startsWith('ini:')) return `ini file ${source.slice(4)}`
   if (source.startsWith('service:')) return `service file ${source.slice(8)}`
   if (source === 'requiressl') return 'requiressl'
+  if (source === 'pg.defaults') return "pg.defaults (the application's pg defaults)"
   return source
+}
+
+/** pg.defaults entries that name libpq keywords (pg's name → keyword). */
+const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
+  host: 'host',
+  port: 'port',
+  user: 'user',
+  database: 'dbname',
+  password: 'password',
+  application_name: 'application_name',
+  fallback_application_name: 'fallback_application_name',
+  client_encoding: 'client_encoding',
+  options: 'options',
+  connect_timeout: 'connect_timeout',
+}
+/** pg.defaults as pg set them, before the application could change them. */
+const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = { ...(pg.defaults as unknown as Record<string, unknown>) }
+
+/** [keyword, value] for each pg.defaults entry the application set to something else than pg did. */
+function changedPgDefaults(): Array<[string, string]> {
+  const defaults = pg.defaults as unknown as Record<string, unknown>
+  const out: Array<[string, string]> = []
+  for (const [pgName, keywordName] of Object.entries(PG_DEFAULTS_KEYWORDS)) {
+    const value = defaults[pgName]
+    if (value === undefined || value === null || value === PG_DEFAULTS_AT_LOAD[pgName]) continue
+    if (typeof value === 'string' || typeof value === 'number') out.push([keywordName, String(value)])
+  }
+  return out
 }
 
 /** The database user: the user setting, else the operating-system user (libpq's default). */

@@ -17,7 +17,7 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { connect } from '../../lib/index.js'
+import { connect, sslCodeOf } from '../../lib/index.js'
 import { startCluster, type Cluster, type ClusterOptions } from '../../scripts/harness.js'
 import { suitePki, SUITE_KEY_PASSPHRASE } from '../../scripts/ssl-suite-pki.js'
 import { python3, runOracle } from '../oracles/python.js'
@@ -300,7 +300,7 @@ async function viaUs(conninfo: string, env: Record<string, string>): Promise<See
     await client.end()
     return { ok: true, ssl, error: '', code: 'CONNECTED' }
   } catch (error) {
-    return { ok: false, ssl: false, error: (error as Error).message, code: (error as { code?: string }).code ?? 'none' }
+    return { ok: false, ssl: false, error: (error as Error).message, code: sslCodeOf(error) ?? 'none' }
   }
 }
 

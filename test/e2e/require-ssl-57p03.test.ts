@@ -36,7 +36,7 @@ for (const dialect of ['opengauss', 'gaussdb'] as const) {
 
 t.test('postgres: allow does not change the SSL choice after 57P03 (libpq 10+)', async (t) => {
   const error = await rejection(connect({ ...options, dialect: 'postgres', sslmode: 'allow' }))
-  t.equal(error.code, 'SSL_REQUIRED_BY_SERVER')
+  t.equal(error.sslCode, 'SSL_REQUIRED_BY_SERVER')
   t.equal(error.sqlstate, '57P03')
   t.match(error.hint, /opengauss/)
   t.equal(error.attempts?.length, 1)
@@ -45,8 +45,9 @@ t.test('postgres: allow does not change the SSL choice after 57P03 (libpq 10+)',
 t.test('every dialect: disable cannot connect, prefer/require/verify-ca connect encrypted', async (t) => {
   for (const dialect of ['postgres', 'opengauss', 'gaussdb'] as const) {
     const refused = await rejection(connect({ ...options, dialect, sslmode: 'disable' }))
-    t.equal(refused.code, 'SSL_REQUIRED_BY_SERVER', `${dialect} disable`)
-    t.match(refused.message, /server requires SSL, client disabled it/)
+    t.equal(refused.sslCode, 'SSL_REQUIRED_BY_SERVER', `${dialect} disable`)
+    t.match(refused.sslMessage, /server requires SSL, client disabled it/)
+    t.equal(refused.code, '57P03', "pg's contract: code is the SQLSTATE, message the server's")
     for (const sslmode of ['prefer', 'require', 'verify-ca'] as const) {
       const client = await connect({ ...options, dialect, sslmode, sslrootcert: privateCopy('ca.crt') })
       t.equal(client.security.encrypted, true, `${dialect} ${sslmode}`)
@@ -63,7 +64,7 @@ t.test("the seed table's require_ssl=on row, against the openGauss-like refusal"
       // PostgreSQL's libpq does not retry allow with SSL after 57P03: the documented difference.
       const expectedError = dialect === 'postgres' && cell.mode === 'allow' ? 'SSL_REQUIRED_BY_SERVER' : cell.error
       if (expectedError) {
-        t.equal((await rejection(run)).code, expectedError, `${dialect} ${cell.mode}: ${expectedError}`)
+        t.equal((await rejection(run)).sslCode, expectedError, `${dialect} ${cell.mode}: ${expectedError}`)
       } else {
         const client = await run
         t.equal(client.security.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', `${dialect} ${cell.mode}: ${cell.wording}`)

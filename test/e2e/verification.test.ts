@@ -5,7 +5,8 @@
 import t from 'tap'
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect } from '../../lib/index.js'
+import pg from 'pg'
+import { connect, isPgSslError } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters, TEST_PASSWORD } from '../../scripts/harness.js'
 import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView } from '../support.js'
 
@@ -158,10 +159,10 @@ t.test('client certificates: sent, refused, encrypted keys, mismatched keys', as
   const certModeDisabled = await rejection(
     connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: key, sslcertmode: 'disable' }),
   )
-  t.equal(certModeDisabled.code, 'SERVER_REJECTED', 'sslcertmode=disable keeps the certificate back')
+  t.equal(certModeDisabled.sslCode, 'SERVER_REJECTED', 'sslcertmode=disable keeps the certificate back')
 
   const noCert = await rejection(connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA }))
-  t.equal(noCert.code, 'SERVER_REJECTED')
+  t.equal(noCert.sslCode, 'SERVER_REJECTED')
   t.equal(noCert.sqlstate, '28000')
 
   const otherCa = await rejection(
@@ -237,7 +238,14 @@ t.test('passwords reach the server and never an error', async (t) => {
   await viaUri.end()
   const wrong = 'wrong-password-value'
   const error = await rejection(connect({ ...at(clusters.password), sslmode: 'require', password: wrong }))
-  t.equal(error.code, 'SERVER_REJECTED')
+  t.equal(error.sslCode, 'SERVER_REJECTED')
   t.equal(error.sqlstate, '28P01')
+  // pg's contract: the server's refusal is pg's DatabaseError, `code` the SQLSTATE.
+  t.ok(error instanceof pg.DatabaseError, 'a pg.DatabaseError')
+  t.equal(error.code, '28P01')
+  t.equal((error as unknown as pg.DatabaseError).severity, 'FATAL')
+  t.match(error.message, /^password authentication failed for user "app"$/, "pg's message")
+  t.ok(isPgSslError(error, 'SERVER_REJECTED'), 'and still recognised as a pg-sslmode error')
+  t.match(error.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28P01' } }])
   t.notMatch(JSON.stringify({ message: error.message, hint: error.hint, attempts: error.attempts, stack: error.stack }), new RegExp(wrong))
 })
