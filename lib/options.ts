@@ -80,6 +80,25 @@ export interface ConnectOptions
   /** Server family: PostgreSQL (default), openGauss or GaussDB(DWS). */
   dialect?: Dialect
   keepAlive?: boolean
+  /**
+   * pg's ssl option, translated into the libpq settings with the same meaning (README, "pg's ssl
+   * option"): true → verify-full against the system store; an object's ca/cert/key/crl are used
+   * as given; rejectUnauthorized: false → require. libpq keywords win over it.
+   */
+  ssl?: boolean | SslMode | 'no-verify' | PgSslObject
   /** pg's option: the Promise implementation connect(), end() and query() return (deprecated in pg 8, honoured). */
   Promise?: PromiseConstructorLike
+}
+
+/** The fields of pg's ssl object that have a libpq meaning; any other field is refused by name. */
+export interface PgSslObject {
+  rejectUnauthorized?: boolean
+  ca?: string | Buffer | Array<string | Buffer>
+  cert?: string | Buffer | Array<string | Buffer>
+  key?: string | Buffer
+  passphrase?: string
+  crl?: string | Buffer | Array<string | Buffer>
+  servername?: string
+  minVersion?: TlsVersionName
+  maxVersion?: TlsVersionName
 }

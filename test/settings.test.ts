@@ -1,4 +1,5 @@
 import t from 'tap'
+import pg from 'pg'
 import { describeSettings, resolveSettings, type ResolveIo } from '../lib/settings/resolve.js'
 import { PgSslError } from '../lib/errors.js'
 
@@ -75,7 +76,8 @@ t.test('bad input is refused before any connection, naming the setting and its s
   t.match(bad.message, /invalid sslmode value: "verify_ca" \(from environment variable PGSSLMODE\)/)
   t.match(bad.hint, /verify-ca/)
   t.throws(() => resolve({ env: {}, sslmdoe: 'require' } as never), { code: 'INVALID_SETTING', hint: /did you mean "sslmode"/ })
-  t.throws(() => resolve({ env: {}, ssl: { rejectUnauthorized: false } } as never), { code: 'INVALID_SETTING', setting: 'ssl', hint: /sslmode/ })
+  t.throws(() => resolve({ env: {}, ssl: { checkServerIdentity: () => undefined } } as never), { code: 'INVALID_SETTING', setting: 'ssl.checkServerIdentity', hint: /sslmode/ })
+  t.throws(() => resolve({ env: {}, stream: () => null } as never), { code: 'INVALID_SETTING', setting: 'stream' })
   t.throws(() => resolve({ env: {}, port: 70000 }), { code: 'INVALID_SETTING', setting: 'port' })
   t.throws(() => resolve({ env: {}, dialect: 'mysql' as never }), { code: 'INVALID_SETTING', setting: 'dialect' })
   t.throws(() => resolve({ env: { PGSSLCERTMODE: 'demand' } }), { code: 'INVALID_SETTING', setting: 'sslcertmode' })
@@ -103,4 +105,40 @@ t.test('an SslClient does not show its secrets when logged', async (t) => {
   const client = new SslClient({ env: {}, host: 'db', password: 'hunter2-pw', sslpassword: 'key-pass-pw' })
   const shown = inspect(client, { depth: 8 }) + JSON.stringify(Object.keys(client))
   t.notMatch(shown, /hunter2-pw|key-pass-pw/)
+})
+
+t.test("pg's ssl option becomes the libpq settings with the same meaning", async (t) => {
+  const mode = (ssl: unknown, extra: Record<string, unknown> = {}) => {
+    const r = resolve({ env: {}, ssl, ...extra } as never)
+    return { sslmode: r.sslmode, sslrootcert: r.values.sslrootcert?.value }
+  }
+  t.same(mode(true), { sslmode: 'verify-full', sslrootcert: 'system' }, 'true: Node verifies with its CA list and the host name → the system store, verify-full')
+  t.same(mode(false), { sslmode: 'disable', sslrootcert: undefined })
+  t.same(mode({}), { sslmode: 'verify-full', sslrootcert: 'system' })
+  t.same(mode({ rejectUnauthorized: false }), { sslmode: 'require', sslrootcert: undefined })
+  t.same(mode({ ca: 'PEM' }), { sslmode: 'verify-full', sslrootcert: undefined }, 'the roots are the given ones')
+  t.same(mode('require'), { sslmode: 'require', sslrootcert: undefined }, "libpq's require, not pg 8's verify-full")
+  t.same(mode('no-verify'), { sslmode: 'require', sslrootcert: undefined })
+  t.same(mode(true, { sslmode: 'verify-ca', sslrootcert: '/ca.crt' }), { sslmode: 'verify-ca', sslrootcert: '/ca.crt' }, 'keywords win')
+  const r = resolve({ env: {}, ssl: { ca: 'A', cert: 'C', key: 'K', passphrase: 'secret-pass', servername: 'db', minVersion: 'TLSv1.3' } } as never)
+  t.equal(r.values.sslpassword?.value, 'secret-pass')
+  t.equal(r.values.ssl_min_protocol_version?.value, 'TLSv1.3')
+  t.equal(r.inline.servername, 'db')
+  t.same(r.inline.ca, [Buffer.from('A')])
+  t.notOk(Object.keys(r.inline).includes('key'), 'the key is not enumerable')
+  t.notMatch(JSON.stringify(describeSettings(r)), /secret-pass/)
+  t.throws(() => resolve({ env: {}, ssl: { minVersion: 'SSLv3' } } as never), { code: 'INVALID_SETTING', setting: 'ssl.minVersion' })
+  t.throws(() => resolve({ env: {}, ssl: { ca: 42 } } as never), { code: 'INVALID_SETTING', setting: 'ssl.ca' })
+})
+
+t.test('pg.defaults the application changed are the lowest source, as in pg', async (t) => {
+  const before = { host: pg.defaults.host, port: pg.defaults.port }
+  t.teardown(() => Object.assign(pg.defaults, before))
+  pg.defaults.host = 'defaults-host'
+  pg.defaults.port = 6543
+  const r = resolve({ env: {} })
+  t.same(r.values.host, { value: 'defaults-host', source: 'pg.defaults' })
+  t.equal(r.values.port?.value, '6543')
+  t.equal(resolve({ env: { PGHOST: 'env-host' } }).values.host?.value, 'env-host', 'the environment comes first')
+  t.equal(resolve({ env: {}, host: 'option-host' }).values.host?.value, 'option-host')
 })

@@ -14,6 +14,7 @@ import { classify, failureSummary, finalError, mayFollow, publicError, type Fail
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
+import { sslParameters } from './pg-config.js'
 import { settingValue } from '../settings/resolve.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
 import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from './transport.js'
@@ -26,6 +27,8 @@ export async function connect(options: ConnectOptions = {}): Promise<SslClient> 
 /** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
 async function negotiate(client: SslClient): Promise<Negotiated> {
   const prepared = await prepare(SslClient.settingsOf(client))
+  // As pg's: the TLS settings and material in effect.
+  ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
   for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {

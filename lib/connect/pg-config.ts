@@ -4,6 +4,7 @@
  */
 import type pg from 'pg'
 import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import type { Prepared } from './prepare.js'
 
 export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   const v = (name: string): string | undefined => settingValue(settings, name)
@@ -30,3 +31,30 @@ export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   return config
 }
 
+
+/**
+ * What `client.connectionParameters.ssl` shows, as pg's does: false without TLS, else the TLS
+ * settings and the material in effect (the roots, client certificate and CRLs as loaded; the key
+ * non-enumerable, as pg makes it, so that logging the client never shows it).
+ */
+export function sslParameters(prepared: Prepared): false | Record<string, unknown> {
+  const plan = prepared.plans[0]
+  const ssl = plan?.attempts.filter((a) => a.ssl) ?? []
+  if (!plan || ssl.length === 0) return false
+  const { material, settings } = prepared
+  const verify = ssl.some((a) => a.verifyChain)
+  const min = settingValue(settings, 'ssl_min_protocol_version')
+  const max = settingValue(settings, 'ssl_max_protocol_version')
+  const view: Record<string, unknown> = {
+    sslmode: plan.effectiveMode,
+    rejectUnauthorized: verify,
+    ...(verify && material.ca ? { ca: material.ca } : {}),
+    ...(material.cert ? { cert: material.cert } : {}),
+    ...(material.crl ? { crl: material.crl } : {}),
+    ...(prepared.endpoints[0]?.hostName ? { servername: prepared.endpoints[0].hostName } : {}),
+    ...(min ? { minVersion: min } : {}),
+    ...(max ? { maxVersion: max } : {}),
+  }
+  if (material.key) Object.defineProperty(view, 'key', { value: material.key, enumerable: false })
+  return view
+}

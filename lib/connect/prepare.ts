@@ -30,6 +30,9 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   checkDialectAndMode(policy, settings.dialect, settings.sslmode)
   const policyMayNeedTls = policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
   const usesTls = endpoints.some((e) => !e.socketPath) && (settings.sslmode !== 'disable' || policyMayNeedTls)
+  // pg's ssl.servername: the name SNI carries and verify-full checks, as Node uses it.
+  const servername = settings.inline.servername
+  if (servername !== undefined) endpoints.forEach((e, i) => (endpoints[i] = { ...e, hostName: servername }))
   const material: TlsMaterial = usesTls
     ? await loadTlsMaterial({
         ...optional('sslrootcert', settingValue(settings, 'sslrootcert')),
@@ -41,6 +44,7 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         sendClientCertificate,
         systemRootCert: rules.knowsSystemRootCert,
         trustStoreEnv: settings.trustStoreEnv,
+        inline: settings.inline,
         filePermissions: policy.filePermissions ?? rules.filePermissions,
         ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })

@@ -13,6 +13,7 @@ import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js
 import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
+import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { ConnectOptions } from '../options.js'
@@ -57,6 +58,8 @@ export interface ResolvedSettings {
   readonly passThrough: Readonly<Record<string, unknown>>
   /** A password given as a function (pg allows it); never resolved here. */
   readonly passwordFunction?: () => string | Promise<string>
+  /** Certificate material pg's ssl option gave as contents (ca, cert, key, crl) and its servername. */
+  readonly inline: InlineMaterial
   /** SSL_CERT_FILE / SSL_CERT_DIR from the environment: where sslrootcert=system looks (as for OpenSSL). */
   readonly trustStoreEnv: { readonly SSL_CERT_FILE?: string; readonly SSL_CERT_DIR?: string }
 }
@@ -98,7 +101,7 @@ const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
 
 export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
   const env = input.env ?? process.env
-  const { explicit, passThrough, passwordFunction } = readOptions(input)
+  const { explicit, fromSsl, inline, passThrough, passwordFunction } = readOptions(input)
   const values: Record<string, Setting> = {}
 
   // Lowest precedence first; later sources overwrite: env < conninfo < ini < options.
@@ -117,6 +120,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
       values[name] = { value, source: `ini:${source.file}:${line}` }
     }
   }
+  setAll(values, fromSsl, 'option')
   setAll(values, explicit, 'option')
 
   // A service fills what the options, ini and connection string left open, before the
@@ -217,6 +221,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     sslmode: values.sslmode!.value as SslMode,
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
+    inline,
     trustStoreEnv: {
       ...(env.SSL_CERT_FILE ? { SSL_CERT_FILE: env.SSL_CERT_FILE } : {}),
       ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
@@ -227,19 +232,28 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
 /** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
 function readOptions(input: ConnectOptions): {
   explicit: KeywordValues
+  /** What pg's ssl option implies, below the explicit keywords. */
+  fromSsl: KeywordValues
+  inline: InlineMaterial
   passThrough: Record<string, unknown>
   passwordFunction: (() => string | Promise<string>) | undefined
 } {
   const explicit: KeywordValues = {}
+  let fromSsl: KeywordValues = {}
+  let inline: InlineMaterial = {}
   const passThrough: Record<string, unknown> = {}
   let passwordFunction: (() => string | Promise<string>) | undefined
   for (const [name, raw] of Object.entries(input)) {
     if (raw === undefined || OWN_OPTIONS.has(name)) continue
-    if (name === 'ssl' || name === 'stream') {
-      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode`, {
+    if (name === 'stream') {
+      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`, {
         setting: name,
-        hint: 'state SSL with libpq keywords instead: sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword',
+        hint: 'remove the stream option; state SSL with libpq keywords or pg\'s ssl option',
       })
+    }
+    if (name === 'ssl') {
+      ;({ keywords: fromSsl, inline } = translatePgSsl(raw))
+      continue
     }
     if (name === 'password' && typeof raw === 'function') {
       passwordFunction = raw as () => string | Promise<string>
@@ -263,7 +277,7 @@ function readOptions(input: ConnectOptions): {
       passThrough[name] = raw
     }
   }
-  return { explicit, passThrough, passwordFunction }
+  return { explicit, fromSsl, inline, passThrough, passwordFunction }
 }
 
 function setAll(values: Record<string, Setting>, from: KeywordValues, source: SettingSource): void {

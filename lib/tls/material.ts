@@ -4,7 +4,7 @@
  * connections opens and fstats the files but does not re-read or re-parse them; a changed file is picked up on the next connection.
  * Problems are reported before any network traffic, naming the file and never its contents.
  */
-import { X509Certificate, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
+import { X509Certificate, createHash, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -14,6 +14,7 @@ import { nameHash } from './der.js'
 import { decryptKeyPassphrase } from './gauss-cipher.js'
 import { checkPermissions, type FilePermissionRule } from './permissions.js'
 import { loadSystemStore, type TrustStoreEnvironment } from './system-store.js'
+import type { InlineMaterial } from '../settings/pg-ssl-option.js'
 import type { RootCertSource } from '../connect/plan.js'
 
 export interface TlsMaterial {
@@ -48,6 +49,8 @@ export interface MaterialRequest {
   systemRootCert: boolean
   /** SSL_CERT_FILE / SSL_CERT_DIR, which move the system store as they do for OpenSSL. */
   trustStoreEnv?: TrustStoreEnvironment
+  /** Material given as contents (pg's ssl option): used instead of the files. */
+  inline?: InlineMaterial
   /** Which files must be private (tls/permissions.ts). */
   filePermissions: FilePermissionRule
   /**
@@ -114,6 +117,21 @@ function readCached(path: string, setting: string): CacheEntry {
   }
 }
 
+const inlineEntries = new Map<string, CacheEntry>()
+const MAX_INLINE = 64
+
+/** Material given as contents (pg's ssl option): cached by a hash of the bytes, parsed once. */
+function inlineEntry(data: Buffer): CacheEntry {
+  const version = createHash('sha256').update(data).digest('base64')
+  let entry = inlineEntries.get(version)
+  if (!entry) {
+    entry = { version, mode: 0o600, uid: process.getuid?.() ?? 0, data, parsed: new Map() }
+    if (inlineEntries.size >= MAX_INLINE) inlineEntries.delete(inlineEntries.keys().next().value!)
+    inlineEntries.set(version, entry)
+  }
+  return entry
+}
+
 /** Parse once per file version; `kind` separates different parses of the same file. */
 function parsedOnce<T>(entry: CacheEntry, kind: string, parse: () => T): T {
   if (entry.parsed.has(kind)) return entry.parsed.get(kind) as T
@@ -135,6 +153,11 @@ function describe(setting: string): string {
       return 'client certificate file'
     case 'sslkey':
       return 'client private key file'
+    case 'ssl.ca':
+    case 'ssl.cert':
+    case 'ssl.key':
+    case 'ssl.crl':
+      return "pg's ssl option"
     default:
       return setting
   }
@@ -253,7 +276,13 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   let roots: X509Certificate[] | undefined
   let crl: Array<{ raw: Buffer; parsed: ParsedCrl }> | undefined
 
-  if (request.sslrootcert === 'system' && request.systemRootCert) {
+  if (request.inline?.ca) {
+    const entry = inlineEntry(Buffer.concat(request.inline.ca.flatMap((pem) => [pem, Buffer.from('\n')])))
+    ca = certificates(entry, 'ssl.ca', 'ssl.ca')
+    roots = x509s(entry, 'ssl.ca', 'ssl.ca')
+    rootCert = 'file'
+    files.sslrootcert = "ssl.ca (pg's ssl option)"
+  } else if (request.sslrootcert === 'system' && request.systemRootCert) {
     const store = loadSystemStore(request.trustStoreEnv ?? {})
     rootCert = 'system'
     ca = [...store.pems]
@@ -271,8 +300,10 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   // libpq loads CRLs only together with a root CA file (into the same X509 store; not with
   // sslrootcert=system), and then checks every certificate of the chain. CRLs inside the root
   // file itself are in that store too (SSL_CTX_load_verify_locations reads both).
-  if (rootCert === 'file' && (request.sslcrl !== undefined || request.sslcrldir !== undefined)) {
+  if (rootCert === 'file' && (request.sslcrl !== undefined || request.sslcrldir !== undefined || request.inline?.crl)) {
     crl = []
+    for (const pem of request.inline?.crl ?? []) crl.push(...crls(inlineEntry(pem), 'ssl.crl', 'ssl.crl'))
+    if (request.inline?.crl) files.sslcrl = "ssl.crl (pg's ssl option)"
     if (request.sslcrl !== undefined) {
       const entry = readCached(request.sslcrl, 'sslcrl')
       crl.push(...crls(entry, 'sslcrl', request.sslcrl))
@@ -282,41 +313,46 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       crl.push(...(await loadCrlDirectory(request.sslcrldir)))
       files.sslcrldir = request.sslcrldir
     }
-    const rootEntry = readCached(request.sslrootcert!, 'sslrootcert')
-    if (rootEntry.data.includes('-----BEGIN X509 CRL-----')) crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
+    const rootEntry = request.inline?.ca ? undefined : readCached(request.sslrootcert!, 'sslrootcert')
+    if (rootEntry?.data.includes('-----BEGIN X509 CRL-----')) crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
   }
 
   let cert: Buffer | undefined
   let clientChain: X509Certificate[] | undefined
   let key: Buffer | undefined
-  if (request.sendClientCertificate && request.sslcert !== undefined) {
-    const certEntry = readCached(request.sslcert, 'sslcert')
-    checkPermissions(request.sslcert, 'sslcert', certEntry, request.filePermissions)
-    clientChain = x509s(certEntry, 'sslcert', request.sslcert)
+  const inlineCert = request.inline?.cert
+  if (request.sendClientCertificate && (inlineCert || request.sslcert !== undefined)) {
+    // The certificate and key come from files (permissions checked) or from pg's ssl option.
+    const certName = inlineCert ? 'ssl.cert' : request.sslcert!
+    const certEntry = inlineCert ? inlineEntry(inlineCert) : readCached(certName, 'sslcert')
+    if (!inlineCert) checkPermissions(certName, 'sslcert', certEntry, request.filePermissions)
+    clientChain = x509s(certEntry, inlineCert ? 'ssl.cert' : 'sslcert', certName)
     cert = certEntry.data
-    files.sslcert = request.sslcert
-    if (request.sslkey === undefined) {
-      throw new PgSslError('FILE_NOT_FOUND', `certificate present, but not private key file (client certificate "${request.sslcert}")`, {
-        setting: 'sslkey',
-        hint: 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
+    files.sslcert = inlineCert ? "ssl.cert (pg's ssl option)" : certName
+    const inlineKey = inlineCert ? request.inline?.key : undefined
+    if (inlineCert ? inlineKey === undefined : request.sslkey === undefined) {
+      throw new PgSslError('FILE_NOT_FOUND', `certificate present, but not private key file (client certificate "${certName}")`, {
+        setting: inlineCert ? 'ssl.key' : 'sslkey',
+        hint: inlineCert ? "give ssl.key next to ssl.cert in pg's ssl option" : 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
       })
     }
-    const keyEntry = readCached(request.sslkey, 'sslkey')
-    checkPermissions(request.sslkey, 'sslkey', keyEntry, request.filePermissions)
+    const keyName = inlineKey ? 'ssl.key' : request.sslkey!
+    const keyEntry = inlineKey ? inlineEntry(inlineKey) : readCached(keyName, 'sslkey')
+    if (!inlineKey) checkPermissions(keyName, 'sslkey', keyEntry, request.filePermissions)
     let passphrase = request.sslpassword
-    if (passphrase === undefined && request.cipherFilesFor && isEncryptedKey(keyEntry.data)) {
-      const found = await passphraseFromCipherFiles(dirname(request.sslcert), request.cipherFilesFor.user)
+    if (passphrase === undefined && request.cipherFilesFor && !inlineCert && isEncryptedKey(keyEntry.data)) {
+      const found = await passphraseFromCipherFiles(dirname(certName), request.cipherFilesFor.user)
       if (found) {
         passphrase = found.passphrase
         files.keyPassphrase = found.cipherFile
       }
     }
-    const keyObject = privateKey(keyEntry, request.sslkey, passphrase)
-    files.sslkey = request.sslkey
+    const keyObject = privateKey(keyEntry, keyName, passphrase)
+    files.sslkey = inlineKey ? "ssl.key (pg's ssl option)" : keyName
     if (!clientChain[0]!.checkPrivateKey(keyObject)) {
-      throw new PgSslError('KEY_MISMATCH', `client private key "${request.sslkey}" does not match client certificate "${request.sslcert}"`, {
-        setting: 'sslkey',
-        file: request.sslkey,
+      throw new PgSslError('KEY_MISMATCH', `client private key "${keyName}" does not match client certificate "${certName}"`, {
+        setting: inlineKey ? 'ssl.key' : 'sslkey',
+        ...(inlineKey ? {} : { file: keyName }),
       })
     }
     // node:tls takes PEM, not a KeyObject; exported once per key file version.
