@@ -150,6 +150,8 @@ export class SslClient extends pg.Client implements StartupTarget {
     }
     this.#started = true
     this.#negotiating = true
+    // pg's own socket is client.connection.stream from now on, as in pg: ending it ends the attempt.
+    this.expose(state.connection.stream)
     const outcome = this.#negotiate()
     this.#negotiation = outcome.then(
       () => undefined,

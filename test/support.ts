@@ -76,3 +76,14 @@ export async function socketsSettleTo(expected: number, timeoutMs = 2000): Promi
   }
   return count
 }
+
+/**
+ * The last test of an end-to-end file: every TCP and TLS socket the file opened is closed by the
+ * time its tests are done (checked before the teardowns stop the servers, which would close them).
+ */
+export function endsWithNoOpenSockets(t: import('tap').Test): void {
+  t.test('no socket is left open by this file', async (t) => {
+    const left = await socketsSettleTo(0, 3000)
+    t.equal(left, 0, left === 0 ? 'every socket closed' : `${left} TCP/TLS socket(s) still open: ${process.getActiveResourcesInfo().join(', ')}`)
+  })
+}

@@ -243,7 +243,10 @@ function readOptions(input: ConnectOptions): {
   let inline: InlineMaterial = {}
   const passThrough: Record<string, unknown> = {}
   let passwordFunction: (() => string | Promise<string>) | undefined
-  for (const [name, raw] of Object.entries(input)) {
+  // pg-pool hands its options on with `password` made non-enumerable: read it all the same.
+  const entries = Object.entries(input)
+  if (!Object.keys(input).includes('password') && 'password' in input) entries.push(['password', input.password])
+  for (const [name, raw] of entries) {
     if (raw === undefined || OWN_OPTIONS.has(name)) continue
     if (name === 'stream') {
       throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`, {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { connect, PgSslError } from '../../lib/index.js'
 import { materialStats } from '../../lib/tls/material.js'
 import { FIXTURES, fixture, privateCopy, startClusters, TEST_USER } from '../../scripts/harness.js'
-import { isolatedEnv, serverView } from '../support.js'
+import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const clusters = await startClusters({
   expired: { ssl: true, serverCert: 'server-expired' },
@@ -204,3 +204,5 @@ t.test('connections with the same material verify the chain once', async (t) => 
   for (let i = 0; i < 3; i++) (await attempt(conninfo)).client?.end()
   t.same(materialStats, before, 'no read, no parse, no context, no verification')
 })
+
+endsWithNoOpenSockets(t)

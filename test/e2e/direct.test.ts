@@ -5,7 +5,7 @@
 import t from 'tap'
 import { connect } from '../../lib/index.js'
 import { availableServers, fixture, startCluster } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const modern = availableServers().find((b) => b.major >= 17)
 const old = availableServers().find((b) => b.major < 17)
@@ -36,3 +36,5 @@ t.test('direct negotiation against a server without it fails, leaving no socket'
   t.ok(['SSL_HANDSHAKE_FAILED', 'CONNECTION_FAILED', 'PROTOCOL_VIOLATION'].includes(error.code), `${error.code}: ${error.message}`)
   t.ok((await socketsSettleTo(before)) <= before)
 })
+
+endsWithNoOpenSockets(t)

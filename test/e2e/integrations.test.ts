@@ -12,7 +12,7 @@ import { integer, pgTable, text } from 'drizzle-orm/pg-core'
 import { createRequire } from 'node:module'
 import { createPool, pgDriver, type SecurityEvent } from '../../lib/index.js'
 import { fixture, startCluster } from '../../scripts/harness.js'
-import { isolatedEnv } from '../support.js'
+import { isolatedEnv, endsWithNoOpenSockets } from '../support.js'
 
 const cluster = await startCluster({ ssl: true })
 t.teardown(() => cluster.stop())
@@ -69,3 +69,5 @@ t.test('Knex with its pg dialect using pgDriver', async (t) => {
   await t.rejects(weak.raw('select 1'), { code: 'POLICY_VIOLATION' }, 'the policy holds through Knex too')
   await weak.destroy()
 })
+
+endsWithNoOpenSockets(t)

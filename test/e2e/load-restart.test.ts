@@ -7,7 +7,7 @@
 import t from 'tap'
 import { createPool } from '../../lib/index.js'
 import { fixture, startCluster } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, endsWithNoOpenSockets } from '../support.js'
 
 const cluster = await startCluster({ ssl: true })
 t.teardown(() => cluster.stop())
@@ -53,3 +53,5 @@ t.test('500 queries, 20 connections, one server restart', async (t) => {
   t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket left open (once the closing ones have closed)')
   t.equal(unhandled, 0, 'no unhandled rejection')
 })
+
+endsWithNoOpenSockets(t)

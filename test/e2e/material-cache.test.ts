@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { connect } from '../../lib/index.js'
 import { materialStats } from '../../lib/tls/material.js'
 import { fixture, privateCopy, startCluster } from '../../scripts/harness.js'
-import { isolatedEnv } from '../support.js'
+import { isolatedEnv, endsWithNoOpenSockets } from '../support.js'
 
 const cluster = await startCluster({ ssl: true, clientCert: true })
 t.teardown(() => cluster.stop())
@@ -78,3 +78,5 @@ t.test('a same-size rewrite with the same mtime is a new version (inode and ctim
   await connectOnce()
   t.equal(materialStats.reads, before2.reads + 1, 'a replaced file is read again')
 })
+
+endsWithNoOpenSockets(t)

@@ -7,7 +7,7 @@ import t from 'tap'
 import { connect } from '../../lib/index.js'
 import { privateCopy, startCluster, TEST_PASSWORD } from '../../scripts/harness.js'
 import { startOpenGaussAuthPeer } from '../../scripts/opengauss-auth-peer.js'
-import { isolatedEnv, rejection, serverView } from '../support.js'
+import { isolatedEnv, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const cluster = await startCluster({ ssl: true })
 t.teardown(() => cluster.stop())
@@ -63,3 +63,5 @@ t.test('the postgres dialect keeps pg (and PostgreSQL SASL): it cannot log in to
   const error = await rejection(connect({ host: peer.host, port: peer.port, user: cluster.user, password: TEST_PASSWORD, sslmode: 'disable', env: isolatedEnv(), connectionTimeoutMillis: 3000 }))
   t.ok(['CONNECTION_FAILED', 'SERVER_REJECTED', 'CONNECT_TIMEOUT'].includes(error.sslCode), `${error.sslCode}: ${error.message}`)
 })
+
+endsWithNoOpenSockets(t)

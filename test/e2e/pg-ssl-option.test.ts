@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect, SslClient, type ConnectOptions } from '../../lib/index.js'
 import { fixture, startClusters } from '../../scripts/harness.js'
-import { isolatedEnv, rejection, serverView } from '../support.js'
+import { isolatedEnv, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -103,3 +103,5 @@ t.test("an environment policy is never weakened by pg's ssl option", async (t) =
   t.equal(error.code, 'POLICY_VIOLATION')
   t.equal(error.rule, 'minimumMode')
 })
+
+endsWithNoOpenSockets(t)

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, createPool, PgSslError, type ConnectOptions, type SecurityEvent } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters } from '../../scripts/harness.js'
-import { isolatedEnv } from '../support.js'
+import { isolatedEnv, endsWithNoOpenSockets } from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -184,3 +184,5 @@ t.test('audit: callback, client events and the JSON-lines file, without secrets'
   t.match(lines[2], { type: 'policy-violation', rule: 'minimumMode' })
   t.notMatch(readFileSync(log, 'utf8'), /never-logged/)
 })
+
+endsWithNoOpenSockets(t)

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { createPool, PgSslError } from '../../lib/index.js'
 import { fixture, startClusters } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const clusters = await startClusters({ sslOn: { ssl: true }, sslRejected: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 reject', 'hostnossl all all 127.0.0.1/32 trust'] } })
 t.teardown(() => clusters.stopAll())
@@ -46,3 +46,5 @@ t.test('prefer retries in plaintext within one pooled client (libpq), and the re
   client.release()
   t.equal((await pool.query('select 2 as two')).rows[0].two, 2, 'the same client serves later queries')
 })
+
+endsWithNoOpenSockets(t)

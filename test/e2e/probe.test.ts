@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { ProbeReport } from '../../lib/index.js'
 import { fixture, startClusters } from '../../scripts/harness.js'
 import { seedTable } from '../../scripts/seed-table.js'
-import { isolatedEnv } from '../support.js'
+import { isolatedEnv, endsWithNoOpenSockets } from '../support.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['pg-sslmode'] as string)
@@ -56,3 +56,5 @@ t.test('human output and --policy', async (t) => {
   t.match(ok.out, /policy: satisfied — connected with verify-full, TLSv1\.3/)
   t.equal(runProbe('').code, 2)
 })
+
+endsWithNoOpenSockets(t)

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { createServer, type Server, type Socket } from 'node:net'
 import { connect, PgSslError } from '../../lib/index.js'
 import { startCluster } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, endsWithNoOpenSockets } from '../support.js'
 
 async function testPeer(onConnection: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>()
@@ -191,3 +191,5 @@ t.test('a real server is not disturbed by the check (start-up messages of every 
     await client.end()
   }
 })
+
+endsWithNoOpenSockets(t)

@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { connect } from '../../lib/index.js'
 import { SSL_MODES } from '../../lib/settings/keywords.js'
 import { availableServers, fixture, startCluster, type Cluster, type ClusterOptions } from '../../scripts/harness.js'
-import { isolatedEnv, serverView } from '../support.js'
+import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const psql = spawnSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).stdout.trim()
 if (!psql) {
@@ -87,4 +87,5 @@ if (!psql) {
     }
     t.equal(compared, Object.keys(SERVERS).length * 6 * Object.keys(ROOTS).length)
   })
+  endsWithNoOpenSockets(t)
 }

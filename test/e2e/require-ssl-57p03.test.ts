@@ -9,7 +9,7 @@ import { connect } from '../../lib/index.js'
 import { privateCopy, startCluster } from '../../scripts/harness.js'
 import { seedTable } from '../../scripts/seed-table.js'
 import { startRequireSslPeer } from '../../scripts/require-ssl-peer.js'
-import { isolatedEnv, rejection, serverView } from '../support.js'
+import { isolatedEnv, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const cluster = await startCluster({ ssl: true })
 const peer = await startRequireSslPeer(cluster)
@@ -73,3 +73,5 @@ t.test("the seed table's require_ssl=on row, against the openGauss-like refusal"
     }
   }
 })
+
+endsWithNoOpenSockets(t)

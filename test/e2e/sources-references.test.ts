@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { connect } from '../../lib/index.js'
 import { fixture, startClusters } from '../../scripts/harness.js'
 import { psycopg2Python, runOracle } from '../oracles/python.js'
-import { serverView } from '../support.js'
+import { serverView, endsWithNoOpenSockets } from '../support.js'
 
 type Seen = 'encrypted' | 'plaintext' | 'failed'
 
@@ -92,3 +92,5 @@ if (!psql) {
     }
   })
 }
+
+endsWithNoOpenSockets(t)

@@ -8,7 +8,7 @@ import { connect } from '../../lib/index.js'
 import { PgSslError } from '../../lib/errors.js'
 import { availableServers, privateCopy, startCluster, type Cluster } from '../../scripts/harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey } from '../../scripts/seed-table.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, serverView, endsWithNoOpenSockets } from '../support.js'
 
 for (const binaries of availableServers()) {
   t.test(`PostgreSQL ${binaries.version} (${binaries.source})`, async (t) => {
@@ -70,3 +70,5 @@ for (const binaries of availableServers()) {
     t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket is left open after 96 connections and failures')
   })
 }
+
+endsWithNoOpenSockets(t)

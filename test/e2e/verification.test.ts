@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { connect, isPgSslError } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters, TEST_PASSWORD } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView } from '../support.js'
+import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -249,3 +249,5 @@ t.test('passwords reach the server and never an error', async (t) => {
   t.match(error.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28P01' } }])
   t.notMatch(JSON.stringify({ message: error.message, hint: error.hint, attempts: error.attempts, stack: error.stack }), new RegExp(wrong))
 })
+
+endsWithNoOpenSockets(t)
