@@ -6,6 +6,7 @@
  */
 import pg from 'pg'
 import { SslClient } from './client.js'
+import { PgSslError } from './errors.js'
 import type { ConnectOptions } from './options.js'
 
 export type PoolOptions = ConnectOptions & Omit<pg.PoolConfig, keyof pg.ClientConfig | 'Client'>
@@ -20,7 +21,17 @@ export interface SslPool extends Omit<pg.Pool, 'connect'> {
 }
 
 export function createPool(options: PoolOptions = {}): SslPool {
-  return new pg.Pool({ ...(options as pg.PoolConfig), Client: SslClient as unknown as typeof pg.Client }) as unknown as SslPool
+  // pg-pool keeps the password non-enumerable; keep it so when passing the options on.
+  const config: Record<string, unknown> = { ...(options as Record<string, unknown>) }
+  if ('password' in options && !Object.keys(options).includes('password')) config.password = (options as { password?: unknown }).password
+  const Client = (options as { Client?: unknown }).Client
+  if (Client !== undefined && !(typeof Client === 'function' && (Client === SslClient || Client.prototype instanceof SslClient))) {
+    throw new PgSslError('INVALID_SETTING', 'createPool() makes every connection an SslClient: its Client option takes SslClient or a subclass of it', {
+      setting: 'Client',
+      hint: 'extend SslClient instead of pg.Client, or leave Client out',
+    })
+  }
+  return new pg.Pool({ ...config, Client: (Client ?? SslClient) as typeof pg.Client } as pg.PoolConfig) as unknown as SslPool
 }
 
 /**
