@@ -5,7 +5,7 @@
  * query but `select 1`.
  */
 import { connect } from '../connect/connect.js'
-import { ERROR_CODES, PgSslError, sslCodeOf } from '../errors.js'
+import { ERROR_CODES, isPgSslError, PgSslError, sslCodeOf, type PgSslServerError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { loadPolicy, type SslPolicy } from '../policy/policy.js'
 import type { CertificateSummary, Outcome } from '../report.js'
@@ -40,7 +40,7 @@ const WORDING: Record<Outcome, string> = {
   'encrypted-verified': 'connected, encrypted, server certificate verified',
 }
 
-async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<ReturnType<typeof connect>>['security']; error?: PgSslError }> {
+async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<ReturnType<typeof connect>>['security']; error?: PgSslError | PgSslServerError }> {
   try {
     const client = await connect(options)
     try {
@@ -50,7 +50,8 @@ async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<R
     }
     return { report: client.security }
   } catch (error) {
-    if (error instanceof PgSslError) return { error }
+    // Both forms: our own errors, and server refusals (pg's DatabaseError with sslCode).
+    if (isPgSslError(error)) return { error }
     return { error: new PgSslError('CONNECTION_FAILED', String((error as Error)?.message ?? error)) }
   }
 }
