@@ -63,7 +63,7 @@ export interface StartupTarget {
   nextSocket(): Socket
   /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
   expose(stream: Socket): void
-  startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void>
+  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void>
   abandonAttempt(): void
   /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
   onAbort(handler: (() => void) | undefined): void
@@ -277,13 +277,13 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
-  async startOn(stream: Socket, onAuthenticated: () => void, atAuthenticationOk?: () => PgSslError | undefined): Promise<void> {
+  async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void> {
     const state = this as unknown as PgClientState
     const con = state.connection
     this.#applicationListeners ??= snapshotListeners(con)
     const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(atAuthenticationOk ? { atAuthenticationOk } : {}) })
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
     if (openGauss) {
       await authenticate(stream, {
         params: state.getStartupConf(),

@@ -109,6 +109,18 @@ export const ERROR_CODES = {
     summary: 'sslcertmode=require: no client certificate was exchanged (the server did not ask for one, or none was configured)',
     hint: 'configure the server to request client certificates (ssl_ca_file), give sslcert/sslkey, or use sslcertmode=allow',
   },
+  PASSWORD_REQUIRED: {
+    summary: 'the server asked for a password and none was given',
+    hint: 'give password (or PGPASSWORD), or a password file (passfile, PGPASSFILE, ~/.pgpass, 0600) with a line for this host, port, database and user',
+  },
+  AUTH_METHOD_NOT_ALLOWED: {
+    summary: 'require_auth: the server asked for an authentication method the settings do not allow',
+    hint: 'the message names the requirement and what the server asked for; change require_auth or the server (pg_hba.conf)',
+  },
+  CHANNEL_BINDING_REQUIRED: {
+    summary: 'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
+    hint: 'use SSL and a SCRAM-SHA-256 password (pg_hba.conf scram-sha-256), or channel_binding=prefer',
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',

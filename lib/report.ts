@@ -73,6 +73,16 @@ export interface SecurityReport {
   /** The SSL policy that applied: where it came from, and whether it raised the mode. */
   readonly policy: { readonly sources: readonly string[]; readonly upgradedFrom: SslMode | null }
   /**
+   * How the server authenticated the client: none (trust, or a certificate alone), password,
+   * md5, scram-sha-256, scram-sha-256-plus (bound to this TLS session), or openGauss's sha256,
+   * md5_sha256, sm3.
+   */
+  readonly authentication: string
+  /** SCRAM channel binding (tls-server-end-point) tied the authentication to this TLS session. */
+  readonly channelBinding: boolean
+  /** sslkeylogfile: the file this session's TLS secrets are written to — encryption is void for whoever reads it. */
+  readonly keyLogFile: string | null
+  /**
    * Where pg-sslmode's own certificate walk disagreed with OpenSSL, which accepted the chain
    * (OpenSSL decides; such a disagreement is recorded, never a refusal). Usually empty.
    */
@@ -120,6 +130,8 @@ export interface ReportInput {
   readonly keyPassphraseFile?: string | undefined
   readonly policySources: readonly string[]
   readonly diagnostics?: readonly string[]
+  readonly authentication?: { readonly method: string; readonly channelBinding: boolean }
+  readonly keyLogFile?: string | undefined
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -155,6 +167,9 @@ export function buildReport(input: ReportInput): SecurityReport {
     ],
     policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
     diagnostics: [...(input.diagnostics ?? [])],
+    authentication: input.authentication?.method ?? 'none',
+    channelBinding: input.authentication?.channelBinding ?? false,
+    keyLogFile: input.keyLogFile ?? null,
   }
 }
 

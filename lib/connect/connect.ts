@@ -14,6 +14,8 @@ import { classify, failureSummary, finalError, mayFollow, publicError, type Fail
 import type { Plan } from './plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
+import { AuthGuard } from './auth-guard.js'
+import { DIALECTS } from '../dialects.js'
 import { sslParameters } from './pg-config.js'
 import { settingValue } from '../settings/resolve.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
@@ -114,6 +116,7 @@ async function connectEndpoint(
           const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
             direct: spec.direct === true,
             watchCertificateRequest,
+            keyLogFile: settingValue(settings, 'sslkeylogfile'),
             onTlsSocket: (tls) => client.expose(track(tls)),
           })
           if (answer.kind === 'refused') {
@@ -127,7 +130,17 @@ async function connectEndpoint(
           session = answer.session
           ;({ warnings, diagnostics } = checkPeer(session, spec, endpoint, prepared.material, settings.policy))
         }
-        await startUp(stream, client, settingValue(settings, 'sslcertmode') === 'require' ? () => clientCertificateExchanged(session, prepared) : undefined)
+        const authGuard = new AuthGuard({
+          requireAuth: prepared.requireAuth,
+          channelBinding: (settingValue(settings, 'channel_binding') ?? 'prefer') as 'disable' | 'prefer' | 'require',
+          policy: settings.policy,
+          openGauss: DIALECTS[settings.dialect].openGaussAuthentication,
+          tls: session !== undefined,
+          hasPassword: settings.values.password !== undefined || settings.passwordFunction !== undefined || endpoint.passfile !== undefined,
+          ...(settingValue(settings, 'sslcertmode') === 'require' ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
+        })
+        useEndpointPassword(client, endpoint)
+        await startUp(stream, client, (code, body) => authGuard.check(code, body))
         record('connected')
         const report = buildReport({
           plan,
@@ -141,6 +154,8 @@ async function connectEndpoint(
           keyPassphraseFile: prepared.material.files.keyPassphrase,
           policySources: settings.policySources,
           diagnostics,
+          authentication: authGuard.seen,
+          keyLogFile: session ? settingValue(settings, 'sslkeylogfile') : undefined,
         })
         return { report, warnings }
       } catch (error) {
@@ -172,4 +187,16 @@ function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepar
   if (session?.certificateRequest !== 'requested') return new PgSslError('CLIENT_CERT_REQUIRED', 'server did not request an SSL certificate', { setting: 'sslcertmode', hint })
   if (prepared.material.cert === undefined) return new PgSslError('CLIENT_CERT_REQUIRED', 'server accepted connection without a valid SSL certificate', { setting: 'sslcertmode', hint })
   return undefined
+}
+
+/**
+ * A password from the password file, found for this host (prepare.ts): given to pg for this
+ * attempt only when the application gave none, as libpq reads ~/.pgpass per host.
+ */
+function useEndpointPassword(client: StartupTarget, endpoint: Endpoint): void {
+  const found = endpoint.passfile
+  if (!found) return
+  const target = client as unknown as { password: unknown; connectionParameters: { password: unknown } }
+  target.password = found.password
+  target.connectionParameters.password = found.password
 }

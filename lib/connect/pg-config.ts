@@ -21,13 +21,20 @@ export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   }
   if (settings.passwordFunction) config.password = settings.passwordFunction
   else if (settings.values.password !== undefined) config.password = settings.values.password.value
+  // No password from our sources: pg must not look in process.env.PGPASSWORD or ~/.pgpass itself
+  // (the settings' env decides, and the password file is read per host here).
+  else config.password = noPassword as unknown as () => string
   const appName = v('application_name') ?? v('fallback_application_name')
   if (appName !== undefined) config.application_name = appName
   if (v('options') !== undefined) config.options = v('options')
   if (v('client_encoding') !== undefined) config.client_encoding = v('client_encoding')
   const replication = v('replication')
   if (replication !== undefined) config.replication = replication === 'database' ? 'database' : ['1', 'true', 'on', 'yes'].includes(replication)
-  if (v('channel_binding') === 'prefer' && settings.passThrough.enableChannelBinding === undefined) config.enableChannelBinding = true
+  // pg offers SCRAM-SHA-256-PLUS only with enableChannelBinding: on unless channel_binding=disable
+  // (and always for require, whatever the pg option says).
+  const binding = v('channel_binding') ?? 'prefer'
+  if (binding === 'require' || (binding === 'prefer' && settings.passThrough.enableChannelBinding === undefined)) config.enableChannelBinding = true
+  if (binding === 'disable') config.enableChannelBinding = false
   return config
 }
 
@@ -57,4 +64,8 @@ export function sslParameters(prepared: Prepared): false | Record<string, unknow
   }
   if (material.key) Object.defineProperty(view, 'key', { value: material.key, enumerable: false })
   return view
+}
+
+function noPassword(): undefined {
+  return undefined
 }

@@ -3,7 +3,9 @@
  * files — done once per connect() and turned into the data the executor needs.
  */
 import { DIALECTS } from '../dialects.js'
-import { checkDialectAndMode, checkMaterial, modeForPolicy, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
+import { checkDialectAndMode, checkMaterial, modeForPolicy, violation, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
+import { passwordFromFile } from '../settings/passfile.js'
+import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
 import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
 import { endpointsOf } from './endpoints.js'
@@ -12,6 +14,8 @@ import type { Endpoint } from './transport.js'
 
 export interface Prepared {
   readonly settings: ResolvedSettings
+  /** require_auth, parsed (libpq's grammar). */
+  readonly requireAuth: RequireAuth | undefined
   readonly endpoints: readonly Endpoint[]
   readonly material: TlsMaterial
   readonly plans: readonly Plan[]
@@ -21,8 +25,12 @@ export interface Prepared {
 
 /** Everything that can fail before network traffic: settings, files, the plan. */
 export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
-  const endpoints = endpointsOf(settings)
   const rules = DIALECTS[settings.dialect]
+  const requireAuth = parseRequireAuth(settingValue(settings, 'require_auth') ?? '', rules.openGaussAuthentication)
+  if (settings.policy.allowKeyLog === false && settingValue(settings, 'sslkeylogfile') !== undefined) {
+    throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`, 'a key log lets whoever reads it decrypt the session')
+  }
+  const endpoints = withPasswordFile(endpointsOf(settings), settings)
   const sendClientCertificate = settingValue(settings, 'sslcertmode') !== 'disable'
   const { policy } = settings
   // Dialect and policy rules on the mode first: they fail before any file is read.
@@ -51,7 +59,28 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
     : { rootCert: 'none', files: {} }
   const warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
   const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
-  return { settings, endpoints, material, plans, warnings }
+  return { settings, requireAuth, endpoints, material, plans, warnings }
+}
+
+const warnedPassfiles = new Set<string>()
+
+/** libpq reads the password file per host, and only when no password was given. */
+function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): Endpoint[] {
+  const file = settingValue(settings, 'passfile')
+  if (!file || settings.values.password !== undefined || settings.passwordFunction) return endpoints
+  const user = effectiveUser(settings)
+  const warn = (message: string): void => {
+    if (warnedPassfiles.has(message)) return
+    warnedPassfiles.add(message)
+    process.emitWarning(`pg-sslmode: ${message}`, 'PgSslWarning')
+  }
+  return endpoints.map((endpoint) => {
+    const found = passwordFromFile(file, { host: endpoint.hostName ?? endpoint.host, port: String(endpoint.port), dbname: settingValue(settings, 'dbname') ?? user, user }, warn)
+    if (!found) return endpoint
+    const withPassword = { ...endpoint }
+    Object.defineProperty(withPassword, 'passfile', { value: found, enumerable: false })
+    return withPassword
+  })
 }
 
 /** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */

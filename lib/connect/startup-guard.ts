@@ -30,10 +30,11 @@ export interface GuardOptions {
   /** Stop at the end of the chunk that holds AuthenticationOk (openGauss reads the authentication itself, then hands the rest back). */
   readonly untilAuthenticated?: boolean
   /**
-   * Called when AuthenticationOk arrives, before pg sees it: an error returned ends the
-   * connection there, as libpq's checks at AuthenticationOk do (sslcertmode=require).
+   * Called with every authentication request (its code and whole body, AuthenticationOk
+   * included) before pg sees it: an error returned ends the connection there, before any answer
+   * is sent — libpq's checks on authentication requests (connect/auth-guard.ts).
    */
-  readonly atAuthenticationOk?: () => PgSslError | undefined
+  readonly onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined
 }
 
 /** The incremental check: feed it what the server sends; it says what is wrong, or 'done' at ReadyForQuery. */
@@ -44,7 +45,10 @@ export class StartupChecker {
   #type = 0
   #authOkPending = false
   #codeBytes = Buffer.alloc(0)
+  #requestBody: Buffer[] = []
   authenticated = false
+  /** Authentication requests completed by the last feed(), code and body, in order. */
+  readonly requests: Array<{ code: number; body: Buffer }> = []
 
   constructor(phase: 'auth' | 'after-auth') {
     this.#phase = phase
@@ -56,6 +60,7 @@ export class StartupChecker {
     while (i < chunk.length) {
       if (this.#bodyLeft > 0) {
         const take = Math.min(this.#bodyLeft, chunk.length - i)
+        if (this.#authOkPending) this.#requestBody.push(chunk.subarray(i, i + take)) // at most 2000 bytes
         if (this.#authOkPending && this.#codeBytes.length < 4) this.#codeBytes = Buffer.concat([this.#codeBytes, chunk.subarray(i, i + Math.min(take, 4 - this.#codeBytes.length))])
         this.#bodyLeft -= take
         i += take
@@ -75,6 +80,7 @@ export class StartupChecker {
       this.#bodyLeft = length - 4
       this.#authOkPending = this.#type === AUTH_REQUEST && this.#phase === 'auth'
       this.#codeBytes = Buffer.alloc(0)
+      this.#requestBody = []
       this.#header = Buffer.alloc(0)
       if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
     }
@@ -106,6 +112,8 @@ export class StartupChecker {
   #messageEnded(): boolean {
     if (this.#authOkPending) {
       this.#authOkPending = false
+      const body = Buffer.concat(this.#requestBody)
+      if (body.length >= 4) this.requests.push({ code: body.readUInt32BE(0), body })
       if (this.#codeBytes.length === 4 && this.#codeBytes.readUInt32BE(0) === 0) {
         this.#phase = 'after-auth'
         this.authenticated = true
@@ -127,18 +135,20 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emit's arguments are whatever the event carries
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
     if (event === 'data') {
-      const wasAuthenticated = checker.authenticated
+      checker.requests.length = 0
       const verdict = checker.feed(args[0] as Buffer)
       if (verdict !== undefined && verdict !== 'done') {
         detach()
         stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))
         return true
       }
-      const refused = !wasAuthenticated && checker.authenticated ? options.atAuthenticationOk?.() : undefined
-      if (refused) {
-        detach()
-        stream.destroy(refused)
-        return true
+      for (const request of checker.requests) {
+        const refused = options.onAuthenticationRequest?.(request.code, request.body)
+        if (refused) {
+          detach()
+          stream.destroy(refused)
+          return true
+        }
       }
       if (verdict === 'done' || (options.untilAuthenticated && checker.authenticated)) detach()
     } else if (event === 'close') {

@@ -11,7 +11,7 @@ import { PgSslError } from '../errors.js'
 import { Failure } from './failure.js'
 
 /** Run the PostgreSQL start-up (authentication) on an established socket for `target`. */
-export async function startUp(stream: Socket, target: StartupTarget, atAuthenticationOk?: () => PgSslError | undefined): Promise<void> {
+export async function startUp(stream: Socket, target: StartupTarget, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void> {
   let authenticated = false
   try {
     await target.startOn(
@@ -19,7 +19,7 @@ export async function startUp(stream: Socket, target: StartupTarget, atAuthentic
       () => {
         authenticated = true
       },
-      atAuthenticationOk,
+      onAuthenticationRequest,
     )
   } catch (error) {
     target.abandonAttempt()

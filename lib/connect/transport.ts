@@ -5,6 +5,7 @@
  * (as libpq does) and lets the report describe the real TLS session.
  */
 import { X509Certificate } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
 import { isIP, Socket as NetSocket, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { PgSslError } from '../errors.js'
@@ -19,6 +20,8 @@ export interface Endpoint {
    * hostaddr was given (libpq then refuses verify-full: "host name must be specified").
    */
   readonly hostName?: string
+  /** A password from the password file for this host (passfile, PGPASSFILE, ~/.pgpass). */
+  readonly passfile?: { readonly password: string; readonly file: string; readonly line: number }
   /** Where to connect: hostaddr when given, else host. */
   readonly address: string
   readonly port: number
@@ -123,6 +126,8 @@ export interface NegotiateOptions {
   readonly watchCertificateRequest?: boolean
   /** Told the TLS socket as soon as it exists (it becomes client.connection.stream, as in pg). */
   readonly onTlsSocket?: (tls: TLSSocket) => void
+  /** sslkeylogfile (PostgreSQL 18): append the session's NSS key-log lines to this file. */
+  readonly keyLogFile?: string | undefined
 }
 
 export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, options: NegotiateOptions = {}): Promise<SslAnswer> {
@@ -151,6 +156,7 @@ async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: b
   const tls = tlsConnect({ ...tlsOptions, socket: (watch?.stream ?? socket) as Socket })
   options.onTlsSocket?.(tls)
   if (watch) tls.on('keylog', (line) => watch.keylog(line))
+  if (options.keyLogFile) tls.on('keylog', (line) => appendKeyLog(options.keyLogFile!, line))
   const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       tls.off('secureConnect', onSecure)
@@ -243,4 +249,17 @@ export function serverNameForSni(host: string | undefined, sslsni: boolean): str
   if (!sslsni || !host || host.startsWith('/')) return undefined
   if (/^[0-9.]*$/.test(host) || host.includes(':') || isIP(host) !== 0) return undefined
   return host
+}
+
+const keyLogWarnings = new Set<string>()
+
+/** As libpq's SSL_CTX_keylog_cb: append, creating the file private (0600); a failure is a warning, not an error. */
+function appendKeyLog(file: string, line: Buffer): void {
+  try {
+    appendFileSync(file, line, { mode: 0o600 })
+  } catch (error) {
+    if (keyLogWarnings.has(file)) return
+    keyLogWarnings.add(file)
+    process.emitWarning(`pg-sslmode: could not write SSL key logging file "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslWarning')
+  }
 }

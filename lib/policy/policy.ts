@@ -31,6 +31,12 @@ export interface SslPolicy {
   forbiddenModes?: SslMode[]
   /** Server families connections may be made to. */
   allowedDialects?: Dialect[]
+  /** 'require': the server must authenticate with SCRAM bound to the TLS session (SCRAM-SHA-256-PLUS). */
+  channelBinding?: 'require'
+  /** How the server may authenticate the client (none, password, md5, scram-sha-256, scram-sha-256-plus, sha256, md5_sha256, sm3, gss, sspi). */
+  allowedAuthMethods?: AuthMethodName[]
+  /** false: refuse sslkeylogfile, which writes the session keys to a file (encryption is void for its readers). */
+  allowKeyLog?: boolean
   /**
    * Set on a combined policy: for each rule ("allowPlaintextFallback", "tls.minVersion", ...) where
    * it came from (a preset, a file, PGSSLPOLICY, the policy option), so a violation can say so.
@@ -40,11 +46,17 @@ export interface SslPolicy {
 
 export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
 
+export const AUTH_METHOD_NAMES = ['none', 'password', 'md5', 'scram-sha-256', 'scram-sha-256-plus', 'sha256', 'md5_sha256', 'sm3', 'gss', 'sspi'] as const
+export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number]
+
 const RECOMMENDED: SslPolicy = {
   minimumMode: 'verify-ca',
   requireClientCertificate: true,
   allowPlaintextFallback: false,
   tls: { minVersion: 'TLSv1.2' },
+  // A key log makes every recorded session readable: never in a hardened setup. (channelBinding
+  // is not set: it needs SCRAM passwords, and these presets authenticate with certificates.)
+  allowKeyLog: false,
 }
 
 /** The presets, documented as a table in the README (checked by a test). */
@@ -62,6 +74,7 @@ export const PRESETS: Readonly<Record<PresetName, SslPolicy>> = {
     allowPlaintextFallback: false,
     tls: { minVersion: 'TLSv1.3' },
     requireCrl: true,
+    allowKeyLog: false,
   },
 }
 
@@ -75,7 +88,7 @@ const invalid = (where: string, message: string): PgSslError =>
     hint: 'see the policy rules in the README; a policy that cannot be read is never ignored',
   })
 
-const KNOWN = new Set(['minimumMode', 'onWeakerMode', 'requireClientCertificate', 'allowPlaintextFallback', 'tls', 'filePermissions', 'certificateExpiry', 'requireCrl', 'pinnedServerFingerprints', 'forbiddenModes', 'allowedDialects'])
+const KNOWN = new Set(['minimumMode', 'onWeakerMode', 'requireClientCertificate', 'allowPlaintextFallback', 'tls', 'filePermissions', 'certificateExpiry', 'requireCrl', 'pinnedServerFingerprints', 'forbiddenModes', 'allowedDialects', 'channelBinding', 'allowedAuthMethods', 'allowKeyLog'])
 
 /** Check a policy object read from code or JSON; unknown rules and wrong types are errors. */
 export function validatePolicy(value: unknown, where: string): SslPolicy {
@@ -94,6 +107,8 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   bool('requireClientCertificate')
   bool('allowPlaintextFallback')
   bool('requireCrl')
+  bool('allowKeyLog')
+  oneOf('channelBinding', p.channelBinding, ['require'] as const)
   if (p.tls !== undefined) {
     const tls = p.tls as Record<string, unknown>
     if (typeof tls !== 'object' || tls === null) throw invalid(where, 'tls must be an object')
@@ -118,6 +133,7 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   list('pinnedServerFingerprints')
   list('forbiddenModes', SSL_MODES)
   list('allowedDialects', DIALECT_NAMES)
+  list('allowedAuthMethods', AUTH_METHOD_NAMES)
   for (const fp of (p.pinnedServerFingerprints as string[] | undefined) ?? []) {
     if (!/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fp)) throw invalid(where, `pinned fingerprint "${fp}" is not a SHA-256 fingerprint`)
   }
@@ -189,6 +205,9 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
       pinnedServerFingerprints: intersect(out.pinnedServerFingerprints, p.pinnedServerFingerprints, (x, y) => normalizeFingerprint(x) === normalizeFingerprint(y)),
       forbiddenModes: out.forbiddenModes || p.forbiddenModes ? [...new Set([...(out.forbiddenModes ?? []), ...(p.forbiddenModes ?? [])])] : undefined,
       allowedDialects: intersect(out.allowedDialects, p.allowedDialects),
+      channelBinding: out.channelBinding === 'require' || p.channelBinding === 'require' ? 'require' : undefined,
+      allowedAuthMethods: intersect(out.allowedAuthMethods, p.allowedAuthMethods),
+      allowKeyLog: out.allowKeyLog === false || p.allowKeyLog === false ? false : (out.allowKeyLog ?? p.allowKeyLog),
     })
   }
   if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {

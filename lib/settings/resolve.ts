@@ -158,6 +158,9 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     const path = join(home, '.postgresql', file)
     if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
   }
+  // libpq's default password file (PGPASSFILE and passfile= come first).
+  const pgpass = join(home, '.pgpass')
+  if (values.passfile === undefined && io.fileExists(pgpass)) values.passfile = { value: pgpass, source: 'default-file:passfile' }
 
   let dialect: Dialect = 'postgres'
   if (input.dialect !== undefined) {
