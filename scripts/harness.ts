@@ -53,6 +53,8 @@ export interface ClusterOptions {
   crlFile?: string
   /** Roles to create (LOGIN) once the server runs, besides TEST_USER. */
   roles?: string[]
+  /** SQL run as TEST_USER once the server runs (after the roles), e.g. roles with passwords. */
+  setupSql?: string[]
   /** Replace the TCP lines of pg_hba.conf (for special cases such as "reject over SSL"). */
   hbaTcpLines?: string[]
   /** Extra postgresql.conf settings. */
@@ -338,9 +340,9 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     rmSync(base, { recursive: true, force: true })
     throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${text}`)
   }
-  if (options.roles?.length) {
+  if (options.roles?.length || options.setupSql?.length) {
     try {
-      await createRoles(base, port, options.roles)
+      await createRoles(base, port, options.roles ?? [], options.setupSql ?? [])
     } catch (error) {
       server.child.kill('SIGQUIT')
       await server.exited
@@ -380,11 +382,12 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
 }
 
 /** CREATE ROLE ... LOGIN for each name, as TEST_USER over the Unix socket (trusted). */
-async function createRoles(socketDir: string, port: number, roles: string[]): Promise<void> {
+async function createRoles(socketDir: string, port: number, roles: string[], sql: string[]): Promise<void> {
   const client = new pg.Client({ host: socketDir, port, user: TEST_USER, database: TEST_USER })
   await client.connect()
   try {
     for (const role of roles) await client.query(`CREATE ROLE "${role.replace(/"/g, '""')}" LOGIN`)
+    for (const statement of sql) await client.query(statement)
   } finally {
     await client.end()
   }

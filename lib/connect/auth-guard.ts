@@ -140,6 +140,9 @@ export class AuthGuard {
       return new PgSslError('PASSWORD_REQUIRED', `fe_sendauth: no password supplied (the server asked for ${sasl ? this.seen.method : method} authentication)`, { setting: 'password' })
     }
     const bindingRequired = channelBinding === 'require' || policy.channelBinding === 'require'
+    if (channelBinding === 'require' && !this.options.tls) {
+      return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but SSL not in use', { setting: 'channel_binding' })
+    }
     if (bindingRequired) {
       const refuse = (message: string): PgSslError =>
         channelBinding === 'require' ? new PgSslError('CHANNEL_BINDING_REQUIRED', message, { setting: 'channel_binding' }) : violation(policy, 'channelBinding', 'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)', message)
