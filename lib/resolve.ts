@@ -16,6 +16,8 @@ export interface ResolvedEndpoint {
   readonly address: string
   readonly transport: 'tcp' | 'unix'
   readonly plan: Plan
+  /** Where this host's password comes from when a password file supplies it: "passfile:FILE:LINE" (the password is never shown). */
+  readonly passwordSource?: string
 }
 
 export interface Resolution {
@@ -36,6 +38,7 @@ export async function resolve(options: ConnectOptions = {}): Promise<Resolution>
       address: endpoint.address,
       transport: endpoint.socketPath ? 'unix' : 'tcp',
       plan: prepared.plans[i]!,
+      ...(endpoint.passfile ? { passwordSource: `passfile:${endpoint.passfile.file}:${endpoint.passfile.line}` } : {}),
     })),
   }
 }

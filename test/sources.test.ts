@@ -118,3 +118,18 @@ t.test('resolve() checks files and plans without connecting', async (t) => {
   await t.rejects(resolve({ env: { HOME: home }, sslmode: 'verify-ca', sslrootcert: join(dir, 'missing.pem') }), { code: 'FILE_NOT_FOUND' })
   await t.rejects(resolve({ env: { HOME: home }, sslmode: 'verify-full', dialect: 'gaussdb' }), { code: 'UNSUPPORTED_SSLMODE' })
 })
+
+t.test('resolve() names the password file line that supplies a password, never the password', async (t) => {
+  const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { resolve } = await import('../lib/index.js')
+  const home = mkdtempSync(join(tmpdir(), 'pg-sslmode-passfile-'))
+  const file = join(home, '.pgpass')
+  writeFileSync(file, '# comment\ndb.example:5432:app:app:secret-from-file\n')
+  chmodSync(file, 0o600)
+  const r = await resolve({ host: 'db.example', user: 'app', dbname: 'app', sslmode: 'disable', env: { HOME: home } })
+  t.equal(r.endpoints[0]!.passwordSource, `passfile:${file}:2`)
+  t.equal(r.settings.passfile?.source, 'default-file:passfile')
+  t.notMatch(JSON.stringify(r), /secret-from-file/)
+})

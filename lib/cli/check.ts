@@ -11,7 +11,7 @@ import type { ConnectOptions } from '../options.js'
 import { planAttempts } from '../connect/plan.js'
 import { effectiveUser, resolveSettings, settingValue, type ResolvedSettings } from '../settings/resolve.js'
 import { verifyChain } from '../tls/chain.js'
-import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy } from '../policy/enforce.js'
+import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy, violation } from '../policy/enforce.js'
 import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../tls/material.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -140,6 +140,14 @@ function policyFindings(settings: ResolvedSettings, plan: ReturnType<typeof plan
     checkDialectAndMode(settings.policy, settings.dialect, settings.sslmode)
     const { mode, upgradedFrom } = modeForPolicy(settings.policy, plan)
     return upgradedFrom ? `sslmode ${upgradedFrom} will be raised to ${mode} (${where})` : `sslmode ${plan.effectiveMode} meets ${where}`
+  })
+  check('authentication', () => {
+    const { channelBinding, allowedAuthMethods, allowKeyLog } = settings.policy
+    if (allowKeyLog === false && settingValue(settings, 'sslkeylogfile')) {
+      throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`)
+    }
+    const rules = [channelBinding ? 'channel binding required (SCRAM-SHA-256-PLUS)' : '', allowedAuthMethods ? `authentication by ${allowedAuthMethods.join(', ')}` : ''].filter(Boolean)
+    return rules.length ? `checked when the server asks: ${rules.join('; ')}` : `no authentication rules in ${where}`
   })
   check('material', () => {
     const warnings = checkPolicyMaterial(settings.policy, { clientCertificate, crlCount }, now)

@@ -19,6 +19,8 @@ export interface ModeResult {
   readonly protocol: string | null
   readonly cipher: string | null
   readonly fallback: string
+  /** How the server authenticated the client in this mode (and whether SCRAM was channel-bound). */
+  readonly authentication?: string
   readonly code?: string
   readonly message?: string
 }
@@ -26,7 +28,7 @@ export interface ModeResult {
 export interface ProbeReport {
   readonly host: string | undefined
   readonly port: number | undefined
-  /** What the answers say about the server: SPEC §3's server columns. */
+  /** What the answers say about the server: the server columns of the client × server table (README). */
   readonly server: { readonly ssl: boolean | 'unknown'; readonly requireSsl: boolean | 'unknown' }
   readonly modes: readonly ModeResult[]
   readonly tlsVersions: Readonly<Record<'TLSv1.2' | 'TLSv1.3', boolean>>
@@ -75,7 +77,7 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
       port ??= report.port
       certificate ??= report.serverCertificate
       const result = WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : '')
-      modes.push({ mode, outcome: report.outcome, result, protocol: report.protocol, cipher: report.cipher, fallback: report.fallback })
+      modes.push({ mode, outcome: report.outcome, result, protocol: report.protocol, cipher: report.cipher, fallback: report.fallback, authentication: report.authentication })
     } else {
       const code = sslCodeOf(error) ?? 'CONNECTION_FAILED'
       modes.push({ mode, outcome: 'failed', result: ERROR_CODES[code].summary, protocol: null, cipher: null, fallback: 'none', code, message: error!.message })
