@@ -26,3 +26,20 @@ t.test('every policy preset is in the README table', async (t) => {
   const { PRESETS } = await import('../lib/policy/policy.js')
   for (const name of Object.keys(PRESETS)) t.match(readme, new RegExp(`^\\| \`${name}\`( \\(default\\))? \\|`, 'm'), name)
 })
+
+t.test('the package cites its own docs or upstream sources, never the internal brief', async (t) => {
+  const { readdirSync, statSync } = await import('node:fs')
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+  const brief = new RegExp('SPEC' + ' §')
+  const files: string[] = ['README.md']
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(join(root, dir))) {
+      const path = join(dir, name)
+      if (statSync(join(root, path)).isDirectory()) walk(path)
+      else if (/\.(ts|md|sh|py|yml)$/.test(name)) files.push(path)
+    }
+  }
+  for (const dir of ['lib', 'scripts', 'test', 'docs']) walk(dir)
+  const citing = files.filter((f) => brief.test(readFileSync(join(root, f), 'utf8')))
+  t.same(citing, [], 'no file cites the brief')
+})

@@ -1,6 +1,6 @@
 /**
  * The openGauss .key.cipher/.key.rand format. The fixed vector below was built outside this code
- * from the published algorithm (SPEC §8): Python's hashlib.pbkdf2_hmac for the key, the openssl CLI
+ * from the published algorithm (openGauss cipher.cpp): Python's hashlib.pbkdf2_hmac for the key, the openssl CLI
  * (`openssl enc -aes-128-cbc -nopad`) for the AES step, and an independent Python CRC.
  */
 import t from 'tap'

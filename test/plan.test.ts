@@ -1,6 +1,6 @@
 /**
  * The attempt plan for every (sslmode × dialect × root CA × transport), written out by hand from
- * libpq's behaviour (SPEC §2, §6, §7) — not derived from the code under test.
+ * libpq's behaviour (fe-connect.c; README "The six modes", "Dialects") — not derived from the code under test.
  */
 import t from 'tap'
 import { planAttempts, type PlanInput } from '../lib/connect/plan.js'

@@ -1,5 +1,5 @@
 /**
- * sslmode → an ordered list of connection attempts, as libpq runs them (SPEC §2, §6). Pure: the
+ * sslmode → an ordered list of connection attempts, as libpq runs them (fe-connect.c; README "The six modes"). Pure: the
  * plan for every (mode, dialect, root CA present?, transport) is plain data a table test asserts.
  *
  *   disable      [plaintext]
