@@ -81,7 +81,7 @@ t.test('bad input is refused before any connection, naming the setting and its s
   t.throws(() => resolve({ env: {}, port: 70000 }), { code: 'INVALID_SETTING', setting: 'port' })
   t.throws(() => resolve({ env: {}, dialect: 'mysql' as never }), { code: 'INVALID_SETTING', setting: 'dialect' })
   t.throws(() => resolve({ env: { PGSSLCERTMODE: 'demand' } }), { code: 'INVALID_SETTING', setting: 'sslcertmode' })
-  t.throws(() => resolve({ env: { PGREQUIREAUTH: 'password' } }), { code: 'INVALID_SETTING', setting: 'require_auth', message: /not supported/ })
+  t.throws(() => resolve({ env: { PGTARGETSESSIONATTRS: 'read-write' } }), { code: 'INVALID_SETTING', setting: 'target_session_attrs', message: /not supported/ })
   t.throws(() => resolve({ env: {}, ssl_min_protocol_version: 'TLSv1.3', ssl_max_protocol_version: 'TLSv1.2' }), { code: 'INVALID_SETTING', message: /invalid SSL protocol version range/ })
   t.equal(resolve({ env: {}, sslrootcert: 'system' }).sslmode, 'verify-full', 'sslrootcert=system makes verify-full the default (libpq 16+)')
   t.equal(resolve({ env: { PGSSLMODE: 'require' }, sslrootcert: 'system' }).sslmode, 'require', '... only the default')
