@@ -199,6 +199,15 @@ export class PgSslError extends Error {
   }
 }
 
+/** The details of an error, to build another from it (a reworded or combined message). */
+export function detailsOf(error: PgSslError): PgSslErrorDetails {
+  const details: PgSslErrorDetails = { hint: error.hint }
+  for (const name of ['setting', 'file', 'reason', 'sqlstate', 'serial', 'crlIssuer', 'rule', 'required', 'observed', 'ruleSource', 'attempts'] as const) {
+    if (error[name] !== undefined) (details as Record<string, unknown>)[name] = error[name]
+  }
+  return details
+}
+
 /**
  * A refusal the server sent (an ErrorResponse: authentication, pg_hba.conf, 57P03, ...) reaches
  * the caller as pg's own DatabaseError — `code` is the SQLSTATE, with pg's `severity`, `detail`,
@@ -255,4 +264,13 @@ export function sslCodeOf(error: unknown): PgSslErrorCode | undefined {
 export function isPgSslError(error: unknown, code?: PgSslErrorCode): error is PgSslError | PgSslServerError {
   const sslCode = sslCodeOf(error)
   return sslCode !== undefined && (code === undefined || sslCode === code)
+}
+
+const warned = new Set<string>()
+
+/** A process warning, once per `key` (a file that cannot be written must not flood the log). */
+export function warnOnce(key: string, message: string, type = 'PgSslWarning'): void {
+  if (warned.has(key)) return
+  warned.add(key)
+  process.emitWarning(`pg-sslmode: ${message}`, type)
 }

@@ -77,6 +77,9 @@ async function connectEndpoint(
     return s
   }
 
+  const certModeRequire = settingValue(settings, 'sslcertmode') === 'require'
+  const keyLogFile = settingValue(settings, 'sslkeylogfile')
+  const channelBinding = (settingValue(settings, 'channel_binding') ?? 'prefer') as 'disable' | 'prefer' | 'require'
   const failures: Failure[] = []
   let reusable: Socket | undefined // plain socket left by an 'N' answer
   const firstRecord = records.length
@@ -112,11 +115,10 @@ async function connectEndpoint(
         let warnings: ExpiryWarning[] = []
         let diagnostics: string[] = []
         if (spec.ssl) {
-          const watchCertificateRequest = settingValue(settings, 'sslcertmode') === 'require'
           const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
             direct: spec.direct === true,
-            watchCertificateRequest,
-            keyLogFile: settingValue(settings, 'sslkeylogfile'),
+            watchCertificateRequest: certModeRequire,
+            keyLogFile,
             onTlsSocket: (tls) => client.expose(track(tls)),
           })
           if (answer.kind === 'refused') {
@@ -132,12 +134,12 @@ async function connectEndpoint(
         }
         const authGuard = new AuthGuard({
           requireAuth: prepared.requireAuth,
-          channelBinding: (settingValue(settings, 'channel_binding') ?? 'prefer') as 'disable' | 'prefer' | 'require',
+          channelBinding,
           policy: settings.policy,
           openGauss: DIALECTS[settings.dialect].openGaussAuthentication,
           tls: session !== undefined,
           hasPassword: settings.values.password !== undefined || settings.passwordFunction !== undefined || endpoint.passfile !== undefined,
-          ...(settingValue(settings, 'sslcertmode') === 'require' ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
+          ...(certModeRequire ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
         })
         useEndpointPassword(client, endpoint)
         await startUp(stream, client, (code, body) => authGuard.check(code, body))
@@ -155,7 +157,7 @@ async function connectEndpoint(
           policySources: settings.policySources,
           diagnostics,
           authentication: authGuard.seen,
-          keyLogFile: session ? settingValue(settings, 'sslkeylogfile') : undefined,
+          keyLogFile: session ? keyLogFile : undefined,
         })
         return { report, warnings }
       } catch (error) {
@@ -173,7 +175,6 @@ async function connectEndpoint(
   }
   throw finalError(failures, plan, settings.policy)
 }
-
 
 /**
  * sslcertmode=require, checked at AuthenticationOk as libpq checks it (fe-auth.c): the server must

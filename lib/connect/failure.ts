@@ -4,7 +4,7 @@
  */
 import pg from 'pg'
 import { DIALECTS, type Dialect } from '../dialects.js'
-import { PgSslError } from '../errors.js'
+import { detailsOf, PgSslError } from '../errors.js'
 import type { AttemptRecord } from '../report.js'
 import type { AttemptSpec, Plan } from './plan.js'
 import { violation } from '../policy/enforce.js'
@@ -63,10 +63,9 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
 export function finalError(failures: readonly Failure[], plan: Plan, policy: SslPolicy = {}): PgSslError {
   const lastFailure = failures[failures.length - 1]!
   const last = lastFailure.error
-  // prefer would have gone on in plaintext here: what refused is the policy, not the mode.
-  if (plan.plaintextFallbackForbidden && (lastFailure.kind === 'ssl-refused' || lastFailure.kind === 'handshake' || (lastFailure.kind === 'rejected' && !last.sqlstate?.startsWith('57P03')))) {
-    const error = violation(policy, 'allowPlaintextFallback', 'no plaintext fallback (allowPlaintextFallback: false)', `the SSL attempt failed and sslmode=${plan.requestedMode} would have continued without encryption`, last.message)
-    return error
+  // prefer would have gone on in plaintext here (libpq's retry rule): what refused is the policy, not the mode.
+  if (plan.forbiddenFallback && mayFollow(plan.forbiddenFallback, lastFailure, plan.dialect)) {
+    return violation(policy, 'allowPlaintextFallback', 'no plaintext fallback (allowPlaintextFallback: false)', `the SSL attempt failed and sslmode=${plan.requestedMode} would have continued without encryption`, last.message)
   }
   const sslFailure = failures.find((f) => f.kind === 'handshake')?.error
   if (last.code === 'SSL_REQUIRED_BY_SERVER' && sslFailure) {
@@ -90,21 +89,7 @@ export function finalError(failures: readonly Failure[], plan: Plan, policy: Ssl
 }
 
 function withEarlierAttempts(last: PgSslError, earlier: readonly PgSslError[]): PgSslError {
-  const combined = new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, {
-    ...(last.setting !== undefined ? { setting: last.setting } : {}),
-    ...(last.file !== undefined ? { file: last.file } : {}),
-    ...(last.reason !== undefined ? { reason: last.reason } : {}),
-    ...(last.sqlstate !== undefined ? { sqlstate: last.sqlstate } : {}),
-    ...(last.serial !== undefined ? { serial: last.serial } : {}),
-    ...(last.crlIssuer !== undefined ? { crlIssuer: last.crlIssuer } : {}),
-    ...(last.rule !== undefined ? { rule: last.rule } : {}),
-    ...(last.required !== undefined ? { required: last.required } : {}),
-    ...(last.observed !== undefined ? { observed: last.observed } : {}),
-    ...(last.ruleSource !== undefined ? { ruleSource: last.ruleSource } : {}),
-    hint: last.hint,
-    cause: last,
-  })
-  return combined
+  return new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, { ...detailsOf(last), cause: last })
 }
 
 export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['failure']> {

@@ -59,8 +59,8 @@ export interface Plan {
   readonly notes: readonly string[]
   /** Set when an SSL policy raised the requested mode (onWeakerMode: 'upgrade'). */
   readonly policyUpgradedFrom?: SslMode
-  /** Set when the SSL policy removed prefer's plaintext retry (allowPlaintextFallback: false). */
-  readonly plaintextFallbackForbidden?: boolean
+  /** prefer's plaintext retry, when the SSL policy removed it from `attempts` (allowPlaintextFallback: false). */
+  readonly forbiddenFallback?: AttemptSpec
 }
 
 const plaintext = (trigger: AttemptTrigger): AttemptSpec => ({ ssl: false, verifyChain: false, verifyHostname: false, trigger })

@@ -3,6 +3,7 @@
  * files — done once per connect() and turned into the data the executor needs.
  */
 import { DIALECTS } from '../dialects.js'
+import { warnOnce } from '../errors.js'
 import { checkDialectAndMode, checkMaterial, modeForPolicy, violation, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
 import { passwordFromFile } from '../settings/passfile.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
@@ -62,20 +63,13 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   return { settings, requireAuth, endpoints, material, plans, warnings }
 }
 
-const warnedPassfiles = new Set<string>()
-
 /** libpq reads the password file per host, and only when no password was given. */
 function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): Endpoint[] {
   const file = settingValue(settings, 'passfile')
   if (!file || settings.values.password !== undefined || settings.passwordFunction) return endpoints
   const user = effectiveUser(settings)
-  const warn = (message: string): void => {
-    if (warnedPassfiles.has(message)) return
-    warnedPassfiles.add(message)
-    process.emitWarning(`pg-sslmode: ${message}`, 'PgSslWarning')
-  }
   return endpoints.map((endpoint) => {
-    const found = passwordFromFile(file, { host: endpoint.hostName ?? endpoint.host, port: String(endpoint.port), dbname: settingValue(settings, 'dbname') ?? user, user }, warn)
+    const found = passwordFromFile(file, { host: endpoint.hostName ?? endpoint.host, port: String(endpoint.port), dbname: settingValue(settings, 'dbname') ?? user, user }, (message) => warnOnce(message, message))
     if (!found) return endpoint
     const withPassword = { ...endpoint }
     Object.defineProperty(withPassword, 'passfile', { value: found, enumerable: false })
@@ -97,7 +91,8 @@ function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, trans
   }
   const attempts = withoutPlaintextFallback(policy, plan.attempts)
   if (attempts.length !== plan.attempts.length) {
-    plan = { ...plan, attempts, plaintextFallbackForbidden: true, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+    const forbiddenFallback = plan.attempts.find((a) => !attempts.includes(a))!
+    plan = { ...plan, attempts, forbiddenFallback, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
   }
   return plan
 }

@@ -43,8 +43,8 @@ export class StartupChecker {
   #header = Buffer.alloc(0)
   #bodyLeft = 0
   #type = 0
-  #authOkPending = false
-  #codeBytes = Buffer.alloc(0)
+  /** The message being read is an authentication request: its body (at most 2000 bytes) is kept. */
+  #inRequest = false
   #requestBody: Buffer[] = []
   authenticated = false
   /** Authentication requests completed by the last feed(), code and body, in order. */
@@ -60,8 +60,7 @@ export class StartupChecker {
     while (i < chunk.length) {
       if (this.#bodyLeft > 0) {
         const take = Math.min(this.#bodyLeft, chunk.length - i)
-        if (this.#authOkPending) this.#requestBody.push(chunk.subarray(i, i + take)) // at most 2000 bytes
-        if (this.#authOkPending && this.#codeBytes.length < 4) this.#codeBytes = Buffer.concat([this.#codeBytes, chunk.subarray(i, i + Math.min(take, 4 - this.#codeBytes.length))])
+        if (this.#inRequest) this.#requestBody.push(chunk.subarray(i, i + take))
         this.#bodyLeft -= take
         i += take
         if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
@@ -78,8 +77,7 @@ export class StartupChecker {
       const lengthProblem = this.#checkLength(this.#type, length)
       if (lengthProblem) return lengthProblem
       this.#bodyLeft = length - 4
-      this.#authOkPending = this.#type === AUTH_REQUEST && this.#phase === 'auth'
-      this.#codeBytes = Buffer.alloc(0)
+      this.#inRequest = this.#type === AUTH_REQUEST && this.#phase === 'auth'
       this.#requestBody = []
       this.#header = Buffer.alloc(0)
       if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
@@ -110,11 +108,12 @@ export class StartupChecker {
 
   /** A whole message was read: an AuthenticationOk moves on; ReadyForQuery ends the start-up. */
   #messageEnded(): boolean {
-    if (this.#authOkPending) {
-      this.#authOkPending = false
-      const body = Buffer.concat(this.#requestBody)
-      if (body.length >= 4) this.requests.push({ code: body.readUInt32BE(0), body })
-      if (this.#codeBytes.length === 4 && this.#codeBytes.readUInt32BE(0) === 0) {
+    if (this.#inRequest) {
+      this.#inRequest = false
+      const body = Buffer.concat(this.#requestBody) // 4 to 1996 bytes: the length was checked
+      const code = body.readUInt32BE(0)
+      this.requests.push({ code, body })
+      if (code === 0) {
         this.#phase = 'after-auth'
         this.authenticated = true
       }

@@ -8,7 +8,7 @@ import { DIALECTS } from '../dialects.js'
 import { PgSslError, type VerifyFailureReason } from '../errors.js'
 import { settingValue } from '../settings/resolve.js'
 import { secureContextFor } from '../tls/context.js'
-import { certificateNames, matchHostname } from '../tls/hostname.js'
+import { certificateNames, matchHostname, type CertificateNames } from '../tls/hostname.js'
 import type { TlsMaterial } from '../tls/material.js'
 import { checkNegotiated, type ExpiryWarning } from '../policy/enforce.js'
 import { tlsRank, type SslPolicy } from '../policy/policy.js'
@@ -110,19 +110,19 @@ const OPENSSL_REASONS: Readonly<Record<string, VerifyFailureReason>> = {
 function verificationFailure(explained: ChainResult, opensslCode: string | undefined): PgSslError {
   const code = opensslCode ?? 'unknown'
   const byOpenSsl = OPENSSL_REASONS[code] ?? 'other'
+  const walk = explained.ok ? undefined : explained
   // Our reason and message when they explain the same failure OpenSSL names (or OpenSSL's is one we cannot name).
-  const agree = !explained.ok && (explained.reason === byOpenSsl || byOpenSsl === 'other')
-  const reason = agree && !explained.ok ? explained.reason : byOpenSsl
-  const message =
-    agree && !explained.ok
-      ? `server certificate verification failed (${reason}): ${explained.message} [OpenSSL: ${code}]`
-      : `server certificate verification failed (${reason}): OpenSSL refused the chain (${code})` + (explained.ok ? '' : `; pg-sslmode's walk found: ${explained.message}`)
+  const ours = walk && (walk.reason === byOpenSsl || byOpenSsl === 'other') ? walk : undefined
+  const reason = ours?.reason ?? byOpenSsl
+  const message = ours
+    ? `server certificate verification failed (${reason}): ${ours.message} [OpenSSL: ${code}]`
+    : `server certificate verification failed (${reason}): OpenSSL refused the chain (${code})` + (walk ? `; pg-sslmode's walk found: ${walk.message}` : '')
   return new PgSslError('CERT_VERIFY_FAILED', message, {
     setting: reason === 'revoked' || reason === 'crl-problem' ? 'sslcrl' : 'sslrootcert',
     reason,
     hint: HINTS[reason],
-    ...(agree && !explained.ok && explained.serial ? { serial: explained.serial } : {}),
-    ...(agree && !explained.ok && explained.crlIssuer ? { crlIssuer: explained.crlIssuer } : {}),
+    ...(ours?.serial ? { serial: ours.serial } : {}),
+    ...(ours?.crlIssuer ? { crlIssuer: ours.crlIssuer } : {}),
   })
 }
 
@@ -138,6 +138,14 @@ const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
   other: 'check sslrootcert and the server certificate with openssl verify',
 }
 
+/** The names of a certificate, read once per parsed certificate (transport.ts keeps those by fingerprint). */
+const certificateNamesCache = new WeakMap<X509Certificate, CertificateNames>()
+function namesOf(cert: X509Certificate): CertificateNames {
+  let names = certificateNamesCache.get(cert)
+  if (!names) certificateNamesCache.set(cert, (names = certificateNames(Buffer.from(cert.raw))))
+  return names
+}
+
 /** verify-full: libpq's host-name check on the server certificate (tls/hostname.ts). */
 export function checkHostname(cert: X509Certificate | undefined, hostName: string | undefined): void {
   if (!hostName) {
@@ -146,7 +154,7 @@ export function checkHostname(cert: X509Certificate | undefined, hostName: strin
       hint: 'give host= (the name in the server certificate) next to hostaddr=, or use sslmode=verify-ca',
     })
   }
-  const check = matchHostname(hostName, cert ? certificateNames(Buffer.from(cert.raw)) : { altNames: [], commonName: undefined })
+  const check = matchHostname(hostName, cert ? namesOf(cert) : { altNames: [], commonName: undefined })
   if (check.result === 'match') return
   if (check.result === 'error') throw new PgSslError('HOSTNAME_MISMATCH', check.error!, { setting: 'host' })
   const message =

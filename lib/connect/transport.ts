@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
 import { isIP, Socket as NetSocket, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
-import { PgSslError } from '../errors.js'
+import { PgSslError, warnOnce } from '../errors.js'
 import { closeQuietly } from './exposed-stream.js'
 import { watchHandshake, type CertificateRequestSeen } from '../tls/certificate-request.js'
 
@@ -251,15 +251,11 @@ export function serverNameForSni(host: string | undefined, sslsni: boolean): str
   return host
 }
 
-const keyLogWarnings = new Set<string>()
-
 /** As libpq's SSL_CTX_keylog_cb: append, creating the file private (0600); a failure is a warning, not an error. */
 function appendKeyLog(file: string, line: Buffer): void {
   try {
     appendFileSync(file, line, { mode: 0o600 })
   } catch (error) {
-    if (keyLogWarnings.has(file)) return
-    keyLogWarnings.add(file)
-    process.emitWarning(`pg-sslmode: could not write SSL key logging file "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslWarning')
+    warnOnce(`keylog:${file}`, `could not write SSL key logging file "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`)
   }
 }

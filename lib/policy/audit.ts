@@ -7,6 +7,7 @@
 import { appendFileSync } from 'node:fs'
 import type { EventEmitter } from 'node:events'
 import type { SecurityReport } from '../report.js'
+import { warnOnce } from '../errors.js'
 import type { ExpiryWarning } from './enforce.js'
 
 export type SecurityEvent =
@@ -29,18 +30,13 @@ export interface EventSinks {
   readonly emitter?: EventEmitter
 }
 
-const warnedFiles = new Set<string>()
-
 export function publish(event: SecurityEvent, sinks: EventSinks): void {
   if (sinks.auditLog) {
     try {
       appendFileSync(sinks.auditLog, JSON.stringify(event) + '\n', { mode: 0o600 })
     } catch (error) {
       // An audit log that cannot be written must not break connections, but must not be silent.
-      if (!warnedFiles.has(sinks.auditLog)) {
-        warnedFiles.add(sinks.auditLog)
-        process.emitWarning(`pg-sslmode: cannot write the audit log ${sinks.auditLog}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
-      }
+      warnOnce(`audit:${sinks.auditLog}`, `cannot write the audit log ${sinks.auditLog}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
     }
   }
   if (sinks.emitter && sinks.emitter.listenerCount(event.type) > 0) sinks.emitter.emit(event.type, event)

@@ -50,7 +50,7 @@ export function loadSystemStore(env: TrustStoreEnvironment): SystemStore {
   const seen = new Set<string>()
   const add = (text: string): void => {
     for (const match of text.matchAll(PEM_CERTIFICATE)) {
-      const pem = Buffer.from(match[0].replace('TRUSTED CERTIFICATE', 'CERTIFICATE').replace('TRUSTED CERTIFICATE', 'CERTIFICATE'))
+      const pem = Buffer.from(match[0].replaceAll('TRUSTED CERTIFICATE', 'CERTIFICATE'))
       try {
         const fingerprint = new X509Certificate(pem).fingerprint256
         if (!seen.has(fingerprint)) {
