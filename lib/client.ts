@@ -27,6 +27,7 @@ import { authenticate } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
 import { closeQuietly, watchExternalDestroy } from './connect/exposed-stream.js'
 import { publish } from './policy/audit.js'
+import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
 import type { ExpiryWarning } from './policy/enforce.js'
 
 type Listener = (...args: unknown[]) => void
@@ -104,6 +105,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   #applicationListeners: Map<string | symbol, Listener[]> | undefined
   #connectEventHeld = false
   #endEmitted = false
+  #retryCounters: RetryCounters | undefined
 
   constructor(config: ConnectOptions | string = {}) {
     const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
@@ -119,6 +121,9 @@ export class SslClient extends pg.Client implements StartupTarget {
     super(pgOptions)
     this.#settings = settings
     this.#settingsError = settingsError
+    // createPool() shares its retry counters with the clients it makes (pool.connectRetryStats).
+    const counters = (options as { [RETRY_COUNTERS]?: unknown })[RETRY_COUNTERS]
+    if (counters instanceof RetryCounters) this.#retryCounters = counters
   }
 
   /** What this connection really negotiated. Frozen; set once when the connection is made. */
@@ -134,6 +139,11 @@ export class SslClient extends pg.Client implements StartupTarget {
   static settingsOf(client: SslClient): ResolvedSettings {
     if (!client.#settings) throw client.#settingsError
     return client.#settings
+  }
+
+  /** @internal The retry counters of the pool that made this client, if any. */
+  static retryCountersOf(client: SslClient): RetryCounters | undefined {
+    return client.#retryCounters
   }
 
   override connect(): Promise<this>

@@ -10,6 +10,7 @@ import type { IniSource } from './settings/database-ini.js'
 import type { FilePermissionRule } from './tls/permissions.js'
 import type { PresetName, SslPolicy } from './policy/policy.js'
 import type { SecurityEvent } from './policy/audit.js'
+import type { ConnectRetryOptions } from './settings/connect-retry.js'
 
 type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
 type Flag = '0' | '1' | 0 | 1 | boolean
@@ -86,6 +87,12 @@ export interface ConnectOptions
    * as given; rejectUnauthorized: false → require. libpq keywords win over it.
    */
   ssl?: boolean | SslMode | 'no-verify' | PgSslObject
+  /**
+   * Retry opening the connection while the server is not up yet or going away (refused, reset
+   * before start-up, SQLSTATE 57P03/57P01/57P02), with jittered backoff, within a budget
+   * (docs/pools.md). Off for connect() and SslClient (as libpq); createPool() turns it on.
+   */
+  connectRetry?: boolean | ConnectRetryOptions
   /** pg's option: the Promise implementation connect(), end() and query() return (deprecated in pg 8, honoured). */
   Promise?: PromiseConstructorLike
 }

@@ -8,6 +8,7 @@ import pg from 'pg'
 import { SslClient } from './client.js'
 import { PgSslError } from './errors.js'
 import type { ConnectOptions } from './options.js'
+import { RETRY_COUNTERS, RetryCounters, type ConnectRetryStats } from './connect/retry.js'
 
 export type PoolOptions = ConnectOptions & Omit<pg.PoolConfig, keyof pg.ClientConfig | 'Client'>
 
@@ -16,13 +17,15 @@ export type SslPoolClient = SslClient & pg.PoolClient
 
 /** A pg.Pool whose checked-out clients are SslClients (with `security`). */
 export interface SslPool extends Omit<pg.Pool, 'connect'> {
+  /** What connectRetry did so far: retries, clients waiting now, time waited, recovered and exhausted connections. */
+  readonly connectRetryStats: ConnectRetryStats
   connect(): Promise<SslPoolClient>
   connect(callback: (error: Error | undefined, client: SslPoolClient | undefined, done: (release?: unknown) => void) => void): void
 }
 
 export function createPool(options: PoolOptions = {}): SslPool {
   // pg-pool keeps the password non-enumerable; keep it so when passing the options on.
-  const config: Record<string, unknown> = { ...(options as Record<string, unknown>) }
+  const config: Record<string | symbol, unknown> = { ...(options as Record<string, unknown>) }
   if ('password' in options && !Object.keys(options).includes('password')) config.password = (options as { password?: unknown }).password
   const Client = (options as { Client?: unknown }).Client
   if (Client !== undefined && !(typeof Client === 'function' && (Client === SslClient || Client.prototype instanceof SslClient))) {
@@ -31,7 +34,13 @@ export function createPool(options: PoolOptions = {}): SslPool {
       hint: 'extend SslClient instead of pg.Client, or leave Client out',
     })
   }
-  return new pg.Pool({ ...config, Client: (Client ?? SslClient) as typeof pg.Client } as pg.PoolConfig) as unknown as SslPool
+  // Unlike a single connect() (libpq tries once), a pool waits for a server that is restarting.
+  if (config.connectRetry === undefined) config.connectRetry = true
+  const counters = new RetryCounters()
+  config[RETRY_COUNTERS] = counters
+  const pool = new pg.Pool({ ...config, Client: (Client ?? SslClient) as typeof pg.Client } as pg.PoolConfig) as unknown as SslPool
+  Object.defineProperty(pool, 'connectRetryStats', { get: () => counters.snapshot(), enumerable: false })
+  return pool
 }
 
 /**

@@ -82,6 +82,8 @@ export interface SecurityReport {
   readonly channelBinding: boolean
   /** sslkeylogfile: the file this session's TLS secrets are written to — encryption is void for whoever reads it. */
   readonly keyLogFile: string | null
+  /** Rounds of attempts this connection waited for and repeated because the server was not up yet (connectRetry, pools). */
+  readonly connectRetries: number
   /**
    * Where pg-sslmode's own certificate walk disagreed with OpenSSL, which accepted the chain
    * (OpenSSL decides; such a disagreement is recorded, never a refusal). Usually empty.
@@ -132,6 +134,7 @@ export interface ReportInput {
   readonly diagnostics?: readonly string[]
   readonly authentication?: { readonly method: string; readonly channelBinding: boolean }
   readonly keyLogFile?: string | undefined
+  readonly connectRetries?: number
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -170,6 +173,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     authentication: input.authentication?.method ?? 'none',
     channelBinding: input.authentication?.channelBinding ?? false,
     keyLogFile: input.keyLogFile ?? null,
+    connectRetries: input.connectRetries ?? 0,
   }
 }
 

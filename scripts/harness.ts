@@ -213,7 +213,8 @@ function templateFor(binaries: ServerBinaries, binDir: string): string {
   return dir
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (just now). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

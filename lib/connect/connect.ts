@@ -3,11 +3,13 @@
  * which attempts exist, `classify` says what a failure was, `mayFollow` says whether the next
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { setExecutor, SslClient, TERMINATED, type Negotiated, type StartupTarget } from '../client.js'
 import { closeQuietly } from './exposed-stream.js'
 import type { ExpiryWarning } from '../policy/enforce.js'
-import { ERROR_CODES, PgSslError } from '../errors.js'
+import { detailsOf, ERROR_CODES, PgSslError } from '../errors.js'
+import { publish } from '../policy/audit.js'
+import { backoffDelay, transientReason, type RetryCounters } from './retry.js'
 import type { ConnectOptions } from '../options.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
 import { classify, failureSummary, finalError, mayFollow, publicError, type Failure } from './failure.js'
@@ -29,22 +31,75 @@ export async function connect(options: ConnectOptions = {}): Promise<SslClient> 
 /** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
 async function negotiate(client: SslClient): Promise<Negotiated> {
   const prepared = await prepare(SslClient.settingsOf(client))
+  const { settings } = prepared
   // As pg's: the TLS settings and material in effect.
   ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
   const records: AttemptRecord[] = []
+  const started = Date.now()
+  const counters = SslClient.retryCountersOf(client)
   let lastError: PgSslError | undefined
-  for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {
-    try {
-      const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client)
-      return { report, warnings: [...prepared.warnings, ...warnings] }
-    } catch (error) {
-      lastError = error as PgSslError
+  for (let retries = 0; ; retries++) {
+    const failures: PgSslError[] = []
+    for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {
+      try {
+        const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries)
+        if (retries > 0 && counters) counters.recovered++
+        return { report, warnings: [...prepared.warnings, ...warnings] }
+      } catch (error) {
+        failures.push(error as PgSslError)
+      }
     }
+    lastError = failures.at(-1) ?? lastError
+    if (client.aborted || !settings.connectRetry || failures.length === 0) break
+    // Every host must have failed for a reason waiting can fix.
+    const reasons = failures.map(transientReason)
+    if (reasons.some((r) => r === undefined)) break
+    const elapsed = Date.now() - started
+    const delay = backoffDelay(retries, settings.connectRetry)
+    if (elapsed + delay >= settings.connectRetry.budgetMillis) {
+      if (counters) counters.exhausted++
+      lastError = new PgSslError(lastError!.code, `${lastError!.message} (gave up after ${retries} connection ${retries === 1 ? 'retry' : 'retries'} in ${(elapsed / 1000).toFixed(1)} s: connectRetry budget ${settings.connectRetry.budgetMillis} ms)`, {
+        ...detailsOf(lastError!),
+        cause: lastError,
+      })
+      break
+    }
+    publish(
+      { type: 'connect-retry', time: new Date().toISOString(), host: settings.values.host?.value, retry: retries + 1, delayMillis: delay, elapsedMillis: elapsed, reason: reasons.at(-1)!, code: lastError!.code, message: lastError!.message },
+      { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: client },
+    )
+    await waitUnlessAborted(client, delay, counters)
   }
   // Ended from outside (end(), or connection.stream destroyed): pg's words for it.
   if (client.aborted) lastError = new PgSslError('CONNECTION_FAILED', TERMINATED, { ...(lastError ? { cause: lastError } : {}) })
   lastError!.attempts = records
   throw publicError(lastError!)
+}
+
+/**
+ * The pause between two rounds of attempts. A fresh, unconnected socket is connection.stream
+ * meanwhile, so pg-pool's connection timeout (which destroys connection.stream) ends the wait.
+ */
+function waitUnlessAborted(client: StartupTarget, ms: number, counters: RetryCounters | undefined): Promise<void> {
+  client.expose(new Socket())
+  if (counters) {
+    counters.retries++
+    counters.waiting++
+  }
+  const since = Date.now()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      client.onAbort(undefined)
+      if (counters) {
+        counters.waiting--
+        counters.waitedMillis += Date.now() - since
+      }
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    client.onAbort(done)
+  })
 }
 setExecutor(negotiate)
 
@@ -54,6 +109,7 @@ async function connectEndpoint(
   plan: Plan,
   records: AttemptRecord[],
   client: StartupTarget,
+  connectRetries: number,
 ): Promise<{ report: SecurityReport; warnings: ExpiryWarning[] }> {
   const { settings } = prepared
   const timeoutMs = connectTimeoutMs(settings)
@@ -158,6 +214,7 @@ async function connectEndpoint(
           diagnostics,
           authentication: authGuard.seen,
           keyLogFile: session ? keyLogFile : undefined,
+          connectRetries,
         })
         return { report, warnings }
       } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Security events: every connection leaves proof. Each event goes to the onSecurityEvent option,
- * is emitted on the client (client.on('security' | 'fallback' | 'policy-violation' |
+ * is emitted on the client (client.on('security' | 'fallback' | 'policy-violation' | 'connect-retry' |
  * 'certificate-expiring')), and is appended as one JSON line to PGSSLAUDITLOG when set. Events
  * carry the security report or the violated rule — never a password, passphrase or key.
  */
@@ -21,6 +21,20 @@ export type SecurityEvent =
       readonly observed: string
       readonly message: string
       readonly host: string | undefined
+    }
+  | {
+      /** A pool connection found the server not up yet (or going away) and will try again. */
+      readonly type: 'connect-retry'
+      readonly time: string
+      readonly host: string | undefined
+      /** 1 for the first retry of this connection. */
+      readonly retry: number
+      readonly delayMillis: number
+      readonly elapsedMillis: number
+      /** Why waiting may help: an errno (ECONNREFUSED…) or a SQLSTATE (57P03…). */
+      readonly reason: string
+      readonly code: string
+      readonly message: string
     }
   | ({ readonly type: 'certificate-expiring'; readonly time: string; readonly host: string | undefined } & ExpiryWarning)
 

@@ -20,6 +20,7 @@ import type { ConnectOptions } from '../options.js'
 import { FILE_PERMISSION_RULES } from '../tls/permissions.js'
 import { combinePolicies, loadPolicy, type SslPolicy } from '../policy/policy.js'
 import type { SecurityEvent } from '../policy/audit.js'
+import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
 
 export type SettingSource =
   | 'option'
@@ -60,6 +61,8 @@ export interface ResolvedSettings {
   readonly passwordFunction?: () => string | Promise<string>
   /** Certificate material pg's ssl option gave as contents (ca, cert, key, crl) and its servername. */
   readonly inline: InlineMaterial
+  /** Connection-establishment retry (createPool's default); undefined: one round of attempts, as libpq. */
+  readonly connectRetry?: ConnectRetrySettings
   /** SSL_CERT_FILE / SSL_CERT_DIR from the environment: where sslrootcert=system looks (as for OpenSSL). */
   readonly trustStoreEnv: { readonly SSL_CERT_FILE?: string; readonly SSL_CERT_DIR?: string }
 }
@@ -68,7 +71,7 @@ export interface ResolvedSettings {
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
 /** Options that belong to this library, not to libpq or pg. */
-const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent'])
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent', 'connectRetry'])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
@@ -213,6 +216,8 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
   }
 
+  const connectRetry = connectRetryOf(input.connectRetry, input.connectionTimeoutMillis)
+
   return {
     values,
     dialect,
@@ -225,6 +230,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
     inline,
+    ...(connectRetry ? { connectRetry } : {}),
     trustStoreEnv: {
       ...(env.SSL_CERT_FILE ? { SSL_CERT_FILE: env.SSL_CERT_FILE } : {}),
       ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
