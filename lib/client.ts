@@ -19,7 +19,7 @@ import { Socket } from 'node:net'
 import pg from 'pg'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from './report.js'
-import { resolveSettings, type ResolvedSettings } from './settings/resolve.js'
+import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
 import { pgConfig } from './connect/pg-config.js'
 import { PgSslError } from './errors.js'
 import { DIALECTS } from './dialects.js'
@@ -28,7 +28,8 @@ import { guardStartup } from './connect/startup-guard.js'
 import { closeQuietly, watchExternalDestroy } from './connect/exposed-stream.js'
 import { publish } from './policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
-import type { ExpiryWarning } from './policy/enforce.js'
+import { negotiate } from './connect/executor.js'
+import { TERMINATED, type Negotiated, type StartupTarget } from './connect/target.js'
 
 type Listener = (...args: unknown[]) => void
 
@@ -57,35 +58,6 @@ interface PgClientState {
   connectionParameters: { client_encoding?: string; ssl?: unknown }
   getStartupConf(): Record<string, string>
 }
-
-/** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
-export interface StartupTarget {
-  /** The socket for the next attempt (pg's own, unconnected, the first time); shown as connection.stream. */
-  nextSocket(): Socket
-  /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
-  expose(stream: Socket): void
-  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void>
-  abandonAttempt(): void
-  /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
-  onAbort(handler: (() => void) | undefined): void
-  readonly aborted: boolean
-}
-
-/** What a successful negotiation yields: the report, and certificates the policy warns about. */
-export interface Negotiated {
-  readonly report: SecurityReport
-  readonly warnings: readonly ExpiryWarning[]
-}
-
-type Executor = (client: SslClient) => Promise<Negotiated>
-let runAttempts: Executor | undefined
-/** Set once by connect.ts (breaks the import cycle client → executor → client). */
-export function setExecutor(executor: Executor): void {
-  runAttempts = executor
-}
-
-/** The error of a negotiation ended from outside (pg's words for a connection that went away). */
-export const TERMINATED = 'Connection terminated unexpectedly'
 
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ResolvedSettings | undefined
@@ -136,15 +108,11 @@ export class SslClient extends pg.Client implements StartupTarget {
    * The resolved settings hold the password and sslpassword in clear, so they are not a public
    * property (a console.log of the client must not show them). @internal
    */
-  static settingsOf(client: SslClient): ResolvedSettings {
-    if (!client.#settings) throw client.#settingsError
-    return client.#settings
+  #resolved(): ResolvedSettings {
+    if (!this.#settings) throw this.#settingsError
+    return this.#settings
   }
 
-  /** @internal The retry counters of the pool that made this client, if any. */
-  static retryCountersOf(client: SslClient): RetryCounters | undefined {
-    return client.#retryCounters
-  }
 
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
@@ -188,13 +156,12 @@ export class SslClient extends pg.Client implements StartupTarget {
   async #negotiate(): Promise<void> {
     try {
       if (this.#settingsError !== undefined) throw this.#settingsError
-      if (!runAttempts) throw new Error('pg-sslmode executor not loaded')
-      const settings = SslClient.settingsOf(this)
+      const settings = this.#resolved()
       const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
       const host = settings.values.host?.value
       let negotiated: Negotiated
       try {
-        negotiated = await runAttempts(this)
+        negotiated = await negotiate(this, settings, this.#retryCounters)
       } catch (error) {
         const e = error as PgSslError
         if (e instanceof PgSslError && e.code === 'POLICY_VIOLATION') {
@@ -291,7 +258,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     const state = this as unknown as PgClientState
     const con = state.connection
     this.#applicationListeners ??= snapshotListeners(con)
-    const openGauss = DIALECTS[SslClient.settingsOf(this).dialect].openGaussAuthentication
+    const openGauss = DIALECTS[this.#resolved().dialect].openGaussAuthentication
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
     guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
     if (openGauss) {
@@ -379,4 +346,9 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child)
   }
   return value
+}
+
+/** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
+export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
+  return new SslClient(options).connect()
 }

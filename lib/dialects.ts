@@ -1,6 +1,6 @@
 /**
  * What differs between PostgreSQL's libpq and openGauss/GaussDB(DWS)'s libpq (gsql), in one table
- * (README, "Dialects"). Code asks this table; it never tests the dialect name itself.
+ * (docs/dialects.md). Code asks this table; it never tests the dialect name itself.
  */
 
 import type { FilePermissionRule } from './tls/permissions.js'

@@ -5,9 +5,10 @@
  */
 import type { Dialect } from './dialects.js'
 import type { ConnectOptions } from './options.js'
-import type { Plan } from './connect/plan.js'
+import type { Plan } from './plan.js'
 import { prepare } from './connect/prepare.js'
-import { describeSettings, resolveSettings, type Setting } from './settings/resolve.js'
+import { describeSettings, type Setting } from './settings/resolve.js'
+import { resolveSettings } from './connection-settings.js'
 
 export interface ResolvedEndpoint {
   readonly host: string

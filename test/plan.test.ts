@@ -1,9 +1,9 @@
 /**
  * The attempt plan for every (sslmode × dialect × root CA × transport), written out by hand from
- * libpq's behaviour (fe-connect.c; README "The six modes", "Dialects") — not derived from the code under test.
+ * libpq's behaviour (fe-connect.c; docs/modes.md, docs/dialects.md) — not derived from the code under test.
  */
 import t from 'tap'
-import { planAttempts, type PlanInput } from '../lib/connect/plan.js'
+import { planAttempts, type PlanInput } from '../lib/plan.js'
 import { PgSslError } from '../lib/errors.js'
 import { DIALECT_NAMES } from '../lib/dialects.js'
 import { SSL_MODES } from '../lib/settings/keywords.js'

@@ -1,6 +1,7 @@
 import t from 'tap'
 import pg from 'pg'
-import { describeSettings, resolveSettings, type ResolveIo } from '../lib/settings/resolve.js'
+import { describeSettings, type ResolveIo } from '../lib/settings/resolve.js'
+import { resolveSettings } from '../lib/connection-settings.js'
 import { PgSslError } from '../lib/errors.js'
 
 /** No ~/.postgresql files unless a test says so. */

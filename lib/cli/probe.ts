@@ -4,7 +4,7 @@
  * the TLS versions it accepts, its certificate, and whether it can satisfy a policy. It sends no
  * query but `select 1`.
  */
-import { connect } from '../connect/connect.js'
+import { connect } from '../client.js'
 import { ERROR_CODES, isPgSslError, PgSslError, sslCodeOf, type PgSslServerError } from '../errors.js'
 import type { ConnectOptions } from '../options.js'
 import { loadPolicy, type SslPolicy } from '../policy/policy.js'
@@ -85,7 +85,7 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
   }
   const byMode = (m: SslMode) => modes.find((r) => r.mode === m)!
   const ssl = byMode('require').code === 'SSL_DISABLED_ON_SERVER' ? false : byMode('require').outcome === 'failed' ? 'unknown' : true
-  // require_ssl only means something when ssl is on (README "The six modes": the ssl=off rows hold for both).
+  // require_ssl only means something when ssl is on (docs/modes.md: the ssl=off rows hold for both).
   const requireSsl = ssl !== true ? 'unknown' : byMode('disable').code === 'SSL_REQUIRED_BY_SERVER' ? true : byMode('disable').outcome === 'unencrypted' ? false : 'unknown'
 
   const tlsVersions = { 'TLSv1.2': false, 'TLSv1.3': false }

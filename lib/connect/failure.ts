@@ -6,7 +6,7 @@ import pg from 'pg'
 import { DIALECTS, type Dialect } from '../dialects.js'
 import { detailsOf, PgSslError } from '../errors.js'
 import type { AttemptRecord } from '../report.js'
-import type { AttemptSpec, Plan } from './plan.js'
+import type { AttemptSpec, Plan } from '../plan.js'
 import { violation } from '../policy/enforce.js'
 import type { SslPolicy } from '../policy/policy.js'
 

@@ -3,7 +3,8 @@
  * process.env (the caller may have passed its own env) and never does TLS itself.
  */
 import type pg from 'pg'
-import { effectiveUser, settingValue, type ResolvedSettings } from '../settings/resolve.js'
+import { effectiveUser, settingValue } from '../settings/resolve.js'
+import type { ResolvedSettings } from '../connection-settings.js'
 import type { Prepared } from './prepare.js'
 
 export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import pg from 'pg'
-import type { StartupTarget } from '../client.js'
+import type { StartupTarget } from './target.js'
 import { PgSslError } from '../errors.js'
 import { Failure } from './failure.js'
 

@@ -14,7 +14,7 @@ import { checkNegotiated, type ExpiryWarning } from '../policy/enforce.js'
 import { tlsRank, type SslPolicy } from '../policy/policy.js'
 import { verifyServerCertificate } from '../tls/server-verification.js'
 import type { ChainResult } from '../tls/chain.js'
-import type { AttemptSpec } from './plan.js'
+import type { AttemptSpec } from '../plan.js'
 import type { Prepared } from './prepare.js'
 import { serverNameForSni, type Endpoint, type TlsSessionFacts } from './transport.js'
 

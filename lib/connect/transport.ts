@@ -10,44 +10,13 @@ import { isIP, Socket as NetSocket, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { PgSslError, warnOnce } from '../errors.js'
 import { closeQuietly } from './exposed-stream.js'
-import { watchHandshake, type CertificateRequestSeen } from '../tls/certificate-request.js'
+import { watchHandshake } from '../tls/certificate-request.js'
+import type { TlsSessionFacts } from '../tls/session.js'
+import type { Endpoint } from '../settings/endpoints.js'
 
-export interface Endpoint {
-  /** The name the user gave: used for SNI and verify-full. */
-  readonly host: string
-  /**
-   * The host name the user gave, which verify-full checks and SNI carries; absent when only
-   * hostaddr was given (libpq then refuses verify-full: "host name must be specified").
-   */
-  readonly hostName?: string
-  /** A password from the password file for this host (passfile, PGPASSFILE, ~/.pgpass). */
-  readonly passfile?: { readonly password: string; readonly file: string; readonly line: number }
-  /** Where to connect: hostaddr when given, else host. */
-  readonly address: string
-  readonly port: number
-  /** Path of the Unix-domain socket, when host is a directory. */
-  readonly socketPath?: string
-}
+export type { Endpoint, TlsSessionFacts }
 
-/**
- * What the handshake established, read the moment it completes: Node (OpenSSL) may drop the peer
- * certificate from the socket once a TLS 1.3 session ticket arrives, so it is not read later.
- */
-export interface TlsSessionFacts {
-  readonly protocol: string | null
-  readonly cipher: string | null
-  readonly cipherStandardName: string | null
-  readonly peerCertificate: X509Certificate | undefined
-  /** The ALPN protocol the server chose ("postgresql" for direct negotiation), or null. */
-  readonly alpn: string | null
-  /** The certificates the server presented, leaf first (as OpenSSL linked them). */
-  readonly presented: readonly X509Certificate[]
-  /** OpenSSL's own verdict on the chain against the configured roots (the second line). */
-  readonly opensslAuthorized: boolean
-  readonly opensslError: string | undefined
-  /** With sslcertmode=require: whether the server sent a CertificateRequest. */
-  readonly certificateRequest?: CertificateRequestSeen
-}
+
 
 /** The outcome of asking the server for SSL. */
 export type SslAnswer =

@@ -9,7 +9,7 @@
 import type { X509Certificate } from 'node:crypto'
 import type { Dialect, TlsVersion } from '../dialects.js'
 import { PgSslError } from '../errors.js'
-import type { AttemptSpec, Plan } from '../connect/plan.js'
+import type { AttemptSpec, Plan } from '../plan.js'
 import { sslModeRank, type SslMode } from '../settings/keywords.js'
 import { fingerprintMatches, tlsRank, type SslPolicy } from './policy.js'
 

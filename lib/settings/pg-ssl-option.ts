@@ -23,14 +23,9 @@ import { SSL_MODES } from './keywords.js'
 import type { KeywordValues } from './conninfo.js'
 
 /** Certificate material given as contents (pg's ssl object), not as files. */
-export interface InlineMaterial {
-  readonly ca?: readonly Buffer[]
-  readonly cert?: Buffer
-  /** Never enumerable on the settings: it must not be logged. */
-  readonly key?: Buffer
-  readonly crl?: readonly Buffer[]
-  readonly servername?: string
-}
+import type { InlineMaterial } from '../tls/material.js'
+
+export type { InlineMaterial }
 
 const SUPPORTED = new Set(['rejectUnauthorized', 'ca', 'cert', 'key', 'passphrase', 'servername', 'minVersion', 'maxVersion', 'crl'])
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']

@@ -16,10 +16,7 @@ import { closest } from './suggest.js'
 import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
-import type { ConnectOptions } from '../options.js'
-import { FILE_PERMISSION_RULES } from '../tls/permissions.js'
-import { combinePolicies, loadPolicy, type SslPolicy } from '../policy/policy.js'
-import type { SecurityEvent } from '../policy/audit.js'
+import type { Environment, SettingsOptions } from './options.js'
 import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
 
 export type SettingSource =
@@ -39,21 +36,15 @@ export interface Setting {
   readonly source: SettingSource
 }
 
-export type Environment = Readonly<Record<string, string | undefined>>
+export type { Environment }
 
 
-export interface ResolvedSettings {
+/** The sources merged by precedence (no policy yet: connection-settings.ts adds it). */
+export interface MergedSettings {
   /** Every keyword that has a value, with its source. Secrets are included: never print this. */
   readonly values: Readonly<Record<string, Setting>>
   readonly dialect: Dialect
   readonly dialectSource: 'option' | 'default'
-  /** The combined SSL policy (PGSSLPOLICY, the policy option, filePermissions): stricter wins. */
-  readonly policy: SslPolicy
-  /** Where the policy came from, for the report: e.g. "env:PGSSLPOLICY=recommended", "option". */
-  readonly policySources: readonly string[]
-  /** JSON-lines audit file (PGSSLAUDITLOG), if any. */
-  readonly auditLog?: string
-  readonly onSecurityEvent?: (event: SecurityEvent) => void
   readonly sslmode: SslMode
   /** `pg` options that are not libpq keywords (types, statement_timeout, ...), passed through. */
   readonly passThrough: Readonly<Record<string, unknown>>
@@ -70,7 +61,7 @@ export interface ResolvedSettings {
 /** pg.ClientConfig names that are libpq keywords under another name. */
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
-/** Options that belong to this library, not to libpq or pg. */
+/** Options that belong to this library, not to libpq or pg (the policy ones are read by connection-settings.ts). */
 const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent', 'connectRetry'])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
@@ -102,7 +93,7 @@ const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
   ['sslrootcert', 'cacert.pem'],
 ]
 
-export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
+export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defaultIo): MergedSettings {
   const env = input.env ?? process.env
   const { explicit, fromSsl, inline, passThrough, passwordFunction } = readOptions(input)
   const values: Record<string, Setting> = {}
@@ -190,42 +181,12 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
   }
   validate(values)
 
-  if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
-    throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
-      setting: 'filePermissions',
-      hint: `use one of: ${FILE_PERMISSION_RULES.join(', ')}`,
-    })
-  }
-  // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
-  const policies: SslPolicy[] = []
-  const policySources: string[] = []
-  if (env.PGSSLPOLICY) {
-    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
-    policySources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
-  }
-  if (input.policy !== undefined) {
-    policies.push(loadPolicy(input.policy, 'policy option'))
-    policySources.push(typeof input.policy === 'string' ? `option:${input.policy}` : 'option')
-  }
-  if (input.filePermissions !== undefined) {
-    policies.push({ filePermissions: input.filePermissions })
-    policySources.push('option:filePermissions')
-  }
-  const policy = combinePolicies(policies, policySources)
-  if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
-    throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
-  }
-
   const connectRetry = connectRetryOf(input.connectRetry, input.connectionTimeoutMillis)
 
   return {
     values,
     dialect,
     dialectSource: input.dialect === undefined ? 'default' : 'option',
-    policy,
-    policySources,
-    ...(env.PGSSLAUDITLOG ? { auditLog: env.PGSSLAUDITLOG } : {}),
-    ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
     sslmode: values.sslmode!.value as SslMode,
     passThrough,
     ...(passwordFunction ? { passwordFunction } : {}),
@@ -239,7 +200,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
 }
 
 /** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
-function readOptions(input: ConnectOptions): {
+function readOptions(input: SettingsOptions): {
   explicit: KeywordValues
   /** What pg's ssl option implies, below the explicit keywords. */
   fromSsl: KeywordValues
@@ -406,18 +367,18 @@ function changedPgDefaults(): Array<[string, string]> {
 }
 
 /** The database user: the user setting, else the operating-system user (libpq's default). */
-export function effectiveUser(settings: ResolvedSettings): string {
+export function effectiveUser(settings: MergedSettings): string {
   return settingValue(settings, 'user') ?? userInfo().username
 }
 
 /** The value of a keyword, or undefined when unset or empty (libpq treats "" as unset for files). */
-export function settingValue(settings: ResolvedSettings, name: string): string | undefined {
+export function settingValue(settings: MergedSettings, name: string): string | undefined {
   const v = settings.values[name]?.value
   return v === undefined || v === '' ? undefined : v
 }
 
 /** A printable copy of the settings: secrets masked. */
-export function describeSettings(settings: ResolvedSettings): Record<string, Setting> {
+export function describeSettings(settings: MergedSettings): Record<string, Setting> {
   const out: Record<string, Setting> = {}
   for (const [name, setting] of Object.entries(settings.values)) {
     out[name] = keyword(name)?.secret ? { value: '***', source: setting.source } : setting

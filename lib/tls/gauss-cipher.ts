@@ -1,7 +1,7 @@
 /**
  * openGauss / GaussDB(DWS) `client.key.cipher` + `client.key.rand`: the encrypted passphrase of an
  * encrypted client.key, as the DWS console bundle ships it and `gs_guc encrypt` writes it
- * (openGauss src/common/port/cipher.cpp; README "openGauss and GaussDB(DWS)").
+ * (openGauss src/common/port/cipher.cpp; docs/certificates.md).
  *
  *   .cipher (56 bytes): cipherkey[17] @0, key_salt[17] @17, vector_salt[17] @34, 1 pad byte,
  *                       u32 CRC (little-endian) @52 over bytes 0..51

@@ -14,8 +14,19 @@ import { nameHash } from './der.js'
 import { decryptKeyPassphrase } from './gauss-cipher.js'
 import { checkPermissions, type FilePermissionRule } from './permissions.js'
 import { loadSystemStore, type TrustStoreEnvironment } from './system-store.js'
-import type { InlineMaterial } from '../settings/pg-ssl-option.js'
-import type { RootCertSource } from '../connect/plan.js'
+
+/** Where the root certificates for verification come from: a file, the system store, or none. */
+export type RootCertSource = 'file' | 'system' | 'none'
+
+/** Certificate material given as contents (pg's ssl option: ca, cert, key, crl) and its servername. */
+export interface InlineMaterial {
+  readonly ca?: readonly Buffer[]
+  readonly cert?: Buffer
+  /** Never enumerable on the settings: it must not be logged. */
+  readonly key?: Buffer
+  readonly crl?: readonly Buffer[]
+  readonly servername?: string
+}
 
 export interface TlsMaterial {
   readonly rootCert: RootCertSource

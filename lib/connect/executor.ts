@@ -1,19 +1,19 @@
 /**
- * connect(): settings → plan → attempts → report. The loop is small on purpose: the plan says
+ * The executor: settings → plan → attempts → report. The loop is small on purpose: the plan says
  * which attempts exist, `classify` says what a failure was, `mayFollow` says whether the next
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import { Socket } from 'node:net'
-import { setExecutor, SslClient, TERMINATED, type Negotiated, type StartupTarget } from '../client.js'
+import { TERMINATED, type Negotiated, type StartupTarget } from './target.js'
+import type { ResolvedSettings } from '../connection-settings.js'
 import { closeQuietly } from './exposed-stream.js'
 import type { ExpiryWarning } from '../policy/enforce.js'
 import { detailsOf, ERROR_CODES, PgSslError } from '../errors.js'
 import { publish } from '../policy/audit.js'
 import { backoffDelay, transientReason, type RetryCounters } from './retry.js'
-import type { ConnectOptions } from '../options.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
 import { classify, failureSummary, finalError, mayFollow, publicError, type Failure } from './failure.js'
-import type { Plan } from './plan.js'
+import type { Plan } from '../plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
 import { AuthGuard } from './auth-guard.js'
@@ -23,20 +23,17 @@ import { settingValue } from '../settings/resolve.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
 import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from './transport.js'
 
-/** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
-export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
-  return new SslClient(options).connect()
-}
-
-/** What SslClient.connect() runs: prepare (no network), then the attempts, for this client. */
-async function negotiate(client: SslClient): Promise<Negotiated> {
-  const prepared = await prepare(SslClient.settingsOf(client))
+/**
+ * What SslClient.connect() runs: prepare (no network), then the attempts, for this client;
+ * `counters` are the pool's, when a pool made the client.
+ */
+export async function negotiate(client: StartupTarget, resolved: ResolvedSettings, counters?: RetryCounters): Promise<Negotiated> {
+  const prepared = await prepare(resolved)
   const { settings } = prepared
   // As pg's: the TLS settings and material in effect.
   ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
   const records: AttemptRecord[] = []
   const started = Date.now()
-  const counters = SslClient.retryCountersOf(client)
   let lastError: PgSslError | undefined
   for (let retries = 0; ; retries++) {
     const failures: PgSslError[] = []
@@ -101,7 +98,6 @@ function waitUnlessAborted(client: StartupTarget, ms: number, counters: RetryCou
     client.onAbort(done)
   })
 }
-setExecutor(negotiate)
 
 async function connectEndpoint(
   prepared: Prepared,

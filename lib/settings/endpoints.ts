@@ -3,13 +3,29 @@
  * "/" is a Unix-socket directory (libpq), where SSL is never used.
  */
 import { PgSslError } from '../errors.js'
-import { settingValue, type ResolvedSettings } from '../settings/resolve.js'
-import type { Endpoint } from './transport.js'
+import { settingValue, type MergedSettings } from './resolve.js'
+
+export interface Endpoint {
+  /** The name the user gave: used for SNI and verify-full. */
+  readonly host: string
+  /**
+   * The host name the user gave, which verify-full checks and SNI carries; absent when only
+   * hostaddr was given (libpq then refuses verify-full: "host name must be specified").
+   */
+  readonly hostName?: string
+  /** A password from the password file for this host (passfile, PGPASSFILE, ~/.pgpass). */
+  readonly passfile?: { readonly password: string; readonly file: string; readonly line: number }
+  /** Where to connect: hostaddr when given, else host. */
+  readonly address: string
+  readonly port: number
+  /** Path of the Unix-domain socket, when host is a directory. */
+  readonly socketPath?: string
+}
 
 /** With no host, connect over TCP to localhost like pg (libpq would use its build's socket directory). */
 const DEFAULT_HOST = 'localhost'
 
-export function endpointsOf(settings: ResolvedSettings): Endpoint[] {
+export function endpointsOf(settings: MergedSettings): Endpoint[] {
   const hosts = splitList(settingValue(settings, 'host'))
   const addrs = splitList(settingValue(settings, 'hostaddr'))
   const ports = splitList(settings.values.port?.value)

@@ -1,5 +1,5 @@
 /**
- * sslmode → an ordered list of connection attempts, as libpq runs them (fe-connect.c; README "The six modes"). Pure: the
+ * sslmode → an ordered list of connection attempts, as libpq runs them (fe-connect.c; docs/modes.md). Pure: the
  * plan for every (mode, dialect, root CA present?, transport) is plain data a table test asserts.
  *
  *   disable      [plaintext]
@@ -12,11 +12,13 @@
  * A root CA, when available, makes every SSL attempt verify the chain (libpq loads it and sets
  * SSL_VERIFY_PEER whatever the mode). Over a Unix-domain socket libpq never uses SSL.
  */
-import { PgSslError } from '../errors.js'
-import { DIALECTS, type Dialect } from '../dialects.js'
-import type { SslMode } from '../settings/keywords.js'
+import { PgSslError } from './errors.js'
+import { DIALECTS, type Dialect } from './dialects.js'
+import type { SslMode } from './settings/keywords.js'
 
-export type RootCertSource = 'file' | 'system' | 'none'
+import type { RootCertSource } from './tls/material.js'
+
+export type { RootCertSource }
 export type Transport = 'tcp' | 'unix'
 
 export type Negotiation = 'postgres' | 'direct'

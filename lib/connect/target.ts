@@ -1,0 +1,31 @@
+/**
+ * What the executor needs of a client (SslClient implements it): sockets to use, a start-up on a
+ * socket, giving an attempt up, and aborts. Defined here so that the executor never imports the
+ * client above it.
+ */
+import type { Socket } from 'node:net'
+import type { PgSslError } from '../errors.js'
+import type { SecurityReport } from '../report.js'
+import type { ExpiryWarning } from '../policy/enforce.js'
+
+/** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
+export interface StartupTarget extends NodeJS.EventEmitter {
+  /** The socket for the next attempt (pg's own, unconnected, the first time); shown as connection.stream. */
+  nextSocket(): Socket
+  /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
+  expose(stream: Socket): void
+  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void>
+  abandonAttempt(): void
+  /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
+  onAbort(handler: (() => void) | undefined): void
+  readonly aborted: boolean
+}
+
+/** What a successful negotiation yields: the report, and certificates the policy warns about. */
+export interface Negotiated {
+  readonly report: SecurityReport
+  readonly warnings: readonly ExpiryWarning[]
+}
+
+/** The error of a negotiation ended from outside (pg's words for a connection that went away). */
+export const TERMINATED = 'Connection terminated unexpectedly'

@@ -1,0 +1,92 @@
+/**
+ * The one import rule (docs/architecture.md): a module imports only from its own layer's files
+ * or from layers below it — never upward, `import type` included — and no two modules import each
+ * other, directly or through others.
+ */
+import t from 'tap'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, normalize, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib')
+
+/** Bottom first. A path ending in "/" is a folder. Keep in step with docs/architecture.md. */
+export const LAYERS: readonly (readonly string[])[] = [
+  ['errors.ts'],
+  ['tls/', 'opengauss/'],
+  ['dialects.ts'],
+  ['settings/'],
+  ['plan.ts'],
+  ['report.ts'],
+  ['policy/'],
+  ['options.ts', 'connection-settings.ts'],
+  ['connect/'],
+  ['client.ts'],
+  ['pool.ts', 'resolve.ts'],
+  ['cli/'],
+  ['index.ts'],
+]
+
+function layerOf(file: string): number {
+  const i = LAYERS.findIndex((layer) => layer.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry)))
+  return i
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') ? [relative(LIB, path)] : []
+  })
+}
+
+/** Every relative module a file imports or re-exports, with or without `type`. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(LIB, file), 'utf8')
+  const found: string[] = []
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/gm)) {
+    const spec = m[1] ?? m[2] ?? m[3]!
+    found.push(normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts'))
+  }
+  return found
+}
+
+const files = sources(LIB)
+const graph = new Map(files.map((f) => [f, importsOf(f)]))
+
+t.test('every module belongs to a layer', async (t) => {
+  t.same(files.filter((f) => layerOf(f) < 0), [], 'add new folders or files to LAYERS and docs/architecture.md')
+})
+
+t.test('imports point down (or within a layer), never up', async (t) => {
+  const upward: string[] = []
+  for (const [file, imports] of graph) {
+    for (const target of imports) {
+      if (layerOf(target) > layerOf(file)) upward.push(`${file} → ${target}`)
+    }
+  }
+  t.same(upward, [])
+})
+
+t.test('no import cycles, type-only ones included', async (t) => {
+  const cycles: string[] = []
+  const state = new Map<string, 'open' | 'done'>()
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return
+    if (state.get(file) === 'open') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '))
+      return
+    }
+    state.set(file, 'open')
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file])
+    state.set(file, 'done')
+  }
+  for (const file of files) visit(file, [])
+  t.same(cycles, [])
+})
+
+t.test('the rule is checked on real imports (a test that cannot fail is a defect)', async (t) => {
+  t.ok(graph.get('client.ts')!.includes('connect/executor.ts'), 'the parser sees a plain import')
+  t.ok(graph.get('report.ts')!.includes('plan.ts'), 'and an import type')
+  t.ok(graph.get('index.ts')!.includes('client.ts'), 'and a re-export')
+  t.ok(layerOf('settings/resolve.ts') < layerOf('policy/policy.ts'), 'settings sits below policy')
+})
