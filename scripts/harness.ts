@@ -6,7 +6,7 @@
  * PostgreSQL refuses to run as root: when this process is root, every server runs as the
  * unprivileged user `nobody` (data directory owned by it); as a normal user servers run as that user.
  *
- * How openGauss's server settings are reproduced (README "The six modes"):
+ * How openGauss's server settings are reproduced (docs/modes.md):
  *   ssl=on/off          → postgresql.conf ssl
  *   require_ssl=on      → pg_hba.conf with only `hostssl` lines for TCP, so a plaintext start-up
  *                         is refused (SQLSTATE 28000). openGauss ignores require_ssl when ssl=off,

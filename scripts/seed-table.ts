@@ -1,6 +1,6 @@
 /**
  * The client × server outcome table of the seed manuals (GaussDB(DWS) "客户端和服务器端SSL连接参数组合情况",
- * README "The six modes"), transcribed as data, plus the four verify-full cells. This is the acceptance table: the
+ * docs/modes.md), transcribed as data, plus the four verify-full cells. This is the acceptance table: the
  * e2e test asserts every cell against real servers and the demo prints it as observed.
  *
  * The table is stated for a client that has a root CA file only when its mode verifies (verify-ca,

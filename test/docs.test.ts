@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { ERROR_CODES } from '../lib/errors.js'
 import { KEYWORDS } from '../lib/settings/keywords.js'
 
-const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
 
 t.test('the README names the two fresh-machine commands', async (t) => {
   t.match(readme, /npm ci && npm run demo/)
@@ -22,14 +23,28 @@ t.test('every keyword the library refuses or ignores is named in the README', as
   for (const k of KEYWORDS.filter((k) => k.use !== 'honoured')) t.match(readme, new RegExp(`\`${k.name}[=\`/]`), k.name)
 })
 
-t.test('every policy preset is in the README table', async (t) => {
+t.test('every policy preset is in the policy page\'s table and named in the README', async (t) => {
   const { PRESETS } = await import('../lib/policy/policy.js')
-  for (const name of Object.keys(PRESETS)) t.match(readme, new RegExp(`^\\| \`${name}\`( \\(default\\))? \\|`, 'm'), name)
+  const page = readFileSync(join(root, 'docs', 'policy.md'), 'utf8')
+  for (const name of Object.keys(PRESETS)) {
+    t.match(page, new RegExp(`^\\| \`${name}\`( \\(default\\))? \\|`, 'm'), name)
+    t.match(readme, new RegExp(`\`${name}\``), name)
+  }
+})
+
+t.test('every docs page is linked from the README, and every link to a docs page resolves', async (t) => {
+  const { readdirSync, existsSync } = await import('node:fs')
+  for (const page of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) t.match(readme, `](docs/${page})`, page)
+  const pages = ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)]
+  for (const file of pages) {
+    for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)#:]+\.md)(#[^)]*)?\)/g)) {
+      t.ok(existsSync(join(root, dirname(file), m[1]!)), `${file} → ${m[1]}`)
+    }
+  }
 })
 
 t.test('the package cites its own docs or upstream sources, never the internal brief', async (t) => {
   const { readdirSync, statSync } = await import('node:fs')
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..')
   const brief = new RegExp('SPEC' + ' §')
   const files: string[] = ['README.md']
   const walk = (dir: string): void => {

@@ -1,6 +1,6 @@
 /**
  * `pg-sslmode probe` against the seed's three server configurations: each row it prints must be
- * that server's row of the client × server table (README "The six modes"), through the real executable.
+ * that server's row of the client × server table (docs/modes.md), through the real executable.
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'

@@ -1,5 +1,5 @@
 /**
- * The acceptance table: all 24 client × server cells (README "The six modes"), in the postgres and the gaussdb
+ * The acceptance table: all 24 client × server cells (docs/modes.md), in the postgres and the gaussdb
  * dialect, against real PostgreSQL servers (every build on this machine: embedded 18, system 15).
  * Each connected cell is also checked against the server's own view (pg_stat_ssl).
  */
