@@ -16,7 +16,7 @@
  * of the attempt under way.
  */
 import { Socket } from 'node:net'
-import pg from 'pg'
+import pg from './pg.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from './report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'

@@ -121,6 +121,10 @@ export const ERROR_CODES = {
     summary: 'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
     hint: 'use SSL and a SCRAM-SHA-256 password (pg_hba.conf scram-sha-256), or channel_binding=prefer',
   },
+  NATIVE_NOT_SUPPORTED: {
+    summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
+    hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',

@@ -12,7 +12,7 @@ const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib')
 
 /** Bottom first. A path ending in "/" is a folder. Keep in step with docs/architecture.md. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts'],
+  ['errors.ts', 'pg.ts', 'native-guard.ts'],
   ['tls/', 'opengauss/'],
   ['dialects.ts'],
   ['settings/'],
@@ -23,6 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['connect/'],
   ['client.ts'],
   ['pool.ts', 'resolve.ts'],
+  ['register.ts'],
   ['cli/'],
   ['index.ts'],
 ]
@@ -35,7 +36,7 @@ function layerOf(file: string): number {
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
-    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') ? [relative(LIB, path)] : []
+    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') && !name.endsWith('.d.ts') ? [relative(LIB, path)] : []
   })
 }
 

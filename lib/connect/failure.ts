@@ -2,7 +2,7 @@
  * What a failed attempt was, whether libpq would try the next attempt after it, and which error
  * the user finally sees.
  */
-import pg from 'pg'
+import pg from '../pg.js'
 import { DIALECTS, type Dialect } from '../dialects.js'
 import { detailsOf, PgSslError } from '../errors.js'
 import type { AttemptRecord } from '../report.js'

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
-import pg from 'pg'
+import pg from '../pg.js'
 import type { StartupTarget } from './target.js'
 import { PgSslError } from '../errors.js'
 import { Failure } from './failure.js'

@@ -6,7 +6,7 @@
  * key, ReadyForQuery) is put back into the socket for pg to read.
  */
 import type { Socket } from 'node:net'
-import pg from 'pg'
+import pg from '../pg.js'
 import { PgSslError } from '../errors.js'
 import { DEFAULT_ITERATIONS, md5Sha256Response, postgresMd5Response, sha256Response } from './auth.js'
 
@@ -38,7 +38,7 @@ function passwordMessage(text: string): Buffer {
 }
 
 /** ErrorResponse fields → pg's DatabaseError, so failures are classified as for pg's own start-up. */
-function databaseError(body: Buffer): pg.DatabaseError {
+function databaseError(body: Buffer): InstanceType<typeof pg.DatabaseError> {
   const fields: Record<string, string> = {}
   let i = 0
   while (i < body.length && body[i] !== 0) {

@@ -5,7 +5,7 @@
  * both injectable.
  */
 import { existsSync } from 'node:fs'
-import pg from 'pg'
+import pg from '../pg.js'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
@@ -217,7 +217,8 @@ function readOptions(input: SettingsOptions): {
   const entries = Object.entries(input)
   if (!Object.keys(input).includes('password') && 'password' in input) entries.push(['password', input.password])
   for (const [name, raw] of entries) {
-    if (raw === undefined || OWN_OPTIONS.has(name)) continue
+    // pg reads a null option as absent (its val() falls back to the environment and defaults); ORMs pass null for "not set".
+    if (raw === undefined || raw === null || OWN_OPTIONS.has(name)) continue
     if (name === 'stream') {
       throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`, {
         setting: name,
