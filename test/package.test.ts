@@ -19,7 +19,7 @@ function run(args: string[]): string {
 }
 
 t.test('every file named by package.json exports exists', async (t) => {
-  for (const target of [pkg.exports['.']!.import, pkg.exports['.']!.require]) {
+  for (const target of [pkg.exports['.']!.import, pkg.exports['.']!.require, pkg.exports['./register']!.import, pkg.exports['./register']!.require]) {
     t.ok(existsSync(join(root, target.default)), target.default)
     t.ok(existsSync(join(root, target.types)), target.types)
   }
@@ -42,4 +42,11 @@ t.test('the CommonJS build is really CommonJS and errors keep their class across
     "const { connect, PgSslError } = require('pg-sslmode'); connect({ sslmode: 'verify_ca', env: {} }).catch(e => console.log(e instanceof PgSslError, e.code))",
   ])
   t.equal(out, 'true INVALID_SETTING')
+})
+
+t.test('pg-sslmode/register resolves by its package name, for --import and for --require', async (t) => {
+  const probe = "const pg = require('pg'); console.log(pg.Client.name, pg.Pool.name)"
+  t.equal(execFileSync(process.execPath, ['--import', 'pg-sslmode/register', '-e', probe], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' } }).trim(), 'SslClient SslPgPool')
+  t.equal(execFileSync(process.execPath, ['--require', 'pg-sslmode/register', '-e', probe], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' } }).trim(), 'SslClient SslPgPool')
+  t.equal(run(['-e', probe]), 'Client BoundPool', 'without it, pg is untouched: importing pg-sslmode alone patches nothing')
 })
