@@ -23,13 +23,15 @@ import { resolveSettings, type ResolvedSettings } from './connection-settings.js
 import { pgConfig } from './connect/pg-config.js'
 import { PgSslError } from './errors.js'
 import { DIALECTS } from './dialects.js'
-import { authenticate } from './opengauss/startup.js'
+import { authenticate, openGaussProtocolMinor } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
 import { closeQuietly, watchExternalDestroy } from './connect/exposed-stream.js'
 import { publish } from './policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
 import { negotiate } from './connect/executor.js'
-import { TERMINATED, type Negotiated, type StartupTarget } from './connect/target.js'
+import { sendCancel, type CancelOutcome } from './connect/cancel.js'
+import { TERMINATED, type Negotiated, type StartupFacts, type StartupTarget } from './connect/target.js'
+import { settingValue } from './settings/resolve.js'
 
 type Listener = (...args: unknown[]) => void
 
@@ -78,6 +80,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   #connectEventHeld = false
   #endEmitted = false
   #retryCounters: RetryCounters | undefined
+  #cancelKey: { processId: number; key: Buffer } | undefined
 
   constructor(config: ConnectOptions | string = {}) {
     const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
@@ -254,15 +257,20 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
-  async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void> {
+  async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
     const state = this as unknown as PgClientState
     const con = state.connection
     this.#applicationListeners ??= snapshotListeners(con)
-    const openGauss = DIALECTS[this.#resolved().dialect].openGaussAuthentication
+    const settings = this.#resolved()
+    const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
+    // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
+    const onBackendKey = (processId: number, key: Buffer): void => void (this.#cancelKey = { processId, key })
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, onBackendKey, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
+    let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false }
     if (openGauss) {
-      await authenticate(stream, {
+      facts = await authenticate(stream, {
+        protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
         params: state.getStartupConf(),
         user: this.user ?? '',
         password: async () => {
@@ -272,7 +280,7 @@ export class SslClient extends pg.Client implements StartupTarget {
         },
       })
       onAuthenticated()
-      guardStartup(stream, { phase: 'after-auth' })
+      guardStartup(stream, { phase: 'after-auth', onBackendKey })
       // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
       con.startup = () => {}
     }
@@ -294,6 +302,37 @@ export class SslClient extends pg.Client implements StartupTarget {
     const ended = new Promise<never>((_, reject) => con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))))
     ended.catch(() => {})
     await Promise.race([super.connect(), ended])
+    return facts
+  }
+
+  /**
+   * pg's cancel(client, query), made as libpq 17+ makes it when `client` is an SslClient: the
+   * request goes to the server that client is connected to with that client's own sslmode,
+   * verification and policy (connect/cancel.ts), never in plaintext where the session used TLS
+   * unless its sslmode would fall back. The settings of the client cancel() is called on are not
+   * used then (libpq's PQcancelCreate also takes the session's). A failed cancel is emitted as
+   * 'error' on this client when it has listeners, else as a process warning. Any other target:
+   * pg's own behaviour.
+   */
+  cancel(client: InstanceType<typeof pg.Client>, query: unknown): void {
+    if (client instanceof SslClient && (client as unknown as { activeQuery?: unknown }).activeQuery === query) {
+      cancelQuery(client).catch((error: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', error)
+        else process.emitWarning(`pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`, 'PgSslCancelWarning')
+      })
+      return
+    }
+    ;(pg.Client.prototype as unknown as { cancel(client: unknown, query: unknown): void }).cancel.call(this, client, query)
+  }
+
+  /** @internal The process ID and whole cancel key of the session (BackendKeyData), once connected. */
+  static cancelKeyOf(client: SslClient): { processId: number; key: Buffer } | undefined {
+    return client.#cancelKey
+  }
+
+  /** @internal The settings this client connected with (secrets included: never print them). */
+  static resolvedSettingsOf(client: SslClient): ResolvedSettings {
+    return client.#resolved()
   }
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */
@@ -351,4 +390,22 @@ function deepFreeze<T>(value: T): T {
 /** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
 export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
   return new SslClient(options).connect()
+}
+
+/**
+ * Cancel the query `client` is running, as libpq 17+ does (PQcancelBlocking): over a new
+ * connection to the same server with the session's own sslmode, verification and SSL policy, and
+ * the whole cancel key. Resolves once the server has taken the request (the query then fails with
+ * SQLSTATE 57014, if it was still running), with what the request went over.
+ */
+export async function cancelQuery(client: SslClient): Promise<CancelOutcome> {
+  const key = SslClient.cancelKeyOf(client)
+  let session: { host: string; port: number }
+  try {
+    session = { host: client.security.host, port: client.security.port }
+  } catch {
+    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', { hint: 'cancel a query of a connected client' })
+  }
+  if (!key) throw new PgSslError('PROTOCOL_VIOLATION', 'cannot cancel: the server sent no cancel key (BackendKeyData) for this session')
+  return sendCancel(SslClient.resolvedSettingsOf(client), session, key)
 }

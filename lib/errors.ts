@@ -121,6 +121,10 @@ export const ERROR_CODES = {
     summary: 'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
     hint: 'use SSL and a SCRAM-SHA-256 password (pg_hba.conf scram-sha-256), or channel_binding=prefer',
   },
+  SERVER_SIGNATURE_MISMATCH: {
+    summary: 'openGauss SHA256 (protocol below 3.50): the server\'s signature does not prove it knows the password',
+    hint: 'the server is not the one it claims to be, or the password is wrong; nothing was sent. Check host, port and password',
+  },
   NATIVE_NOT_SUPPORTED: {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
     hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',

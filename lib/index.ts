@@ -1,5 +1,6 @@
 /** pg-sslmode public API. */
-export { connect } from './client.js'
+export { cancelQuery, connect } from './client.js'
+export type { CancelOutcome } from './connect/cancel.js'
 export { createPool, pgDriver } from './pool.js'
 export type { PoolOptions, SslPool, SslPoolClient } from './pool.js'
 export { resolve } from './resolve.js'

@@ -83,6 +83,12 @@ export interface SecurityReport {
   readonly channelBinding: boolean
   /** sslkeylogfile: the file this session's TLS secrets are written to — encryption is void for whoever reads it. */
   readonly keyLogFile: string | null
+  /**
+   * The frontend/backend protocol version of the session: 3.0 (pg's start-up); in the openGauss
+   * dialects 3.51 unless max_protocol_version asked for another, or the version a PostgreSQL
+   * server named when it declined 3.51 (3.2 for PostgreSQL 18, whose longer cancel key is kept).
+   */
+  readonly protocolVersion: string
   /** Rounds of attempts this connection waited for and repeated because the server was not up yet (connectRetry, pools). */
   readonly connectRetries: number
   /**
@@ -136,6 +142,7 @@ export interface ReportInput {
   readonly authentication?: { readonly method: string; readonly channelBinding: boolean }
   readonly keyLogFile?: string | undefined
   readonly connectRetries?: number
+  readonly startup?: { readonly protocolVersion: string; readonly serverSignatureVerified: boolean }
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -168,6 +175,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     notes: [
       ...fallbackNotes(plan, fallback, endpointRecords),
       ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
+      ...(input.startup?.serverSignatureVerified ? [`the server proved it knows the password (openGauss SHA256 server signature, protocol ${input.startup.protocolVersion})`] : []),
     ],
     policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
     diagnostics: [...(input.diagnostics ?? [])],
@@ -175,6 +183,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     channelBinding: input.authentication?.channelBinding ?? false,
     keyLogFile: input.keyLogFile ?? null,
     connectRetries: input.connectRetries ?? 0,
+    protocolVersion: input.startup?.protocolVersion ?? '3.0',
   }
 }
 

@@ -194,7 +194,7 @@ async function connectEndpoint(
           ...(certModeRequire ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
         })
         useEndpointPassword(client, endpoint)
-        await startUp(stream, client, (code, body) => authGuard.check(code, body))
+        const startup = await startUp(stream, client, (code, body) => authGuard.check(code, body))
         record('connected')
         const report = buildReport({
           plan,
@@ -211,6 +211,7 @@ async function connectEndpoint(
           authentication: authGuard.seen,
           keyLogFile: session ? keyLogFile : undefined,
           connectRetries,
+          startup,
         })
         return { report, warnings }
       } catch (error) {

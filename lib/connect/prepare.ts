@@ -2,6 +2,7 @@
  * Everything that can fail before any network traffic — settings, dialect rules, certificate
  * files — done once per connect() and turned into the data the executor needs.
  */
+import { openGaussProtocolMinor } from '../opengauss/startup.js'
 import { DIALECTS } from '../dialects.js'
 import { warnOnce } from '../errors.js'
 import { checkDialectAndMode, checkMaterial, modeForPolicy, violation, withoutPlaintextFallback, type ExpiryWarning } from '../policy/enforce.js'
@@ -29,6 +30,8 @@ export interface Prepared {
 export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   const rules = DIALECTS[settings.dialect]
   const requireAuth = parseRequireAuth(settingValue(settings, 'require_auth') ?? '', rules.openGaussAuthentication)
+  // The openGauss start-up asks for the protocol max_protocol_version names: checked before any traffic.
+  if (rules.openGaussAuthentication) openGaussProtocolMinor(settingValue(settings, 'max_protocol_version'))
   if (settings.policy.allowKeyLog === false && settingValue(settings, 'sslkeylogfile') !== undefined) {
     throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`, 'a key log lets whoever reads it decrypt the session')
   }

@@ -20,6 +20,7 @@ const AUTH_REQUEST = 0x52 // R
 const ERROR_RESPONSE = 0x45 // E
 const NEGOTIATE_PROTOCOL = 0x76 // v
 const READY_FOR_QUERY = 0x5a // Z
+const BACKEND_KEY = 0x4b // K
 const AFTER_AUTH = new Set([0x53, 0x4b, READY_FOR_QUERY, ERROR_RESPONSE, 0x4e, 0x41, NEGOTIATE_PROTOCOL]) // S K Z E N A v
 
 const printable = (type: number): string => (type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`)
@@ -35,6 +36,11 @@ export interface GuardOptions {
    * is sent — libpq's checks on authentication requests (connect/auth-guard.ts).
    */
   readonly onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined
+  /**
+   * Called with BackendKeyData: the process ID and the whole cancel key. Protocol 3.2 (a
+   * PostgreSQL 18 server that negotiated it) sends up to 256 key bytes where pg reads 4.
+   */
+  readonly onBackendKey?: (processId: number, key: Buffer) => void
 }
 
 /** The incremental check: feed it what the server sends; it says what is wrong, or 'done' at ReadyForQuery. */
@@ -49,6 +55,11 @@ export class StartupChecker {
   authenticated = false
   /** Authentication requests completed by the last feed(), code and body, in order. */
   readonly requests: Array<{ code: number; body: Buffer }> = []
+  /** The message being read is BackendKeyData: kept whole (at most 260 bytes). */
+  #inKey = false
+  #keyBody: Buffer[] = []
+  /** BackendKeyData, once read. */
+  backendKey: { processId: number; key: Buffer } | undefined
 
   constructor(phase: 'auth' | 'after-auth') {
     this.#phase = phase
@@ -61,6 +72,7 @@ export class StartupChecker {
       if (this.#bodyLeft > 0) {
         const take = Math.min(this.#bodyLeft, chunk.length - i)
         if (this.#inRequest) this.#requestBody.push(chunk.subarray(i, i + take))
+        if (this.#inKey) this.#keyBody.push(chunk.subarray(i, i + take))
         this.#bodyLeft -= take
         i += take
         if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
@@ -79,6 +91,8 @@ export class StartupChecker {
       this.#bodyLeft = length - 4
       this.#inRequest = this.#type === AUTH_REQUEST && this.#phase === 'auth'
       this.#requestBody = []
+      this.#inKey = this.#type === BACKEND_KEY && this.#phase === 'after-auth'
+      this.#keyBody = []
       this.#header = Buffer.alloc(0)
       if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
     }
@@ -103,11 +117,18 @@ export class StartupChecker {
       return undefined
     }
     if (length < 4 || (length > 30000 && type !== ERROR_RESPONSE && type !== 0x4e && type !== 0x41)) return `lost synchronization with server: got message type "${printable(type)}", length ${length}`
+    // A cancel key is 4 bytes (protocol 3.0) up to 256 bytes (3.2): libpq 18 refuses anything else.
+    if (type === BACKEND_KEY && (length < 12 || length > 8 + 256)) return `received invalid BackendKeyData message (length ${length})`
     return undefined
   }
 
   /** A whole message was read: an AuthenticationOk moves on; ReadyForQuery ends the start-up. */
   #messageEnded(): boolean {
+    if (this.#inKey) {
+      this.#inKey = false
+      const body = Buffer.concat(this.#keyBody)
+      this.backendKey = { processId: body.readUInt32BE(0), key: Buffer.from(body.subarray(4)) }
+    }
     if (this.#inRequest) {
       this.#inRequest = false
       const body = Buffer.concat(this.#requestBody) // 4 to 1996 bytes: the length was checked
@@ -140,6 +161,10 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
         detach()
         stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))
         return true
+      }
+      if (checker.backendKey && options.onBackendKey) {
+        options.onBackendKey(checker.backendKey.processId, checker.backendKey.key)
+        checker.backendKey = undefined
       }
       for (const request of checker.requests) {
         const refused = options.onAuthenticationRequest?.(request.code, request.body)

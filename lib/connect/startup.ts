@@ -6,15 +6,15 @@
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import pg from '../pg.js'
-import type { StartupTarget } from './target.js'
+import type { StartupFacts, StartupTarget } from './target.js'
 import { PgSslError } from '../errors.js'
 import { Failure } from './failure.js'
 
 /** Run the PostgreSQL start-up (authentication) on an established socket for `target`. */
-export async function startUp(stream: Socket, target: StartupTarget, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void> {
+export async function startUp(stream: Socket, target: StartupTarget, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
   let authenticated = false
   try {
-    await target.startOn(
+    return await target.startOn(
       stream,
       () => {
         authenticated = true

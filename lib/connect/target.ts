@@ -14,7 +14,7 @@ export interface StartupTarget extends NodeJS.EventEmitter {
   nextSocket(): Socket
   /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
   expose(stream: Socket): void
-  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<void>
+  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts>
   abandonAttempt(): void
   /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
   onAbort(handler: (() => void) | undefined): void
@@ -29,3 +29,11 @@ export interface Negotiated {
 
 /** The error of a negotiation ended from outside (pg's words for a connection that went away). */
 export const TERMINATED = 'Connection terminated unexpectedly'
+
+/** What a start-up established besides the connection: the protocol version, and openGauss's server proof. */
+export interface StartupFacts {
+  /** 3.0 for pg's start-up; for the openGauss dialects the version asked for (3.51 by default) or the one a PostgreSQL server named. */
+  readonly protocolVersion: string
+  /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */
+  readonly serverSignatureVerified: boolean
+}

@@ -13,7 +13,11 @@
  */
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto'
 
-/** Iterations when the server does not send a count (protocol 3.50 and older). */
+/**
+ * Iterations when the server does not send a count (protocol 3.50 and older, and MD5_SHA256): the
+ * value openGauss's JDBC and Go drivers assume. The server sends the real count only under 3.51
+ * (auth.cpp); a password stored with another count (auth_iteration_count) fails without it.
+ */
 export const DEFAULT_ITERATIONS = 2048
 
 interface Keys {
@@ -50,6 +54,15 @@ export function md5Sha256Response(password: string, saltHex: string, md5Salt: Bu
   const { serverKey, storedKey } = keys(password, saltHex, DEFAULT_ITERATIONS)
   const digest = createHash('md5').update(saltHex + serverKey.toString('hex') + storedKey.toString('hex')).update(md5Salt).digest('hex')
   return 'md5' + digest
+}
+
+/**
+ * The answer to a SHA256 request for a password stored as MD5 (openGauss's libpq:
+ * pg_sha256_encrypt_for_md5): "sha256" + hex(SHA256(md5 hex of password+user, then the md5 salt)).
+ */
+export function sha256ForMd5Response(user: string, password: string, md5Salt: Buffer): string {
+  const md5 = createHash('md5').update(password + user).digest('hex')
+  return 'sha256' + createHash('sha256').update(md5).update(md5Salt).digest('hex')
 }
 
 /** Constant-time comparison of two hex strings (for a server signature, or a test peer). */

@@ -1,16 +1,45 @@
 /**
  * The start-up and authentication of an openGauss/GaussDB session, done here before pg takes the
  * socket (pg would read openGauss's code 10 as PostgreSQL's SASL). Like gsql it asks for protocol
- * 3.51, so an openGauss server sends its iteration count; a PostgreSQL server answers with
- * NegotiateProtocolVersion and goes on. Everything after AuthenticationOk (parameters, backend
- * key, ReadyForQuery) is put back into the socket for pg to read.
+ * 3.51 by default, so an openGauss server sends its iteration count; `max_protocol_version` may ask
+ * for 3.50 or 3.0 instead. What the server sends depends on that version, and is read exactly as
+ * openGauss's libpq reads it (fe-connect.cpp, CONNECTION_AWAITING_RESPONSE; the server side is
+ * sendAuthRequest in auth.cpp):
+ *
+ *   SHA256 (10):     int32 stored method; for SHA256 (2): salt[64] token[8],
+ *                    then server signature[64] when minor < 50, iteration int32 when minor > 50;
+ *                    for MD5 (1): md5 salt[4]
+ *   MD5_SHA256 (11): salt[64] md5 salt[4] (no iteration count: 2048 is assumed)
+ *
+ * With minor < 50 the server proves it knows the password before the client answers; a wrong
+ * signature ends the connection with SERVER_SIGNATURE_MISMATCH and no proof is sent. A PostgreSQL
+ * server answers 3.51 with NegotiateProtocolVersion and goes on in the version it names.
+ * Everything after AuthenticationOk (parameters, backend key, ReadyForQuery) is put back into the
+ * socket for pg to read.
  */
 import type { Socket } from 'node:net'
 import pg from '../pg.js'
 import { PgSslError } from '../errors.js'
-import { DEFAULT_ITERATIONS, md5Sha256Response, postgresMd5Response, sha256Response } from './auth.js'
+import { DEFAULT_ITERATIONS, md5Sha256Response, postgresMd5Response, sameHex, sha256ForMd5Response, sha256Response, sha256ServerSignature } from './auth.js'
 
-export const OPENGAUSS_PROTOCOL = (3 << 16) | 51
+/** The protocol minor versions an openGauss client may ask for (max_protocol_version), newest first. */
+export const OPENGAUSS_PROTOCOL_MINORS = [51, 50, 0] as const
+/** PG_PROTOCOL_GAUSS_BASE: below it the server sends its signature; above it the iteration count. */
+const GAUSS_BASE = 50
+
+/** max_protocol_version in the openGauss dialects: "3.51" (default), "3.50" or "3.0". */
+export function openGaussProtocolMinor(value: string | undefined): number {
+  if (value === undefined || value === '' || value === 'latest') return 51
+  const match = /^3\.(\d+)$/.exec(value)
+  const minor = match ? Number(match[1]) : Number.NaN
+  if (!(OPENGAUSS_PROTOCOL_MINORS as readonly number[]).includes(minor)) {
+    throw new PgSslError('INVALID_SETTING', `invalid max_protocol_version value: "${value}" (openGauss dialects)`, {
+      setting: 'max_protocol_version',
+      hint: 'use 3.51 (gsql\'s, the default), 3.50 or 3.0; see docs/dialects.md for what each means',
+    })
+  }
+  return minor
+}
 
 const AUTH_OK = 0
 const AUTH_CLEARTEXT = 3
@@ -19,13 +48,14 @@ const AUTH_SHA256 = 10
 const AUTH_MD5_SHA256 = 11
 const AUTH_SM3 = 13
 const PLAIN_PASSWORD = 0
+const MD5_PASSWORD = 1
 const SHA256_PASSWORD = 2
 
-function startupMessage(params: Record<string, string>): Buffer {
+function startupMessage(params: Record<string, string>, minor: number): Buffer {
   const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`, 'utf8')]), Buffer.from([0])])
   const head = Buffer.alloc(8)
   head.writeInt32BE(body.length + 8, 0)
-  head.writeInt32BE(OPENGAUSS_PROTOCOL, 4)
+  head.writeInt32BE((3 << 16) | minor, 4)
   return Buffer.concat([head, body])
 }
 
@@ -59,10 +89,22 @@ export interface OpenGaussAuthInput {
   readonly params: Record<string, string>
   readonly password: () => Promise<string | undefined>
   readonly user: string
+  /** The protocol minor version to ask for (3.51 unless max_protocol_version says otherwise). */
+  readonly protocolMinor?: number
+}
+
+export interface OpenGaussStartup {
+  /** The protocol version the session runs in: the one asked for, or the one a PostgreSQL server named in NegotiateProtocolVersion. */
+  readonly protocolVersion: string
+  /** With protocol minor < 50 and a SHA256 exchange: the server proved it knows the password. */
+  readonly serverSignatureVerified: boolean
 }
 
 /** Run the start-up on `socket`; resolves after AuthenticationOk with the rest left unread. */
-export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise<void> {
+export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise<OpenGaussStartup> {
+  const minor = input.protocolMinor ?? 51
+  let sessionMinor = minor
+  let serverSignatureVerified = false
   return new Promise((resolve, reject) => {
     let buffer = Buffer.alloc(0)
     let busy = false
@@ -74,7 +116,7 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
       if (error) reject(error)
       else {
         if (buffer.length > 0) socket.unshift(buffer)
-        resolve()
+        resolve({ protocolVersion: `3.${sessionMinor}`, serverSignatureVerified })
       }
     }
     const onError = (error: Error): void =>
@@ -92,7 +134,13 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
     }
     const handle = async (type: string, body: Buffer): Promise<boolean> => {
       if (type === 'E') throw databaseError(body)
-      if (type === 'v' || type === 'N') return false // NegotiateProtocolVersion, NoticeResponse
+      if (type === 'v') {
+        // A PostgreSQL server: it goes on in the newest version it has (3.0, or 3.2 for PostgreSQL 18).
+        // The field is the minor version; PostgreSQL sends it as a whole version word (major << 16 | minor).
+        if (body.length >= 4) sessionMinor = Math.min(minor, body.readInt32BE(0) & 0xffff)
+        return false
+      }
+      if (type === 'N') return false // NoticeResponse
       if (type !== 'R') throw new PgSslError('PROTOCOL_VIOLATION', `expected an authentication request from the server, but received "${type}"`)
       const code = body.readInt32BE(0)
       switch (code) {
@@ -106,15 +154,30 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
           return false
         case AUTH_SHA256: {
           const stored = body.readInt32BE(4)
+          if (stored === MD5_PASSWORD) {
+            // A password stored as MD5 (openGauss's libpq still answers this layout).
+            socket.write(passwordMessage(sha256ForMd5Response(input.user, await needPassword(), body.subarray(8, 12))))
+            return false
+          }
           if (stored !== PLAIN_PASSWORD && stored !== SHA256_PASSWORD) {
-            throw new PgSslError('UNSUPPORTED_AUTH', `the server stores this password with method ${stored}, which is not supported (sha256 is)`, {
+            throw new PgSslError('UNSUPPORTED_AUTH', `the server stores this password with method ${stored}, which is not supported (sha256 and md5 are)`, {
               hint: 'store the password with password_encryption_type=2 (sha256)',
             })
           }
           const salt = body.subarray(8, 72).toString('latin1')
           const token = body.subarray(72, 80).toString('latin1')
-          const iterations = body.length >= 84 ? body.readInt32BE(80) : DEFAULT_ITERATIONS
-          socket.write(passwordMessage(sha256Response(await needPassword(), salt, token, iterations)))
+          const serverSignature = sessionMinor < GAUSS_BASE ? body.subarray(80, 144).toString('latin1') : undefined
+          const iterations = sessionMinor > GAUSS_BASE && body.length >= 84 ? body.readInt32BE(80) : DEFAULT_ITERATIONS
+          const password = await needPassword()
+          if (serverSignature !== undefined) {
+            if (serverSignature.length !== 64 || !sameHex(serverSignature, sha256ServerSignature(password, salt, token, iterations))) {
+              throw new PgSslError('SERVER_SIGNATURE_MISMATCH', `the server's SHA256 signature does not match the password (protocol 3.${sessionMinor}): it does not know the password, so it is not the server it claims to be`, {
+                setting: 'password',
+              })
+            }
+            serverSignatureVerified = true
+          }
+          socket.write(passwordMessage(sha256Response(password, salt, token, iterations)))
           return false
         }
         case AUTH_MD5_SHA256: {
@@ -155,7 +218,7 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
     socket.on('data', onData)
     socket.once('error', onError)
     socket.once('close', onClose)
-    socket.write(startupMessage(input.params))
+    socket.write(startupMessage(input.params, minor))
     socket.resume()
   })
 }
