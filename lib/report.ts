@@ -89,6 +89,8 @@ export interface SecurityReport {
    * server named when it declined 3.51 (3.2 for PostgreSQL 18, whose longer cancel key is kept).
    */
   readonly protocolVersion: string
+  /** Where the connection's time went, phase by phase (docs/benchmarks.md); null for a report built without a connection. */
+  readonly timings: ConnectTimings | null
   /** Rounds of attempts this connection waited for and repeated because the server was not up yet (connectRetry, pools). */
   readonly connectRetries: number
   /**
@@ -143,6 +145,22 @@ export interface ReportInput {
   readonly keyLogFile?: string | undefined
   readonly connectRetries?: number
   readonly startup?: { readonly protocolVersion: string; readonly serverSignatureVerified: boolean }
+  readonly timings?: ConnectTimings
+}
+
+/**
+ * Where the connection's time went, in milliseconds, for the attempt that connected: settings,
+ * files and plan (prepare), TCP connect, the SSLRequest round trip, the TLS handshake (with
+ * OpenSSL's verification), pg-sslmode's own checks of the peer (explanation, host name, policy),
+ * and the start-up (authentication until ReadyForQuery). null where the phase did not happen.
+ */
+export interface ConnectTimings {
+  readonly prepareMs: number
+  readonly tcpConnectMs: number
+  readonly sslRequestMs: number | null
+  readonly tlsHandshakeMs: number | null
+  readonly peerCheckMs: number | null
+  readonly startupMs: number
 }
 
 export function buildReport(input: ReportInput): SecurityReport {
@@ -184,6 +202,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     keyLogFile: input.keyLogFile ?? null,
     connectRetries: input.connectRetries ?? 0,
     protocolVersion: input.startup?.protocolVersion ?? '3.0',
+    timings: input.timings ?? null,
   }
 }
 

@@ -4,6 +4,7 @@
  * attempt is allowed after it, exactly as libpq's PQconnectPoll decides.
  */
 import { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { TERMINATED, type Negotiated, type StartupTarget } from './target.js'
 import type { ResolvedSettings } from '../connection-settings.js'
 import { closeQuietly } from './exposed-stream.js'
@@ -28,18 +29,19 @@ import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from '.
  * `counters` are the pool's, when a pool made the client.
  */
 export async function negotiate(client: StartupTarget, resolved: ResolvedSettings, counters?: RetryCounters): Promise<Negotiated> {
+  const started = performance.now()
   const prepared = await prepare(resolved)
+  const preparedAt = performance.now()
   const { settings } = prepared
   // As pg's: the TLS settings and material in effect.
   ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
   const records: AttemptRecord[] = []
-  const started = Date.now()
   let lastError: PgSslError | undefined
   for (let retries = 0; ; retries++) {
     const failures: PgSslError[] = []
     for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {
       try {
-        const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries)
+        const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries, preparedAt - started)
         if (retries > 0 && counters) counters.recovered++
         return { report, warnings: [...prepared.warnings, ...warnings] }
       } catch (error) {
@@ -51,7 +53,7 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
     // Every host must have failed for a reason waiting can fix.
     const reasons = failures.map(transientReason)
     if (reasons.some((r) => r === undefined)) break
-    const elapsed = Date.now() - started
+    const elapsed = Math.round(performance.now() - started)
     const delay = backoffDelay(retries, settings.connectRetry)
     if (elapsed + delay >= settings.connectRetry.budgetMillis) {
       if (counters) counters.exhausted++
@@ -106,6 +108,7 @@ async function connectEndpoint(
   records: AttemptRecord[],
   client: StartupTarget,
   connectRetries: number,
+  prepareMs: number,
 ): Promise<{ report: SecurityReport; warnings: ExpiryWarning[] }> {
   const { settings } = prepared
   const timeoutMs = connectTimeoutMs(settings)
@@ -154,6 +157,10 @@ async function connectEndpoint(
         })
       }
       let stream: Socket | undefined
+      const begun = performance.now()
+      let tcpAt = begun
+      let answerAt: number | undefined
+      let tlsAt: number | undefined
       try {
         if (sameSocket) {
           stream = reusable!
@@ -162,6 +169,7 @@ async function connectEndpoint(
           closeQuietly(reusable)
           reusable = undefined
           stream = track(await openSocket(endpoint, keepAliveOf(settings), track(client.nextSocket())))
+          tcpAt = performance.now()
         }
         let session: TlsSessionFacts | undefined
         let warnings: ExpiryWarning[] = []
@@ -172,7 +180,9 @@ async function connectEndpoint(
             watchCertificateRequest: certModeRequire,
             keyLogFile,
             onTlsSocket: (tls) => client.expose(track(tls)),
+            onAnswer: () => void (answerAt = performance.now()),
           })
+          tlsAt = performance.now()
           if (answer.kind === 'refused') {
             reusable = answer.socket
             throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)', {
@@ -194,8 +204,19 @@ async function connectEndpoint(
           ...(certModeRequire ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
         })
         useEndpointPassword(client, endpoint)
+        const checkedAt = performance.now()
         const startup = await startUp(stream, client, (code, body) => authGuard.check(code, body))
+        const readyAt = performance.now()
         record('connected')
+        const ms = (x: number): number => Math.round(x * 1000) / 1000
+        const timings = {
+          prepareMs: ms(prepareMs),
+          tcpConnectMs: ms(tcpAt - begun),
+          sslRequestMs: answerAt !== undefined ? ms(answerAt - tcpAt) : null,
+          tlsHandshakeMs: tlsAt !== undefined ? ms(tlsAt - (answerAt ?? tcpAt)) : null,
+          peerCheckMs: tlsAt !== undefined ? ms(checkedAt - tlsAt) : null,
+          startupMs: ms(readyAt - checkedAt),
+        }
         const report = buildReport({
           plan,
           endpoint,
@@ -212,6 +233,7 @@ async function connectEndpoint(
           keyLogFile: session ? keyLogFile : undefined,
           connectRetries,
           startup,
+          timings,
         })
         return { report, warnings }
       } catch (error) {

@@ -61,8 +61,8 @@ export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint:
   if (spec.verifyChain) {
     // OpenSSL, configured as libpq configures it (same roots, same CRLs, CRL_CHECK_ALL), decides;
     // our walk explains its refusal, and a walk that would refuse what OpenSSL accepts is noted.
-    const explained = verifyServerCertificate(session.presented, material)
-    if (!session.opensslAuthorized) throw verificationFailure(explained, session.opensslError)
+    if (!session.opensslAuthorized) throw verificationFailure(verifyServerCertificate(session.presented, material), session.opensslError)
+    const explained = session.chainComplete === false ? { ok: true as const } : verifyServerCertificate(session.presented, material)
     if (!explained.ok) {
       diagnostics.push(`OpenSSL accepted the server certificate chain; pg-sslmode's own chain walk would have refused it (${explained.reason}: ${explained.message}). OpenSSL's verdict stands.`)
     }

@@ -97,6 +97,8 @@ export interface NegotiateOptions {
   readonly onTlsSocket?: (tls: TLSSocket) => void
   /** sslkeylogfile (PostgreSQL 18): append the session's NSS key-log lines to this file. */
   readonly keyLogFile?: string | undefined
+  /** Told when the server's one-byte answer to the SSLRequest arrived (for the report's timings). */
+  readonly onAnswer?: () => void
 }
 
 export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, options: NegotiateOptions = {}): Promise<SslAnswer> {
@@ -104,6 +106,7 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true, options)
   socket.write(SSL_REQUEST)
   const chunk = await firstChunk(socket)
+  options.onAnswer?.()
   const answer = String.fromCharCode(chunk[0]!)
   if (answer === 'N') {
     if (chunk.length > 1) throw protocolViolation('received unencrypted data after the SSL refusal')
@@ -135,7 +138,7 @@ async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: b
     const onSecure = (): void => {
       tls.off('error', onError)
       // Read synchronously here: a tick later Node may already have dropped the peer certificate.
-      resolve({ ...sessionFacts(tls), ...(watch ? { certificateRequest: watch.verdict() } : {}) })
+      resolve({ ...sessionFacts(tls, tlsOptions.secureContext, `${socket.remoteAddress}:${socket.remotePort}`), ...(watch ? { certificateRequest: watch.verdict() } : {}) })
     }
     tls.once('error', onError)
     tls.once('secureConnect', onSecure)
@@ -148,27 +151,57 @@ async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: b
   return { kind: 'tls', socket: tls, session }
 }
 
-function sessionFacts(tls: TLSSocket): TlsSessionFacts {
+/**
+ * The chains OpenSSL accepted, per TLS context (the root CAs and CRLs in effect) and server
+ * address: a server presents the same certificates on every connection, and reading the whole
+ * chain from Node (getPeerCertificate(true), ~0.4 ms) costs more than the rest of the handshake
+ * bookkeeping together. Node hands the peer certificate out once per socket, so the choice between
+ * the leaf alone and the whole chain is made before reading it.
+ */
+const acceptedChains = new WeakMap<object, Map<string, X509Certificate[]>>()
+const MAX_SERVERS = 64
+
+function sessionFacts(tls: TLSSocket, context: object | undefined, server: string): TlsSessionFacts {
   const cipher = tls.getCipher()
-  // Node 20 hands out the peer certificate once: a second getPeerCertificate() or
-  // getPeerX509Certificate() call returns nothing. Read it once, here, and keep it.
-  const detailed = tls.getPeerCertificate(true)
-  const presented = presentedChain(detailed)
+  const chains = context ? (acceptedChains.get(context) ?? new Map<string, X509Certificate[]>()) : undefined
+  const known = tls.authorized ? chains?.get(server) : undefined
+  let presented: X509Certificate[]
+  let chainComplete = true
+  if (known) {
+    // OpenSSL verified this handshake; only the leaf is read from it (host name, pins, expiry).
+    const leaf = tls.getPeerX509Certificate()
+    if (leaf && leaf.fingerprint256 === known[0]!.fingerprint256) presented = known
+    else {
+      presented = leaf ? [leaf] : []
+      chainComplete = false
+      chains!.delete(server) // new certificates: the next connection reads the whole chain again
+    }
+  } else {
+    presented = presentedChain(tls.getPeerCertificate(true))
+    if (tls.authorized && chains && presented.length > 0) {
+      if (chains.size >= MAX_SERVERS) chains.delete(chains.keys().next().value!)
+      chains.set(server, presented)
+      acceptedChains.set(context!, chains)
+    }
+  }
   // pg's SCRAM channel binding (tls-server-end-point) asks the socket again during
   // authentication: answer from what was seen at the handshake.
-  if (detailed?.raw) {
+  const leaf = presented[0]
+  if (leaf) {
     const live = tls.getPeerCertificate.bind(tls)
+    const seen = { raw: leaf.raw, fingerprint256: leaf.fingerprint256 }
     tls.getPeerCertificate = ((full?: boolean) => {
       const now = live(full as true)
-      return now && now.raw ? now : detailed
+      return now && now.raw ? now : seen
     }) as TLSSocket['getPeerCertificate']
   }
   return {
     protocol: tls.getProtocol(),
     cipher: cipher?.name ?? null,
     cipherStandardName: cipher?.standardName ?? null,
-    peerCertificate: presented[0],
+    peerCertificate: leaf,
     presented,
+    chainComplete,
     alpn: typeof tls.alpnProtocol === 'string' ? tls.alpnProtocol : null,
     opensslAuthorized: tls.authorized,
     opensslError: tls.authorizationError === undefined || tls.authorizationError === null ? undefined : String(tls.authorizationError),

@@ -15,6 +15,11 @@ export interface TlsSessionFacts {
   readonly alpn: string | null
   /** The certificates the server presented, leaf first (as OpenSSL linked them). */
   readonly presented: readonly X509Certificate[]
+  /**
+   * False when only the leaf was read: OpenSSL accepted the handshake but the server's certificate
+   * changed since its chain was last read (connect/transport.ts), so there is no chain to explain.
+   */
+  readonly chainComplete?: boolean
   /** OpenSSL's own verdict on the chain against the configured roots (the second line). */
   readonly opensslAuthorized: boolean
   readonly opensslError: string | undefined
