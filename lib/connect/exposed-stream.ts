@@ -18,7 +18,6 @@ export function closeQuietly(socket: Socket | undefined): void {
 
 /** Call `onExternalDestroy` when someone else destroys `socket`; returns the undo. */
 export function watchExternalDestroy(socket: Socket, onExternalDestroy: () => void): () => void {
-  const hadOwn = Object.prototype.hasOwnProperty.call(socket, 'destroy')
   const original = socket.destroy
   socket.destroy = function destroy(this: Socket, error?: Error) {
     // Node destroys a socket itself after the peer's FIN (autoDestroy) or with an error; an
@@ -26,8 +25,9 @@ export function watchExternalDestroy(socket: Socket, onExternalDestroy: () => vo
     if (!quiet.has(socket) && !socket.destroyed && error === undefined && !socket.readableEnded) onExternalDestroy()
     return original.call(this, error)
   } as Socket['destroy']
+  // Put the original back rather than delete the own property: deleting a property sends the
+  // socket to V8's slow dictionary mode for the rest of its life (every query pays for it).
   return () => {
-    if (hadOwn) socket.destroy = original
-    else delete (socket as { destroy?: unknown }).destroy
+    socket.destroy = original
   }
 }

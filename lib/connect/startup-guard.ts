@@ -146,11 +146,10 @@ export class StartupChecker {
 /** Check what the server sends on `stream` until ReadyForQuery; destroy it with PROTOCOL_VIOLATION on the first offence. */
 export function guardStartup(stream: Socket, options: GuardOptions): void {
   const checker = new StartupChecker(options.phase)
-  const hadOwnEmit = Object.prototype.hasOwnProperty.call(stream, 'emit')
   const originalEmit = stream.emit
   const detach = (): void => {
-    if (hadOwnEmit) stream.emit = originalEmit
-    else delete (stream as { emit?: unknown }).emit
+    // Assigned, never deleted: a deleted property sends the socket to V8's slow dictionary mode.
+    stream.emit = originalEmit
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emit's arguments are whatever the event carries
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
