@@ -46,6 +46,9 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
         return { report, warnings: [...prepared.warnings, ...warnings] }
       } catch (error) {
         failures.push(error as PgSslError)
+        // libpq (PQconnectPoll) tries the next host only when this one could not be reached, timed
+        // out, or answered 57P03 "cannot connect now"; any other failure ends the connection.
+        if (!nextHostAllowed.has(error as object)) break
       }
     }
     lastError = failures.at(-1) ?? lastError
@@ -74,6 +77,9 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
   lastError!.attempts = records
   throw publicError(lastError!)
 }
+
+/** Endpoint failures after which libpq goes on to the next host (connectEndpoint marks them). */
+const nextHostAllowed = new WeakSet<object>()
 
 /**
  * The pause between two rounds of attempts. A fresh, unconnected socket is connection.stream
@@ -137,6 +143,8 @@ async function connectEndpoint(
   const channelBinding = (settingValue(settings, 'channel_binding') ?? 'prefer') as 'disable' | 'prefer' | 'require'
   const failures: Failure[] = []
   let reusable: Socket | undefined // plain socket left by an 'N' answer
+  /** A TCP connection to this endpoint was made (libpq then does not try the next host on failure). */
+  let reached = false
   const firstRecord = records.length
   try {
     for (const spec of plan.attempts) {
@@ -170,6 +178,7 @@ async function connectEndpoint(
           reusable = undefined
           stream = track(await openSocket(endpoint, keepAliveOf(settings), track(client.nextSocket())))
           tcpAt = performance.now()
+          reached = true
         }
         let session: TlsSessionFacts | undefined
         let warnings: ExpiryWarning[] = []
@@ -249,7 +258,10 @@ async function connectEndpoint(
     client.onAbort(undefined)
     closeQuietly(reusable)
   }
-  throw finalError(failures, plan, settings.policy)
+  const error = finalError(failures, plan, settings.policy)
+  // The server was never reached, the attempt timed out, or it said 57P03 (libpq: try_next_host).
+  if (!reached || timedOut || failures.some((f) => f.error.sqlstate === '57P03' && f.kind === 'rejected')) nextHostAllowed.add(error)
+  throw error
 }
 
 /**
