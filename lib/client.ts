@@ -265,11 +265,13 @@ export class SslClient extends pg.Client implements StartupTarget {
     const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
     // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
     const onBackendKey = (processId: number, key: Buffer): void => void (this.#cancelKey = { processId, key })
+    const parameters: Record<string, string> = {}
+    const onParameterStatus = (name: string, value: string): void => void (parameters[name] = value)
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, onBackendKey, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
-    let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false }
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, onBackendKey, onParameterStatus, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
+    let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false, parameters }
     if (openGauss) {
-      facts = await authenticate(stream, {
+      facts = { ...(await authenticate(stream, {
         protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
         params: state.getStartupConf(),
         user: this.user ?? '',
@@ -278,9 +280,9 @@ export class SslClient extends pg.Client implements StartupTarget {
           const value = typeof p === 'function' ? await (p as () => unknown)() : p
           return typeof value === 'string' ? value : undefined
         },
-      })
+      })), parameters }
       onAuthenticated()
-      guardStartup(stream, { phase: 'after-auth', onBackendKey })
+      guardStartup(stream, { phase: 'after-auth', onBackendKey, onParameterStatus })
       // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
       con.startup = () => {}
     }
@@ -333,6 +335,14 @@ export class SslClient extends pg.Client implements StartupTarget {
   /** @internal The settings this client connected with (secrets included: never print them). */
   static resolvedSettingsOf(client: SslClient): ResolvedSettings {
     return client.#resolved()
+  }
+
+  /** @internal One value from a query on the connected session, as the server's text. */
+  async askServer(sql: string): Promise<string | undefined> {
+    const raw = { getTypeParser: () => (value: string) => value }
+    const result = await super.query({ text: sql, rowMode: 'array', types: raw } as never)
+    const value = (result as unknown as { rows: unknown[][] }).rows[0]?.[0]
+    return typeof value === 'string' ? value : undefined
   }
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */

@@ -125,6 +125,10 @@ export const ERROR_CODES = {
     summary: 'openGauss SHA256 (protocol below 3.50): the server\'s signature does not prove it knows the password',
     hint: 'the server is not the one it claims to be, or the password is wrong; nothing was sent. Check host, port and password',
   },
+  TARGET_SESSION_ATTRS_MISMATCH: {
+    summary: 'target_session_attrs: no host offered the kind of session asked for (read-write, read-only, primary, standby)',
+    hint: 'the message names what each host was; check which host is the primary, or relax target_session_attrs',
+  },
   NATIVE_NOT_SUPPORTED: {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
     hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',

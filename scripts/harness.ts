@@ -60,6 +60,17 @@ export interface ClusterOptions {
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string>
   binaries?: ServerBinaries
+  /**
+   * Make this cluster a streaming hot standby of `standbyOf` (pg_basebackup -R over the primary's
+   * Unix socket; needs a server build that ships pg_basebackup — Debian's does, the embedded one
+   * does not: see standbyProblem()).
+   */
+  standbyOf?: Cluster
+}
+
+/** Why a standby of `primary` cannot be made here, or undefined when it can. */
+export function standbyProblem(primary: Cluster): string | undefined {
+  return existsSync(join(primary.binaries.binDir, 'pg_basebackup')) ? undefined : `${primary.binaries.source} PostgreSQL ${primary.binaries.version} ships no pg_basebackup (install Debian's postgresql package)`
 }
 
 export interface Cluster {
@@ -75,6 +86,8 @@ export interface Cluster {
   log(): string
   /** Fast shutdown, then start again on the same port and data. */
   restart(): Promise<void>
+  /** A standby leaves recovery and becomes a primary (pg_promote, waiting until done). */
+  promote(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -226,7 +239,8 @@ export function freePort(): Promise<number> {
 }
 
 function hbaFor(options: ClusterOptions): string {
-  const lines = ['local all all trust']
+  // Replication over the Unix socket, for standbys made with pg_basebackup (startCluster's standbyOf).
+  const lines = ['local all all trust', 'local replication all trust']
   const tcp = (type: string, method: string): string[] => [`${type} all all 127.0.0.1/32 ${method}`, `${type} all all ::1/128 ${method}`]
   if (options.hbaTcpLines) lines.push(...options.hbaTcpLines)
   else if (options.ssl && options.clientCert) lines.push(...tcp('hostssl', 'cert'))
@@ -273,7 +287,7 @@ async function launch(binDir: string, args: string[], logFile: string): Promise<
   const since = statSync(logFile).size
   const until = Date.now() + 30_000
   while (Date.now() < until && !exitedNow) {
-    if (readFileSync(logFile, 'utf8').slice(since).includes('ready to accept connections')) return { child, exited }
+    if (/ready to accept (read-only )?connections/.test(readFileSync(logFile, 'utf8').slice(since))) return { child, exited }
     await new Promise((r) => setTimeout(r, 25))
   }
   child.kill('SIGQUIT')
@@ -300,7 +314,17 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
   const base = mkdtempSync(join(tmpdir(), 'pg-sslmode-cluster-'))
   chmodSync(base, 0o755)
   const data = join(base, 'data')
-  cpSync(template, data, { recursive: true })
+  if (options.standbyOf) {
+    const primary = options.standbyOf
+    chownTree(base)
+    const backup = spawnSync(join(binDir, 'pg_basebackup'), ['-h', primary.socketDir, '-p', String(primary.port), '-U', TEST_USER, '-D', data, '-R', '-X', 'stream', '-c', 'fast'], { ...RUN_AS, encoding: 'utf8' })
+    if (backup.status !== 0) {
+      rmSync(base, { recursive: true, force: true })
+      throw new Error(`pg_basebackup from port ${primary.port} failed: ${backup.stderr || backup.error}`)
+    }
+  } else {
+    cpSync(template, data, { recursive: true })
+  }
   chmodSync(data, 0o700)
   writeFileSync(join(data, 'pg_hba.conf'), hbaFor(options))
   const conf: Record<string, string> = {
@@ -371,6 +395,15 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
     async restart() {
       await shutdown()
       server = await launch(binDir, args, logFile)
+    },
+    async promote() {
+      const client = new pg.Client({ host: base, port, user: TEST_USER, database: TEST_USER })
+      await client.connect()
+      try {
+        await client.query('SELECT pg_promote(true, 60)')
+      } finally {
+        await client.end()
+      }
     },
     stop() {
       stopped ??= (async () => {

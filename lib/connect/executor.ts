@@ -12,6 +12,7 @@ import type { ExpiryWarning } from '../policy/enforce.js'
 import { detailsOf, ERROR_CODES, PgSslError } from '../errors.js'
 import { publish } from '../policy/audit.js'
 import { backoffDelay, transientReason, type RetryCounters } from './retry.js'
+import { mismatchError, shuffledOrder, targetSessionMismatch, type TargetSessionAttrs } from './session-attrs.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
 import { classify, failureSummary, finalError, mayFollow, publicError, type Failure } from './failure.js'
 import type { Plan } from '../plan.js'
@@ -37,18 +38,26 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
   ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
+  const attrs = (settingValue(settings, 'target_session_attrs') ?? 'any') as TargetSessionAttrs
+  // prefer-standby: a first pass that takes only a standby, then a second that takes any host.
+  const passes: TargetSessionAttrs[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs]
+  // load_balance_hosts=random (libpq 16): the host list in a random order, once per connection.
+  const order = settingValue(settings, 'load_balance_hosts') === 'random' ? shuffledOrder(prepared.endpoints.length) : prepared.endpoints.map((_, i) => i)
   for (let retries = 0; ; retries++) {
     const failures: PgSslError[] = []
-    for (let i = 0; i < prepared.endpoints.length && !client.aborted; i++) {
-      try {
-        const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries, preparedAt - started)
-        if (retries > 0 && counters) counters.recovered++
-        return { report, warnings: [...prepared.warnings, ...warnings] }
-      } catch (error) {
-        failures.push(error as PgSslError)
-        // libpq (PQconnectPoll) tries the next host only when this one could not be reached, timed
-        // out, or answered 57P03 "cannot connect now"; any other failure ends the connection.
-        if (!nextHostAllowed.has(error as object)) break
+    passes: for (const want of passes) {
+      for (const i of order) {
+        if (client.aborted) break passes
+        try {
+          const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries, preparedAt - started, want)
+          if (retries > 0 && counters) counters.recovered++
+          return { report, warnings: [...prepared.warnings, ...warnings] }
+        } catch (error) {
+          failures.push(error as PgSslError)
+          // libpq (PQconnectPoll) tries the next host only when this one could not be reached, timed
+          // out, answered 57P03 "cannot connect now" or was of the wrong kind; anything else ends it.
+          if (!nextHostAllowed.has(error as object)) break passes
+        }
       }
     }
     lastError = failures.at(-1) ?? lastError
@@ -115,6 +124,7 @@ async function connectEndpoint(
   client: StartupTarget,
   connectRetries: number,
   prepareMs: number,
+  want: TargetSessionAttrs,
 ): Promise<{ report: SecurityReport; warnings: ExpiryWarning[] }> {
   const { settings } = prepared
   const timeoutMs = connectTimeoutMs(settings)
@@ -216,6 +226,11 @@ async function connectEndpoint(
         const checkedAt = performance.now()
         const startup = await startUp(stream, client, (code, body) => authGuard.check(code, body))
         const readyAt = performance.now()
+        const mismatch = await targetSessionMismatch(want, startup.parameters, (sql) => client.askServer(sql))
+        if (mismatch) {
+          client.abandonAttempt()
+          throw mismatchError(mismatch, want)
+        }
         record('connected')
         const ms = (x: number): number => Math.round(x * 1000) / 1000
         const timings = {
@@ -250,7 +265,8 @@ async function connectEndpoint(
         if (stream && stream !== reusable) closeQuietly(stream)
         record('failed', classified.error)
         failures.push(classified)
-        if (timedOut) break
+        // A host of the wrong kind is not tried again with another SSL choice (libpq).
+        if (timedOut || classified.error.code === 'TARGET_SESSION_ATTRS_MISMATCH') break
       }
     }
   } finally {
@@ -260,7 +276,7 @@ async function connectEndpoint(
   }
   const error = finalError(failures, plan, settings.policy)
   // The server was never reached, the attempt timed out, or it said 57P03 (libpq: try_next_host).
-  if (!reached || timedOut || failures.some((f) => f.error.sqlstate === '57P03' && f.kind === 'rejected')) nextHostAllowed.add(error)
+  if (!reached || timedOut || failures.some((f) => (f.error.sqlstate === '57P03' && f.kind === 'rejected') || f.error.code === 'TARGET_SESSION_ATTRS_MISMATCH')) nextHostAllowed.add(error)
   throw error
 }
 

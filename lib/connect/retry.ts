@@ -25,6 +25,9 @@ export function transientReason(error: PgSslError): string | undefined {
       const errno = errnoOf(error)
       return errno === 'ECONNRESET' || errno === 'EPIPE' ? errno : undefined
     }
+    case 'TARGET_SESSION_ATTRS_MISMATCH':
+      // During a failover the host that will be the primary is still a standby.
+      return 'target_session_attrs: no host of the kind asked for yet'
     case 'SERVER_REJECTED':
       return error.sqlstate !== undefined && GOING_AWAY_SQLSTATE.has(error.sqlstate) ? `SQLSTATE ${error.sqlstate}` : undefined
     default:

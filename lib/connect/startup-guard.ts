@@ -21,6 +21,7 @@ const ERROR_RESPONSE = 0x45 // E
 const NEGOTIATE_PROTOCOL = 0x76 // v
 const READY_FOR_QUERY = 0x5a // Z
 const BACKEND_KEY = 0x4b // K
+const PARAMETER_STATUS = 0x53 // S
 const AFTER_AUTH = new Set([0x53, 0x4b, READY_FOR_QUERY, ERROR_RESPONSE, 0x4e, 0x41, NEGOTIATE_PROTOCOL]) // S K Z E N A v
 
 const printable = (type: number): string => (type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`)
@@ -41,6 +42,8 @@ export interface GuardOptions {
    * PostgreSQL 18 server that negotiated it) sends up to 256 key bytes where pg reads 4.
    */
   readonly onBackendKey?: (processId: number, key: Buffer) => void
+  /** Called with every ParameterStatus of the start-up (in_hot_standby, default_transaction_read_only, ...). */
+  readonly onParameterStatus?: (name: string, value: string) => void
 }
 
 /** The incremental check: feed it what the server sends; it says what is wrong, or 'done' at ReadyForQuery. */
@@ -60,6 +63,10 @@ export class StartupChecker {
   #keyBody: Buffer[] = []
   /** BackendKeyData, once read. */
   backendKey: { processId: number; key: Buffer } | undefined
+  #inParameter = false
+  #parameterBody: Buffer[] = []
+  /** ParameterStatus messages completed by the last feed(). */
+  readonly parameters: Array<[name: string, value: string]> = []
 
   constructor(phase: 'auth' | 'after-auth') {
     this.#phase = phase
@@ -73,6 +80,7 @@ export class StartupChecker {
         const take = Math.min(this.#bodyLeft, chunk.length - i)
         if (this.#inRequest) this.#requestBody.push(chunk.subarray(i, i + take))
         if (this.#inKey) this.#keyBody.push(chunk.subarray(i, i + take))
+        if (this.#inParameter) this.#parameterBody.push(chunk.subarray(i, i + take))
         this.#bodyLeft -= take
         i += take
         if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
@@ -93,6 +101,8 @@ export class StartupChecker {
       this.#requestBody = []
       this.#inKey = this.#type === BACKEND_KEY && this.#phase === 'after-auth'
       this.#keyBody = []
+      this.#inParameter = this.#type === PARAMETER_STATUS && this.#phase === 'after-auth'
+      this.#parameterBody = []
       this.#header = Buffer.alloc(0)
       if (this.#bodyLeft === 0 && this.#messageEnded()) return 'done'
     }
@@ -124,6 +134,11 @@ export class StartupChecker {
 
   /** A whole message was read: an AuthenticationOk moves on; ReadyForQuery ends the start-up. */
   #messageEnded(): boolean {
+    if (this.#inParameter) {
+      this.#inParameter = false
+      const [name = '', value = ''] = Buffer.concat(this.#parameterBody).toString('utf8').split('\0')
+      this.parameters.push([name, value])
+    }
     if (this.#inKey) {
       this.#inKey = false
       const body = Buffer.concat(this.#keyBody)
@@ -155,7 +170,9 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
     if (event === 'data') {
       checker.requests.length = 0
+      checker.parameters.length = 0
       const verdict = checker.feed(args[0] as Buffer)
+      for (const [name, value] of checker.parameters) options.onParameterStatus?.(name, value)
       if (verdict !== undefined && verdict !== 'done') {
         detach()
         stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))

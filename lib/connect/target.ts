@@ -16,6 +16,8 @@ export interface StartupTarget extends NodeJS.EventEmitter {
   expose(stream: Socket): void
   startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts>
   abandonAttempt(): void
+  /** One value from a query on the connected session, as the server's text (target_session_attrs checks). */
+  askServer(sql: string): Promise<string | undefined>
   /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
   onAbort(handler: (() => void) | undefined): void
   readonly aborted: boolean
@@ -36,4 +38,6 @@ export interface StartupFacts {
   readonly protocolVersion: string
   /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */
   readonly serverSignatureVerified: boolean
+  /** The ParameterStatus values the server reported during the start-up. */
+  readonly parameters: Readonly<Record<string, string>>
 }

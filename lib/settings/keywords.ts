@@ -78,8 +78,8 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'require_auth', env: 'PGREQUIREAUTH', use: 'honoured' },
   { name: 'service', env: 'PGSERVICE', use: 'honoured' },
   { name: 'servicefile', env: 'PGSERVICEFILE', use: 'honoured' },
-  { name: 'target_session_attrs', env: 'PGTARGETSESSIONATTRS', default: 'any', use: 'refused', accepts: ['any'], why: 'only target_session_attrs=any is implemented' },
-  { name: 'load_balance_hosts', env: 'PGLOADBALANCEHOSTS', default: 'disable', values: ['disable', 'random'], use: 'refused', accepts: ['disable'], why: 'random host order is not implemented' },
+  { name: 'target_session_attrs', env: 'PGTARGETSESSIONATTRS', default: 'any', values: ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'], use: 'honoured' },
+  { name: 'load_balance_hosts', env: 'PGLOADBALANCEHOSTS', default: 'disable', values: ['disable', 'random'], use: 'honoured' },
   { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'ignored' },
   // pg speaks 3.0; the openGauss dialects read it as the version to ask for (opengauss/startup.ts).
   { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'ignored' },

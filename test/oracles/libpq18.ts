@@ -14,6 +14,8 @@ export interface LibpqResult {
   readonly error: string
   /** PQlibVersion(), e.g. 180004. */
   readonly version: number
+  /** PQport() of the connection made: which host of a list answered ("" on failure). */
+  readonly port: string
 }
 
 /** Why libpq 18 cannot be run here, or undefined when it can. */

@@ -1,7 +1,7 @@
 """libpq itself as the reference: connect with each conninfo through the libpq.so.5 named on the
 command line (ctypes), and say whether it connected, whether SSL is in use, and libpq's error.
 
-Input (stdin, JSON): {"conninfos": ["...", ...]}. Output: [{"ok": bool, "ssl": bool, "error": str}].
+Input (stdin, JSON): {"conninfos": ["...", ...]}. Output: [{"ok": bool, "ssl": bool, "error": str, "port": str}].
 The environment (HOME, SSL_CERT_FILE, ...) is the caller's: the test sets it per batch.
 """
 import ctypes
@@ -17,6 +17,8 @@ lib.PQerrorMessage.argtypes = [ctypes.c_void_p]
 lib.PQsslInUse.argtypes = [ctypes.c_void_p]
 lib.PQfinish.argtypes = [ctypes.c_void_p]
 lib.PQlibVersion.restype = ctypes.c_int
+lib.PQport.restype = ctypes.c_char_p
+lib.PQport.argtypes = [ctypes.c_void_p]
 
 CONNECTION_OK = 0
 out = []
@@ -27,6 +29,7 @@ for conninfo in json.load(sys.stdin)["conninfos"]:
         "ok": ok,
         "ssl": bool(lib.PQsslInUse(conn)) if ok else False,
         "error": "" if ok else (lib.PQerrorMessage(conn) or b"").decode("utf-8", "replace").strip(),
+        "port": (lib.PQport(conn) or b"").decode() if ok else "",
     })
     lib.PQfinish(conn)
 json.dump({"version": lib.PQlibVersion(), "results": out}, sys.stdout)
