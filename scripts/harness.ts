@@ -152,7 +152,12 @@ function serverUser(): RunAs {
 
 const RUN_AS = serverUser()
 
-function chownTree(path: string): void {
+/** The uid/gid servers run as (nobody when the tests run as root), for other servers the tests start. */
+export function serverProcessUser(): { uid?: number; gid?: number } {
+  return RUN_AS
+}
+
+export function chownTree(path: string): void {
   if (RUN_AS.uid === undefined) return
   spawnSync('chown', ['-R', `${RUN_AS.uid}:${RUN_AS.gid}`, path])
 }
