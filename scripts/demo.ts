@@ -92,16 +92,50 @@ async function main(): Promise<void> {
         }))
       }
       differences += rows.filter((r) => !r.matches).length
-      printTable(`dialect ${dialect}: client × server (README: The six modes), as observed`, rows)
+      printTable(`dialect ${dialect}: client × server (docs/modes.md), as observed`, rows)
     }
     if (example) {
       console.log(`\nOne connection's security report (${describeReport(example)}):\n`)
       console.log(JSON.stringify(example, null, 2))
     }
+    await multiHostSection()
     console.log(`\n${48 - differences} of 48 cells match the seed table; ${differences} differ. (${((Date.now() - started) / 1000).toFixed(1)} s)`)
     process.exitCode = differences === 0 ? 0 : 1
   } finally {
     await Promise.all([...clusters.values()].map((c) => c.stop()))
+  }
+}
+
+/** A primary and a streaming standby: which host each target_session_attrs picks, from a live run. */
+async function multiHostSection(): Promise<void> {
+  const binaries = availableServers().find((b) => b.source === 'system')
+  if (!binaries) {
+    console.log('\nSeveral hosts: skipped — a primary/standby pair needs pg_basebackup (apt-get install postgresql).')
+    return
+  }
+  const primary = await startCluster({ ssl: true, binaries })
+  const standby = await startCluster({ ssl: true, binaries, standbyOf: primary, serverCert: 'server-ip' })
+  try {
+    const names = new Map([[primary.port, 'primary (localhost)'], [standby.port, 'standby (127.0.0.1)']])
+    console.log(`\nSeveral hosts (docs/topologies.md): host=localhost,127.0.0.1 — a primary and its streaming standby, PostgreSQL ${binaries.version}, verify-full\n`)
+    for (const attrs of ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby']) {
+      for (const [label, order] of [['primary first', [primary, standby]], ['standby first', [standby, primary]]] as const) {
+        const hosts = order.map((c) => `${c === primary ? 'localhost' : '127.0.0.1'}:${c.port}`).join(',')
+        const uri = `postgresql://app@${hosts}/app?sslmode=verify-full&sslrootcert=${encodeURIComponent(privateCopy('ca.crt'))}&target_session_attrs=${attrs}`
+        const picked = await connect({ connectionString: uri, env: {} }).then(
+          async (client) => {
+            const name = `${names.get(client.security.port)}, ${client.security.hostnameVerified ? 'host name verified' : 'not verified'}`
+            await client.end()
+            return name
+          },
+          (error: unknown) => `${sslCodeOf(error)}: ${(error as Error).message}`,
+        )
+        console.log(`  target_session_attrs=${attrs.padEnd(15)} ${label.padEnd(14)} → ${picked}`)
+      }
+    }
+  } finally {
+    await standby.stop()
+    await primary.stop()
   }
 }
 
