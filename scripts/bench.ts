@@ -242,8 +242,9 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'docs'), { recursive: true })
   // The phase breakdown is written by scripts/bench-phases.ts (which npm run bench runs next): keep it.
   const file = join(ROOT, 'docs', 'benchmarks.md')
-  const phases = /<!-- phases:start[\s\S]*?<!-- phases:end -->/.exec(existsSync(file) ? readFileSync(file, 'utf8') : '')?.[0]
-  writeFileSync(file, phases ? `${doc.trimEnd()}\n\n${phases}\n` : doc)
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const kept = [/<!-- phases:start[\s\S]*?<!-- phases:end -->/, /<!-- topology:start[\s\S]*?<!-- topology:end -->/].map((re) => re.exec(previous)?.[0]).filter(Boolean)
+  writeFileSync(file, [doc.trimEnd(), ...kept].join('\n\n') + '\n')
   console.log(doc)
 }
 
