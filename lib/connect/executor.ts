@@ -23,7 +23,7 @@ import { DIALECTS } from '../dialects.js'
 import { sslParameters } from './pg-config.js'
 import { settingValue } from '../settings/resolve.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
-import { negotiateSsl, openSocket, type Endpoint, type TlsSessionFacts } from './transport.js'
+import { negotiateSsl, openSocket, openSocketShuffled, type Endpoint, type TlsSessionFacts } from './transport.js'
 
 /**
  * What SslClient.connect() runs: prepare (no network), then the attempts, for this client;
@@ -149,6 +149,7 @@ async function connectEndpoint(
   }
 
   const certModeRequire = settingValue(settings, 'sslcertmode') === 'require'
+  const shuffleAddresses = settingValue(settings, 'load_balance_hosts') === 'random'
   const keyLogFile = settingValue(settings, 'sslkeylogfile')
   const channelBinding = (settingValue(settings, 'channel_binding') ?? 'prefer') as 'disable' | 'prefer' | 'require'
   const failures: Failure[] = []
@@ -186,7 +187,11 @@ async function connectEndpoint(
         } else {
           closeQuietly(reusable)
           reusable = undefined
-          stream = track(await openSocket(endpoint, keepAliveOf(settings), track(client.nextSocket())))
+          stream = track(
+            await (shuffleAddresses
+              ? openSocketShuffled(endpoint, keepAliveOf(settings), () => track(client.nextSocket()))
+              : openSocket(endpoint, keepAliveOf(settings), track(client.nextSocket()))),
+          )
           tcpAt = performance.now()
           reached = true
         }

@@ -8,7 +8,9 @@ import { X509Certificate } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
 import { isIP, Socket as NetSocket, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
+import { lookup } from 'node:dns/promises'
 import { PgSslError, warnOnce } from '../errors.js'
+import { shuffledOrder } from './session-attrs.js'
 import { closeQuietly } from './exposed-stream.js'
 import { watchHandshake } from '../tls/certificate-request.js'
 import type { TlsSessionFacts } from '../tls/session.js'
@@ -52,6 +54,29 @@ export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; ini
       resolve(socket)
     })
   })
+}
+
+/**
+ * load_balance_hosts=random: libpq 16 shuffles the addresses a host name resolves to as well, and
+ * tries them in turn (try_next_addr). A literal address or a Unix socket is just opened.
+ */
+export async function openSocketShuffled(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }, nextSocket: () => Socket): Promise<Socket> {
+  if (endpoint.socketPath || isIP(endpoint.address)) return openSocket(endpoint, keepAlive, nextSocket())
+  let addresses: Array<{ address: string }>
+  try {
+    addresses = await lookup(endpoint.address, { all: true })
+  } catch (error) {
+    throw new PgSslError('CONNECTION_FAILED', `could not translate host name "${endpoint.address}" to address: ${(error as NodeJS.ErrnoException).code ?? error}`, { setting: 'host', cause: error })
+  }
+  let last: unknown
+  for (const i of shuffledOrder(addresses.length)) {
+    try {
+      return await openSocket({ ...endpoint, address: addresses[i]!.address }, keepAlive, nextSocket())
+    } catch (error) {
+      last = error
+    }
+  }
+  throw last
 }
 
 /** Reads the first chunk the server sends, without consuming later ones. */
