@@ -129,6 +129,22 @@ export const ERROR_CODES = {
     summary: 'target_session_attrs: no host offered the kind of session asked for (read-write, read-only, primary, standby)',
     hint: 'the message names what each host was; check which host is the primary, or relax target_session_attrs',
   },
+  MYSQLPLUS_CONFIG: {
+    summary: 'MySQL Plus switch: no usable API key, zone or endpoint in the configuration',
+    hint: 'write qy_access_key_id, qy_secret_access_key and zone to ~/.qingcloud/config.yaml (or pass -f FILE, or set QY_ACCESS_KEY_ID / QY_SECRET_ACCESS_KEY / QY_ZONE)',
+  },
+  MYSQLPLUS_API_ERROR: {
+    summary: 'MySQL Plus switch: the cloud API refused the call or did not answer',
+    hint: 'the message carries the API\'s ret_code and message',
+  },
+  MYSQLPLUS_JOB_FAILED: {
+    summary: 'MySQL Plus switch: the configuring_SSL job failed',
+    hint: 'see the job in the console',
+  },
+  MYSQLPLUS_TIMEOUT: {
+    summary: 'MySQL Plus switch: the job did not finish in time',
+    hint: 'it may still finish: check the job before trying again',
+  },
   NATIVE_NOT_SUPPORTED: {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
     hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',

@@ -13,7 +13,7 @@ const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib')
 /** Bottom first. A path ending in "/" is a folder. Keep in step with docs/architecture.md. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'pg.ts', 'native-guard.ts'],
-  ['tls/', 'opengauss/'],
+  ['tls/', 'opengauss/', 'mysqlplus/'],
   ['dialects.ts'],
   ['settings/'],
   ['plan.ts'],

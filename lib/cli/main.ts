@@ -10,6 +10,7 @@ import type { Dialect } from '../dialects.js'
 import type { ConnectOptions } from '../options.js'
 import { checkMaterial, type CheckReport, type Finding } from './check.js'
 import { probe, type ProbeReport } from './probe.js'
+import { mysqlplusMain } from './mysqlplus.js'
 
 const USAGE = `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
                         [--sslcertdir DIR] [--json] [--no-color]
@@ -22,9 +23,11 @@ probe  connects to a live server once per sslmode and prints what each yields (t
        table row of that server), the TLS versions it accepts and its certificate; with --policy,
        whether it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when
        --policy is not satisfied.
+       pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]   (see pg-sslmode mysqlplus --help)
 Exit code 2 for a usage error.`
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (argv[0] === 'mysqlplus') return mysqlplusMain(argv.slice(1), { out, err: process.stderr, stdin: process.stdin })
   let parsed
   try {
     parsed = parseArgs({
