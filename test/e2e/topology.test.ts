@@ -7,7 +7,7 @@
 import t from 'tap'
 import { connect, createPool, type SecurityEvent } from '../../lib/index.js'
 import { availableServers, fixture, startCluster, standbyProblem, type Cluster } from '../../scripts/harness.js'
-import { libpq18Connect, libpq18Problem } from '../oracles/libpq18.js'
+import { libpq18Connect, libpq18ConnectAsync, libpq18Problem } from '../oracles/libpq18.js'
 import { endsWithNoOpenSockets } from '../support.js'
 
 const binaries = availableServers().find((b) => b.source === 'system')
@@ -56,6 +56,80 @@ for (const attrs of ['any', 'read-write', 'read-only', 'primary', 'standby', 'pr
     })
   }
 }
+
+/**
+ * A relay in front of a cluster that drops the in_hot_standby and default_transaction_read_only
+ * ParameterStatus messages of the start-up, as a server older than PostgreSQL 14 would not send
+ * them: libpq and pg-sslmode must then ask the server (plaintext, so the relay can read it).
+ */
+async function startSilentRelay(target: Cluster): Promise<{ port: number; close(): Promise<void> }> {
+  const { createServer, connect: tcp } = await import('node:net')
+  const open = new Set<import('node:net').Socket>()
+  const server = createServer((client) => {
+    open.add(client)
+    const backend = tcp(target.port, target.host)
+    open.add(backend)
+    for (const s of [client, backend]) {
+      s.on('error', () => {})
+      s.on('close', () => {
+        open.delete(s)
+        client.destroy()
+        backend.destroy()
+      })
+    }
+    client.pipe(backend)
+    let buffer = Buffer.alloc(0)
+    let startup = true
+    backend.on('data', (chunk: Buffer) => {
+      if (!startup) return void client.write(chunk)
+      buffer = Buffer.concat([buffer, chunk])
+      while (buffer.length >= 5 && buffer.length >= 1 + buffer.readUInt32BE(1)) {
+        const length = buffer.readUInt32BE(1)
+        const message = buffer.subarray(0, 1 + length)
+        buffer = buffer.subarray(1 + length)
+        const name = message[0] === 0x53 ? message.subarray(5).toString('utf8').split('\0')[0] : ''
+        if (name !== 'in_hot_standby' && name !== 'default_transaction_read_only') client.write(message)
+        if (message[0] === 0x5a) {
+          startup = false
+          if (buffer.length) client.write(buffer)
+          buffer = Buffer.alloc(0)
+          break
+        }
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+t.test('servers that do not report in_hot_standby: the session is asked (SHOW / pg_is_in_recovery), as libpq 18 does', { skip: why ?? libpqWhy ?? false }, async (t) => {
+  const p = await startSilentRelay(primary!)
+  const s = await startSilentRelay(standby!)
+  t.teardown(async () => {
+    await p.close()
+    await s.close()
+  })
+  for (const attrs of ['read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const) {
+    const conninfo = `host=127.0.0.1,127.0.0.1 port=${s.port},${p.port} user=app dbname=app sslmode=disable target_session_attrs=${attrs}`
+    const libpq = await libpq18ConnectAsync(conninfo, { HOME: '/nonexistent' })
+    const ours = await connect({ connectionString: conninfo, env: {} }).then(
+      async (client) => {
+        const port = String(client.security.port)
+        await client.end()
+        return port
+      },
+      (error: Error) => `error: ${error.message}`,
+    )
+    t.equal(ours, libpq.ok ? libpq.port : `error: ${libpq.error}`, `${attrs}: the same host as libpq 18 (${libpq.port === String(p.port) ? 'the primary' : 'the standby'})`)
+  }
+})
 
 t.test('load_balance_hosts=random spreads connections over both hosts; disable always takes the first', { skip: why ?? false }, async (t) => {
   const seen = new Map<number, number>()

