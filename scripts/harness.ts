@@ -267,6 +267,27 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+/**
+ * Wait until `log()` shows `ready` (true), or the process exited or `timeoutMs` passed (false).
+ * Shared by the servers the tests start (PostgreSQL here, PgBouncer, MariaDB).
+ */
+export async function waitForLog(log: () => string, ready: RegExp, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until && child.exitCode === null && child.signalCode === null) {
+    if (ready.test(log())) return true
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return ready.test(log())
+}
+
+/** Send `signal`, kill hard after `graceMs`, and wait for the process to be gone. */
+export async function stopProcess(child: ChildProcess, exited: Promise<unknown>, signal: NodeJS.Signals, graceMs: number, hard: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill(hard), graceMs)
+  await exited
+  clearTimeout(timer)
+}
+
 interface Launched {
   child: ChildProcess
   exited: Promise<number | null>
@@ -283,18 +304,10 @@ async function launch(binDir: string, args: string[], logFile: string): Promise<
   const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', logFd], env: { ...process.env, LC_ALL: 'C' } })
   closeSync(logFd)
   running.add(child)
-  let exitedNow = false
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  void exited.then(() => {
-    exitedNow = true
-    running.delete(child)
-  })
+  void exited.then(() => running.delete(child))
   const since = statSync(logFile).size
-  const until = Date.now() + 30_000
-  while (Date.now() < until && !exitedNow) {
-    if (/ready to accept (read-only )?connections/.test(readFileSync(logFile, 'utf8').slice(since))) return { child, exited }
-    await new Promise((r) => setTimeout(r, 25))
-  }
+  if (await waitForLog(() => readFileSync(logFile, 'utf8').slice(since), /ready to accept (read-only )?connections/, child, 30_000)) return { child, exited }
   child.kill('SIGQUIT')
   await exited
   throw new Error('not ready')
@@ -380,12 +393,8 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
       throw error
     }
   }
-  const shutdown = async (): Promise<void> => {
-    server.child.kill('SIGINT') // fast shutdown: disconnects clients, no checkpoint wait
-    const timer = setTimeout(() => server.child.kill('SIGQUIT'), 10_000)
-    await server.exited
-    clearTimeout(timer)
-  }
+  // Fast shutdown (SIGINT): disconnects clients, no checkpoint wait.
+  const shutdown = (): Promise<void> => stopProcess(server.child, server.exited, 'SIGINT', 10_000, 'SIGQUIT')
 
   let stopped: Promise<void> | undefined
   return {

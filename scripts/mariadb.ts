@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fixture, freePort } from './harness.js'
+import { fixture, freePort, stopProcess, waitForLog } from './harness.js'
 
 const MARIADBD = '/usr/sbin/mariadbd'
 const INSTALL_DB = '/usr/bin/mariadb-install-db'
@@ -79,16 +79,11 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
   const child: ChildProcess = spawn(MARIADBD, args, { stdio: 'ignore' })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
-  const until = Date.now() + 30_000
-  while (!/ready for connections/.test(log())) {
-    if (Date.now() > until || child.exitCode !== null) {
-      child.kill('SIGKILL')
-      await exited
-      const text = log()
-      rmSync(dir, { recursive: true, force: true })
-      throw new Error(`MariaDB did not start on port ${port}: ${text}`)
-    }
-    await new Promise((r) => setTimeout(r, 50))
+  if (!(await waitForLog(log, /ready for connections/, child, 30_000))) {
+    await stopProcess(child, exited, 'SIGKILL', 0)
+    const text = log()
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`MariaDB did not start on port ${port}: ${text}`)
   }
   // Users and the database, as root over the Unix socket (socket authentication).
   const setup = [
@@ -100,8 +95,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
   ].join('; ')
   const client = spawnSync('/usr/bin/mariadb', ['--no-defaults', `--socket=${socketPath}`, '-u', root ? 'root' : process.env.USER ?? 'root', '-e', setup], { encoding: 'utf8' })
   if (client.status !== 0) {
-    child.kill('SIGKILL')
-    await exited
+    await stopProcess(child, exited, 'SIGKILL', 0)
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`MariaDB setup failed: ${client.stderr}`)
   }
@@ -115,13 +109,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
     options,
     log,
     stop() {
-      stopped ??= (async () => {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-        await exited
-        clearTimeout(timer)
-        rmSync(dir, { recursive: true, force: true })
-      })()
+      stopped ??= stopProcess(child, exited, 'SIGTERM', 15_000).then(() => rmSync(dir, { recursive: true, force: true }))
       return stopped
     },
   }

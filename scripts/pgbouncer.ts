@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chownTree, fixture, freePort, serverProcessUser, TEST_USER, type Cluster } from './harness.js'
+import { chownTree, fixture, freePort, serverProcessUser, stopProcess, TEST_USER, waitForLog, type Cluster } from './harness.js'
 
 export const PGBOUNCER = '/usr/sbin/pgbouncer'
 
@@ -79,14 +79,11 @@ export async function startPgBouncer(upstream: Cluster, options: PgBouncerOption
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const logFile = join(dir, 'pgbouncer.log')
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr
-  const until = Date.now() + 15_000
-  while (!/process up|listening on 127\.0\.0\.1/.test(log())) {
-    if (Date.now() > until || child.exitCode !== null) {
-      child.kill('SIGKILL')
-      rmSync(dir, { recursive: true, force: true })
-      throw new Error(`pgbouncer did not start: ${log()}`)
-    }
-    await new Promise((r) => setTimeout(r, 25))
+  if (!(await waitForLog(log, /process up|listening on 127\.0\.0\.1/, child, 15_000))) {
+    await stopProcess(child, exited, 'SIGKILL', 0)
+    const text = log()
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`pgbouncer did not start: ${text}`)
   }
   const version = /PgBouncer (\S+)/.exec(spawnSync(PGBOUNCER, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? '?'
   let stopped: Promise<void> | undefined
@@ -96,13 +93,7 @@ export async function startPgBouncer(upstream: Cluster, options: PgBouncerOption
     version,
     log,
     stop() {
-      stopped ??= (async () => {
-        child.kill('SIGINT')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(timer)
-        rmSync(dir, { recursive: true, force: true })
-      })()
+      stopped ??= stopProcess(child, exited, 'SIGINT', 5000).then(() => rmSync(dir, { recursive: true, force: true }))
       return stopped
     },
   }

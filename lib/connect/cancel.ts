@@ -14,7 +14,7 @@ import type { Socket } from 'node:net'
 import { PgSslError } from '../errors.js'
 import type { ResolvedSettings } from '../connection-settings.js'
 import type { AttemptRecord } from '../report.js'
-import { classify, failureSummary, finalError, mayFollow, type Failure } from './failure.js'
+import { attemptRecord, classify, finalError, mayFollow, type Failure } from './failure.js'
 import { connectTimeoutMs, keepAliveOf, prepare } from './prepare.js'
 import { checkPeer, tlsOptionsFor } from './tls-options.js'
 import { negotiateSsl, openSocket } from './transport.js'
@@ -64,8 +64,7 @@ export async function sendCancel(settings: ResolvedSettings, session: { host: st
     const previous = failures.at(-1)
     if (previous !== undefined && !mayFollow(spec, previous, settings.dialect)) break
     let stream: Socket | undefined
-    const record = (result: AttemptRecord['result'], error?: PgSslError): void =>
-      void records.push({ host: endpoint.host, port: endpoint.port, ssl: spec.ssl, verifyChain: spec.verifyChain, verifyHostname: spec.verifyHostname, sameSocket: false, result, ...(error ? { failure: failureSummary(error) } : {}) })
+    const record = (result: AttemptRecord['result'], error?: PgSslError): void => void records.push(attemptRecord(endpoint, spec, false, result, error))
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true

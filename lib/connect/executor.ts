@@ -14,7 +14,7 @@ import { publish } from '../policy/audit.js'
 import { backoffDelay, transientReason, type RetryCounters } from './retry.js'
 import { mismatchError, shuffledOrder, targetSessionMismatch, type TargetSessionAttrs } from './session-attrs.js'
 import { buildReport, type AttemptRecord, type SecurityReport } from '../report.js'
-import { classify, failureSummary, finalError, mayFollow, publicError, type Failure } from './failure.js'
+import { attemptRecord, classify, finalError, mayFollow, publicError, type Failure } from './failure.js'
 import type { Plan } from '../plan.js'
 import { connectTimeoutMs, keepAliveOf, prepare, type Prepared } from './prepare.js'
 import { startUp } from './startup.js'
@@ -163,18 +163,7 @@ async function connectEndpoint(
       if (client.aborted) break
       if (previous !== undefined && !mayFollow(spec, previous, settings.dialect)) break
       const sameSocket = !spec.ssl && reusable !== undefined
-      const record = (result: AttemptRecord['result'], error?: PgSslError): void => {
-        records.push({
-          host: endpoint.host,
-          port: endpoint.port,
-          ssl: spec.ssl,
-          verifyChain: spec.verifyChain,
-          verifyHostname: spec.verifyHostname,
-          sameSocket,
-          result,
-          ...(error ? { failure: failureSummary(error) } : {}),
-        })
-      }
+      const record = (result: AttemptRecord['result'], error?: PgSslError): void => void records.push(attemptRecord(endpoint, spec, sameSocket, result, error))
       let stream: Socket | undefined
       const begun = performance.now()
       let tcpAt = begun

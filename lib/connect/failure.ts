@@ -92,6 +92,20 @@ function withEarlierAttempts(last: PgSslError, earlier: readonly PgSslError[]): 
   return new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, { ...detailsOf(last), cause: last })
 }
 
+/** One attempt as the report and the error list it (security.attempts, error.attempts). */
+export function attemptRecord(endpoint: { host: string; port: number }, spec: AttemptSpec, sameSocket: boolean, result: AttemptRecord['result'], error?: PgSslError): AttemptRecord {
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    ssl: spec.ssl,
+    verifyChain: spec.verifyChain,
+    verifyHostname: spec.verifyHostname,
+    sameSocket,
+    result,
+    ...(error ? { failure: failureSummary(error) } : {}),
+  }
+}
+
 export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['failure']> {
   return {
     code: error.code,
