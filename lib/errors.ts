@@ -149,6 +149,14 @@ export const ERROR_CODES = {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
     hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',
   },
+  OPTION_FILE_INVALID: {
+    summary: 'a MySQL option file (my.cnf) has a line or an option the MySQL client would refuse',
+    hint: 'fix the line named in the message; prefix options meant for other programs with loose-',
+  },
+  MYSQL2_UNSUPPORTED: {
+    summary: 'the installed mysql2 lacks what pg-sslmode/mysql needs (a connection config per pooled connection, the stream option)',
+    hint: 'install mysql2 3.x, the version range in pg-sslmode\'s peerDependencies',
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',

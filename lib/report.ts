@@ -40,10 +40,14 @@ export interface AttemptRecord {
   }
 }
 
-export interface SecurityReport {
-  readonly requestedMode: SslMode
-  readonly effectiveMode: SslMode
-  readonly dialect: Dialect
+/**
+ * The same report for both protocols: `Mode` and `Family` are libpq's sslmode and the PostgreSQL
+ * dialect by default, MySQL's ssl-mode and 'mysql' for pg-sslmode/mysql connections.
+ */
+export interface SecurityReport<Mode extends string = SslMode, Family extends string = Dialect> {
+  readonly requestedMode: Mode
+  readonly effectiveMode: Mode
+  readonly dialect: Family
   readonly transport: Transport
   readonly host: string
   readonly port: number
@@ -51,8 +55,8 @@ export interface SecurityReport {
   readonly serverCertificateVerified: boolean
   readonly hostnameVerified: boolean
   readonly protocol: string | null
-  /** How TLS was started: after an SSLRequest (postgres) or at once with ALPN (direct, PG17+). */
-  readonly negotiation: 'postgres' | 'direct' | null
+  /** How TLS was started: after an SSLRequest (postgres), at once with ALPN (direct, PG17+), or after MySQL's SSL request (mysql). */
+  readonly negotiation: 'postgres' | 'direct' | 'mysql' | null
   /** OpenSSL's name of the cipher suite, as libpq's PQsslAttribute and pg_stat_ssl show it. */
   readonly cipher: string | null
   /** The IANA/RFC name of the same suite (e.g. TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384). */
@@ -72,7 +76,7 @@ export interface SecurityReport {
   /** Why the connection is not what the mode's name suggests (require→verify-ca, Unix socket...). */
   readonly notes: readonly string[]
   /** The SSL policy that applied: where it came from, and whether it raised the mode. */
-  readonly policy: { readonly sources: readonly string[]; readonly upgradedFrom: SslMode | null }
+  readonly policy: { readonly sources: readonly string[]; readonly upgradedFrom: Mode | null }
   /**
    * How the server authenticated the client: none (trust, or a certificate alone), password,
    * md5, scram-sha-256, scram-sha-256-plus (bound to this TLS session), or openGauss's sha256,
@@ -119,7 +123,7 @@ export function outcomeOf(encrypted: boolean, verified: boolean): Outcome {
 }
 
 /** One line for logs and the demo: "encrypted-verified TLSv1.3 TLS_AES_256_GCM_SHA384 (verify-ca)". */
-export function describeReport(report: SecurityReport): string {
+export function describeReport(report: SecurityReport<string, string>): string {
   const tls = report.encrypted ? ` ${report.protocol} ${report.cipher}` : ''
   const fallback = report.fallback === 'none' ? '' : `, fallback ${report.fallback}`
   return `${report.outcome}${tls} (${report.effectiveMode}${fallback})`

@@ -56,7 +56,7 @@ function lowerOf(a: SecureVersion | undefined, b: SecureVersion | undefined): Se
  * What the attempt and the SSL policy demand of the finished handshake, checked before any byte
  * of the start-up is sent. Returns the policy's expiry warnings for the server certificate.
  */
-export function checkPeer(session: TlsSessionFacts, spec: AttemptSpec, endpoint: Endpoint, material: TlsMaterial, policy: SslPolicy): PeerCheck {
+export function checkPeer(session: TlsSessionFacts, spec: Pick<AttemptSpec, 'verifyChain' | 'verifyHostname'>, endpoint: Pick<Endpoint, 'hostName'>, material: TlsMaterial, policy: SslPolicy): PeerCheck {
   const diagnostics: string[] = []
   if (spec.verifyChain) {
     // OpenSSL, configured as libpq configures it (same roots, same CRLs, CRL_CHECK_ALL), decides;

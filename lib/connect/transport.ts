@@ -147,6 +147,11 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   return startTls(socket, tlsOptions, false, options)
 }
 
+/** A TLS handshake on a socket whose protocol already agreed to it (MySQL's SSL request). */
+export function handshakeOn(socket: Socket, tlsOptions: ConnectionOptions, options: NegotiateOptions = {}): Promise<Extract<SslAnswer, { kind: 'tls' }>> {
+  return startTls(socket, tlsOptions, false, options) as Promise<Extract<SslAnswer, { kind: 'tls' }>>
+}
+
 async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean, options: NegotiateOptions): Promise<SslAnswer> {
   // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts).
   const watch = options.watchCertificateRequest ? watchHandshake(socket) : undefined

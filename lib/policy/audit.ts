@@ -11,8 +11,8 @@ import { warnOnce } from '../errors.js'
 import type { ExpiryWarning } from './enforce.js'
 
 export type SecurityEvent =
-  | { readonly type: 'security'; readonly time: string; readonly report: SecurityReport }
-  | { readonly type: 'fallback'; readonly time: string; readonly report: SecurityReport }
+  | { readonly type: 'security'; readonly time: string; readonly report: SecurityReport<string, string> }
+  | { readonly type: 'fallback'; readonly time: string; readonly report: SecurityReport<string, string> }
   | {
       readonly type: 'policy-violation'
       readonly time: string

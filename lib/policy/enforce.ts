@@ -28,12 +28,12 @@ export function violation(policy: SslPolicy, rule: string, required: string, obs
 }
 
 /** Rules on the settings alone: dialect and forbidden modes. */
-export function checkDialectAndMode(policy: SslPolicy, dialect: Dialect, mode: SslMode): void {
+export function checkDialectAndMode(policy: SslPolicy, dialect: Dialect | 'mysql', mode: SslMode, modeName: string = `sslmode ${mode}`): void {
   if (policy.allowedDialects && !policy.allowedDialects.includes(dialect)) {
     throw violation(policy, 'allowedDialects', `one of ${policy.allowedDialects.join(', ')}`, `the dialect is ${dialect}`)
   }
   if (policy.forbiddenModes?.includes(mode)) {
-    throw violation(policy, 'forbiddenModes', `an sslmode other than ${policy.forbiddenModes.join(', ')}`, `sslmode is ${mode}`)
+    throw violation(policy, 'forbiddenModes', `an sslmode other than ${policy.forbiddenModes.join(', ')}`, `${modeName} is used`)
   }
 }
 

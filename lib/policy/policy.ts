@@ -29,11 +29,15 @@ export interface SslPolicy {
   pinnedServerFingerprints?: string[]
   /** Modes that may not be used at all (e.g. verify-full, which GaussDB(DWS) does not support). */
   forbiddenModes?: SslMode[]
-  /** Server families connections may be made to. */
-  allowedDialects?: Dialect[]
+  /** Server families connections may be made to ('mysql' for pg-sslmode/mysql connections). */
+  allowedDialects?: ServerFamily[]
   /** 'require': the server must authenticate with SCRAM bound to the TLS session (SCRAM-SHA-256-PLUS). */
   channelBinding?: 'require'
-  /** How the server may authenticate the client (none, password, md5, scram-sha-256, scram-sha-256-plus, sha256, md5_sha256, sm3, gss, sspi). */
+  /**
+   * How the server may authenticate the client (none, password, md5, scram-sha-256,
+   * scram-sha-256-plus, sha256, md5_sha256, sm3, gss, sspi; for MySQL the authentication plugin:
+   * mysql_native_password, caching_sha2_password, sha256_password, mysql_clear_password, client_ed25519).
+   */
   allowedAuthMethods?: AuthMethodName[]
   /** false: refuse sslkeylogfile, which writes the session keys to a file (encryption is void for its readers). */
   allowKeyLog?: boolean
@@ -46,7 +50,11 @@ export interface SslPolicy {
 
 export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
 
-export const AUTH_METHOD_NAMES = ['none', 'password', 'md5', 'scram-sha-256', 'scram-sha-256-plus', 'sha256', 'md5_sha256', 'sm3', 'gss', 'sspi'] as const
+export const AUTH_METHOD_NAMES = ['none', 'password', 'md5', 'scram-sha-256', 'scram-sha-256-plus', 'sha256', 'md5_sha256', 'sm3', 'gss', 'sspi', 'mysql_native_password', 'caching_sha2_password', 'sha256_password', 'mysql_clear_password', 'client_ed25519'] as const
+
+/** The PostgreSQL dialects and MySQL: what allowedDialects names. */
+export type ServerFamily = Dialect | 'mysql'
+export const SERVER_FAMILIES: readonly ServerFamily[] = [...DIALECT_NAMES, 'mysql']
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number]
 
 const RECOMMENDED: SslPolicy = {
@@ -132,7 +140,7 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   }
   list('pinnedServerFingerprints')
   list('forbiddenModes', SSL_MODES)
-  list('allowedDialects', DIALECT_NAMES)
+  list('allowedDialects', SERVER_FAMILIES)
   list('allowedAuthMethods', AUTH_METHOD_NAMES)
   for (const fp of (p.pinnedServerFingerprints as string[] | undefined) ?? []) {
     if (!/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fp)) throw invalid(where, `pinned fingerprint "${fp}" is not a SHA-256 fingerprint`)

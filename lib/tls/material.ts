@@ -10,7 +10,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { PgSslError } from '../errors.js'
 import { crlCheckingMarker, parseCrl, type ParsedCrl } from './crl.js'
-import { nameHash } from './der.js'
+import { certificateSubjectDer, nameHash } from './der.js'
 import { decryptKeyPassphrase } from './gauss-cipher.js'
 import { checkPermissions, type FilePermissionRule } from './permissions.js'
 import { loadSystemStore, type TrustStoreEnvironment } from './system-store.js'
@@ -43,11 +43,16 @@ export interface TlsMaterial {
   /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
   readonly key?: Buffer
   /** Files, for the report and errors. */
-  readonly files: Readonly<{ sslrootcert?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string; keyPassphrase?: string }>
+  readonly files: Readonly<{ sslrootcert?: string; sslrootcertdir?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string; keyPassphrase?: string }>
 }
 
 export interface MaterialRequest {
   sslrootcert?: string
+  /**
+   * A directory of trusted CA certificates named by subject hash (`<hash>.N`, as `openssl rehash`
+   * makes them) — MySQL's ssl-capath. Added to the roots of sslrootcert.
+   */
+  sslrootcertdir?: string
   sslcrl?: string
   sslcrldir?: string
   sslcert?: string
@@ -160,6 +165,8 @@ function describe(setting: string): string {
       return 'certificate revocation list file'
     case 'sslcrldir':
       return 'certificate revocation list directory'
+    case 'sslrootcertdir':
+      return 'root certificate directory'
     case 'sslcert':
       return 'client certificate file'
     case 'sslkey':
@@ -308,6 +315,14 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     files.sslrootcert = request.sslrootcert
   }
 
+  if (request.sslrootcertdir !== undefined) {
+    const fromDir = await loadRootCertDirectory(request.sslrootcertdir)
+    ca = [...(ca ?? []), ...fromDir.map((c) => c.pem)]
+    roots = [...(roots ?? []), ...fromDir.map((c) => c.x509)]
+    rootCert = 'file'
+    files.sslrootcertdir = request.sslrootcertdir
+  }
+
   // libpq loads CRLs only together with a root CA file (into the same X509 store; not with
   // sslrootcert=system), and then checks every certificate of the chain. CRLs inside the root
   // file itself are in that store too (SSL_CTX_load_verify_locations reads both).
@@ -324,7 +339,7 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       crl.push(...(await loadCrlDirectory(request.sslcrldir)))
       files.sslcrldir = request.sslcrldir
     }
-    const rootEntry = request.inline?.ca ? undefined : readCached(request.sslrootcert!, 'sslrootcert')
+    const rootEntry = request.inline?.ca || request.sslrootcert === undefined ? undefined : readCached(request.sslrootcert, 'sslrootcert')
     if (rootEntry?.data.includes('-----BEGIN X509 CRL-----')) crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
   }
 
@@ -406,6 +421,43 @@ async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parse
       const path = join(dir, `${hash}.r${n}`)
       out.push(...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash))
     }
+  }
+  return out
+}
+
+/**
+ * A hashed CA directory (MySQL's ssl-capath, OpenSSL's by_dir): for a subject hash H OpenSSL reads
+ * H.0, H.1, ... up to the first missing number, and a certificate is found only under its own
+ * subject's hash — so those are the certificates that can ever be trusted from it.
+ */
+async function loadRootCertDirectory(dir: string): Promise<Array<{ pem: Buffer; x509: X509Certificate }>> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PgSslError('FILE_NOT_FOUND', `root certificate directory "${dir}" does not exist`, { setting: 'sslrootcertdir', file: dir })
+    throw new PgSslError('FILE_UNREADABLE', `could not read root certificate directory "${dir}": ${code ?? 'error'}`, { setting: 'sslrootcertdir', file: dir })
+  }
+  const present = new Set(names)
+  const hashes = [...new Set(names.map((n) => /^([0-9a-f]{8})\.0$/.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
+  const out: Array<{ pem: Buffer; x509: X509Certificate }> = []
+  for (const hash of hashes) {
+    for (let n = 0; present.has(`${hash}.${n}`); n++) {
+      const path = join(dir, `${hash}.${n}`)
+      const entry = readCached(path, 'sslrootcertdir')
+      const pems = certificates(entry, 'sslrootcertdir', path)
+      x509s(entry, 'sslrootcertdir', path).forEach((x509, i) => {
+        if (nameHash(certificateSubjectDer(Buffer.from(x509.raw))) === hash) out.push({ pem: pems[i]!, x509 })
+      })
+    }
+  }
+  if (out.length === 0) {
+    throw new PgSslError('FILE_NOT_FOUND', `root certificate directory "${dir}" holds no CA certificate under its subject hash (<hash>.0)`, {
+      setting: 'sslrootcertdir',
+      file: dir,
+      hint: `name the files as OpenSSL looks them up: openssl rehash '${dir}'`,
+    })
   }
   return out
 }

@@ -11,7 +11,7 @@ import { PgSslError } from '../errors.js'
 export type FilePermissionRule = 'libpq' | 'openGauss-600' | 'off'
 export const FILE_PERMISSION_RULES: readonly FilePermissionRule[] = ['libpq', 'openGauss-600', 'off']
 
-export type MaterialRole = 'sslcert' | 'sslkey' | 'sslrootcert' | 'sslcrl' | 'sslcrldir'
+export type MaterialRole = 'sslcert' | 'sslkey' | 'sslrootcert' | 'sslrootcertdir' | 'sslcrl' | 'sslcrldir'
 
 export interface FileStat {
   readonly mode: number

@@ -1,0 +1,338 @@
+/**
+ * mysql2 connections with MySQL's ssl-mode semantics and pg-sslmode's engine. mysql2 keeps the
+ * protocol (authentication, queries, pools); pg-sslmode owns the socket and the TLS session:
+ *
+ * 1. The TCP socket reaches mysql2 through a gate (handshake.ts) that holds the server's first
+ *    packet back until pg-sslmode has read it: not MySQL → PROTOCOL_VIOLATION; no CLIENT_SSL →
+ *    plaintext (DISABLED, PREFERRED — reported as a fallback) or a refusal (REQUIRED and up,
+ *    before mysql2 could send credentials); otherwise TLS.
+ * 2. mysql2's `config.ssl` is answered per connection, so mysql2 itself sends the SSL request with
+ *    its own capability flags and sequence numbers, and then calls `startTLS` — which pg-sslmode
+ *    replaces for its own connections: the handshake runs with the engine's TLS context, OpenSSL's
+ *    verdict decides, the engine explains, MySQL's host-name rule and the SSL policy are checked —
+ *    all before mysql2 sends the credentials on the verified session.
+ * 3. The authentication packets are watched (policy allowedAuthMethods; the report's method), and
+ *    when the server says OK the connection's `security` report is ready.
+ *
+ * mysql2's own TLS code is not used for these connections: it skips the host-name check for IP
+ * addresses, ignores CRL options and resumes cached sessions without verifying again.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import mysql from 'mysql2'
+import { ERROR_CODES, PgSslError, type PgSslErrorCode } from '../errors.js'
+import { publish, type EventSinks } from '../policy/audit.js'
+import { violation } from '../policy/enforce.js'
+import type { AttemptRecord, ConnectTimings, SecurityReport } from '../report.js'
+import { outcomeOf, summarizeCertificate } from '../report.js'
+import type { TlsSessionFacts } from '../tls/session.js'
+import { handshakeOn } from '../connect/transport.js'
+import { closeQuietly } from '../connect/exposed-stream.js'
+import { checkPeer, type PeerCheck } from '../connect/tls-options.js'
+import { AuthWatch, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
+import { requiresTls, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
+import { inMysqlTerms, type PreparedMysql } from './prepare.js'
+
+/** What pg-sslmode proves about a MySQL connection: the PostgreSQL report's fields, in MySQL's names. */
+export interface MysqlSecurityReport extends SecurityReport<MysqlSslMode, 'mysql'> {
+  /** The version string of the server's handshake (e.g. "10.11.14-MariaDB-0+deb12u2"). */
+  readonly serverVersion: string
+}
+
+/** One connection's progress, from the gate to the server's OK. */
+interface ConnectionState {
+  prepared?: PreparedMysql
+  readonly sinks: EventSinks
+  /** Whether mysql2 should run TLS: answered through the connection's config.ssl. */
+  useTls: boolean
+  hello?: ServerHello
+  readonly records: AttemptRecord[]
+  fallback: boolean
+  failure?: PgSslError
+  session?: TlsSessionFacts
+  peer?: PeerCheck
+  authMethod?: string
+  report?: MysqlSecurityReport
+  readonly times: { start: number; tcp?: number; hello?: number; tlsStart?: number; tlsEnd?: number; checked?: number; authEnd?: number }
+}
+
+const STATES = new WeakMap<object, ConnectionState>()
+/** Per-connection config objects already given a gate: mysql2 older than 3.x shares one per pool. */
+const CONFIGS = new WeakSet<object>()
+/** What config.ssl says while TLS is on: truthy, so mysql2 takes the session as secure (it is). */
+const TLS_ON = Object.freeze({ managedBy: 'pg-sslmode' })
+
+interface Mysql2Connection {
+  stream: Socket | TLSSocket | HelloGate
+  packetParser: { execute(chunk: Buffer): void }
+  _handleNetworkError(error: Error): void
+}
+
+/**
+ * The `stream` option for mysql2: called once per connection with that connection's own config.
+ * `prepare` runs before the TCP connection is opened, so a bad file fails with no traffic.
+ */
+export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks: EventSinks, onState?: (state: ConnectionState) => void) {
+  installOnMysql2()
+  return (opts: { config: Record<string, unknown> }): HelloGate => {
+    const config = opts.config
+    if (CONFIGS.has(config)) {
+      throw new PgSslError('MYSQL2_UNSUPPORTED', 'this mysql2 shares one connection config between pooled connections, so pg-sslmode cannot decide TLS per connection', { setting: 'mysql2' })
+    }
+    CONFIGS.add(config)
+    const state: ConnectionState = { sinks, useTls: false, records: [], fallback: false, times: { start: performance.now() } }
+    onState?.(state)
+    Object.defineProperty(config, 'ssl', { get: () => (state.useTls ? TLS_ON : false), set: () => undefined, configurable: true, enumerable: true })
+    const watch = new AuthWatch({ onSwitch: (plugin) => authMethodSeen(state, plugin), onEnd: (ok) => authEnded(state, ok) })
+    const gate = new HelloGate(undefined, (first) => judgeHello(state, first), (chunk) => watch.see(chunk))
+    STATES.set(gate, state)
+    ;(state as { watch?: AuthWatch }).watch = watch
+    prepare().then(
+      (prepared) => {
+        state.prepared = prepared
+        if (gate.destroyed) return
+        const raw = netConnect({ host: prepared.host, port: prepared.port })
+        raw.setNoDelay(true)
+        if (config.enableKeepAlive) raw.setKeepAlive(true, Number(config.keepAliveInitialDelay ?? 0))
+        raw.once('error', (error) => {
+          if (state.times.tcp === undefined) markConnectionFailed(error, prepared)
+        })
+        raw.once('connect', () => (state.times.tcp = performance.now()))
+        gate.attach(raw)
+      },
+      (error) => {
+        state.failure = error as PgSslError
+        gate.destroy(keepCode(error as Error))
+      },
+    )
+    return gate
+  }
+}
+
+function judgeHello(state: ConnectionState, first: Buffer): void {
+  const prepared = state.prepared!
+  state.times.hello = performance.now()
+  const packet = parseFirstPacket(first, `${prepared.host}:${prepared.port}`)
+  if (packet.kind === 'error') return // mysql2 reports the server's error (too many connections, host blocked...)
+  const hello = (state.hello = packet.hello)
+  const mode = prepared.mode
+  const where = { host: prepared.host, port: prepared.port, sameSocket: false }
+  if (!hello.offersSsl && usesTls(mode)) {
+    const refusal = { code: 'SSL_DISABLED_ON_SERVER' as const, message: "the server's handshake does not offer SSL (no CLIENT_SSL capability)" }
+    state.records.push({ ...where, ssl: true, verifyChain: verifiesChain(mode), verifyHostname: mode === 'VERIFY_IDENTITY', result: 'failed', failure: refusal })
+    if (requiresTls(mode)) {
+      throw fail(state, new PgSslError('SSL_DISABLED_ON_SERVER', "SSL connection error: SSL is required but the server doesn't support it", {
+        setting: 'ssl-mode',
+        hint: `turn TLS on at the server (MySQL Plus: pg-sslmode mysqlplus ssl on), or use ssl-mode=PREFERRED if plaintext is acceptable`,
+      }))
+    }
+    const policy = prepared.settings.policy
+    if (policy.allowPlaintextFallback === false) {
+      throw fail(state, violation(policy, 'allowPlaintextFallback', 'no plaintext fallback', 'the server does not offer SSL and ssl-mode PREFERRED would continue in plaintext'))
+    }
+    state.fallback = true
+  }
+  state.useTls = hello.offersSsl && usesTls(mode)
+  state.authMethod = hello.authPlugin
+  if (!state.useTls) {
+    checkAuthMethod(state, hello.authPlugin) // the credentials follow at once
+    state.records.push({ ...where, sameSocket: state.fallback, ssl: false, verifyChain: false, verifyHostname: false, result: 'connected' })
+  }
+}
+
+/** pg-sslmode's startTLS for the connections it made; mysql2's own for any other. */
+function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, original: (onSecure: (error?: Error) => void) => void): void {
+  const gate = this.stream
+  const state = STATES.get(gate)
+  if (!state || !(gate instanceof HelloGate)) return original.call(this, onSecure)
+  const prepared = state.prepared!
+  const mode = prepared.mode
+  const record = { host: prepared.host, port: prepared.port, ssl: true, verifyChain: verifiesChain(mode), verifyHostname: mode === 'VERIFY_IDENTITY', sameSocket: false }
+  gate.removeAllListeners('data') // mysql2's reader moves to the TLS session, as in its own startTLS
+  const raw = gate.detach()
+  const refuse = (error: unknown): void => {
+    const coded = inMysqlTerms(error) as PgSslError
+    state.records.push({ ...record, result: 'failed', failure: { code: coded.code ?? 'SSL_HANDSHAKE_FAILED', message: coded.message, ...(coded.reason ? { reason: coded.reason } : {}) } })
+    fail(state, coded)
+    onSecure(keepCode(coded))
+  }
+  state.times.tlsStart = performance.now()
+  handshakeOn(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
+    state.times.tlsEnd = performance.now()
+    try {
+      state.peer = checkPeer(session, { verifyChain: record.verifyChain, verifyHostname: false }, {}, prepared.material, prepared.settings.policy)
+      if (record.verifyHostname) checkMysqlHostname(session, prepared.host)
+      checkAuthMethod(state, state.hello?.authPlugin)
+    } catch (error) {
+      closeQuietly(tls)
+      refuse(error)
+      return
+    }
+    state.times.checked = performance.now()
+    state.session = session
+    state.records.push({ ...record, result: 'connected' })
+    STATES.set(tls, state)
+    const watch = (state as { watch?: AuthWatch }).watch!
+    this.stream = tls
+    tls.on('data', (chunk: Buffer) => {
+      try {
+        watch.see(chunk)
+      } catch (error) {
+        closeQuietly(tls)
+        gate.destroy(keepCode(error as Error)) // refused before mysql2 answers the request
+        return
+      }
+      this.packetParser.execute(chunk)
+    })
+    tls.on('error', (error) => this._handleNetworkError(error))
+    tls.on('end', () => gate.push(null))
+    tls.on('close', () => gate.destroy())
+    onSecure()
+  }, refuse)
+}
+
+/** VERIFY_IDENTITY as the MySQL client checks it: X509_check_host, else X509_check_ip_asc (client.cc ssl_verify_server_cert). */
+export function checkMysqlHostname(session: Pick<TlsSessionFacts, 'peerCertificate'>, host: string): void {
+  const cert = session.peerCertificate
+  // Node's checkHost/checkIP with their default options are OpenSSL's functions with flags 0, as the client calls them.
+  if (cert && (cert.checkHost(host) !== undefined || (isIP(host) !== 0 && cert.checkIP(host) !== undefined))) return
+  const names = cert?.subjectAltName ?? (cert ? `no subjectAltName; subject ${cert.subject.replace(/\n/g, ', ')}` : 'no certificate')
+  throw new PgSslError('HOSTNAME_MISMATCH', `SSL connection error: Failed to verify the server certificate via X509 certificate matching functions: the certificate (${names}) does not match host "${host}"`, {
+    setting: 'host',
+    hint: 'connect with a host name or IP address the certificate names (MySQL matches the subject CN only when there is no DNS name), or use ssl-mode=VERIFY_CA',
+  })
+}
+
+function authMethodSeen(state: ConnectionState, plugin: string): void {
+  checkAuthMethod(state, plugin)
+  state.authMethod = plugin
+}
+
+function checkAuthMethod(state: ConnectionState, plugin: string | undefined): void {
+  const allowed = state.prepared?.settings.policy.allowedAuthMethods
+  if (!allowed || plugin === undefined) return
+  if (!(allowed as readonly string[]).includes(plugin)) {
+    throw fail(state, violation(state.prepared!.settings.policy, 'allowedAuthMethods', `one of ${allowed.join(', ')}`, `the server asks for ${plugin}`))
+  }
+}
+
+function authEnded(state: ConnectionState, ok: boolean): void {
+  state.times.authEnd = performance.now()
+  if (!ok || !state.prepared || !state.hello) return
+  const report = (state.report = buildMysqlReport(state))
+  const time = new Date().toISOString()
+  publish({ type: 'security', time, report }, state.sinks)
+  if (report.fallback !== 'none') publish({ type: 'fallback', time, report }, state.sinks)
+  for (const warning of [...state.prepared.warnings, ...(state.peer?.warnings ?? [])]) publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, state.sinks)
+}
+
+function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
+  const prepared = state.prepared!
+  const session = state.useTls ? state.session : undefined
+  const encrypted = session !== undefined
+  const verified = encrypted && verifiesChain(prepared.mode)
+  const t = state.times
+  const timings: ConnectTimings = {
+    prepareMs: prepared.prepareMs,
+    tcpConnectMs: (t.tcp ?? t.start) - t.start,
+    sslRequestMs: null,
+    tlsHandshakeMs: encrypted ? t.tlsEnd! - t.tlsStart! : null,
+    peerCheckMs: encrypted ? t.checked! - t.tlsEnd! : null,
+    startupMs: (t.authEnd ?? t.start) - (t.hello ?? t.start) - (encrypted ? t.checked! - t.tlsStart! : 0),
+  }
+  const notes = [...prepared.notes]
+  if (state.fallback) notes.push("fell back to plaintext: the server's handshake does not offer SSL and ssl-mode PREFERRED continues without it")
+  return {
+    requestedMode: prepared.upgradedFrom ?? prepared.settings.sslMode,
+    effectiveMode: prepared.mode,
+    dialect: 'mysql',
+    transport: 'tcp',
+    host: prepared.host,
+    port: prepared.port,
+    encrypted,
+    serverCertificateVerified: verified,
+    hostnameVerified: encrypted && prepared.mode === 'VERIFY_IDENTITY',
+    protocol: session?.protocol ?? null,
+    negotiation: encrypted ? 'mysql' : null,
+    cipher: session?.cipher ?? null,
+    cipherStandardName: session?.cipherStandardName ?? null,
+    clientCertificateSent: encrypted && prepared.material.cert !== undefined,
+    fallback: state.fallback ? 'plaintext-after-ssl' : 'none',
+    outcome: outcomeOf(encrypted, verified),
+    attempts: [...state.records],
+    serverCertificate: summarizeCertificate(session?.peerCertificate),
+    rootCertificate: verified ? (prepared.material.files.sslrootcert ?? prepared.material.files.sslrootcertdir ?? null) : null,
+    notes,
+    policy: { sources: [...prepared.settings.policySources], upgradedFrom: prepared.upgradedFrom },
+    authentication: state.authMethod ?? 'none',
+    channelBinding: false,
+    keyLogFile: null,
+    protocolVersion: String(state.hello!.protocolVersion),
+    timings,
+    connectRetries: 0,
+    diagnostics: [...(state.peer?.diagnostics ?? [])],
+    serverVersion: state.hello!.serverVersion,
+  }
+}
+
+/** Remember the refusal (connectMysql rethrows it with the attempts) and hand it back for throwing. */
+function fail(state: ConnectionState, error: PgSslError): PgSslError {
+  state.failure ??= error
+  if (error.code === 'POLICY_VIOLATION') {
+    publish({ type: 'policy-violation', time: new Date().toISOString(), rule: error.rule ?? '', required: error.required ?? '', observed: error.observed ?? '', message: error.message, host: state.prepared?.host }, state.sinks)
+  }
+  return error
+}
+
+/**
+ * mysql2 stamps its own code on an error that ends the handshake (HANDSHAKE_SSL_ERROR); pg-sslmode's
+ * stable code must survive that, so `code` becomes a property that ignores the assignment.
+ */
+export function keepCode<E extends Error>(error: E): E {
+  const code = (error as { code?: unknown }).code
+  if (error instanceof PgSslError) Object.defineProperty(error, 'code', { get: () => code, set: () => undefined, enumerable: true, configurable: true })
+  return error
+}
+
+/** A network error stays mysql2's (ECONNREFUSED...) and also carries pg-sslmode's code, as server errors do. */
+function markConnectionFailed(error: Error, prepared: PreparedMysql): void {
+  annotate(error, 'CONNECTION_FAILED', `check that a MySQL server listens on ${prepared.host}:${prepared.port} and accepts TCP connections`)
+}
+
+export function annotate(error: Error, sslCode: PgSslErrorCode, hint: string = ERROR_CODES[sslCode].hint): void {
+  if ((error as { sslCode?: unknown }).sslCode !== undefined) return
+  Object.defineProperties(error, {
+    sslCode: { value: sslCode, enumerable: false },
+    sslHint: { value: hint, enumerable: false },
+    sslMessage: { value: error.message, enumerable: false },
+  })
+}
+
+export function stateOf(key: object): ConnectionState | undefined {
+  return STATES.get(key)
+}
+
+const INSTALLED = Symbol.for('pg-sslmode.mysql2.installed')
+
+/**
+ * pg-sslmode's startTLS and a `security` getter on mysql2's Connection class (the copy this module
+ * loads). Connections pg-sslmode did not make keep mysql2's own startTLS and have no report.
+ */
+function installOnMysql2(): void {
+  const proto = (mysql as unknown as { Connection: { prototype: Record<string | symbol, unknown> } }).Connection?.prototype
+  if (!proto || typeof proto.startTLS !== 'function') {
+    throw new PgSslError('MYSQL2_UNSUPPORTED', 'the installed mysql2 has no Connection.startTLS', { setting: 'mysql2' })
+  }
+  if (proto[INSTALLED]) return
+  const original = proto.startTLS as (onSecure: (error?: Error) => void) => void
+  Object.defineProperty(proto, INSTALLED, { value: true })
+  proto.startTLS = function (this: Mysql2Connection, onSecure: (error?: Error) => void) {
+    startTls.call(this, onSecure, original)
+  }
+  Object.defineProperty(proto, 'security', {
+    configurable: true,
+    get(this: Mysql2Connection) {
+      return STATES.get(this.stream)?.report
+    },
+  })
+}

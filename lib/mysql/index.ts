@@ -1,0 +1,134 @@
+/**
+ * pg-sslmode/mysql: MySQL's ssl-mode for mysql2, on pg-sslmode's engine — the same verification,
+ * CRLs, file rules, policy, report and error codes as for PostgreSQL.
+ *
+ *   const conn = await connectMysql({ uri: 'mysql://app@db:3306/app?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem' })
+ *   conn.security.outcome // 'encrypted-verified'
+ */
+import mysqlPromise from 'mysql2/promise'
+import type { Connection as PromiseConnection, Pool as PromisePool, PoolConnection as PromisePoolConnection, PoolOptions } from 'mysql2/promise'
+import { isPgSslError, PgSslError } from '../errors.js'
+import type { SecurityEvent } from '../policy/audit.js'
+import { annotate, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
+import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
+import { prepareMysql } from './prepare.js'
+import { describeMysqlSettings, mysql2Options, mysqlSettingValue, resolveMysqlSettings, type MysqlSettings, type MysqlSettingValue, type MysqlSslOptions } from './settings.js'
+
+export type { MysqlSecurityReport } from './connect.js'
+export type { MysqlSslMode } from './modes.js'
+export { MYSQL_SSL_MODES } from './modes.js'
+export type { MysqlSslOptions, MysqlSettingValue } from './settings.js'
+export { PgSslError, isPgSslError }
+
+export interface MysqlConnectOptions extends MysqlSslOptions {
+  /** Every security event (security, fallback, policy-violation, certificate-expiring); PGSSLAUDITLOG appends them as JSON lines. */
+  onSecurityEvent?: (event: SecurityEvent) => void
+  /** Any other mysql2 option (charset, timezone, namedPlaceholders, pool options...) is passed on. */
+  [mysql2Option: string]: unknown
+}
+
+/** A mysql2/promise connection that carries the proof of what was negotiated. */
+export type MysqlConnection = PromiseConnection & { readonly security: MysqlSecurityReport }
+export type MysqlPoolConnection = PromisePoolConnection & { readonly security: MysqlSecurityReport }
+export type MysqlPool = Omit<PromisePool, 'getConnection'> & { getConnection(): Promise<MysqlPoolConnection> }
+
+installReportGetter()
+
+/** Connects as the MySQL 8 client would with these settings, or fails with a coded error. */
+export async function connectMysql(options: MysqlConnectOptions = {}): Promise<MysqlConnection> {
+  const settings = resolveMysqlSettings(options)
+  const extra = mysql2Options(options)
+  const prepared = await prepareMysql(settings)
+  let state: ReturnType<typeof stateOf>
+  const stream = mysqlStreamFactory(() => Promise.resolve(prepared), sinksOf(options), (s) => (state = s))
+  try {
+    return (await mysqlPromise.createConnection({ ...mysql2Config(extra, settings), stream } as never)) as unknown as MysqlConnection
+  } catch (error) {
+    throw explained(state?.failure ?? error, state?.records ?? [], state?.useTls ?? false)
+  }
+}
+
+/** A mysql2/promise pool whose every connection is made as connectMysql makes one (files re-checked per connection). */
+export function createMysqlPool(options: MysqlConnectOptions = {}): MysqlPool {
+  const settings = resolveMysqlSettings(options)
+  const extra = mysql2Options(options)
+  const stream = mysqlStreamFactory(() => prepareMysql(settings), sinksOf(options))
+  return mysqlPromise.createPool({ ...mysql2Config(extra, settings), stream } as PoolOptions) as unknown as MysqlPool
+}
+
+export interface MysqlResolution {
+  /** Every setting pg-sslmode read, with where it came from (password masked). */
+  readonly settings: Readonly<Record<string, MysqlSettingValue>>
+  readonly requestedMode: MysqlSslMode
+  readonly effectiveMode: MysqlSslMode
+  /** The libpq mode that promises the same (what a policy's minimumMode compares with). */
+  readonly equivalentSslmode: string
+  readonly verifyChain: boolean
+  readonly verifyIdentity: boolean
+  readonly plaintextFallback: boolean
+  readonly notes: readonly string[]
+  readonly policySources: readonly string[]
+}
+
+/** What a connection with these options would do — settings, files and policy checked — without connecting. */
+export async function resolveMysql(options: MysqlConnectOptions = {}): Promise<MysqlResolution> {
+  const settings = resolveMysqlSettings(options)
+  const prepared = await prepareMysql(settings)
+  return {
+    settings: describeMysqlSettings(settings),
+    requestedMode: settings.sslMode,
+    effectiveMode: prepared.mode,
+    equivalentSslmode: LADDER[prepared.mode],
+    verifyChain: verifiesChain(prepared.mode),
+    verifyIdentity: prepared.mode === 'VERIFY_IDENTITY',
+    plaintextFallback: prepared.mode === 'PREFERRED' && settings.policy.allowPlaintextFallback !== false,
+    notes: prepared.notes,
+    policySources: settings.policySources,
+  }
+}
+
+function mysql2Config(extra: Record<string, unknown>, settings: MysqlSettings): Record<string, unknown> {
+  const value = (name: Parameters<typeof mysqlSettingValue>[1]): string | undefined => mysqlSettingValue(settings, name)
+  const timeout = value('connect-timeout')
+  return {
+    ...extra,
+    host: value('host'),
+    port: Number(value('port')),
+    user: value('user'),
+    ...(value('password') !== undefined ? { password: value('password') } : {}),
+    ...(value('database') !== undefined ? { database: value('database') } : {}),
+    ...(timeout !== undefined ? { connectTimeout: Math.round(Number(timeout) * 1000) } : {}),
+  }
+}
+
+function sinksOf(options: MysqlConnectOptions) {
+  const env = options.env ?? process.env
+  return { onSecurityEvent: options.onSecurityEvent, auditLog: env.PGSSLAUDITLOG }
+}
+
+/** The refusal, with every attempt made; a server's own error keeps mysql2's shape and gains pg-sslmode's code. */
+function explained(error: unknown, attempts: readonly unknown[], encrypted: boolean): unknown {
+  if (error instanceof PgSslError) {
+    error.attempts = attempts
+    return error
+  }
+  if (error instanceof Error) {
+    const errno = (error as { errno?: unknown }).errno
+    if (errno === 3159) annotate(error, 'SSL_REQUIRED_BY_SERVER', 'the server requires secure transport (require_secure_transport=ON): use ssl-mode PREFERRED or stronger')
+    else if (errno === 1045 && !encrypted) annotate(error, 'SERVER_REJECTED', 'check user and password; MariaDB also answers 1045 when require_secure_transport refuses a plaintext connection — try ssl-mode=REQUIRED or stronger')
+    else if (typeof errno === 'number' && errno >= 1000 && errno < 5000) annotate(error, 'SERVER_REJECTED', 'see the server message and error number')
+    Object.defineProperty(error, 'attempts', { value: attempts, enumerable: false, configurable: true })
+  }
+  return error
+}
+
+function installReportGetter(): void {
+  const proto = (mysqlPromise as unknown as { PromiseConnection: { prototype: object } }).PromiseConnection.prototype
+  if (Object.getOwnPropertyDescriptor(proto, 'security')) return
+  Object.defineProperty(proto, 'security', {
+    configurable: true,
+    get(this: { connection: { security?: MysqlSecurityReport } }) {
+      return this.connection.security
+    },
+  })
+}

@@ -1,0 +1,160 @@
+/**
+ * Everything about a MySQL connection that can fail before network traffic: the SSL policy on the
+ * mode, the CA the verifying modes need, tls-version, the certificate files — turned into the
+ * node:tls options of the session. Errors name MySQL's settings (ssl-ca, not sslrootcert).
+ */
+import type { ConnectionOptions, SecureVersion } from 'node:tls'
+import { detailsOf, PgSslError } from '../errors.js'
+import { checkDialectAndMode, checkMaterial, violation, type ExpiryWarning } from '../policy/enforce.js'
+import { tlsRank } from '../policy/policy.js'
+import { sslModeRank } from '../settings/keywords.js'
+import { secureContextFor } from '../tls/context.js'
+import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
+import type { TlsVersion } from '../dialects.js'
+import { LADDER, mysqlModeFor, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
+import { mysqlSettingValue, type MysqlSettings } from './settings.js'
+
+export interface PreparedMysql {
+  readonly settings: MysqlSettings
+  /** The mode in force: the settings' mode, or the policy's minimum when it says upgrade. */
+  readonly mode: MysqlSslMode
+  readonly upgradedFrom: MysqlSslMode | null
+  readonly host: string
+  readonly port: number
+  readonly material: TlsMaterial
+  /** For a TLS session; undefined for DISABLED. */
+  readonly tlsOptions: ConnectionOptions | undefined
+  readonly warnings: readonly ExpiryWarning[]
+  readonly notes: readonly string[]
+  readonly prepareMs: number
+}
+
+const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+
+export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMysql> {
+  const started = performance.now()
+  const { policy } = settings
+  const notes = [...settings.notes]
+  let mode = settings.sslMode
+  let upgradedFrom: MysqlSslMode | null = null
+  checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
+  if (policy.channelBinding === 'require') {
+    throw violation(policy, 'channelBinding', 'authentication bound to the TLS session (SCRAM-SHA-256-PLUS)', 'MySQL has no channel binding')
+  }
+  if (policy.minimumMode && sslModeRank(LADDER[mode]) < sslModeRank(policy.minimumMode)) {
+    const minimum = mysqlModeFor(policy.minimumMode)
+    if (policy.onWeakerMode !== 'upgrade') {
+      throw violation(policy, 'minimumMode', `ssl-mode ${minimum} (sslmode ${policy.minimumMode}) or stronger`, `the connection would use ssl-mode ${mode}`)
+    }
+    upgradedFrom = mode
+    mode = minimum
+    checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
+    notes.unshift(`the SSL policy raised ssl-mode ${upgradedFrom} to ${mode} (minimumMode)`)
+  }
+  const ca = mysqlSettingValue(settings, 'ssl-ca')
+  const capath = mysqlSettingValue(settings, 'ssl-capath')
+  if (verifiesChain(mode) && ca === undefined && capath === undefined) {
+    throw new PgSslError('ROOT_CERT_MISSING', 'SSL connection error: CA certificate is required if ssl-mode is VERIFY_CA or VERIFY_IDENTITY', {
+      setting: 'ssl-ca',
+      hint: 'set ssl-ca (or ssl-capath) to the CA that signed the server certificate, or use ssl-mode=REQUIRED if verification is not wanted',
+    })
+  }
+  const bounds = tlsBounds(mysqlSettingValue(settings, 'tls-version'))
+  const verify = verifiesChain(mode)
+  let material: TlsMaterial = { rootCert: 'none', files: {} }
+  let warnings: ExpiryWarning[] = []
+  try {
+    if (usesTls(mode)) {
+      const optional = (key: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [key]: value })
+      material = await loadTlsMaterial({
+        // REQUIRED does not verify, so its CA is not even read (the MySQL client warns that it is unused).
+        ...(verify ? { ...optional('sslrootcert', ca), ...optional('sslrootcertdir', capath) } : {}),
+        ...optional('sslcrl', mysqlSettingValue(settings, 'ssl-crl')),
+        ...optional('sslcrldir', mysqlSettingValue(settings, 'ssl-crlpath')),
+        ...optional('sslcert', mysqlSettingValue(settings, 'ssl-cert')),
+        ...optional('sslkey', mysqlSettingValue(settings, 'ssl-key')),
+        sendClientCertificate: true,
+        systemRootCert: false,
+        // libpq's rule on the private key (0600, or 0640 owned by root) applies to MySQL too:
+        // the MySQL client does not check, pg-sslmode does not get weaker (README: differences).
+        filePermissions: policy.filePermissions ?? 'libpq',
+      })
+    }
+    warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
+  } catch (error) {
+    throw inMysqlTerms(error)
+  }
+  const policyTls = policy.tls ?? {}
+  const maxVersion = policyTls.maxVersion && tlsRank(policyTls.maxVersion) < tlsRank(bounds.max) ? policyTls.maxVersion : bounds.max
+  const cipherList = [mysqlSettingValue(settings, 'ssl-cipher'), mysqlSettingValue(settings, 'tls-ciphersuites')].filter((c): c is string => c !== undefined && c !== '')
+  const ciphers = policyTls.ciphers ? policyTls.ciphers.join(':') : cipherList.length > 0 ? cipherList.join(':') : undefined
+  const sni = mysqlSettingValue(settings, 'tls-sni-servername')
+  const tlsOptions: ConnectionOptions | undefined = usesTls(mode)
+    ? {
+        secureContext: secureContextFor(material, { verifyChain: verify, minVersion: bounds.min as SecureVersion, maxVersion: maxVersion as SecureVersion, ...(ciphers ? { ciphers } : {}) }),
+        ...(sni ? { servername: sni } : {}),
+        // OpenSSL's verdict is read after the handshake and decides before any credential is sent.
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      }
+    : undefined
+  return {
+    settings,
+    mode,
+    upgradedFrom,
+    host: mysqlSettingValue(settings, 'host')!,
+    port: Number(mysqlSettingValue(settings, 'port')),
+    material,
+    tlsOptions,
+    warnings,
+    notes,
+    prepareMs: performance.now() - started,
+  }
+}
+
+/** tls-version: a comma-separated list, which Node can honour as long as it has no gap. */
+export function tlsBounds(value: string | undefined): { min: TlsVersion; max: TlsVersion } {
+  if (value === undefined) return { min: 'TLSv1.2', max: 'TLSv1.3' }
+  const named = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const ranks = named.map((v) => {
+    const rank = TLS_VERSIONS.findIndex((known) => known.toLowerCase() === v.toLowerCase())
+    if (rank < 0) throw new PgSslError('INVALID_SETTING', `invalid tls-version "${value}": "${v}" is not a TLS protocol name`, { setting: 'tls-version', hint: `name protocols from ${TLS_VERSIONS.join(', ')}, e.g. tls-version=TLSv1.2,TLSv1.3` })
+    return rank
+  })
+  if (ranks.length === 0) throw new PgSslError('INVALID_SETTING', 'tls-version is empty: no protocol would be allowed', { setting: 'tls-version', hint: 'e.g. tls-version=TLSv1.2,TLSv1.3' })
+  const min = Math.min(...ranks)
+  const max = Math.max(...ranks)
+  for (let r = min; r <= max; r++) {
+    if (!ranks.includes(r)) throw new PgSslError('INVALID_SETTING', `tls-version "${value}" leaves out ${TLS_VERSIONS[r]} between the versions it names; OpenSSL (and so Node) can only allow a continuous range`, { setting: 'tls-version', hint: `add ${TLS_VERSIONS[r]} or drop the versions on one side of it` })
+  }
+  return { min: TLS_VERSIONS[min]!, max: TLS_VERSIONS[max]! }
+}
+
+/** The engine speaks libpq's setting names; a MySQL user reads MySQL's. */
+const RENAMES: ReadonlyArray<[RegExp, string]> = [
+  [/\bsslrootcertdir\b/g, 'ssl-capath'],
+  [/\bsslrootcert\b/g, 'ssl-ca'],
+  [/\bsslcrldir\b/g, 'ssl-crlpath'],
+  [/\bsslcrl\b/g, 'ssl-crl'],
+  [/\bsslcert\/sslkey\b/g, 'ssl-cert/ssl-key'],
+  [/\bsslcert\b/g, 'ssl-cert'],
+  [/\bsslkey\b/g, 'ssl-key'],
+  [/\bsslpassword\b/g, 'a passphrase (the MySQL client has none: use an unencrypted key file)'],
+  [/\(or PGSSL[A-Z]+\)/g, ''],
+  [/\bsslmode=verify-ca\b/g, 'ssl-mode=VERIFY_CA'],
+  [/\bsslmode=require\b/g, 'ssl-mode=REQUIRED'],
+  [/\bssl_(min|max)_protocol_version\b/g, 'tls-version'],
+  [/\bsslmode\b/g, 'ssl-mode'],
+]
+
+export function inMysqlTerms(error: unknown): unknown {
+  if (!(error instanceof PgSslError)) return error
+  const rename = (text: string): string => RENAMES.reduce((t, [from, to]) => t.replace(from, to), text)
+  const details = detailsOf(error)
+  return new PgSslError(error.code, rename(error.message), {
+    ...details,
+    ...(details.setting ? { setting: rename(details.setting) } : {}),
+    hint: rename(error.hint),
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+  })
+}
