@@ -20,6 +20,10 @@ export interface MariaDbOptions {
   readonly ssl: boolean
   /** require_secure_transport=ON: plaintext connections are refused (MySQL's require_ssl). */
   readonly requireSecureTransport?: boolean
+  /** The fixture certificate (and its key) the server presents: server (default), server-expired, ... */
+  readonly serverCert?: string
+  /** TLS versions the server accepts (tls_version), e.g. 'TLSv1.2'. */
+  readonly tlsVersion?: string
 }
 
 export interface MariaDb {
@@ -39,20 +43,45 @@ export function mariadbProblem(): string | undefined {
   return undefined
 }
 
+let template: string | undefined
+
+/**
+ * One data directory made by mariadb-install-db per test process, copied for every server: the
+ * copy takes a third of the time, which counts when a test file starts a dozen servers.
+ */
+function templateDataDir(): string {
+  if (template) return template
+  const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-mariadb-template-'))
+  chmodSync(dir, 0o755)
+  const data = join(dir, 'data')
+  const root = process.getuid?.() === 0
+  const install = spawnSync(INSTALL_DB, ['--no-defaults', `--datadir=${data}`, ...(root ? ['--user=mysql'] : []), '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8' })
+  if (install.status !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`)
+  }
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  template = data
+  return data
+}
+
 export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
   const root = process.getuid?.() === 0
   const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-mariadb-'))
   chmodSync(dir, 0o755)
   const data = join(dir, 'data')
   const asUser = root ? ['--user=mysql'] : []
-  const install = spawnSync(INSTALL_DB, ['--no-defaults', `--datadir=${data}`, ...asUser, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8' })
-  if (install.status !== 0) {
+  const copy = spawnSync('cp', ['-a', templateDataDir(), data], { encoding: 'utf8' })
+  if (copy.status !== 0) {
     rmSync(dir, { recursive: true, force: true })
-    throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`)
+    throw new Error(`copying the MariaDB data directory failed: ${copy.stderr}`)
   }
   const tls: string[] = []
   if (options.ssl) {
-    for (const name of ['server.crt', 'server.key', 'ca.crt']) copyFileSync(fixture(name), join(dir, name))
+    const cert = options.serverCert ?? 'server'
+    copyFileSync(fixture(`${cert}.crt`), join(dir, 'server.crt'))
+    copyFileSync(fixture(`${cert}.key`), join(dir, 'server.key'))
+    copyFileSync(fixture('ca.crt'), join(dir, 'ca.crt'))
     chmodSync(join(dir, 'server.key'), 0o600)
     tls.push(`--ssl-cert=${join(dir, 'server.crt')}`, `--ssl-key=${join(dir, 'server.key')}`, `--ssl-ca=${join(dir, 'ca.crt')}`)
   } else {
@@ -75,6 +104,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
     '--innodb-buffer-pool-size=16M',
     ...tls,
     ...(options.requireSecureTransport ? ['--require-secure-transport=ON'] : []),
+    ...(options.tlsVersion ? [`--tls-version=${options.tlsVersion}`] : []),
   ]
   const child: ChildProcess = spawn(MARIADBD, args, { stdio: 'ignore' })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -113,4 +143,18 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
       return stopped
     },
   }
+}
+
+/** Several servers at once (started in parallel), stopped together; names as given. */
+export async function startMariaDbs<K extends string>(spec: Record<K, MariaDbOptions>): Promise<Record<K, MariaDb> & { stopAll(): Promise<void> }> {
+  const names = Object.keys(spec) as K[]
+  const settled = await Promise.allSettled(names.map((name) => startMariaDb(spec[name])))
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(started.map((s) => s.stop()))
+    throw failed.reason
+  }
+  const servers = Object.fromEntries(names.map((name, i) => [name, started[i]!])) as Record<K, MariaDb>
+  return Object.assign(servers, { stopAll: () => Promise.all(started.map((s) => s.stop())).then(() => undefined) })
 }
