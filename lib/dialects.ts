@@ -7,7 +7,8 @@ import type { FilePermissionRule } from './tls/permissions.js'
 
 export type Dialect = 'postgres' | 'opengauss' | 'gaussdb'
 
-export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+import type { TlsVersion } from './terms.js'
+export type { TlsVersion }
 
 export interface DialectRules {
   /** Human name for messages. */

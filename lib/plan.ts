@@ -19,7 +19,8 @@ import type { SslMode } from './settings/keywords.js'
 import type { RootCertSource } from './tls/material.js'
 
 export type { RootCertSource }
-export type Transport = 'tcp' | 'unix'
+import type { Transport } from './report.js'
+export type { Transport }
 
 export type Negotiation = 'postgres' | 'direct'
 

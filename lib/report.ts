@@ -3,12 +3,11 @@
  * settings. It holds no secrets (no password, passphrase or key), so it can be logged as is.
  */
 import type { X509Certificate } from 'node:crypto'
-import type { Dialect } from './dialects.js'
 import type { PgSslErrorCode, VerifyFailureReason } from './errors.js'
-import type { SslMode } from './settings/keywords.js'
-import type { AttemptSpec, Plan, Transport } from './plan.js'
-import type { Endpoint } from './settings/endpoints.js'
-import type { TlsSessionFacts } from './tls/session.js'
+import type { ServerFamily, SslMode } from './terms.js'
+
+/** How the client reached the server: TCP, or a Unix-domain socket (never encrypted). */
+export type Transport = 'tcp' | 'unix'
 
 export type Outcome = 'unencrypted' | 'encrypted' | 'encrypted-verified'
 export type Fallback = 'none' | 'plaintext-after-ssl' | 'ssl-after-plaintext'
@@ -44,7 +43,7 @@ export interface AttemptRecord {
  * The same report for both protocols: `Mode` and `Family` are libpq's sslmode and the PostgreSQL
  * dialect by default, MySQL's ssl-mode and 'mysql' for pg-sslmode/mysql connections.
  */
-export interface SecurityReport<Mode extends string = SslMode, Family extends string = Dialect> {
+export interface SecurityReport<Mode extends string = SslMode, Family extends string = ServerFamily> {
   readonly requestedMode: Mode
   readonly effectiveMode: Mode
   readonly dialect: Family
@@ -129,29 +128,6 @@ export function describeReport(report: SecurityReport<string, string>): string {
   return `${report.outcome}${tls} (${report.effectiveMode}${fallback})`
 }
 
-export interface ReportInput {
-  readonly plan: Plan
-  readonly endpoint: Endpoint
-  /** The attempt that connected. */
-  readonly spec: AttemptSpec
-  /** The TLS session of that attempt; undefined in plaintext. */
-  readonly session: TlsSessionFacts | undefined
-  /** The attempts made against this endpoint, then against every endpoint tried. */
-  readonly endpointRecords: readonly AttemptRecord[]
-  readonly allRecords: readonly AttemptRecord[]
-  readonly clientCertificateLoaded: boolean
-  readonly rootCertificateFile: string | undefined
-  /** The .key.cipher file the client key's passphrase came from (openGauss/GaussDB bundles). */
-  readonly keyPassphraseFile?: string | undefined
-  readonly policySources: readonly string[]
-  readonly diagnostics?: readonly string[]
-  readonly authentication?: { readonly method: string; readonly channelBinding: boolean }
-  readonly keyLogFile?: string | undefined
-  readonly connectRetries?: number
-  readonly startup?: { readonly protocolVersion: string; readonly serverSignatureVerified: boolean }
-  readonly timings?: ConnectTimings
-}
-
 /**
  * Where the connection's time went, in milliseconds, for the attempt that connected: settings,
  * files and plan (prepare), TCP connect, the SSLRequest round trip, the TLS handshake (with
@@ -165,55 +141,4 @@ export interface ConnectTimings {
   readonly tlsHandshakeMs: number | null
   readonly peerCheckMs: number | null
   readonly startupMs: number
-}
-
-export function buildReport(input: ReportInput): SecurityReport {
-  const { plan, endpoint, spec, session, endpointRecords, allRecords } = input
-  const encrypted = session !== undefined
-  const verified = encrypted && spec.verifyChain
-  const firstSsl = endpointRecords[0]?.ssl
-  let fallback: Fallback = 'none'
-  if (endpointRecords.length > 1) fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
-  return {
-    requestedMode: plan.policyUpgradedFrom ?? plan.requestedMode,
-    effectiveMode: plan.effectiveMode,
-    dialect: plan.dialect,
-    transport: plan.transport,
-    host: endpoint.host,
-    port: endpoint.port,
-    encrypted,
-    serverCertificateVerified: verified,
-    hostnameVerified: encrypted && spec.verifyHostname,
-    protocol: session?.protocol ?? null,
-    negotiation: encrypted ? (spec.direct ? 'direct' : 'postgres') : null,
-    cipher: session?.cipher ?? null,
-    cipherStandardName: session?.cipherStandardName ?? null,
-    clientCertificateSent: encrypted && input.clientCertificateLoaded,
-    fallback,
-    outcome: outcomeOf(encrypted, verified),
-    attempts: [...allRecords],
-    serverCertificate: summarizeCertificate(session?.peerCertificate),
-    rootCertificate: spec.verifyChain ? (input.rootCertificateFile ?? null) : null,
-    notes: [
-      ...fallbackNotes(plan, fallback, endpointRecords),
-      ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
-      ...(input.startup?.serverSignatureVerified ? [`the server proved it knows the password (openGauss SHA256 server signature, protocol ${input.startup.protocolVersion})`] : []),
-    ],
-    policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
-    diagnostics: [...(input.diagnostics ?? [])],
-    authentication: input.authentication?.method ?? 'none',
-    channelBinding: input.authentication?.channelBinding ?? false,
-    keyLogFile: input.keyLogFile ?? null,
-    connectRetries: input.connectRetries ?? 0,
-    protocolVersion: input.startup?.protocolVersion ?? '3.0',
-    timings: input.timings ?? null,
-  }
-}
-
-function fallbackNotes(plan: Plan, fallback: Fallback, records: readonly AttemptRecord[]): string[] {
-  const notes = [...plan.notes]
-  const first = records[0]?.failure
-  if (fallback === 'plaintext-after-ssl' && first) notes.push(`fell back to plaintext after the SSL attempt failed: ${first.message}`)
-  if (fallback === 'ssl-after-plaintext' && first) notes.push(`retried with SSL after the server rejected plaintext: ${first.message}`)
-  return notes
 }

@@ -16,9 +16,10 @@ import type { ResolvedSettings } from '../connection-settings.js'
 import type { AttemptRecord } from '../report.js'
 import { attemptRecord, classify, finalError, mayFollow, type Failure } from './failure.js'
 import { connectTimeoutMs, keepAliveOf, prepare } from './prepare.js'
-import { checkPeer, tlsOptionsFor } from './tls-options.js'
+import { tlsOptionsFor } from './tls-options.js'
+import { checkPeer } from '../peer-check.js'
 import { negotiateSsl, openSocket } from './transport.js'
-import { closeQuietly } from './exposed-stream.js'
+import { closeQuietly } from '../sockets.js'
 
 const CANCEL_REQUEST_CODE = 80877102
 /** How long the server may take to close a cancel connection, when connect_timeout does not say. */

@@ -26,9 +26,9 @@ import { violation } from '../policy/enforce.js'
 import type { AttemptRecord, ConnectTimings, SecurityReport } from '../report.js'
 import { outcomeOf, summarizeCertificate } from '../report.js'
 import type { TlsSessionFacts } from '../tls/session.js'
-import { handshakeOn } from '../connect/transport.js'
-import { closeQuietly } from '../connect/exposed-stream.js'
-import { checkPeer, type PeerCheck } from '../connect/tls-options.js'
+import { runTlsHandshake } from '../tls/handshake.js'
+import { closeQuietly } from '../sockets.js'
+import { checkPeer, type PeerCheck } from '../peer-check.js'
 import { AuthWatch, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
 import { requiresTls, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { inMysqlTerms, type PreparedMysql } from './prepare.js'
@@ -157,7 +157,7 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
     onSecure(keepCode(coded))
   }
   state.times.tlsStart = performance.now()
-  handshakeOn(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
+  runTlsHandshake(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
     state.times.tlsEnd = performance.now()
     try {
       state.peer = checkPeer(session, { verifyChain: record.verifyChain, verifyHostname: false }, {}, prepared.material, prepared.settings.policy)

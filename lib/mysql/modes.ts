@@ -3,7 +3,7 @@
  * modes (the policy's minimumMode is stated once, in libpq's names, for both protocols).
  */
 import { PgSslError } from '../errors.js'
-import type { SslMode } from '../settings/keywords.js'
+import type { SslMode } from '../terms.js'
 
 export const MYSQL_SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const
 export type MysqlSslMode = (typeof MYSQL_SSL_MODES)[number]

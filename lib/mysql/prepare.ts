@@ -7,10 +7,9 @@ import type { ConnectionOptions, SecureVersion } from 'node:tls'
 import { detailsOf, PgSslError } from '../errors.js'
 import { checkDialectAndMode, checkMaterial, violation, type ExpiryWarning } from '../policy/enforce.js'
 import { tlsRank } from '../policy/policy.js'
-import { sslModeRank } from '../settings/keywords.js'
+import { sslModeRank, TLS_VERSIONS, type TlsVersion } from '../terms.js'
 import { secureContextFor } from '../tls/context.js'
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
-import type { TlsVersion } from '../dialects.js'
 import { LADDER, mysqlModeFor, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { mysqlSettingValue, type MysqlSettings } from './settings.js'
 
@@ -29,7 +28,6 @@ export interface PreparedMysql {
   readonly prepareMs: number
 }
 
-const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 
 export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMysql> {
   const started = performance.now()

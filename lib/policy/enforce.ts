@@ -7,10 +7,8 @@
  * Each rule lives in exactly one check, so a test that removes it fails.
  */
 import type { X509Certificate } from 'node:crypto'
-import type { Dialect, TlsVersion } from '../dialects.js'
 import { PgSslError } from '../errors.js'
-import type { AttemptSpec, Plan } from '../plan.js'
-import { sslModeRank, type SslMode } from '../settings/keywords.js'
+import { sslModeRank, type ServerFamily, type SslMode, type TlsVersion } from '../terms.js'
 import { fingerprintMatches, tlsRank, type SslPolicy } from './policy.js'
 
 /** A POLICY_VIOLATION naming the rule, where the rule came from, what it requires and what was seen. */
@@ -28,7 +26,7 @@ export function violation(policy: SslPolicy, rule: string, required: string, obs
 }
 
 /** Rules on the settings alone: dialect and forbidden modes. */
-export function checkDialectAndMode(policy: SslPolicy, dialect: Dialect | 'mysql', mode: SslMode, modeName: string = `sslmode ${mode}`): void {
+export function checkDialectAndMode(policy: SslPolicy, dialect: ServerFamily, mode: SslMode, modeName: string = `sslmode ${mode}`): void {
   if (policy.allowedDialects && !policy.allowedDialects.includes(dialect)) {
     throw violation(policy, 'allowedDialects', `one of ${policy.allowedDialects.join(', ')}`, `the dialect is ${dialect}`)
   }
@@ -42,7 +40,7 @@ export function checkDialectAndMode(policy: SslPolicy, dialect: Dialect | 'mysql
  * Unix socket as disable). Returns the mode to plan with: the same, or the minimum when the policy
  * says upgrade.
  */
-export function modeForPolicy(policy: SslPolicy, plan: Plan): { mode: SslMode; upgradedFrom?: SslMode } {
+export function modeForPolicy(policy: SslPolicy, plan: { readonly requestedMode: SslMode; readonly effectiveMode: SslMode; readonly transport: 'tcp' | 'unix' }): { mode: SslMode; upgradedFrom?: SslMode } {
   const minimum = policy.minimumMode
   if (!minimum) return { mode: plan.requestedMode }
   const effective: SslMode = plan.transport === 'unix' ? 'disable' : plan.effectiveMode
@@ -53,7 +51,7 @@ export function modeForPolicy(policy: SslPolicy, plan: Plan): { mode: SslMode; u
 }
 
 /** allowPlaintextFallback: false removes prefer's plaintext retry from the plan. */
-export function withoutPlaintextFallback(policy: SslPolicy, attempts: readonly AttemptSpec[]): readonly AttemptSpec[] {
+export function withoutPlaintextFallback<A extends { readonly trigger?: string; readonly ssl: boolean }>(policy: SslPolicy, attempts: readonly A[]): readonly A[] {
   if (policy.allowPlaintextFallback !== false) return attempts
   return attempts.filter((a) => !(a.trigger === 'ssl-failed' && !a.ssl))
 }

@@ -5,9 +5,8 @@
  * weaken what its environment imposes.
  */
 import { readFileSync } from 'node:fs'
-import { DIALECT_NAMES, type Dialect, type TlsVersion } from '../dialects.js'
 import { PgSslError } from '../errors.js'
-import { SSL_MODES, sslModeRank, type SslMode } from '../settings/keywords.js'
+import { SERVER_FAMILIES, SSL_MODES, sslModeRank, TLS_VERSIONS, tlsRank, type ServerFamily, type SslMode, type TlsVersion } from '../terms.js'
 import { FILE_PERMISSION_RULES, type FilePermissionRule } from '../tls/permissions.js'
 
 export interface SslPolicy {
@@ -52,9 +51,6 @@ export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
 
 export const AUTH_METHOD_NAMES = ['none', 'password', 'md5', 'scram-sha-256', 'scram-sha-256-plus', 'sha256', 'md5_sha256', 'sm3', 'gss', 'sspi', 'mysql_native_password', 'caching_sha2_password', 'sha256_password', 'mysql_clear_password', 'client_ed25519'] as const
 
-/** The PostgreSQL dialects and MySQL: what allowedDialects names. */
-export type ServerFamily = Dialect | 'mysql'
-export const SERVER_FAMILIES: readonly ServerFamily[] = [...DIALECT_NAMES, 'mysql']
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number]
 
 const RECOMMENDED: SslPolicy = {
@@ -86,8 +82,7 @@ export const PRESETS: Readonly<Record<PresetName, SslPolicy>> = {
   },
 }
 
-const TLS_ORDER: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
-export const tlsRank = (v: TlsVersion): number => TLS_ORDER.indexOf(v)
+export { tlsRank }
 const PERMISSION_ORDER: readonly FilePermissionRule[] = ['off', 'libpq', 'openGauss-600']
 
 const invalid = (where: string, message: string): PgSslError =>
@@ -121,8 +116,8 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
     const tls = p.tls as Record<string, unknown>
     if (typeof tls !== 'object' || tls === null) throw invalid(where, 'tls must be an object')
     for (const key of Object.keys(tls)) if (!['minVersion', 'maxVersion', 'ciphers'].includes(key)) throw invalid(where, `unknown rule "tls.${key}"`)
-    oneOf('tls.minVersion', tls.minVersion, TLS_ORDER)
-    oneOf('tls.maxVersion', tls.maxVersion, TLS_ORDER)
+    oneOf('tls.minVersion', tls.minVersion, TLS_VERSIONS)
+    oneOf('tls.maxVersion', tls.maxVersion, TLS_VERSIONS)
     if (tls.ciphers !== undefined && (!Array.isArray(tls.ciphers) || tls.ciphers.some((c) => typeof c !== 'string'))) throw invalid(where, 'tls.ciphers must be a list of cipher names')
   }
   if (p.certificateExpiry !== undefined) {

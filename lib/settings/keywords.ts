@@ -28,9 +28,8 @@ export interface Keyword {
   readonly why?: string
 }
 
-const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
-export type SslMode = (typeof SSLMODES)[number]
-export const SSL_MODES: readonly SslMode[] = SSLMODES
+import { SSL_MODES, isSslMode, sslModeRank, type SslMode } from '../terms.js'
+export { SSL_MODES, isSslMode, sslModeRank, type SslMode }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
 
@@ -53,7 +52,7 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'keepalives_count', use: 'ignored' },
   { name: 'tcp_user_timeout', use: 'ignored' },
   { name: 'replication', use: 'honoured' },
-  { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSLMODES, use: 'honoured' },
+  { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSL_MODES, use: 'honoured' },
   // In a connection string or option requiressl becomes sslmode (conninfo.ts storeKeyword).
   { name: 'requiressl', env: 'PGREQUIRESSL', use: 'honoured' },
   { name: 'sslnegotiation', env: 'PGSSLNEGOTIATION', default: 'postgres', values: ['postgres', 'direct'], use: 'honoured' },
@@ -91,11 +90,3 @@ export function keyword(name: string): Keyword | undefined {
   return BY_NAME.get(name)
 }
 
-export function isSslMode(value: string): value is SslMode {
-  return (SSLMODES as readonly string[]).includes(value)
-}
-
-/** The order of sslmode strength, used to compare modes (disable < ... < verify-full). */
-export function sslModeRank(mode: SslMode): number {
-  return SSLMODES.indexOf(mode)
-}
