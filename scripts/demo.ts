@@ -2,11 +2,15 @@
  * `npm run demo`: starts four embedded PostgreSQL servers (ssl on/off × require_ssl on/off),
  * connects to each with every sslmode in the postgres and gaussdb dialects, and prints the
  * client × server table of the seed manuals as observed live, with the TLS version and cipher
- * each connection really negotiated. Exits non-zero if any cell differs from the seed.
+ * each connection really negotiated. Then, when mariadb-server is installed, the MySQL table
+ * (TLS on/off × require_secure_transport × the five ssl-modes, scripts/mysql-table.ts) over
+ * pg-sslmode/mysql; otherwise it says how to get it. Exits non-zero if any cell differs.
  */
 import { connect, describeReport, ERROR_CODES, sslCodeOf, type Dialect, type SecurityReport } from '../lib/index.js'
 import { availableServers, privateCopy, startCluster, type Cluster } from './harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey, type SeedCell } from './seed-table.js'
+import { mariadbProblem, startMariaDbs } from './mariadb.js'
+import { MYSQL_SERVER_KINDS, MYSQL_TABLE, runMysqlCell } from './mysql-table.js'
 
 function observedWording(report: SecurityReport): string {
   if (!report.encrypted) return 'connected, not encrypted'
@@ -99,8 +103,10 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(example, null, 2))
     }
     await multiHostSection()
-    console.log(`\n${48 - differences} of 48 cells match the seed table; ${differences} differ. (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-    process.exitCode = differences === 0 ? 0 : 1
+    console.log(`\n${48 - differences} of 48 cells match the seed table; ${differences} differ.`)
+    const mysqlDifferences = await mysqlSection()
+    console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`)
+    process.exitCode = differences === 0 && mysqlDifferences === 0 ? 0 : 1
   } finally {
     await Promise.all([...clusters.values()].map((c) => c.stop()))
   }
@@ -136,6 +142,38 @@ async function multiHostSection(): Promise<void> {
   } finally {
     await standby.stop()
     await primary.stop()
+  }
+}
+
+/** MySQL: pg-sslmode/mysql against MariaDB servers of each kind. Returns the number of cells that differ. */
+async function mysqlSection(): Promise<number> {
+  const why = mariadbProblem()
+  if (why) {
+    console.log(`\nMySQL (pg-sslmode/mysql): skipped — ${why}. On Debian: sudo apt-get install mariadb-server, then npm run demo again.`)
+    return 0
+  }
+  const servers = await startMariaDbs(Object.fromEntries(MYSQL_SERVER_KINDS.map((k) => [k.name, k.server])) as Record<string, (typeof MYSQL_SERVER_KINDS)[number]['server']>)
+  try {
+    const version = Object.values(servers).find((s) => typeof s === 'object')!.version
+    console.log(`\nMySQL (pg-sslmode/mysql, docs/mysql.md): MariaDB ${version}, client ssl-mode × server, as observed\n`)
+    const header = ['server', 'client ssl-mode', 'observed', 'expected']
+    const rows: string[][] = []
+    let differences = 0
+    for (const cell of MYSQL_TABLE) {
+      const result = await runMysqlCell(cell, servers[cell.server]!)
+      const same = JSON.stringify(result.observed) === JSON.stringify(cell.expect)
+      if (!same) differences++
+      rows.push([cell.server, cell.client, result.describe.replace(/ — .*/, ''), same ? 'ok' : `DIFFERS (expected ${JSON.stringify(cell.expect)})`])
+    }
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+    const fmt = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd()
+    console.log(fmt(header))
+    console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
+    for (const r of rows) console.log(fmt(r))
+    console.log(`\n${MYSQL_TABLE.length - differences} of ${MYSQL_TABLE.length} MySQL cells as the MySQL 8 client documents them; ${differences} differ.`)
+    return differences
+  } finally {
+    await servers.stopAll()
   }
 }
 

@@ -32,8 +32,8 @@
  * node-forge writes certificates but not CRLs, so the (v1) CRLs are assembled from ASN.1 here.
  */
 import forge from 'node-forge'
-import { encryptKeyPassphraseBytes } from '../lib/tls/gauss-cipher.js'
-import { nameHash } from '../lib/tls/der.js'
+import { encryptKeyPassphraseBytes } from '../lib/engine/tls/gauss-cipher.js'
+import { nameHash } from '../lib/engine/tls/der.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -47,7 +47,11 @@ for f, new_rel in plan.items():
         target = os.path.normpath(os.path.join(os.path.dirname(f), spec))
         if not target.startswith('lib/') and target != 'lib':
             return m.group(0)
-        moved = 'lib/' + new_path(target[4:])
+        # Imports name the emitted .js; the sources (and the move list) are .ts.
+        source = target[:-3] + '.ts' if target.endswith('.js') else target
+        moved = 'lib/' + new_path(source[4:])
+        if target.endswith('.js'):
+            moved = moved[:-3] + '.js'
         rel = os.path.relpath(moved, os.path.dirname(new_rel))
         if not rel.startswith('.'):
             rel = './' + rel

@@ -20,7 +20,7 @@ import { TLSSocket } from 'node:tls'
 import { fixture } from './harness.js'
 import { fatalError, pgMessage, relayToBackend } from './peer-support.js'
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto'
-import { sameHex, sha256Response, sha256ServerSignature } from '../lib/opengauss/auth.js'
+import { sameHex, sha256Response, sha256ServerSignature } from '../lib/postgres/opengauss/auth.js'
 
 /**
  * What crypt_verify expects for MD5_SHA256: md5 over the stored verifier (salt, server key and

@@ -6,10 +6,10 @@
  * The table is stated for a client that has a root CA file only when its mode verifies (verify-ca,
  * verify-full): with a root CA available, libpq makes require verify too (tested separately).
  */
-import type { Dialect } from '../lib/dialects.js'
-import type { PgSslErrorCode } from '../lib/errors.js'
-import type { Outcome } from '../lib/report.js'
-import type { SslMode } from '../lib/settings/keywords.js'
+import type { Dialect } from '../lib/postgres/dialects.js'
+import type { PgSslErrorCode } from '../lib/engine/errors.js'
+import type { Outcome } from '../lib/engine/report.js'
+import type { SslMode } from '../lib/postgres/settings/keywords.js'
 
 export interface SeedCell {
   readonly serverSsl: boolean

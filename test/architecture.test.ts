@@ -12,21 +12,34 @@ const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib')
 
 /** Bottom first. A path ending in "/" is a folder. Keep in step with docs/architecture.md. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'pg.ts', 'native-guard.ts'],
-  ['tls/', 'opengauss/', 'mysqlplus/'],
-  ['dialects.ts'],
-  ['settings/'],
-  ['plan.ts'],
-  ['report.ts'],
-  ['policy/'],
-  ['options.ts', 'connection-settings.ts'],
-  ['connect/'],
-  ['client.ts'],
-  ['pool.ts', 'resolve.ts'],
-  ['register.ts'],
+  // the engine: protocol-neutral
+  ['engine/errors.ts', 'engine/terms.ts', 'engine/sockets.ts'],
+  ['engine/tls/'],
+  ['engine/report.ts'],
+  ['engine/policy/'],
+  ['engine/peer-check.ts'],
+  // the MySQL Plus cloud switch: no database code
+  ['mysqlplus/'],
+  // the PostgreSQL side
+  ['postgres/pg.ts', 'postgres/native-guard.ts'],
+  ['postgres/opengauss/'],
+  ['postgres/dialects.ts'],
+  ['postgres/settings/'],
+  ['postgres/plan.ts'],
+  ['postgres/report-build.ts'],
+  ['postgres/options.ts', 'postgres/connection-settings.ts'],
+  ['postgres/connect/'],
+  ['postgres/client.ts'],
+  ['postgres/pool.ts', 'postgres/resolve.ts'],
+  ['postgres/register.ts'],
+  // the MySQL side (above the PostgreSQL side in the list, but it may not import it: see below)
+  ['mysql/'],
   ['cli/'],
   ['index.ts'],
 ]
+
+/** The protocol sides and the switch are apart: none imports another; all stand on the engine. */
+const SIDES = ['postgres/', 'mysql/', 'mysqlplus/'] as const
 
 function layerOf(file: string): number {
   const i = LAYERS.findIndex((layer) => layer.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry)))
@@ -68,6 +81,19 @@ t.test('imports point down (or within a layer), never up', async (t) => {
   t.same(upward, [])
 })
 
+t.test('the engine knows no protocol, and the sides do not import each other', async (t) => {
+  const crossing: string[] = []
+  for (const [file, imports] of graph) {
+    const side = SIDES.find((s) => file.startsWith(s)) ?? (file.startsWith('engine/') ? 'engine/' : undefined)
+    if (!side) continue
+    for (const target of imports) {
+      const other = SIDES.find((s) => target.startsWith(s))
+      if (other && other !== side) crossing.push(`${file} → ${target}`)
+    }
+  }
+  t.same(crossing, [])
+})
+
 t.test('no import cycles, type-only ones included', async (t) => {
   const cycles: string[] = []
   const state = new Map<string, 'open' | 'done'>()
@@ -86,8 +112,9 @@ t.test('no import cycles, type-only ones included', async (t) => {
 })
 
 t.test('the rule is checked on real imports (a test that cannot fail is a defect)', async (t) => {
-  t.ok(graph.get('client.ts')!.includes('connect/executor.ts'), 'the parser sees a plain import')
-  t.ok(graph.get('report.ts')!.includes('plan.ts'), 'and an import type')
-  t.ok(graph.get('index.ts')!.includes('client.ts'), 'and a re-export')
-  t.ok(layerOf('settings/resolve.ts') < layerOf('policy/policy.ts'), 'settings sits below policy')
+  t.ok(graph.get('postgres/client.ts')!.includes('postgres/connect/executor.ts'), 'the parser sees a plain import')
+  t.ok(graph.get('postgres/report-build.ts')!.includes('postgres/plan.ts'), 'and an import type')
+  t.ok(graph.get('index.ts')!.includes('postgres/client.ts'), 'and a re-export')
+  t.ok(graph.get('mysql/connect.ts')!.includes('engine/peer-check.ts'), 'the MySQL side stands on the engine')
+  t.ok(layerOf('postgres/settings/resolve.ts') > layerOf('engine/policy/policy.ts'), 'the protocol sides sit above the engine')
 })

@@ -3,7 +3,7 @@
  * 1.2 records; TLS 1.3 (encrypted) is exercised against real servers in the libpq comparison.
  */
 import t from 'tap'
-import { certificateRequestIn } from '../lib/tls/certificate-request.js'
+import { certificateRequestIn } from '../lib/engine/tls/certificate-request.js'
 
 const handshake = (type: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([type, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff]), body])
 const record = (type: number, fragment: Buffer): Buffer => Buffer.concat([Buffer.from([type, 3, 3, fragment.length >> 8, fragment.length & 0xff]), fragment])

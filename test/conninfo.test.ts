@@ -1,6 +1,6 @@
 import t from 'tap'
-import { parseConninfo, parseConnectionString, parseUri } from '../lib/settings/conninfo.js'
-import { PgSslError } from '../lib/errors.js'
+import { parseConninfo, parseConnectionString, parseUri } from '../lib/postgres/settings/conninfo.js'
+import { PgSslError } from '../lib/engine/errors.js'
 
 t.test('key=value conninfo with libpq quoting', async (t) => {
   t.same(parseConninfo('host=db port=5432 sslmode=verify-ca'), { host: 'db', port: '5432', sslmode: 'verify-ca' })

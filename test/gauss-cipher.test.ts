@@ -7,8 +7,8 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decryptKeyPassphrase, encryptKeyPassphrase, encryptKeyPassphraseBytes, legacyCrc32, readKeyPassphrase } from '../lib/tls/gauss-cipher.js'
-import { PgSslError } from '../lib/errors.js'
+import { decryptKeyPassphrase, encryptKeyPassphrase, encryptKeyPassphraseBytes, legacyCrc32, readKeyPassphrase } from '../lib/engine/tls/gauss-cipher.js'
+import { PgSslError } from '../lib/engine/errors.js'
 
 const VECTOR = {
   passphrase: 'Gauss@123',

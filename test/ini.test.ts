@@ -3,9 +3,9 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { IniError, parseIni, sectionItems } from '../lib/settings/ini.js'
-import { readIniSettings } from '../lib/settings/database-ini.js'
-import { PgSslError } from '../lib/errors.js'
+import { IniError, parseIni, sectionItems } from '../lib/postgres/settings/ini.js'
+import { readIniSettings } from '../lib/postgres/settings/database-ini.js'
+import { PgSslError } from '../lib/engine/errors.js'
 
 const items = (text: string, section = 'postgresql') => Object.fromEntries([...sectionItems(parseIni(text), section)].map(([k, v]) => [k, v.value]))
 const kind = (text: string, section = 'postgresql') => {

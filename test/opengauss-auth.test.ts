@@ -3,7 +3,7 @@
  * from the published algorithm), so a mistake in ours cannot hide behind a round trip.
  */
 import t from 'tap'
-import { md5Sha256Response, postgresMd5Response, sha256Response, sha256ServerSignature } from '../lib/opengauss/auth.js'
+import { md5Sha256Response, postgresMd5Response, sha256Response, sha256ServerSignature } from '../lib/postgres/opengauss/auth.js'
 
 const password = 'Gauss@123'
 const salt = '0123456789abcdef'.repeat(4)

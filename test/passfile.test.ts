@@ -3,8 +3,8 @@ import t from 'tap'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseRequireAuth } from '../lib/connect/auth-guard.js'
-import { passwordFromFile } from '../lib/settings/passfile.js'
+import { parseRequireAuth } from '../lib/postgres/connect/auth-guard.js'
+import { passwordFromFile } from '../lib/postgres/settings/passfile.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-pgpass-'))
 const write = (name: string, text: string, mode = 0o600): string => {

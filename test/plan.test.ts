@@ -3,10 +3,10 @@
  * libpq's behaviour (fe-connect.c; docs/modes.md, docs/dialects.md) — not derived from the code under test.
  */
 import t from 'tap'
-import { planAttempts, type PlanInput } from '../lib/plan.js'
-import { PgSslError } from '../lib/errors.js'
-import { DIALECT_NAMES } from '../lib/dialects.js'
-import { SSL_MODES } from '../lib/settings/keywords.js'
+import { planAttempts, type PlanInput } from '../lib/postgres/plan.js'
+import { PgSslError } from '../lib/engine/errors.js'
+import { DIALECT_NAMES } from '../lib/postgres/dialects.js'
+import { SSL_MODES } from '../lib/postgres/settings/keywords.js'
 
 // Compact notation: P = plaintext, S = SSL, S+c = SSL verifying the chain, S+ch = chain + host name.
 // After '>' the trigger of a follow-up attempt: ssl-failed (prefer), plaintext-rejected (allow).

@@ -7,9 +7,9 @@ import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { planAttempts } from '../lib/plan.js'
-import { checkDialectAndMode, checkExpiry, checkMaterial, checkNegotiated, modeForPolicy, withoutPlaintextFallback } from '../lib/policy/enforce.js'
-import { combinePolicies, loadPolicy, PRESETS, validatePolicy, type SslPolicy } from '../lib/policy/policy.js'
+import { planAttempts } from '../lib/postgres/plan.js'
+import { checkDialectAndMode, checkExpiry, checkMaterial, checkNegotiated, modeForPolicy, withoutPlaintextFallback } from '../lib/engine/policy/enforce.js'
+import { combinePolicies, loadPolicy, PRESETS, validatePolicy, type SslPolicy } from '../lib/engine/policy/policy.js'
 import { fixture } from '../scripts/harness.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-policy-'))

@@ -1,8 +1,8 @@
 /** Which connection failures connectRetry waits for, how long it waits, and its option's checks. */
 import t from 'tap'
 import { PgSslError } from '../lib/index.js'
-import { backoffDelay, transientReason } from '../lib/connect/retry.js'
-import { connectRetryOf } from '../lib/settings/connect-retry.js'
+import { backoffDelay, transientReason } from '../lib/postgres/connect/retry.js'
+import { connectRetryOf } from '../lib/postgres/settings/connect-retry.js'
 
 const errno = (code: string): Error => Object.assign(new Error(code), { code })
 

@@ -1,8 +1,8 @@
 import t from 'tap'
 import pg from 'pg'
-import { describeSettings, type ResolveIo } from '../lib/settings/resolve.js'
-import { resolveSettings } from '../lib/connection-settings.js'
-import { PgSslError } from '../lib/errors.js'
+import { describeSettings, type ResolveIo } from '../lib/postgres/settings/resolve.js'
+import { resolveSettings } from '../lib/postgres/connection-settings.js'
+import { PgSslError } from '../lib/engine/errors.js'
 
 /** No ~/.postgresql files unless a test says so. */
 const noFiles: ResolveIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
@@ -102,7 +102,7 @@ t.test('secrets never appear in described settings or errors', async (t) => {
 })
 
 t.test('an SslClient does not show its secrets when logged', async (t) => {
-  const { SslClient } = await import('../lib/client.js')
+  const { SslClient } = await import('../lib/postgres/client.js')
   const { inspect } = await import('node:util')
   const client = new SslClient({ env: {}, host: 'db', password: 'hunter2-pw', sslpassword: 'key-pass-pw' })
   const shown = inspect(client, { depth: 8 }) + JSON.stringify(Object.keys(client))

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import forge from 'node-forge'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SslClient } from '../lib/client.js'
-import type { PgSslError } from '../lib/errors.js'
+import type { SslClient } from '../lib/postgres/client.js'
+import type { PgSslError } from '../lib/engine/errors.js'
 
 /**
  * An environment with nothing in it but an empty HOME, so neither PG* variables of the machine

@@ -5,15 +5,15 @@
  * chain to the root, expiry, CRL freshness.
  */
 import { X509Certificate } from 'node:crypto'
-import { DIALECTS } from '../dialects.js'
-import { PgSslError } from '../errors.js'
-import type { ConnectOptions } from '../options.js'
-import { planAttempts } from '../plan.js'
-import { effectiveUser, settingValue } from '../settings/resolve.js'
-import { resolveSettings, type ResolvedSettings } from '../connection-settings.js'
-import { verifyChain } from '../tls/chain.js'
-import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy, violation } from '../policy/enforce.js'
-import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../tls/material.js'
+import { DIALECTS } from '../postgres/dialects.js'
+import { PgSslError } from '../engine/errors.js'
+import type { ConnectOptions } from '../postgres/options.js'
+import { planAttempts } from '../postgres/plan.js'
+import { effectiveUser, settingValue } from '../postgres/settings/resolve.js'
+import { resolveSettings, type ResolvedSettings } from '../postgres/connection-settings.js'
+import { verifyChain } from '../engine/tls/chain.js'
+import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy, violation } from '../engine/policy/enforce.js'
+import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../engine/tls/material.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 

@@ -6,8 +6,8 @@
  * Settings come from the same places as connect(): the arguments, then the PG* environment.
  */
 import { parseArgs } from 'node:util'
-import type { Dialect } from '../dialects.js'
-import type { ConnectOptions } from '../options.js'
+import type { Dialect } from '../postgres/dialects.js'
+import type { ConnectOptions } from '../postgres/options.js'
 import { checkMaterial, type CheckReport, type Finding } from './check.js'
 import { probe, type ProbeReport } from './probe.js'
 import { mysqlplusMain } from './mysqlplus.js'

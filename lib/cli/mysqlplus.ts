@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline/promises'
-import { isPgSslError } from '../errors.js'
+import { isPgSslError } from '../engine/errors.js'
 import { setMysqlPlusSsl, type ConfigSslValue } from '../mysqlplus/switch.js'
 
 export const MYSQLPLUS_USAGE = `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes] [--configssl YES|NO|ON|OFF]

@@ -4,12 +4,12 @@
  * the TLS versions it accepts, its certificate, and whether it can satisfy a policy. It sends no
  * query but `select 1`.
  */
-import { connect } from '../client.js'
-import { ERROR_CODES, isPgSslError, PgSslError, sslCodeOf, type PgSslServerError } from '../errors.js'
-import type { ConnectOptions } from '../options.js'
-import { loadPolicy, type SslPolicy } from '../policy/policy.js'
-import type { CertificateSummary, Outcome } from '../report.js'
-import { SSL_MODES, type SslMode } from '../settings/keywords.js'
+import { connect } from '../postgres/client.js'
+import { ERROR_CODES, isPgSslError, PgSslError, sslCodeOf, type PgSslServerError } from '../engine/errors.js'
+import type { ConnectOptions } from '../postgres/options.js'
+import { loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
+import type { CertificateSummary, Outcome } from '../engine/report.js'
+import { SSL_MODES, type SslMode } from '../postgres/settings/keywords.js'
 
 export interface ModeResult {
   readonly mode: SslMode

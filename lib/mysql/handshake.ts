@@ -7,7 +7,7 @@
  */
 import { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
-import { PgSslError } from '../errors.js'
+import { PgSslError } from '../engine/errors.js'
 
 export const CLIENT_SSL = 0x800
 const CLIENT_PLUGIN_AUTH = 0x80000

@@ -7,8 +7,8 @@
  */
 import mysqlPromise from 'mysql2/promise'
 import type { Connection as PromiseConnection, Pool as PromisePool, PoolConnection as PromisePoolConnection, PoolOptions } from 'mysql2/promise'
-import { isPgSslError, PgSslError } from '../errors.js'
-import type { SecurityEvent } from '../policy/audit.js'
+import { isPgSslError, PgSslError } from '../engine/errors.js'
+import type { SecurityEvent } from '../engine/policy/audit.js'
 import { annotate, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
 import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
 import { prepareMysql } from './prepare.js'

@@ -2,8 +2,8 @@
  * MySQL's ssl-mode, as the MySQL 8 client documents it, and its place on the engine's ladder of
  * modes (the policy's minimumMode is stated once, in libpq's names, for both protocols).
  */
-import { PgSslError } from '../errors.js'
-import type { SslMode } from '../terms.js'
+import { PgSslError } from '../engine/errors.js'
+import type { SslMode } from '../engine/terms.js'
 
 export const MYSQL_SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const
 export type MysqlSslMode = (typeof MYSQL_SSL_MODES)[number]

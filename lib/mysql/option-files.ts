@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join } from 'node:path'
-import { PgSslError, warnOnce } from '../errors.js'
+import { PgSslError, warnOnce } from '../engine/errors.js'
 
 export interface OptionEntry {
   /** Canonical name: lower case, `_` → `-`, without the loose- prefix. */

@@ -4,12 +4,12 @@
  * node:tls options of the session. Errors name MySQL's settings (ssl-ca, not sslrootcert).
  */
 import type { ConnectionOptions, SecureVersion } from 'node:tls'
-import { detailsOf, PgSslError } from '../errors.js'
-import { checkDialectAndMode, checkMaterial, violation, type ExpiryWarning } from '../policy/enforce.js'
-import { tlsRank } from '../policy/policy.js'
-import { sslModeRank, TLS_VERSIONS, type TlsVersion } from '../terms.js'
-import { secureContextFor } from '../tls/context.js'
-import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js'
+import { detailsOf, PgSslError } from '../engine/errors.js'
+import { checkDialectAndMode, checkMaterial, violation, type ExpiryWarning } from '../engine/policy/enforce.js'
+import { tlsRank } from '../engine/policy/policy.js'
+import { sslModeRank, TLS_VERSIONS, type TlsVersion } from '../engine/terms.js'
+import { secureContextFor } from '../engine/tls/context.js'
+import { loadTlsMaterial, type TlsMaterial } from '../engine/tls/material.js'
 import { LADDER, mysqlModeFor, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { mysqlSettingValue, type MysqlSettings } from './settings.js'
 

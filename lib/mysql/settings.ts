@@ -5,8 +5,8 @@
  * came from. The SSL policy (PGSSLPOLICY and the policy option) is combined here too.
  */
 import { userInfo } from 'node:os'
-import { PgSslError, warnOnce } from '../errors.js'
-import { combinePolicies, loadPolicy, type SslPolicy } from '../policy/policy.js'
+import { PgSslError, warnOnce } from '../engine/errors.js'
+import { combinePolicies, loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
 import { parseMysqlSslMode, type MysqlSslMode } from './modes.js'
 import { defaultOptionFiles, readOptionFiles } from './option-files.js'
 import { MARIADB_TLS_OPTIONS, MYSQL_SETTINGS, OTHER_CLIENT_OPTIONS, settingNamed, type MysqlSettingName } from './option-names.js'

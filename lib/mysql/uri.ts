@@ -5,7 +5,7 @@
  * a path may be written in parentheses as MySQL Shell allows (`ssl-ca=(/etc/ca.pem)`). An unknown
  * key is an error: a misspelt ssl-mode must not be ignored.
  */
-import { PgSslError } from '../errors.js'
+import { PgSslError } from '../engine/errors.js'
 import { canonicalOptionName, URI_KEYS } from './option-names.js'
 
 export interface ParsedMysqlUri {

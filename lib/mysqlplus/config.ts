@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { PgSslError } from '../errors.js'
+import { PgSslError } from '../engine/errors.js'
 
 export interface ApiConfig {
   readonly accessKeyId: string

@@ -3,7 +3,7 @@
  * RunClusterCustomService call, then the job it returns followed with DescribeJobs until it
  * succeeds or fails. Switching restarts the database (the provider says so): the CLI asks first.
  */
-import { PgSslError } from '../errors.js'
+import { PgSslError } from '../engine/errors.js'
 import { loadApiConfig, type ApiConfig, type ConfigSource } from './config.js'
 import { signedQuery, type ApiParams } from './signature.js'
 

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { parseConnectionString } from '../../lib/settings/conninfo.js'
+import { parseConnectionString } from '../../lib/postgres/settings/conninfo.js'
 import { psycopg2Python, runOracle } from '../oracles/python.js'
 
 type Outcome = { keywords: Record<string, string> } | { error: string }

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeIni, IniError, parseIni, sectionItems } from '../../lib/settings/ini.js'
+import { decodeIni, IniError, parseIni, sectionItems } from '../../lib/postgres/settings/ini.js'
 import { python3, runOracle } from '../oracles/python.js'
 
 type Outcome = { error: string } | { sections: Record<string, { items: Record<string, string> } | { error: string }> }

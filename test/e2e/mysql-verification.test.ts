@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { fixture, privateCopy } from '../../scripts/harness.js'
 import { mariadbProblem, MYSQL_PASSWORD, startMariaDbs, type MariaDb } from '../../scripts/mariadb.js'
 import { connectMysql, createMysqlPool, type MysqlConnectOptions } from '../../lib/mysql/index.js'
-import type { SecurityEvent } from '../../lib/policy/audit.js'
+import type { SecurityEvent } from '../../lib/engine/policy/audit.js'
 import { endsWithNoOpenSockets, openSocketCount } from '../support.js'
 
 const why = mariadbProblem()

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { execFile, spawnSync } from 'node:child_process'
 import { connect } from '../../lib/index.js'
-import { SSL_MODES } from '../../lib/settings/keywords.js'
+import { SSL_MODES } from '../../lib/postgres/settings/keywords.js'
 import { availableServers, fixture, startCluster, type Cluster, type ClusterOptions } from '../../scripts/harness.js'
 import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
 

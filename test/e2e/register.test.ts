@@ -16,8 +16,8 @@ import { isolatedEnv } from '../support.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
-const REGISTER_ESM = join(root, 'dist', 'esm', 'register.js')
-const REGISTER_CJS = join(root, 'dist', 'cjs', 'register.js')
+const REGISTER_ESM = join(root, 'dist', 'esm', 'postgres', 'register.js')
+const REGISTER_CJS = join(root, 'dist', 'cjs', 'postgres', 'register.js')
 
 const cluster = await startCluster({ ssl: true })
 t.teardown(() => cluster.stop())

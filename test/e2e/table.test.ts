@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { connect } from '../../lib/index.js'
-import { PgSslError } from '../../lib/errors.js'
+import { PgSslError } from '../../lib/engine/errors.js'
 import { availableServers, privateCopy, startCluster, type Cluster } from '../../scripts/harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey } from '../../scripts/seed-table.js'
 import { isolatedEnv, openSocketCount, socketsSettleTo, serverView, endsWithNoOpenSockets } from '../support.js'

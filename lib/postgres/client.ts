@@ -1,0 +1,421 @@
+/**
+ * SslClient: a pg.Client (same constructor, API, events, errors and `connection` object) whose
+ * connect() negotiates SSL the libpq way and which carries the read-only `security` report of
+ * the connection it holds.
+ *
+ *   const client = new SslClient(options); await client.connect()   // or: await connect(options)
+ *   new SslClient('postgresql://db/app?sslmode=verify-full')          // a string, as pg takes one
+ *   new pg.Pool({ ...options, Client: SslClient })                    // what createPool() does
+ *
+ * One SslClient may need several start-ups (prefer retries in plaintext after an authentication
+ * error over SSL; allow retries with SSL; several hosts). pg cannot reconnect a client, so between
+ * attempts the pg.Connection pg created is given the next socket, the listeners pg attached for
+ * the failed attempt are removed (the application's stay) and pg's connection-state flags are
+ * reset (startOn / abandonAttempt below). That is the one place that touches pg's internals.
+ * Throughout, `client.connection` is the object pg made and `client.connection.stream` the socket
+ * of the attempt under way.
+ */
+import { Socket } from 'node:net'
+import pg from './pg.js'
+import type { ConnectOptions } from './options.js'
+import type { SecurityReport } from '../engine/report.js'
+import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
+import { pgConfig } from './connect/pg-config.js'
+import { PgSslError } from '../engine/errors.js'
+import { DIALECTS } from './dialects.js'
+import { authenticate, openGaussProtocolMinor } from './opengauss/startup.js'
+import { guardStartup } from './connect/startup-guard.js'
+import { closeQuietly, watchExternalDestroy } from '../engine/sockets.js'
+import { publish } from '../engine/policy/audit.js'
+import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
+import { negotiate } from './connect/executor.js'
+import { sendCancel, type CancelOutcome } from './connect/cancel.js'
+import { TERMINATED, type Negotiated, type StartupFacts, type StartupTarget } from './connect/target.js'
+import { settingValue } from './settings/resolve.js'
+
+type Listener = (...args: unknown[]) => void
+
+/** The pg.Connection fields a retry resets (pg/lib/connection.js). */
+interface PgConnection extends NodeJS.EventEmitter {
+  stream: Socket
+  ssl: unknown
+  _ending: boolean
+  _connecting: boolean
+  parsedStatements: Record<string, unknown>
+  submittedNamedStatements: Record<string, unknown>
+  startup(config: Record<string, string>): void
+}
+
+/** The pg.Client fields a retry resets (pg/lib/client.js constructor and _connect). */
+interface PgClientState {
+  connection: PgConnection
+  _connecting: boolean
+  _connected: boolean
+  _connectionError: boolean
+  _ending: boolean
+  _ended: boolean
+  _queryable: boolean
+  _Promise: PromiseConstructor
+  connectionTimeoutHandle?: NodeJS.Timeout
+  connectionParameters: { client_encoding?: string; ssl?: unknown }
+  getStartupConf(): Record<string, string>
+}
+
+export class SslClient extends pg.Client implements StartupTarget {
+  #settings: ResolvedSettings | undefined
+  #settingsError: unknown
+  #report: SecurityReport | undefined
+  /** connect() was called (a client connects once, as in pg). */
+  #started = false
+  /** Between connect() and the report: attempts may be under way. */
+  #negotiating = false
+  /** Settles when the negotiation is over, whichever way. */
+  #negotiation: Promise<void> = Promise.resolve()
+  #aborted = false
+  #abortHandler: (() => void) | undefined
+  #restoreDestroy: (() => void) | undefined
+  #usedOwnSocket = false
+  /** The listeners on pg's connection before the first attempt: the application's. */
+  #applicationListeners: Map<string | symbol, Listener[]> | undefined
+  #connectEventHeld = false
+  #endEmitted = false
+  #retryCounters: RetryCounters | undefined
+  #cancelKey: { processId: number; key: Buffer } | undefined
+
+  constructor(config: ConnectOptions | string = {}) {
+    const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
+    let settings: ResolvedSettings | undefined
+    let settingsError: unknown
+    try {
+      settings = resolveSettings(options)
+    } catch (error) {
+      // A pool constructs clients where a throw would escape; connect() reports it instead.
+      settingsError = error
+    }
+    const pgOptions = settings ? pgConfig(settings) : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
+    super(pgOptions)
+    this.#settings = settings
+    this.#settingsError = settingsError
+    // createPool() shares its retry counters with the clients it makes (pool.connectRetryStats).
+    const counters = (options as { [RETRY_COUNTERS]?: unknown })[RETRY_COUNTERS]
+    if (counters instanceof RetryCounters) this.#retryCounters = counters
+  }
+
+  /** What this connection really negotiated. Frozen; set once when the connection is made. */
+  get security(): SecurityReport {
+    if (!this.#report) throw new Error('this client is not connected yet: call connect() first')
+    return this.#report
+  }
+
+  /**
+   * The resolved settings hold the password and sslpassword in clear, so they are not a public
+   * property (a console.log of the client must not show them). @internal
+   */
+  #resolved(): ResolvedSettings {
+    if (!this.#settings) throw this.#settingsError
+    return this.#settings
+  }
+
+
+  override connect(): Promise<this>
+  override connect(callback: (error: Error | undefined) => void): void
+  override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
+    const state = this as unknown as PgClientState
+    if (this.#started) {
+      const error = new Error('Client has already been connected. You cannot reuse a client.')
+      if (callback) {
+        process.nextTick(() => callback(error))
+        return
+      }
+      return state._Promise.reject(error)
+    }
+    this.#started = true
+    this.#negotiating = true
+    // pg's own socket is client.connection.stream from now on, as in pg: ending it ends the attempt.
+    this.expose(state.connection.stream)
+    const outcome = this.#negotiate()
+    this.#negotiation = outcome.then(
+      () => undefined,
+      () => undefined,
+    )
+    // As pg: a connection ended by end() while connecting never settles its connect() (pg's
+    // 'end' handler skips the callback when the client is ending).
+    const settle = (resolve: (client: this) => void, reject: (error: Error) => void): void => {
+      outcome.then(
+        () => (state._ending ? undefined : resolve(this)),
+        (error: Error) => (state._ending ? undefined : reject(error)),
+      )
+    }
+    if (callback) {
+      settle(
+        (client) => callback(null as unknown as undefined, client),
+        (error) => callback(error),
+      )
+      return
+    }
+    return new state._Promise<this>((resolve, reject) => settle(resolve, reject))
+  }
+
+  async #negotiate(): Promise<void> {
+    try {
+      if (this.#settingsError !== undefined) throw this.#settingsError
+      const settings = this.#resolved()
+      const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
+      const host = settings.values.host?.value
+      let negotiated: Negotiated
+      try {
+        negotiated = await negotiate(this, settings, this.#retryCounters)
+      } catch (error) {
+        const e = error as PgSslError
+        if (e instanceof PgSslError && e.code === 'POLICY_VIOLATION') {
+          publish({ type: 'policy-violation', time: new Date().toISOString(), rule: e.rule ?? '', required: e.required ?? '', observed: e.observed ?? '', message: e.message, host }, sinks)
+        }
+        throw error
+      }
+      this.#report = deepFreeze(negotiated.report)
+      const time = new Date().toISOString()
+      for (const warning of negotiated.warnings) publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
+      if (this.#report.fallback !== 'none') publish({ type: 'fallback', time, report: this.#report }, sinks)
+      publish({ type: 'security', time, report: this.#report }, sinks)
+    } finally {
+      this.#negotiating = false
+      this.#abortHandler = undefined
+      this.#restoreDestroy?.()
+      this.#restoreDestroy = undefined
+    }
+    // pg emits 'connect' at ReadyForQuery; it is held until the report exists.
+    if (this.#connectEventHeld) {
+      this.#connectEventHeld = false
+      super.emit('connect')
+    }
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'connect' && this.#negotiating) {
+      this.#connectEventHeld = true
+      return true
+    }
+    if (event === 'end') this.#endEmitted = true
+    return super.emit(event, ...args)
+  }
+
+  override end(): Promise<void>
+  override end(callback: (error: Error) => void): void
+  override end(callback?: (error: Error) => void): Promise<void> | void {
+    const state = this as unknown as PgClientState
+    if (!this.#negotiating) return callback ? super.end(callback) : super.end()
+    // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
+    // and closes every socket, as pg's end() closes a connecting client's socket; no further
+    // attempt is made, connect() never settles (as in pg) and 'end' follows once all is closed.
+    state._ending = true
+    this.#abort()
+    const done = this.#negotiation.then(() => {
+      state._ended = true
+      if (!this.#endEmitted) process.nextTick(() => super.emit('end'))
+    })
+    if (callback) {
+      done.then(() => callback(undefined as unknown as Error))
+      return
+    }
+    return new state._Promise<void>((resolve) => done.then(resolve))
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The executor's side (StartupTarget)
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  onAbort(handler: (() => void) | undefined): void {
+    this.#abortHandler = handler
+  }
+
+  #abort(): void {
+    if (this.#aborted || !this.#negotiating) return
+    this.#aborted = true
+    this.#abortHandler?.()
+  }
+
+  /** @internal */
+  nextSocket(): Socket {
+    const con = (this as unknown as PgClientState).connection
+    // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
+    const own = con.stream
+    const fresh = !this.#usedOwnSocket && own instanceof Socket && !own.connecting && !own.destroyed && own.readyState === 'closed' && own.remoteAddress === undefined
+    this.#usedOwnSocket = true
+    const socket = fresh ? own : new Socket()
+    this.expose(socket)
+    return socket
+  }
+
+  /** @internal */
+  expose(stream: Socket): void {
+    this.#restoreDestroy?.()
+    ;(this as unknown as PgClientState).connection.stream = stream
+    this.#restoreDestroy = watchExternalDestroy(stream, () => this.#abort())
+  }
+
+  /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
+  async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
+    const state = this as unknown as PgClientState
+    const con = state.connection
+    this.#applicationListeners ??= snapshotListeners(con)
+    const settings = this.#resolved()
+    const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
+    // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
+    const onBackendKey = (processId: number, key: Buffer): void => void (this.#cancelKey = { processId, key })
+    const parameters: Record<string, string> = {}
+    const onParameterStatus = (name: string, value: string): void => void (parameters[name] = value)
+    // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
+    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, onBackendKey, onParameterStatus, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
+    let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false, parameters }
+    if (openGauss) {
+      facts = { ...(await authenticate(stream, {
+        protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
+        params: state.getStartupConf(),
+        user: this.user ?? '',
+        password: async () => {
+          const p = this.password as unknown
+          const value = typeof p === 'function' ? await (p as () => unknown)() : p
+          return typeof value === 'string' ? value : undefined
+        },
+      })), parameters }
+      onAuthenticated()
+      guardStartup(stream, { phase: 'after-auth', onBackendKey, onParameterStatus })
+      // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
+      con.startup = () => {}
+    }
+    this.expose(adoptConnected(stream))
+    con.ssl = false
+    con._ending = false
+    con._connecting = false
+    con.parsedStatements = {}
+    con.submittedNamedStatements = {}
+    con.once('authenticationOk', onAuthenticated)
+    state._connecting = false
+    state._connected = false
+    state._connectionError = false
+    state._ending = false
+    state._ended = false
+    state._queryable = true
+    // end() called once pg has the socket: pg closes it and never settles its connect(); the
+    // negotiation must not wait for it.
+    const ended = new Promise<never>((_, reject) => con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))))
+    ended.catch(() => {})
+    await Promise.race([super.connect(), ended])
+    return facts
+  }
+
+  /**
+   * pg's cancel(client, query), made as libpq 17+ makes it when `client` is an SslClient: the
+   * request goes to the server that client is connected to with that client's own sslmode,
+   * verification and policy (connect/cancel.ts), never in plaintext where the session used TLS
+   * unless its sslmode would fall back. The settings of the client cancel() is called on are not
+   * used then (libpq's PQcancelCreate also takes the session's). A failed cancel is emitted as
+   * 'error' on this client when it has listeners, else as a process warning. Any other target:
+   * pg's own behaviour.
+   */
+  cancel(client: InstanceType<typeof pg.Client>, query: unknown): void {
+    if (client instanceof SslClient && (client as unknown as { activeQuery?: unknown }).activeQuery === query) {
+      cancelQuery(client).catch((error: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', error)
+        else process.emitWarning(`pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`, 'PgSslCancelWarning')
+      })
+      return
+    }
+    ;(pg.Client.prototype as unknown as { cancel(client: unknown, query: unknown): void }).cancel.call(this, client, query)
+  }
+
+  /** @internal The process ID and whole cancel key of the session (BackendKeyData), once connected. */
+  static cancelKeyOf(client: SslClient): { processId: number; key: Buffer } | undefined {
+    return client.#cancelKey
+  }
+
+  /** @internal The settings this client connected with (secrets included: never print them). */
+  static resolvedSettingsOf(client: SslClient): ResolvedSettings {
+    return client.#resolved()
+  }
+
+  /** @internal One value from a query on the connected session, as the server's text. */
+  async askServer(sql: string): Promise<string | undefined> {
+    const raw = { getTypeParser: () => (value: string) => value }
+    const result = await super.query({ text: sql, rowMode: 'array', types: raw } as never)
+    const value = (result as unknown as { rows: unknown[][] }).rows[0]?.[0]
+    return typeof value === 'string' ? value : undefined
+  }
+
+  /** @internal Drop the connection of a failed attempt without it touching this client again. */
+  abandonAttempt(): void {
+    const state = this as unknown as PgClientState
+    clearTimeout(state.connectionTimeoutHandle)
+    const con = state.connection
+    // What pg (and startOn) attached for this attempt goes; the application's listeners stay.
+    if (this.#applicationListeners) restoreListeners(con, this.#applicationListeners)
+    const stream = con.stream
+    stream.removeAllListeners()
+    stream.on('error', () => {}) // a late socket error must not be unhandled
+    closeQuietly(stream)
+    con._connecting = false
+  }
+}
+
+function snapshotListeners(emitter: NodeJS.EventEmitter): Map<string | symbol, Listener[]> {
+  return new Map(emitter.eventNames().map((name) => [name, emitter.rawListeners(name) as Listener[]]))
+}
+
+/** Remove every listener that was not there when the snapshot was taken. */
+function restoreListeners(emitter: NodeJS.EventEmitter, snapshot: Map<string | symbol, Listener[]>): void {
+  for (const name of emitter.eventNames()) {
+    const keep = snapshot.get(name) ?? []
+    for (const listener of emitter.rawListeners(name) as Listener[]) {
+      if (!keep.includes(listener)) emitter.removeListener(name, listener)
+    }
+  }
+}
+
+/**
+ * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
+ * at once (next tick, after pg has attached its listeners) and let data flow.
+ */
+function adoptConnected(stream: Socket): Socket {
+  stream.connect = function (this: Socket) {
+    process.nextTick(() => {
+      this.emit('connect')
+      this.resume()
+    })
+    return this
+  } as Socket['connect']
+  return stream
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+/** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
+export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
+  return new SslClient(options).connect()
+}
+
+/**
+ * Cancel the query `client` is running, as libpq 17+ does (PQcancelBlocking): over a new
+ * connection to the same server with the session's own sslmode, verification and SSL policy, and
+ * the whole cancel key. Resolves once the server has taken the request (the query then fails with
+ * SQLSTATE 57014, if it was still running), with what the request went over.
+ */
+export async function cancelQuery(client: SslClient): Promise<CancelOutcome> {
+  const key = SslClient.cancelKeyOf(client)
+  let session: { host: string; port: number }
+  try {
+    session = { host: client.security.host, port: client.security.port }
+  } catch {
+    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', { hint: 'cancel a query of a connected client' })
+  }
+  if (!key) throw new PgSslError('PROTOCOL_VIOLATION', 'cannot cancel: the server sent no cancel key (BackendKeyData) for this session')
+  return sendCancel(SslClient.resolvedSettingsOf(client), session, key)
+}

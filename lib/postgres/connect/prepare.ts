@@ -1,0 +1,121 @@
+/**
+ * Everything that can fail before any network traffic — settings, dialect rules, certificate
+ * files — done once per connect() and turned into the data the executor needs.
+ */
+import { openGaussProtocolMinor } from '../opengauss/startup.js'
+import { DIALECTS } from '../dialects.js'
+import { warnOnce } from '../../engine/errors.js'
+import { checkDialectAndMode, checkMaterial, modeForPolicy, violation, withoutPlaintextFallback, type ExpiryWarning } from '../../engine/policy/enforce.js'
+import { passwordFromFile } from '../settings/passfile.js'
+import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
+import { effectiveUser, settingValue } from '../settings/resolve.js'
+import type { ResolvedSettings } from '../connection-settings.js'
+import { loadTlsMaterial, type TlsMaterial } from '../../engine/tls/material.js'
+import { endpointsOf } from '../settings/endpoints.js'
+import { checkModeSupported, planAttempts, type Plan } from '../plan.js'
+import type { Endpoint } from './transport.js'
+
+export interface Prepared {
+  readonly settings: ResolvedSettings
+  /** require_auth, parsed (libpq's grammar). */
+  readonly requireAuth: RequireAuth | undefined
+  readonly endpoints: readonly Endpoint[]
+  readonly material: TlsMaterial
+  readonly plans: readonly Plan[]
+  /** Certificates the policy warns about before connecting (client certificate expiry). */
+  readonly warnings: readonly ExpiryWarning[]
+}
+
+/** Everything that can fail before network traffic: settings, files, the plan. */
+export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
+  const rules = DIALECTS[settings.dialect]
+  const requireAuth = parseRequireAuth(settingValue(settings, 'require_auth') ?? '', rules.openGaussAuthentication)
+  // The openGauss start-up asks for the protocol max_protocol_version names: checked before any traffic.
+  if (rules.openGaussAuthentication) openGaussProtocolMinor(settingValue(settings, 'max_protocol_version'))
+  if (settings.policy.allowKeyLog === false && settingValue(settings, 'sslkeylogfile') !== undefined) {
+    throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`, 'a key log lets whoever reads it decrypt the session')
+  }
+  const endpoints = withPasswordFile(endpointsOf(settings), settings)
+  const sendClientCertificate = settingValue(settings, 'sslcertmode') !== 'disable'
+  const { policy } = settings
+  // Dialect and policy rules on the mode first: they fail before any file is read.
+  checkModeSupported(settings.sslmode, settings.dialect)
+  checkDialectAndMode(policy, settings.dialect, settings.sslmode)
+  const policyMayNeedTls = policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
+  const usesTls = endpoints.some((e) => !e.socketPath) && (settings.sslmode !== 'disable' || policyMayNeedTls)
+  // pg's ssl.servername: the name SNI carries and verify-full checks, as Node uses it.
+  const servername = settings.inline.servername
+  if (servername !== undefined) endpoints.forEach((e, i) => (endpoints[i] = { ...e, hostName: servername }))
+  const material: TlsMaterial = usesTls
+    ? await loadTlsMaterial({
+        ...optional('sslrootcert', settingValue(settings, 'sslrootcert')),
+        ...optional('sslcrl', settingValue(settings, 'sslcrl')),
+        ...optional('sslcrldir', settingValue(settings, 'sslcrldir')),
+        ...optional('sslcert', settingValue(settings, 'sslcert')),
+        ...optional('sslkey', settingValue(settings, 'sslkey')),
+        ...optional('sslpassword', settings.values.sslpassword?.value),
+        sendClientCertificate,
+        systemRootCert: rules.knowsSystemRootCert,
+        trustStoreEnv: settings.trustStoreEnv,
+        inline: settings.inline,
+        filePermissions: policy.filePermissions ?? rules.filePermissions,
+        ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
+      })
+    : { rootCert: 'none', files: {} }
+  const warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
+  const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
+  return { settings, requireAuth, endpoints, material, plans, warnings }
+}
+
+/** libpq reads the password file per host, and only when no password was given. */
+function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): Endpoint[] {
+  const file = settingValue(settings, 'passfile')
+  if (!file || settings.values.password !== undefined || settings.passwordFunction) return endpoints
+  const user = effectiveUser(settings)
+  return endpoints.map((endpoint) => {
+    const found = passwordFromFile(file, { host: endpoint.hostName ?? endpoint.host, port: String(endpoint.port), dbname: settingValue(settings, 'dbname') ?? user, user }, (message) => warnOnce(message, message))
+    if (!found) return endpoint
+    const withPassword = { ...endpoint }
+    Object.defineProperty(withPassword, 'passfile', { value: found, enumerable: false })
+    return withPassword
+  })
+}
+
+/** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
+function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, transport: 'tcp' | 'unix'): Plan {
+  const { policy } = settings
+  const negotiation = settingValue(settings, 'sslnegotiation') === 'direct' ? ('direct' as const) : ('postgres' as const)
+  const input = { dialect: settings.dialect, rootCert: material.rootCert, transport, negotiation }
+  let plan = planAttempts({ ...input, sslmode: settings.sslmode })
+  const { mode, upgradedFrom } = modeForPolicy(policy, plan)
+  if (upgradedFrom) {
+    checkDialectAndMode(policy, settings.dialect, mode)
+    const upgraded = planAttempts({ ...input, sslmode: mode })
+    plan = { ...upgraded, policyUpgradedFrom: upgradedFrom, notes: [`the SSL policy raised sslmode ${upgradedFrom} to ${mode} (minimumMode)`, ...upgraded.notes] }
+  }
+  const attempts = withoutPlaintextFallback(policy, plan.attempts)
+  if (attempts.length !== plan.attempts.length) {
+    const forbiddenFallback = plan.attempts.find((a) => !attempts.includes(a))!
+    plan = { ...plan, attempts, forbiddenFallback, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+  }
+  return plan
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string }
+}
+
+export function connectTimeoutMs(settings: ResolvedSettings): number {
+  const raw = settingValue(settings, 'connect_timeout')
+  if (raw === undefined) return 0
+  const seconds = Number(raw)
+  if (seconds <= 0) return 0
+  // libpq rounds up small integer timeouts to 2 s; a pg-style millisecond option is kept exact.
+  return settings.values.connect_timeout!.source === 'option' ? seconds * 1000 : Math.max(2, Math.floor(seconds)) * 1000
+}
+
+export function keepAliveOf(settings: ResolvedSettings): { enable: boolean; initialDelayMs: number } {
+  const idle = settingValue(settings, 'keepalives_idle')
+  return { enable: settingValue(settings, 'keepalives') !== '0', initialDelayMs: idle ? Number(idle) * 1000 : 0 }
+}
+

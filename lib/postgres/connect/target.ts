@@ -1,0 +1,43 @@
+/**
+ * What the executor needs of a client (SslClient implements it): sockets to use, a start-up on a
+ * socket, giving an attempt up, and aborts. Defined here so that the executor never imports the
+ * client above it.
+ */
+import type { Socket } from 'node:net'
+import type { PgSslError } from '../../engine/errors.js'
+import type { SecurityReport } from '../../engine/report.js'
+import type { ExpiryWarning } from '../../engine/policy/enforce.js'
+
+/** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
+export interface StartupTarget extends NodeJS.EventEmitter {
+  /** The socket for the next attempt (pg's own, unconnected, the first time); shown as connection.stream. */
+  nextSocket(): Socket
+  /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
+  expose(stream: Socket): void
+  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts>
+  abandonAttempt(): void
+  /** One value from a query on the connected session, as the server's text (target_session_attrs checks). */
+  askServer(sql: string): Promise<string | undefined>
+  /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
+  onAbort(handler: (() => void) | undefined): void
+  readonly aborted: boolean
+}
+
+/** What a successful negotiation yields: the report, and certificates the policy warns about. */
+export interface Negotiated {
+  readonly report: SecurityReport
+  readonly warnings: readonly ExpiryWarning[]
+}
+
+/** The error of a negotiation ended from outside (pg's words for a connection that went away). */
+export const TERMINATED = 'Connection terminated unexpectedly'
+
+/** What a start-up established besides the connection: the protocol version, and openGauss's server proof. */
+export interface StartupFacts {
+  /** 3.0 for pg's start-up; for the openGauss dialects the version asked for (3.51 by default) or the one a PostgreSQL server named. */
+  readonly protocolVersion: string
+  /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */
+  readonly serverSignatureVerified: boolean
+  /** The ParameterStatus values the server reported during the start-up. */
+  readonly parameters: Readonly<Record<string, string>>
+}

@@ -1,0 +1,47 @@
+/**
+ * The node:tls options of one SSL attempt: the dialect's TLS bounds and ciphers, the policy's
+ * maximum, SNI as libpq sends it. What is then checked on the handshake is in peer-check.ts.
+ */
+import type { ConnectionOptions, SecureVersion } from 'node:tls'
+import { DIALECTS } from '../dialects.js'
+import { settingValue } from '../settings/resolve.js'
+import { secureContextFor } from '../../engine/tls/context.js'
+import { tlsRank } from '../../engine/policy/policy.js'
+import type { AttemptSpec } from '../plan.js'
+import type { Prepared } from './prepare.js'
+import { serverNameForSni, type Endpoint } from './transport.js'
+
+export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: Prepared): ConnectionOptions {
+  const { settings, material } = prepared
+  const rules = DIALECTS[settings.dialect]
+  const min = settings.values.ssl_min_protocol_version
+  const max = settingValue(settings, 'ssl_max_protocol_version') as SecureVersion | undefined
+  const servername = serverNameForSni(endpoint.hostName, settingValue(settings, 'sslsni') !== '0')
+  const policyTls = settings.policy.tls ?? {}
+  const maxVersion = lowerOf(max ?? rules.defaultMaxTls, policyTls.maxVersion)
+  const secureContext = secureContextFor(material, {
+    verifyChain: spec.verifyChain,
+    // The dialect's bounds apply unless the user set one (gsql pins TLS 1.2). The policy's
+    // minimum is not offered to OpenSSL but checked on the result (checkNegotiated), so that a
+    // server below it is reported with the version it offered; its maximum and ciphers are
+    // offered, so that a capable server simply negotiates within them.
+    minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
+    maxVersion,
+    ...(policyTls.ciphers ? { ciphers: policyTls.ciphers.join(':') } : rules.defaultCiphers ? { ciphers: rules.defaultCiphers } : {}),
+  })
+  return {
+    secureContext,
+    ...(servername ? { servername } : {}),
+    // The handshake completes and checkPeer() decides before any byte is sent: OpenSSL's verdict
+    // (against the same roots and CRLs) decides, our walk gives the reason.
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  }
+}
+
+function lowerOf(a: SecureVersion | undefined, b: SecureVersion | undefined): SecureVersion | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return tlsRank(a) <= tlsRank(b) ? a : b
+}
+

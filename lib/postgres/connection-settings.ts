@@ -1,0 +1,60 @@
+/**
+ * The settings a connection runs with: the sources merged by precedence (settings/) and the SSL
+ * policy (policy/), combined here — the one layer that sits above both.
+ */
+import { PgSslError } from '../engine/errors.js'
+import { defaultIo, mergeSettings, type MergedSettings, type ResolveIo } from './settings/resolve.js'
+import type { ConnectOptions } from './options.js'
+import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
+import { combinePolicies, loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
+import type { SecurityEvent } from '../engine/policy/audit.js'
+
+export interface ResolvedSettings extends MergedSettings {
+  /** The combined SSL policy (PGSSLPOLICY, the policy option, filePermissions): stricter wins. */
+  readonly policy: SslPolicy
+  /** Where the policy came from, for the report: e.g. "env:PGSSLPOLICY=recommended", "option". */
+  readonly policySources: readonly string[]
+  /** JSON-lines audit file (PGSSLAUDITLOG), if any. */
+  readonly auditLog?: string
+  readonly onSecurityEvent?: (event: SecurityEvent) => void
+}
+
+/** Every source merged with libpq's precedence, and the policy that applies to the connection. */
+export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
+  const merged = mergeSettings(input, io)
+  const env = input.env ?? process.env
+  if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
+    throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
+      setting: 'filePermissions',
+      hint: `use one of: ${FILE_PERMISSION_RULES.join(', ')}`,
+    })
+  }
+  // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
+  const policies: SslPolicy[] = []
+  const policySources: string[] = []
+  if (env.PGSSLPOLICY) {
+    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
+    policySources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
+  }
+  if (input.policy !== undefined) {
+    policies.push(loadPolicy(input.policy, 'policy option'))
+    policySources.push(typeof input.policy === 'string' ? `option:${input.policy}` : 'option')
+  }
+  if (input.filePermissions !== undefined) {
+    policies.push({ filePermissions: input.filePermissions })
+    policySources.push('option:filePermissions')
+  }
+  const policy = combinePolicies(policies, policySources)
+  if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
+    throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
+  }
+
+
+  return {
+    ...merged,
+    policy,
+    policySources,
+    ...(env.PGSSLAUDITLOG ? { auditLog: env.PGSSLAUDITLOG } : {}),
+    ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The libpq connection keywords (PostgreSQL 15–18 `PQconninfoOptions`), with their environment
+ * variable and default. This table is the truth for: which keywords a connection string may
+ * hold, which PG* variables are read, and what each keyword defaults to.
+ *
+ * `use` says what this library does with a keyword:
+ * - `honoured`: implemented with libpq's meaning;
+ * - `ignored`: accepted and has no effect here, as it has none that matters for Node
+ *   (e.g. GSS library selection, TCP keep-alive counts Node cannot set);
+ * - `refused`: accepted by libpq, but a value we cannot honour would silently weaken or change
+ *   the connection, so any value other than the default (or those in `accepts`) is an error.
+ */
+
+export type KeywordUse = 'honoured' | 'ignored' | 'refused'
+
+export interface Keyword {
+  readonly name: string
+  readonly env?: string
+  readonly default?: string
+  /** Never shown: replaced by *** in resolved settings, reports and errors. */
+  readonly secret?: boolean
+  /** Allowed values, when the keyword is an enumeration. */
+  readonly values?: readonly string[]
+  readonly use: KeywordUse
+  /** For `refused` keywords: the values that are still fine (the libpq default among them). */
+  readonly accepts?: readonly string[]
+  /** Why a `refused` keyword cannot be honoured yet. */
+  readonly why?: string
+}
+
+import { SSL_MODES, isSslMode, sslModeRank, type SslMode } from '../../engine/terms.js'
+export { SSL_MODES, isSslMode, sslModeRank, type SslMode }
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
+
+export const KEYWORDS: readonly Keyword[] = [
+  { name: 'host', env: 'PGHOST', use: 'honoured' },
+  { name: 'hostaddr', env: 'PGHOSTADDR', use: 'honoured' },
+  { name: 'port', env: 'PGPORT', default: '5432', use: 'honoured' },
+  { name: 'dbname', env: 'PGDATABASE', use: 'honoured' },
+  { name: 'user', env: 'PGUSER', use: 'honoured' },
+  { name: 'password', env: 'PGPASSWORD', secret: true, use: 'honoured' },
+  { name: 'passfile', env: 'PGPASSFILE', use: 'honoured' },
+  { name: 'connect_timeout', env: 'PGCONNECT_TIMEOUT', use: 'honoured' },
+  { name: 'client_encoding', env: 'PGCLIENTENCODING', use: 'honoured' },
+  { name: 'options', env: 'PGOPTIONS', use: 'honoured' },
+  { name: 'application_name', env: 'PGAPPNAME', use: 'honoured' },
+  { name: 'fallback_application_name', use: 'honoured' },
+  { name: 'keepalives', default: '1', values: ['0', '1'], use: 'honoured' },
+  { name: 'keepalives_idle', use: 'honoured' },
+  { name: 'keepalives_interval', use: 'ignored' },
+  { name: 'keepalives_count', use: 'ignored' },
+  { name: 'tcp_user_timeout', use: 'ignored' },
+  { name: 'replication', use: 'honoured' },
+  { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSL_MODES, use: 'honoured' },
+  // In a connection string or option requiressl becomes sslmode (conninfo.ts storeKeyword).
+  { name: 'requiressl', env: 'PGREQUIRESSL', use: 'honoured' },
+  { name: 'sslnegotiation', env: 'PGSSLNEGOTIATION', default: 'postgres', values: ['postgres', 'direct'], use: 'honoured' },
+  { name: 'sslcompression', env: 'PGSSLCOMPRESSION', default: '0', values: ['0', '1'], use: 'ignored' },
+  { name: 'sslcert', env: 'PGSSLCERT', use: 'honoured' },
+  { name: 'sslkey', env: 'PGSSLKEY', use: 'honoured' },
+  { name: 'sslcertmode', env: 'PGSSLCERTMODE', default: 'allow', values: ['disable', 'allow', 'require'], use: 'honoured' },
+  { name: 'sslpassword', secret: true, use: 'honoured' },
+  { name: 'sslrootcert', env: 'PGSSLROOTCERT', use: 'honoured' },
+  { name: 'sslcrl', env: 'PGSSLCRL', use: 'honoured' },
+  { name: 'sslcrldir', env: 'PGSSLCRLDIR', use: 'honoured' },
+  { name: 'sslsni', env: 'PGSSLSNI', default: '1', values: ['0', '1'], use: 'honoured' },
+  { name: 'sslkeylogfile', use: 'honoured' },
+  { name: 'requirepeer', env: 'PGREQUIREPEER', use: 'refused', accepts: [], why: 'peer credential checks on Unix sockets are not implemented' },
+  { name: 'ssl_min_protocol_version', env: 'PGSSLMINPROTOCOLVERSION', default: 'TLSv1.2', values: TLS_VERSIONS, use: 'honoured' },
+  { name: 'ssl_max_protocol_version', env: 'PGSSLMAXPROTOCOLVERSION', values: TLS_VERSIONS, use: 'honoured' },
+  { name: 'gssencmode', env: 'PGGSSENCMODE', default: 'prefer', values: ['disable', 'prefer', 'require'], use: 'refused', accepts: ['disable', 'prefer'], why: 'GSSAPI encryption is not available in Node (prefer then means plaintext or SSL, as in a libpq built without GSSAPI)' },
+  { name: 'krbsrvname', env: 'PGKRBSRVNAME', use: 'ignored' },
+  { name: 'gsslib', env: 'PGGSSLIB', use: 'ignored' },
+  { name: 'gssdelegation', env: 'PGGSSDELEGATION', default: '0', use: 'ignored' },
+  { name: 'channel_binding', env: 'PGCHANNELBINDING', default: 'prefer', values: ['disable', 'prefer', 'require'], use: 'honoured' },
+  { name: 'require_auth', env: 'PGREQUIREAUTH', use: 'honoured' },
+  { name: 'service', env: 'PGSERVICE', use: 'honoured' },
+  { name: 'servicefile', env: 'PGSERVICEFILE', use: 'honoured' },
+  { name: 'target_session_attrs', env: 'PGTARGETSESSIONATTRS', default: 'any', values: ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'], use: 'honoured' },
+  { name: 'load_balance_hosts', env: 'PGLOADBALANCEHOSTS', default: 'disable', values: ['disable', 'random'], use: 'honoured' },
+  { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'ignored' },
+  // pg speaks 3.0; the openGauss dialects read it as the version to ask for (opengauss/startup.ts).
+  { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'ignored' },
+]
+
+const BY_NAME = new Map(KEYWORDS.map((k) => [k.name, k]))
+
+export function keyword(name: string): Keyword | undefined {
+  return BY_NAME.get(name)
+}
+

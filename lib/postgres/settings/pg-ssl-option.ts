@@ -1,0 +1,89 @@
+/**
+ * pg's `ssl` option, translated into the libpq settings with the same meaning, so that code and
+ * libraries written for pg (`ssl: true`, `ssl: { ca, rejectUnauthorized: false }`, ...) work
+ * unchanged. What has no libpq equivalent is refused by name, never ignored.
+ *
+ * | pg                                   | pg-sslmode                                            |
+ * |--------------------------------------|-------------------------------------------------------|
+ * | `false`                              | sslmode=disable                                       |
+ * | `true`, `{}`                         | sslmode=verify-full, sslrootcert=system (pg: Node's CA list and host-name check) |
+ * | `{ ca }`                             | sslmode=verify-full against those roots               |
+ * | `{ rejectUnauthorized: false }`      | sslmode=require: encrypted, nothing verified (ca not used as a root) |
+ * | `{ cert, key, passphrase }`          | client certificate, key, sslpassword                  |
+ * | `{ crl }`                            | sslcrl                                                |
+ * | `{ servername }`                     | the name SNI carries and verify-full checks           |
+ * | `{ minVersion, maxVersion }`         | ssl_min_protocol_version, ssl_max_protocol_version    |
+ * | `'disable'`…`'verify-full'`          | that sslmode, with libpq's meaning (pg 8 reads `require` and `verify-ca` as verify-full; pg 9 and libpq do not) |
+ * | `'no-verify'`                        | sslmode=require                                       |
+ *
+ * Settings given as libpq keywords (sslmode, sslrootcert, ...) win over what `ssl` implies.
+ */
+import { PgSslError } from '../../engine/errors.js'
+import { SSL_MODES } from './keywords.js'
+import type { KeywordValues } from './conninfo.js'
+
+/** Certificate material given as contents (pg's ssl object), not as files. */
+import type { InlineMaterial } from '../../engine/tls/material.js'
+
+export type { InlineMaterial }
+
+const SUPPORTED = new Set(['rejectUnauthorized', 'ca', 'cert', 'key', 'passphrase', 'servername', 'minVersion', 'maxVersion', 'crl'])
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+
+export function translatePgSsl(ssl: unknown): { keywords: KeywordValues; inline: InlineMaterial } {
+  if (ssl === false) return { keywords: { sslmode: 'disable' }, inline: {} }
+  if (ssl === true) return { keywords: { sslmode: 'verify-full', sslrootcert: 'system' }, inline: {} }
+  if (typeof ssl === 'string') {
+    if (ssl === 'no-verify') return { keywords: { sslmode: 'require' }, inline: {} }
+    if ((SSL_MODES as readonly string[]).includes(ssl)) return { keywords: { sslmode: ssl }, inline: {} }
+    throw invalid('ssl', `pg's ssl option "${ssl}" is not an sslmode`, `use true, false, an object, or one of ${[...SSL_MODES, 'no-verify'].join(', ')}`)
+  }
+  if (typeof ssl !== 'object' || ssl === null) throw invalid('ssl', "pg's ssl option must be a boolean, an sslmode or an object", 'see the README table "pg\'s ssl option"')
+  const o = ssl as Record<string, unknown>
+  for (const [name, value] of Object.entries(o)) {
+    if (value === undefined || SUPPORTED.has(name)) continue
+    throw invalid(`ssl.${name}`, `pg's ssl.${name} has no libpq equivalent and would change how the server is verified or how TLS is set up`, 'state SSL with libpq keywords (sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword) or the supported ssl fields: ' + [...SUPPORTED].join(', '))
+  }
+  const keywords: KeywordValues = {}
+  const verify = o.rejectUnauthorized !== false
+  const ca = verify ? pems(o.ca, 'ssl.ca') : undefined
+  keywords.sslmode = verify ? 'verify-full' : 'require'
+  if (verify && !ca) keywords.sslrootcert = 'system'
+  if (o.passphrase !== undefined) keywords.sslpassword = text(o.passphrase, 'ssl.passphrase')
+  for (const [field, keyword] of [['minVersion', 'ssl_min_protocol_version'], ['maxVersion', 'ssl_max_protocol_version']] as const) {
+    if (o[field] === undefined) continue
+    const version = text(o[field], `ssl.${field}`)
+    if (!TLS_VERSIONS.includes(version)) throw invalid(`ssl.${field}`, `ssl.${field} "${version}" is not a TLS version`, `use one of ${TLS_VERSIONS.join(', ')}`)
+    keywords[keyword] = version
+  }
+  const cert = pems(o.cert, 'ssl.cert')
+  const key = pems(o.key, 'ssl.key')
+  const crl = pems(o.crl, 'ssl.crl')
+  const inline: InlineMaterial = {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert: Buffer.concat(cert.map((c) => Buffer.concat([c, Buffer.from('\n')]))) } : {}),
+    ...(crl ? { crl } : {}),
+    ...(o.servername !== undefined ? { servername: text(o.servername, 'ssl.servername') } : {}),
+  }
+  if (key) Object.defineProperty(inline, 'key', { value: key[0], enumerable: false })
+  return { keywords, inline }
+}
+
+function pems(value: unknown, name: string): Buffer[] | undefined {
+  if (value === undefined || value === null) return undefined
+  const list = Array.isArray(value) ? value : [value]
+  return list.map((item) => {
+    if (typeof item === 'string') return Buffer.from(item)
+    if (Buffer.isBuffer(item)) return item
+    throw invalid(name, `${name} must be a string or a Buffer (or an array of them)`, 'pass the PEM contents, as pg takes them')
+  })
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw invalid(name, `${name} must be a string`, 'see the README table "pg\'s ssl option"')
+  return value
+}
+
+function invalid(setting: string, message: string, hint: string): PgSslError {
+  return new PgSslError('INVALID_SETTING', message, { setting, hint })
+}

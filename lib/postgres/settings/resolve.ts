@@ -1,0 +1,388 @@
+/**
+ * Merge the sources of connection settings with libpq's precedence:
+ * explicit options > connection string > environment (PG*) > libpq defaults,
+ * and remember where every value came from. Pure but for environment and file-existence look-ups,
+ * both injectable.
+ */
+import { existsSync } from 'node:fs'
+import pg from '../pg.js'
+import { homedir, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { PgSslError } from '../../engine/errors.js'
+import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js'
+import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
+import { KEYWORDS, keyword, type SslMode } from './keywords.js'
+import { closest } from './suggest.js'
+import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
+import { readIniSettings } from './database-ini.js'
+import { DEFAULT_SYSCONFDIR, readService } from './service.js'
+import type { Environment, SettingsOptions } from './options.js'
+import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
+
+export type SettingSource =
+  | 'option'
+  | 'conninfo'
+  | `ini:${string}`
+  | `service:${string}`
+  | `env:${string}`
+  | 'default'
+  | `default-file:${string}`
+  | `sslcertdir:${string}`
+  | 'requiressl'
+  | 'pg.defaults'
+
+export interface Setting {
+  readonly value: string
+  readonly source: SettingSource
+}
+
+export type { Environment }
+
+
+/** The sources merged by precedence (no policy yet: connection-settings.ts adds it). */
+export interface MergedSettings {
+  /** Every keyword that has a value, with its source. Secrets are included: never print this. */
+  readonly values: Readonly<Record<string, Setting>>
+  readonly dialect: Dialect
+  readonly dialectSource: 'option' | 'default'
+  readonly sslmode: SslMode
+  /** `pg` options that are not libpq keywords (types, statement_timeout, ...), passed through. */
+  readonly passThrough: Readonly<Record<string, unknown>>
+  /** A password given as a function (pg allows it); never resolved here. */
+  readonly passwordFunction?: () => string | Promise<string>
+  /** Certificate material pg's ssl option gave as contents (ca, cert, key, crl) and its servername. */
+  readonly inline: InlineMaterial
+  /** Connection-establishment retry (createPool's default); undefined: one round of attempts, as libpq. */
+  readonly connectRetry?: ConnectRetrySettings
+  /** SSL_CERT_FILE / SSL_CERT_DIR from the environment: where sslrootcert=system looks (as for OpenSSL). */
+  readonly trustStoreEnv: { readonly SSL_CERT_FILE?: string; readonly SSL_CERT_DIR?: string }
+}
+
+/** pg.ClientConfig names that are libpq keywords under another name. */
+const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
+
+/** Options that belong to this library, not to libpq or pg (the policy ones are read by connection-settings.ts). */
+const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent', 'connectRetry'])
+
+/** pg.ClientConfig options whose meaning is taken over here (converted below). */
+const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
+
+export interface ResolveIo {
+  fileExists(path: string): boolean
+  homeDirectory(env: Environment): string
+}
+
+export const defaultIo: ResolveIo = {
+  fileExists: (path) => existsSync(path),
+  // libpq (15+) takes $HOME first, then the password database.
+  homeDirectory: (env) => env.HOME || homedir(),
+}
+
+/** libpq's default client files under ~/.postgresql, used only when they exist. */
+const DEFAULT_FILES: ReadonlyArray<[keyword: string, file: string]> = [
+  ['sslcert', 'postgresql.crt'],
+  ['sslkey', 'postgresql.key'],
+  ['sslrootcert', 'root.crt'],
+  ['sslcrl', 'root.crl'],
+]
+
+/** The files of an unpacked dws_ssl_cert.zip (the .cipher/.rand pair is found beside client.crt). */
+const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
+  ['sslcert', 'client.crt'],
+  ['sslkey', 'client.key'],
+  ['sslrootcert', 'cacert.pem'],
+]
+
+export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defaultIo): MergedSettings {
+  const env = input.env ?? process.env
+  const { explicit, fromSsl, inline, passThrough, passwordFunction } = readOptions(input)
+  const values: Record<string, Setting> = {}
+
+  // Lowest precedence first; later sources overwrite: env < conninfo < ini < options.
+  for (const k of KEYWORDS) {
+    if (k.env !== undefined && env[k.env] !== undefined) values[k.name] = { value: env[k.env]!, source: `env:${k.env}` }
+  }
+  if (input.connectionString !== undefined) {
+    if (typeof input.connectionString !== 'string') {
+      throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
+    }
+    setAll(values, parseConnectionString(input.connectionString), 'conninfo')
+  }
+  if (input.ini !== undefined) {
+    const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
+    for (const [name, { value, line }] of Object.entries(readIniSettings(source))) {
+      values[name] = { value, source: `ini:${source.file}:${line}` }
+    }
+  }
+  setAll(values, fromSsl, 'option')
+  setAll(values, explicit, 'option')
+
+  // A service fills what the options, ini and connection string left open, before the
+  // environment does (libpq: parseServiceInfo runs before the environment fallbacks).
+  const service = values.service?.value
+  if (service) {
+    const found = readService({
+      service,
+      serviceFile: values.servicefile?.value || undefined,
+      home: io.homeDirectory(env),
+      sysconfDir: env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR,
+    })
+    for (const [name, { value, file, line }] of Object.entries(found)) {
+      if (values[name] === undefined || values[name]!.source.startsWith('env:')) values[name] = { value, source: `service:${file}:${line}` }
+    }
+  }
+
+  // PGREQUIRESSL=1 means sslmode=require when nothing else set sslmode (libpq's
+  // conninfo_add_defaults; requiressl in a connection string or option became sslmode already).
+  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) {
+    values.sslmode = { value: 'require', source: 'requiressl' }
+  }
+
+  // A GaussDB(DWS) console bundle directory names the three files no other source named.
+  const certDir = input.sslcertdir ?? env.PGSSLCERTDIR
+  if (certDir) {
+    for (const [name, file] of BUNDLE_FILES) {
+      if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
+    }
+  }
+
+  const home = io.homeDirectory(env)
+  for (const [name, file] of DEFAULT_FILES) {
+    if (values[name] !== undefined) continue
+    const path = join(home, '.postgresql', file)
+    if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
+  }
+  // libpq's default password file (PGPASSFILE and passfile= come first).
+  const pgpass = join(home, '.pgpass')
+  if (values.passfile === undefined && io.fileExists(pgpass)) values.passfile = { value: pgpass, source: 'default-file:passfile' }
+
+  let dialect: Dialect = 'postgres'
+  if (input.dialect !== undefined) {
+    if (!isDialect(input.dialect)) {
+      throw new PgSslError('INVALID_SETTING', `invalid dialect "${String(input.dialect)}"`, {
+        setting: 'dialect',
+        hint: `use one of: ${DIALECT_NAMES.join(', ')}`,
+      })
+    }
+    dialect = input.dialect
+  }
+
+  // pg.defaults the application changed come last, as in pg (options > environment > defaults).
+  for (const [name, value] of changedPgDefaults()) {
+    if (values[name] === undefined) values[name] = { value, source: 'pg.defaults' }
+  }
+
+  // libpq 16+ (conninfo_add_defaults): with sslrootcert=system the default sslmode is verify-full.
+  if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
+    values.sslmode = { value: 'verify-full', source: 'default' }
+  }
+  for (const k of KEYWORDS) {
+    if (values[k.name] === undefined && k.default !== undefined) values[k.name] = { value: k.default, source: 'default' }
+  }
+  validate(values)
+
+  const connectRetry = connectRetryOf(input.connectRetry, input.connectionTimeoutMillis)
+
+  return {
+    values,
+    dialect,
+    dialectSource: input.dialect === undefined ? 'default' : 'option',
+    sslmode: values.sslmode!.value as SslMode,
+    passThrough,
+    ...(passwordFunction ? { passwordFunction } : {}),
+    inline,
+    ...(connectRetry ? { connectRetry } : {}),
+    trustStoreEnv: {
+      ...(env.SSL_CERT_FILE ? { SSL_CERT_FILE: env.SSL_CERT_FILE } : {}),
+      ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
+    },
+  }
+}
+
+/** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
+function readOptions(input: SettingsOptions): {
+  explicit: KeywordValues
+  /** What pg's ssl option implies, below the explicit keywords. */
+  fromSsl: KeywordValues
+  inline: InlineMaterial
+  passThrough: Record<string, unknown>
+  passwordFunction: (() => string | Promise<string>) | undefined
+} {
+  const explicit: KeywordValues = {}
+  let fromSsl: KeywordValues = {}
+  let inline: InlineMaterial = {}
+  const passThrough: Record<string, unknown> = {}
+  let passwordFunction: (() => string | Promise<string>) | undefined
+  // pg-pool hands its options on with `password` made non-enumerable: read it all the same.
+  const entries = Object.entries(input)
+  if (!Object.keys(input).includes('password') && 'password' in input) entries.push(['password', input.password])
+  for (const [name, raw] of entries) {
+    // pg reads a null option as absent (its val() falls back to the environment and defaults); ORMs pass null for "not set".
+    if (raw === undefined || raw === null || OWN_OPTIONS.has(name)) continue
+    if (name === 'stream') {
+      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`, {
+        setting: name,
+        hint: 'remove the stream option; state SSL with libpq keywords or pg\'s ssl option',
+      })
+    }
+    if (name === 'ssl') {
+      ;({ keywords: fromSsl, inline } = translatePgSsl(raw))
+      continue
+    }
+    if (name === 'password' && typeof raw === 'function') {
+      passwordFunction = raw as () => string | Promise<string>
+      continue
+    }
+    if (PG_CONVERTED.has(name)) {
+      convertPgOption(name, raw, explicit)
+      continue
+    }
+    const kw = PG_OPTION_ALIASES[name] ?? name
+    if (keyword(kw)) {
+      storeKeyword(explicit, kw, optionToString(kw, raw))
+    } else if (name.startsWith('ssl')) {
+      // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
+      const suggestion = closest(name, KEYWORDS.map((k) => k.name))
+      throw new PgSslError('INVALID_SETTING', `unknown SSL option "${name}"`, {
+        setting: name,
+        hint: suggestion ? `did you mean "${suggestion}"?` : 'see the libpq keyword list in the README',
+      })
+    } else {
+      passThrough[name] = raw
+    }
+  }
+  return { explicit, fromSsl, inline, passThrough, passwordFunction }
+}
+
+function setAll(values: Record<string, Setting>, from: KeywordValues, source: SettingSource): void {
+  for (const [name, value] of Object.entries(from)) values[name] = { value, source }
+}
+
+function optionToString(name: string, raw: unknown): string {
+  if (typeof raw === 'string') return raw
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw)
+  if (typeof raw === 'boolean') return raw ? '1' : '0'
+  throw new PgSslError('INVALID_SETTING', `option "${name}" must be a string or a number`, { setting: name })
+}
+
+function convertPgOption(name: string, raw: unknown, into: KeywordValues): void {
+  switch (name) {
+    case 'connectionTimeoutMillis': {
+      // pg counts milliseconds, libpq seconds; 0 means no limit in both.
+      const ms = Number(raw)
+      if (!Number.isFinite(ms) || ms < 0) throw new PgSslError('INVALID_SETTING', 'connectionTimeoutMillis must be a non-negative number', { setting: name })
+      into.connect_timeout = String(ms / 1000)
+      return
+    }
+    case 'keepAlive':
+      into.keepalives = raw ? '1' : '0'
+      return
+    case 'keepAliveInitialDelayMillis':
+      into.keepalives_idle = String(Number(raw) / 1000)
+      return
+  }
+}
+
+function validate(values: Record<string, Setting>): void {
+  for (const [name, setting] of Object.entries(values)) {
+    const k = keyword(name)!
+    const where = describeSource(setting.source)
+    if (k.values && !k.values.includes(setting.value)) {
+      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`, {
+        setting: name,
+        hint: `use one of: ${k.values.join(', ')}`,
+      })
+    }
+    if (k.use === 'refused' && setting.source !== 'default' && !(k.accepts ?? []).includes(setting.value)) {
+      throw new PgSslError('INVALID_SETTING', `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`, {
+        setting: name,
+        hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
+      })
+    }
+  }
+  checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
+  checkNumber(values, 'connect_timeout', (n) => n >= 0)
+  checkNumber(values, 'keepalives_idle', (n) => n >= 0)
+  // libpq (connectOptions2) refuses a range whose minimum is above its maximum before connecting.
+  const min = values.ssl_min_protocol_version
+  const max = values.ssl_max_protocol_version
+  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+  if (min && max && order.indexOf(min.value) > order.indexOf(max.value)) {
+    throw new PgSslError('INVALID_SETTING', `invalid SSL protocol version range: ssl_min_protocol_version ${min.value} (from ${describeSource(min.source)}) is above ssl_max_protocol_version ${max.value} (from ${describeSource(max.source)})`, {
+      setting: 'ssl_max_protocol_version',
+      hint: 'the minimum must not be above the maximum',
+    })
+  }
+}
+
+function checkNumber(values: Record<string, Setting>, name: string, ok: (n: number) => boolean, list = false): void {
+  const setting = values[name]
+  if (!setting) return
+  for (const part of list ? setting.value.split(',') : [setting.value]) {
+    if (part === '' && list) continue
+    const n = Number(part)
+    if (part.trim() === '' || !ok(n)) {
+      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`, { setting: name })
+    }
+  }
+}
+
+export function describeSource(source: SettingSource): string {
+  if (source.startsWith('env:')) return `environment variable ${source.slice(4)}`
+  if (source.startsWith('default-file:')) return 'libpq default file'
+  if (source.startsWith('sslcertdir:')) return `certificate bundle ${source.slice(11)}`
+  if (source === 'conninfo') return 'connection string'
+  if (source.startsWith('ini:')) return `ini file ${source.slice(4)}`
+  if (source.startsWith('service:')) return `service file ${source.slice(8)}`
+  if (source === 'requiressl') return 'requiressl'
+  if (source === 'pg.defaults') return "pg.defaults (the application's pg defaults)"
+  return source
+}
+
+/** pg.defaults entries that name libpq keywords (pg's name → keyword). */
+const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
+  host: 'host',
+  port: 'port',
+  user: 'user',
+  database: 'dbname',
+  password: 'password',
+  application_name: 'application_name',
+  fallback_application_name: 'fallback_application_name',
+  client_encoding: 'client_encoding',
+  options: 'options',
+  connect_timeout: 'connect_timeout',
+}
+/** pg.defaults as pg set them, before the application could change them. */
+const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = { ...(pg.defaults as unknown as Record<string, unknown>) }
+
+/** [keyword, value] for each pg.defaults entry the application set to something else than pg did. */
+function changedPgDefaults(): Array<[string, string]> {
+  const defaults = pg.defaults as unknown as Record<string, unknown>
+  const out: Array<[string, string]> = []
+  for (const [pgName, keywordName] of Object.entries(PG_DEFAULTS_KEYWORDS)) {
+    const value = defaults[pgName]
+    if (value === undefined || value === null || value === PG_DEFAULTS_AT_LOAD[pgName]) continue
+    if (typeof value === 'string' || typeof value === 'number') out.push([keywordName, String(value)])
+  }
+  return out
+}
+
+/** The database user: the user setting, else the operating-system user (libpq's default). */
+export function effectiveUser(settings: MergedSettings): string {
+  return settingValue(settings, 'user') ?? userInfo().username
+}
+
+/** The value of a keyword, or undefined when unset or empty (libpq treats "" as unset for files). */
+export function settingValue(settings: MergedSettings, name: string): string | undefined {
+  const v = settings.values[name]?.value
+  return v === undefined || v === '' ? undefined : v
+}
+
+/** A printable copy of the settings: secrets masked. */
+export function describeSettings(settings: MergedSettings): Record<string, Setting> {
+  const out: Record<string, Setting> = {}
+  for (const [name, setting] of Object.entries(settings.values)) {
+    out[name] = keyword(name)?.secret ? { value: '***', source: setting.source } : setting
+  }
+  return out
+}
