@@ -112,7 +112,13 @@ export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks:
 function judgeHello(state: ConnectionState, first: Buffer): void {
   const prepared = state.prepared!
   state.times.hello = performance.now()
-  const packet = parseFirstPacket(first, `${prepared.host}:${prepared.port}`)
+  let packet: ReturnType<typeof parseFirstPacket>
+  try {
+    packet = parseFirstPacket(first, `${prepared.host}:${prepared.port}`)
+  } catch (error) {
+    state.records.push({ host: prepared.host, port: prepared.port, ssl: false, verifyChain: false, verifyHostname: false, sameSocket: false, result: 'failed', failure: { code: 'PROTOCOL_VIOLATION', message: (error as Error).message } })
+    throw fail(state, error as PgSslError)
+  }
   if (packet.kind === 'error') return // mysql2 reports the server's error (too many connections, host blocked...)
   const hello = (state.hello = packet.hello)
   const mode = prepared.mode

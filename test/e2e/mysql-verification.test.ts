@@ -228,7 +228,11 @@ t.test('protocol peer: a server that drops the connection after the SSL request'
 t.test('protocol peer: not a MySQL server (an SSH banner, a PostgreSQL answer) is refused at once', async (t) => {
   for (const banner of [Buffer.from('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'), Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')]) {
     const { port, server } = await peer((socket) => socket.end(banner))
-    await t.rejects(connectMysql({ host: '127.0.0.1', port, user: 'app', optionFiles: false, env: {} }), { code: 'PROTOCOL_VIOLATION', message: /did not send a MySQL handshake/ })
+    await t.rejects(connectMysql({ host: '127.0.0.1', port, user: 'app', optionFiles: false, env: {} }), {
+      code: 'PROTOCOL_VIOLATION',
+      message: /did not send a MySQL handshake/,
+      attempts: [{ result: 'failed', failure: { code: 'PROTOCOL_VIOLATION' } }],
+    })
     await new Promise((r) => server.close(r))
   }
 })
