@@ -259,3 +259,16 @@ t.test("VERIFY_IDENTITY uses MySQL's rule (X509_check_host, else X509_check_ip_a
   t.throws(() => checkMysqlHostname(cert('server-ip'), 'localhost'), { code: 'HOSTNAME_MISMATCH' })
   t.throws(() => checkMysqlHostname({ peerCertificate: undefined }, 'localhost'), { code: 'HOSTNAME_MISMATCH', message: /no certificate/ })
 })
+
+t.test('a mysql2 that shares one config between pooled connections is refused, not raced', async (t) => {
+  const { mysqlStreamFactory } = await import('../lib/mysql/connect.js')
+  const factory = mysqlStreamFactory(() => new Promise(() => undefined), {})
+  const shared = {}
+  const gate = factory({ config: shared })
+  gate.on('error', () => undefined)
+  t.throws(() => factory({ config: shared }), { code: 'MYSQL2_UNSUPPORTED', hint: /3\.23\.3/ })
+  const own = factory({ config: {} })
+  t.ok(own, 'a config of its own is fine')
+  own.destroy()
+  gate.destroy()
+})
