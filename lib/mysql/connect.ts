@@ -53,6 +53,8 @@ interface ConnectionState {
   peer?: PeerCheck
   authMethod?: string
   report?: MysqlSecurityReport
+  /** Reads the authentication packets, on the gate in plaintext and on the TLS socket after it. */
+  watch?: AuthWatch
   readonly times: { start: number; tcp?: number; hello?: number; tlsStart?: number; tlsEnd?: number; checked?: number; authEnd?: number }
 }
 
@@ -86,7 +88,7 @@ export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks:
     const watch = new AuthWatch({ onSwitch: (plugin) => authMethodSeen(state, plugin), onEnd: (ok) => authEnded(state, ok) })
     const gate = new HelloGate(undefined, (first) => judgeHello(state, first), (chunk) => watch.see(chunk))
     STATES.set(gate, state)
-    ;(state as { watch?: AuthWatch }).watch = watch
+    state.watch = watch
     prepare().then(
       (prepared) => {
         state.prepared = prepared
@@ -178,7 +180,7 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
     state.session = session
     state.records.push({ ...record, result: 'connected' })
     STATES.set(tls, state)
-    const watch = (state as { watch?: AuthWatch }).watch!
+    const watch = state.watch!
     this.stream = tls
     tls.on('data', (chunk: Buffer) => {
       try {

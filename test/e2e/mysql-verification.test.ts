@@ -97,6 +97,15 @@ if (!why) {
     t.match(r.security, { requestedMode: 'VERIFY_CA', outcome: 'encrypted-verified', rootCertificate: capath })
   })
 
+  t.test('tls-version, ssl-cipher and tls-ciphersuites reach the session the server sees', async (t) => {
+    const v12 = await outcome(at(servers.good, { sslMode: 'REQUIRED', tlsVersion: 'TLSv1.2', sslCipher: 'ECDHE-RSA-AES128-GCM-SHA256' }))
+    t.match(v12.security, { protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256' })
+    const v13 = await outcome(at(servers.good, { uri: 'mysql://h/app?tls-version=TLSv1.3&tls-ciphersuites=TLS_AES_128_GCM_SHA256', host: servers.good.host, sslMode: 'REQUIRED' }))
+    t.match(v13.security, { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' })
+    const refused = await outcome(at(servers.tls12, { sslMode: 'REQUIRED', tlsVersion: 'TLSv1.3' }))
+    t.match(refused.error, { code: 'SSL_HANDSHAKE_FAILED' }, 'a TLS 1.2 server and tls-version=TLSv1.3 have no version in common')
+  })
+
   t.test('client certificates: REQUIRE X509 passes with one, is refused without', async (t) => {
     const withCert = await outcome(at(servers.good, { user: 'x509user', sslMode: 'VERIFY_IDENTITY', sslCa: CA, sslCert: fixture('client.crt'), sslKey: privateCopy('client.key') }))
     t.match(withCert, { currentUser: 'x509user@%', security: { clientCertificateSent: true, outcome: 'encrypted-verified' } })
