@@ -6,7 +6,7 @@
  */
 import { userInfo } from 'node:os'
 import { PgSslError, warnOnce } from '../engine/errors.js'
-import { combinePolicies, loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
+import { policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import { parseMysqlSslMode, type MysqlSslMode } from './modes.js'
 import { defaultOptionFiles, readOptionFiles } from './option-files.js'
 import { MARIADB_TLS_OPTIONS, MYSQL_SETTINGS, OTHER_CLIENT_OPTIONS, settingNamed, type MysqlSettingName } from './option-names.js'
@@ -164,17 +164,8 @@ export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettin
     warnOnce('mysql-required-with-ca', 'no verification of server certificate will be done. Use --ssl-mode=VERIFY_CA or VERIFY_IDENTITY.')
   }
 
-  const policies: SslPolicy[] = []
-  const policySources: string[] = []
-  if (env.PGSSLPOLICY) {
-    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
-    policySources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
-  }
-  if (options.policy !== undefined) {
-    policies.push(loadPolicy(options.policy, 'policy option'))
-    policySources.push(typeof options.policy === 'string' ? `option:${options.policy}` : 'option')
-  }
-  return { values, sslMode, sslModeExplicit: modeValue !== undefined, policy: combinePolicies(policies, policySources), policySources, notes }
+  const { policy, sources: policySources } = policiesInForce(env, options.policy)
+  return { values, sslMode, sslModeExplicit: modeValue !== undefined, policy, policySources, notes }
 }
 
 function optionFileEntries(options: MysqlSslOptions, env: Readonly<Record<string, string | undefined>>) {

@@ -6,7 +6,7 @@ import { PgSslError } from '../engine/errors.js'
 import { defaultIo, mergeSettings, type MergedSettings, type ResolveIo } from './settings/resolve.js'
 import type { ConnectOptions } from './options.js'
 import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
-import { combinePolicies, loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
+import { policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 
 export interface ResolvedSettings extends MergedSettings {
@@ -30,21 +30,7 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     })
   }
   // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
-  const policies: SslPolicy[] = []
-  const policySources: string[] = []
-  if (env.PGSSLPOLICY) {
-    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
-    policySources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
-  }
-  if (input.policy !== undefined) {
-    policies.push(loadPolicy(input.policy, 'policy option'))
-    policySources.push(typeof input.policy === 'string' ? `option:${input.policy}` : 'option')
-  }
-  if (input.filePermissions !== undefined) {
-    policies.push({ filePermissions: input.filePermissions })
-    policySources.push('option:filePermissions')
-  }
-  const policy = combinePolicies(policies, policySources)
+  const { policy, sources: policySources } = policiesInForce(env, input.policy, input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [])
   if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
     throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
   }

@@ -175,6 +175,28 @@ const intersect = <T>(a: T[] | undefined, b: T[] | undefined, eq: (x: T, y: T) =
   a === undefined ? b : b === undefined ? a : a.filter((x) => b.some((y) => eq(x, y)))
 const normalizeFingerprint = (fp: string): string => fp.replace(/:/g, '').toUpperCase()
 
+/**
+ * The policies in force for a connection: PGSSLPOLICY (which the application cannot weaken), the
+ * policy option, then any `extra` rules the caller adds — each labelled with where it came from.
+ */
+export function policiesInForce(env: Readonly<Record<string, string | undefined>>, option: string | SslPolicy | undefined, extra: ReadonlyArray<[SslPolicy, string]> = []): { policy: SslPolicy; sources: string[] } {
+  const policies: SslPolicy[] = []
+  const sources: string[] = []
+  if (env.PGSSLPOLICY) {
+    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
+    sources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
+  }
+  if (option !== undefined) {
+    policies.push(loadPolicy(option, 'policy option'))
+    sources.push(typeof option === 'string' ? `option:${option}` : 'option')
+  }
+  for (const [policy, source] of extra) {
+    policies.push(policy)
+    sources.push(source)
+  }
+  return { policy: combinePolicies(policies, sources), sources }
+}
+
 /** The stricter value of every rule. */
 export function combinePolicies(policies: readonly SslPolicy[], labels: readonly string[] = []): SslPolicy {
   let out: SslPolicy = {}
