@@ -401,56 +401,48 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
   return material
 }
 
-async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }>> {
+/**
+ * OpenSSL's hashed-directory lookup (by_dir), for CRLs (`H.rN`) and CA certificates (`H.N`): for a
+ * hash H it reads H.0, H.1, ... up to the first missing number, and an object is found only under
+ * its own name's hash (the caller filters by it). Other names (foo.crl) are never read; make such a
+ * directory with `openssl rehash`.
+ */
+async function hashedDirectory(dir: string, setting: 'sslcrldir' | 'sslrootcertdir', suffix: '.r' | '.'): Promise<Array<{ hash: string; path: string }>> {
   let names: string[]
   try {
     names = await readdir(dir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `certificate revocation list directory "${dir}" does not exist`, { setting: 'sslcrldir', file: dir })
-    throw new PgSslError('FILE_UNREADABLE', `could not read certificate revocation list directory "${dir}": ${code ?? 'error'}`, { setting: 'sslcrldir', file: dir })
+    if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${dir}" does not exist`, { setting, file: dir })
+    throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${dir}": ${code ?? 'error'}`, { setting, file: dir })
   }
-  // OpenSSL's hashed-directory lookup (by_dir): for the issuer hash H it reads H.r0, H.r1, ... up
-  // to the first missing number, and a CRL is found only under its own issuer's hash. Other
-  // names (foo.crl) are never read; make a directory with `openssl rehash`.
   const present = new Set(names)
-  const hashes = [...new Set(names.map((n) => /^([0-9a-f]{8})\.r0$/.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
-  const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
+  const first = new RegExp(`^([0-9a-f]{8})${suffix.replace('.', '\\.')}0$`)
+  const hashes = [...new Set(names.map((n) => first.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
+  const out: Array<{ hash: string; path: string }> = []
   for (const hash of hashes) {
-    for (let n = 0; present.has(`${hash}.r${n}`); n++) {
-      const path = join(dir, `${hash}.r${n}`)
-      out.push(...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash))
-    }
+    for (let n = 0; present.has(`${hash}${suffix}${n}`); n++) out.push({ hash, path: join(dir, `${hash}${suffix}${n}`) })
   }
   return out
 }
 
-/**
- * A hashed CA directory (MySQL's ssl-capath, OpenSSL's by_dir): for a subject hash H OpenSSL reads
- * H.0, H.1, ... up to the first missing number, and a certificate is found only under its own
- * subject's hash — so those are the certificates that can ever be trusted from it.
- */
-async function loadRootCertDirectory(dir: string): Promise<Array<{ pem: Buffer; x509: X509Certificate }>> {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PgSslError('FILE_NOT_FOUND', `root certificate directory "${dir}" does not exist`, { setting: 'sslrootcertdir', file: dir })
-    throw new PgSslError('FILE_UNREADABLE', `could not read root certificate directory "${dir}": ${code ?? 'error'}`, { setting: 'sslrootcertdir', file: dir })
+async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }>> {
+  const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
+  for (const { hash, path } of await hashedDirectory(dir, 'sslcrldir', '.r')) {
+    out.push(...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash))
   }
-  const present = new Set(names)
-  const hashes = [...new Set(names.map((n) => /^([0-9a-f]{8})\.0$/.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
+  return out
+}
+
+/** A hashed CA directory (MySQL's ssl-capath): the certificates that can ever be trusted from it. */
+async function loadRootCertDirectory(dir: string): Promise<Array<{ pem: Buffer; x509: X509Certificate }>> {
   const out: Array<{ pem: Buffer; x509: X509Certificate }> = []
-  for (const hash of hashes) {
-    for (let n = 0; present.has(`${hash}.${n}`); n++) {
-      const path = join(dir, `${hash}.${n}`)
-      const entry = readCached(path, 'sslrootcertdir')
-      const pems = certificates(entry, 'sslrootcertdir', path)
-      x509s(entry, 'sslrootcertdir', path).forEach((x509, i) => {
-        if (nameHash(certificateSubjectDer(Buffer.from(x509.raw))) === hash) out.push({ pem: pems[i]!, x509 })
-      })
-    }
+  for (const { hash, path } of await hashedDirectory(dir, 'sslrootcertdir', '.')) {
+    const entry = readCached(path, 'sslrootcertdir')
+    const pems = certificates(entry, 'sslrootcertdir', path)
+    x509s(entry, 'sslrootcertdir', path).forEach((x509, i) => {
+      if (nameHash(certificateSubjectDer(Buffer.from(x509.raw))) === hash) out.push({ pem: pems[i]!, x509 })
+    })
   }
   if (out.length === 0) {
     throw new PgSslError('FILE_NOT_FOUND', `root certificate directory "${dir}" holds no CA certificate under its subject hash (<hash>.0)`, {
