@@ -7,16 +7,14 @@
  * slices. Rewrites the MySQL section of docs/benchmarks.md (between its markers). Not part of
  * npm test.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { writeBenchmarkSection } from './bench-doc.js'
 import { performance } from 'node:perf_hooks'
 import mysql from 'mysql2/promise'
 import { connectMysql, createMysqlPool } from '../lib/mysql/index.js'
 import { fixture } from './harness.js'
 import { mariadbProblem, MYSQL_PASSWORD, startMariaDb } from './mariadb.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 10)
 const CA_FILE = fixture('ca.crt')
@@ -103,11 +101,8 @@ async function main(): Promise<void> {
     await server.stop()
   }
   lines.push('<!-- mysql:end -->')
-  const file = join(ROOT, 'docs', 'benchmarks.md')
-  const doc = readFileSync(file, 'utf8')
-  const marked = /<!-- mysql:start[\s\S]*?<!-- mysql:end -->/
   const block = lines.join('\n')
-  writeFileSync(file, marked.test(doc) ? doc.replace(marked, block) : `${doc.trimEnd()}\n\n${block}\n`)
+  writeBenchmarkSection(block)
   process.stdout.write(block + '\n')
 }
 

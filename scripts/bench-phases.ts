@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeBenchmarkSection } from './bench-doc.js'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -238,11 +239,8 @@ async function main(): Promise<void> {
   lines.push(`- **Close.** \`await client.end()\` (pg and pg-sslmode) resolves when the server has closed the socket: ${f(m(us, 'close'))} ms. libpq's PQfinish sends Terminate and returns without waiting (${f(m(l18, 'close'))} ms). The server-side close is what a user of pg waits for; a libpq user does not.`)
   lines.push(`- **Direct SSL negotiation** (PostgreSQL 17+, \`sslnegotiation=direct\`) skips the SSLRequest round trip: ${f(m('pg-sslmode, direct', 'connect'))} vs ${f(m(us, 'connect'))} ms here on loopback, where a round trip costs tens of microseconds; across a network it saves a whole round trip per connection, which is the one way to beat libpq's default (SSLRequest) path when the round trip is longer than the difference above.`)
   lines.push('<!-- phases:end -->')
-  const file = join(ROOT, 'docs', 'benchmarks.md')
-  const doc = readFileSync(file, 'utf8')
   const block = lines.join('\n')
-  const marked = /<!-- phases:start[\s\S]*?<!-- phases:end -->/
-  writeFileSync(file, marked.test(doc) ? doc.replace(marked, block) : `${doc.trimEnd()}\n\n${block}\n`)
+  writeBenchmarkSection(block)
   writeFileSync(join(ROOT, 'docs', 'connect-phases.svg'), chart(results.filter(([n]) => !n.includes('direct') || n.startsWith('pg-sslmode'))))
   process.stdout.write(block + '\n')
 }

@@ -6,7 +6,8 @@
  * docs/benchmarks.md (between its markers). Not part of npm test.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { writeBenchmarkSection } from './bench-doc.js'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -111,11 +112,8 @@ async function main(): Promise<void> {
     await cluster.stop()
   }
   lines.push('<!-- topology:end -->')
-  const file = join(ROOT, 'docs', 'benchmarks.md')
-  const doc = readFileSync(file, 'utf8')
-  const marked = /<!-- topology:start[\s\S]*?<!-- topology:end -->/
   const block = lines.join('\n')
-  writeFileSync(file, marked.test(doc) ? doc.replace(marked, block) : `${doc.trimEnd()}\n\n${block}\n`)
+  writeBenchmarkSection(block)
   process.stdout.write(block + '\n')
 }
 

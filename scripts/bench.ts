@@ -4,10 +4,10 @@
  * ratios — never a lone absolute time. Writes docs/benchmarks.md. Not part of npm test.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { writeBenchmarkPage } from './bench-doc.js'
 import { cpus, totalmem, type as osType, release } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import postgresJs from 'postgres'
@@ -15,7 +15,6 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import { connect, createPool } from '../lib/index.js'
 import { availableServers, fixture, startCluster, type Cluster } from './harness.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 10)
 const THROUGHPUT_MS = Number(process.env.BENCH_THROUGHPUT_MS ?? 10_000)
@@ -239,12 +238,8 @@ async function main(): Promise<void> {
     '  like a Nagle/delayed-ACK interplay in its TLS start-up and was not investigated further.',
     '',
   ].join('\n')
-  mkdirSync(join(ROOT, 'docs'), { recursive: true })
-  // The phase breakdown is written by scripts/bench-phases.ts (which npm run bench runs next): keep it.
-  const file = join(ROOT, 'docs', 'benchmarks.md')
-  const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
-  const kept = [/<!-- phases:start[\s\S]*?<!-- phases:end -->/, /<!-- topology:start[\s\S]*?<!-- topology:end -->/].map((re) => re.exec(previous)?.[0]).filter(Boolean)
-  writeFileSync(file, [doc.trimEnd(), ...kept].join('\n\n') + '\n')
+  // The sections the other benchmarks write (phases, topology, mysql) are kept.
+  writeBenchmarkPage(doc)
   console.log(doc)
 }
 
