@@ -150,6 +150,10 @@ t.test('mysql:// URIs: keys in any spelling, percent-encoding, parenthesised pat
   t.throws(() => parseMysqlUri('postgres://h/db'), { code: 'INVALID_SETTING', message: /mysql:\/\// })
   t.throws(() => parseMysqlUri('mysql://a,b/db'), { code: 'INVALID_SETTING', message: /several hosts/ })
   t.throws(() => parseMysqlUri('mysql://h:port/db'), { code: 'INVALID_SETTING', message: /port/ })
+  for (const leaky of ['mysql://u:p@ss3cret@h/db', 'mysql://u:pa/ss3cret@h/db']) {
+    const error = t.throws(() => parseMysqlUri(leaky), { code: 'INVALID_SETTING' }) as unknown as Error
+    t.notMatch(error?.message ?? '', /ss3cret|pa\b/, 'no part of an unencoded password in the message')
+  }
   t.throws(() => parseMysqlUri('mysql://h/db?ssl-ca=%E0%A4%A'), { code: 'INVALID_SETTING', message: /percent-encoding/ })
 })
 

@@ -18,7 +18,9 @@ export function parseMysqlUri(uri: string): ParsedMysqlUri {
       setting: 'uri',
       hint: 'write mysql://user:password@host:port/database?ssl-mode=VERIFY_CA&ssl-ca=/path/ca.pem (percent-encode special characters)',
     })
-  const match = /^mysql:\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(uri)
+  // The host stops at '@' too: a password with an unencoded '@' or '/' must make the URI invalid,
+  // not leave part of the password in the host or port (and so in error messages).
+  const match = /^mysql:\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#@]*)(?::([^/?#@]*))?(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(uri)
   if (!match) throw invalid(uri.startsWith('mysql://') ? 'it cannot be split into user, host, port, database and options' : 'it must start with mysql://')
   const values = new Map<string, string>()
   const decode = (text: string, what: string): string => {
@@ -40,7 +42,7 @@ export function parseMysqlUri(uri: string): ParsedMysqlUri {
     values.set('host', decode(host.startsWith('[') ? host.slice(1, -1) : host, 'the host'))
   }
   if (port !== undefined && port !== '') {
-    if (!/^\d+$/.test(port)) throw invalid(`port "${port}" is not a number`)
+    if (!/^\d+$/.test(port)) throw invalid('the port is not a number (an unencoded "/" in the password also reads as one: percent-encode it)')
     values.set('port', port)
   }
   if (database) values.set('database', decode(database, 'the database'))
