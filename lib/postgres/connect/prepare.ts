@@ -98,7 +98,8 @@ function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, trans
     const forbiddenFallback = plan.attempts.find((a) => !attempts.includes(a))!
     plan = { ...plan, attempts, forbiddenFallback, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
   }
-  return plan
+  // How sources that disagreed about TLS were settled comes first: it is why the mode is what it is.
+  return settings.notes.length > 0 ? { ...plan, notes: [...settings.notes, ...plan.notes] } : plan
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

@@ -37,7 +37,12 @@ function checkKeyword(name: string, where: string): void {
   }
 }
 
-const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c)
+/**
+ * libpq separates conninfo words with C's isspace() in the C locale: space, \t, \n, \v, \f, \r.
+ * Unicode spaces (U+00A0, U+2028, U+3000, U+FEFF, ...) are part of a value, as in libpq — read as
+ * separators they would let `host=db\u00A0sslmode=disable` turn one value into a second keyword.
+ */
+export const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r'
 
 /** `host=db port=5432 sslmode='verify-ca'` — whitespace-separated, optional single quotes. */
 export function parseConninfo(text: string): KeywordValues {
@@ -138,59 +143,87 @@ function percentDecode(text: string, what: string): string {
 /**
  * `postgresql://user:secret@host1:5432,[::1]:5433/db?sslmode=verify-ca&application_name=x`.
  * Several hosts become comma-separated `host` and `port` values, as in libpq.
+ *
+ * The parts are found in libpq's order (conninfo_uri_parse_options): the user part ends at the
+ * first '@' met before any '/', so a password may hold '?' or ':'; then host[:port] up to '/',
+ * '?' or ','; then the database name up to '?'. A '/' or '@' inside a password must be
+ * percent-encoded: unencoded, libpq reads part of the password as a host, port or database
+ * name and may print it. Here such a URI is refused before it is read that way, and no message
+ * repeats any part of it (README, "Differences from libpq").
  */
 export function parseUri(uri: string): KeywordValues {
   const prefix = URI_PREFIXES.find((p) => uri.startsWith(p))
   if (!prefix) throw new PgSslError('INVALID_SETTING', 'connection URI must start with postgresql:// or postgres://')
   const out: KeywordValues = {}
-  let rest = uri.slice(prefix.length)
+  const rest = uri.slice(prefix.length)
 
-  const queryAt = rest.indexOf('?')
-  const query = queryAt >= 0 ? rest.slice(queryAt + 1) : undefined
-  if (queryAt >= 0) rest = rest.slice(0, queryAt)
-
-  const slashAt = rest.indexOf('/')
-  const authority = slashAt >= 0 ? rest.slice(0, slashAt) : rest
-  if (slashAt >= 0 && slashAt + 1 < rest.length) out.dbname = percentDecode(rest.slice(slashAt + 1), 'database name')
-
-  // The user part ends at the first '@' (a '@' in a password must be percent-encoded); an empty
-  // user or password is not stored (libpq).
-  const atAt = authority.indexOf('@')
-  const hostList = atAt >= 0 ? authority.slice(atAt + 1) : authority
-  if (atAt >= 0) {
-    const userInfo = authority.slice(0, atAt)
+  // Look ahead for the user-part designator, as libpq: the first '@' or '/' decides.
+  let at = 0
+  while (at < rest.length && rest[at] !== '@' && rest[at] !== '/') at++
+  let hostStart = 0
+  if (rest[at] === '@') {
+    const userInfo = rest.slice(0, at)
     const colon = userInfo.indexOf(':')
     const user = colon >= 0 ? userInfo.slice(0, colon) : userInfo
     const password = colon >= 0 ? userInfo.slice(colon + 1) : ''
     if (user) out.user = percentDecode(user, 'user name')
     if (password) out.password = percentDecode(password, 'password')
+    hostStart = at + 1
   }
+  const suspect = (part: string): PgSslError =>
+    new PgSslError('INVALID_SETTING', `the connection URI's ${part} contains an unencoded "@": a "/" or "@" in the user name or password must be percent-encoded`, {
+      setting: part === 'host' ? 'host' : part === 'port' ? 'port' : 'dbname',
+      hint: 'write "/" as %2F and "@" as %40 in the user name, password and database name (the URI is not shown: it may hold a password)',
+    })
 
-  if (hostList) {
-    const hosts: string[] = []
-    const ports: string[] = []
-    for (const spec of hostList.split(',')) {
-      let host: string
-      let port = ''
-      if (spec.startsWith('[')) {
-        const close = spec.indexOf(']')
-        if (close < 0) throw new PgSslError('INVALID_SETTING', `end of string reached when looking for matching "]" in IPv6 host address in URI: "${spec}"`, { setting: 'host' })
-        host = spec.slice(1, close)
-        if (!host) throw new PgSslError('INVALID_SETTING', 'IPv6 host address may not be empty in URI', { setting: 'host' })
-        const after = spec.slice(close + 1)
-        if (after.startsWith(':')) port = after.slice(1)
-        else if (after) throw new PgSslError('INVALID_SETTING', `unexpected character "${after[0]}" after IPv6 host address in URI`, { setting: 'host' })
-      } else {
-        const colon = spec.indexOf(':')
-        host = colon >= 0 ? spec.slice(0, colon) : spec
-        if (colon >= 0) port = spec.slice(colon + 1)
-      }
-      hosts.push(percentDecode(host, 'host'))
-      ports.push(percentDecode(port, 'port'))
+  // host[:port] pairs up to '/' or '?'.
+  let i = hostStart
+  const hosts: string[] = []
+  const ports: string[] = []
+  let terminator = ''
+  for (;;) {
+    let host: string
+    if (rest[i] === '[') {
+      const close = rest.indexOf(']', i)
+      if (close < 0) throw new PgSslError('INVALID_SETTING', 'end of string reached when looking for matching "]" in IPv6 host address in URI', { setting: 'host' })
+      host = rest.slice(i + 1, close)
+      if (!host) throw new PgSslError('INVALID_SETTING', 'IPv6 host address may not be empty in URI', { setting: 'host' })
+      i = close + 1
+      if (i < rest.length && !':/?,'.includes(rest[i]!)) throw new PgSslError('INVALID_SETTING', `unexpected character "${rest[i]}" after IPv6 host address in URI`, { setting: 'host' })
+    } else {
+      const from = i
+      while (i < rest.length && !':/?,'.includes(rest[i]!)) i++
+      host = rest.slice(from, i)
     }
-    // Joined as libpq joins them: one entry per host, empty entries kept ("h1,h2" → port ",").
-    if (hosts.join(',') !== '') out.host = hosts.join(',')
-    if (ports.join(',') !== '') out.port = ports.join(',')
+    let port = ''
+    if (rest[i] === ':') {
+      const from = ++i
+      while (i < rest.length && !'/?,'.includes(rest[i]!)) i++
+      port = rest.slice(from, i)
+    }
+    // A host name never holds '@': one here is the rest of a password that held an '@'.
+    if (host.includes('@')) throw suspect('host')
+    if (port.includes('@') || (port !== '' && !/^\d+$/.test(port) && rest.includes('@'))) throw suspect('port')
+    hosts.push(percentDecode(host, 'host'))
+    ports.push(percentDecode(port, 'port'))
+    terminator = rest[i] ?? ''
+    if (terminator !== ',') break
+    i++
+  }
+  // Joined as libpq joins them: one entry per host, empty entries kept ("h1,h2" → port ",").
+  if (hosts.join(',') !== '') out.host = hosts.join(',')
+  if (ports.join(',') !== '') out.port = ports.join(',')
+
+  let query: string | undefined
+  if (terminator === '/') {
+    const queryAt = rest.indexOf('?', i + 1)
+    const dbname = queryAt >= 0 ? rest.slice(i + 1, queryAt) : rest.slice(i + 1)
+    // No user part was found because a '/' came first: an '@' after it is most likely a password's.
+    if (hostStart === 0 && dbname.includes('@')) throw suspect('database name')
+    if (dbname) out.dbname = percentDecode(dbname, 'database name')
+    if (queryAt >= 0) query = rest.slice(queryAt + 1)
+  } else if (terminator === '?') {
+    query = rest.slice(i + 1)
   }
 
   if (query !== undefined && query !== '') {

@@ -16,7 +16,8 @@
  * | `'disable'`…`'verify-full'`          | that sslmode, with libpq's meaning (pg 8 reads `require` and `verify-ca` as verify-full; pg 9 and libpq do not) |
  * | `'no-verify'`                        | sslmode=require                                       |
  *
- * Settings given as libpq keywords (sslmode, sslrootcert, ...) win over what `ssl` implies.
+ * Where `ssl` (or pg.defaults.ssl) and libpq's sslmode disagree the stricter mode applies
+ * (tls-spellings.ts); libpq keywords for files (sslrootcert, ...) win over what `ssl` implies.
  */
 import { PgSslError } from '../../engine/errors.js'
 import { SSL_MODES } from './keywords.js'
@@ -30,40 +31,41 @@ export type { InlineMaterial }
 const SUPPORTED = new Set(['rejectUnauthorized', 'ca', 'cert', 'key', 'passphrase', 'servername', 'minVersion', 'maxVersion', 'crl'])
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 
-export function translatePgSsl(ssl: unknown): { keywords: KeywordValues; inline: InlineMaterial } {
+/** `label` names the setting in errors: `ssl` for the option, `pg.defaults.ssl` for pg's defaults. */
+export function translatePgSsl(ssl: unknown, label = 'ssl'): { keywords: KeywordValues; inline: InlineMaterial } {
   if (ssl === false) return { keywords: { sslmode: 'disable' }, inline: {} }
   if (ssl === true) return { keywords: { sslmode: 'verify-full', sslrootcert: 'system' }, inline: {} }
   if (typeof ssl === 'string') {
     if (ssl === 'no-verify') return { keywords: { sslmode: 'require' }, inline: {} }
     if ((SSL_MODES as readonly string[]).includes(ssl)) return { keywords: { sslmode: ssl }, inline: {} }
-    throw invalid('ssl', `pg's ssl option "${ssl}" is not an sslmode`, `use true, false, an object, or one of ${[...SSL_MODES, 'no-verify'].join(', ')}`)
+    throw invalid(label, `pg's ${label} "${ssl}" is not an sslmode`, `use true, false, an object, or one of ${[...SSL_MODES, 'no-verify'].join(', ')}`)
   }
-  if (typeof ssl !== 'object' || ssl === null) throw invalid('ssl', "pg's ssl option must be a boolean, an sslmode or an object", 'see the README table "pg\'s ssl option"')
+  if (typeof ssl !== 'object' || ssl === null) throw invalid(label, `pg's ${label} must be a boolean, an sslmode or an object`, 'see the README table "pg\'s ssl option"')
   const o = ssl as Record<string, unknown>
   for (const [name, value] of Object.entries(o)) {
     if (value === undefined || SUPPORTED.has(name)) continue
-    throw invalid(`ssl.${name}`, `pg's ssl.${name} has no libpq equivalent and would change how the server is verified or how TLS is set up`, 'state SSL with libpq keywords (sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword) or the supported ssl fields: ' + [...SUPPORTED].join(', '))
+    throw invalid(`${label}.${name}`, `pg's ${label}.${name} has no libpq equivalent and would change how the server is verified or how TLS is set up`, 'state SSL with libpq keywords (sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword) or the supported ssl fields: ' + [...SUPPORTED].join(', '))
   }
   const keywords: KeywordValues = {}
   const verify = o.rejectUnauthorized !== false
-  const ca = verify ? pems(o.ca, 'ssl.ca') : undefined
+  const ca = verify ? pems(o.ca, `${label}.ca`) : undefined
   keywords.sslmode = verify ? 'verify-full' : 'require'
   if (verify && !ca) keywords.sslrootcert = 'system'
-  if (o.passphrase !== undefined) keywords.sslpassword = text(o.passphrase, 'ssl.passphrase')
+  if (o.passphrase !== undefined) keywords.sslpassword = text(o.passphrase, `${label}.passphrase`)
   for (const [field, keyword] of [['minVersion', 'ssl_min_protocol_version'], ['maxVersion', 'ssl_max_protocol_version']] as const) {
     if (o[field] === undefined) continue
-    const version = text(o[field], `ssl.${field}`)
-    if (!TLS_VERSIONS.includes(version)) throw invalid(`ssl.${field}`, `ssl.${field} "${version}" is not a TLS version`, `use one of ${TLS_VERSIONS.join(', ')}`)
+    const version = text(o[field], `${label}.${field}`)
+    if (!TLS_VERSIONS.includes(version)) throw invalid(`${label}.${field}`, `${label}.${field} "${version}" is not a TLS version`, `use one of ${TLS_VERSIONS.join(', ')}`)
     keywords[keyword] = version
   }
-  const cert = pems(o.cert, 'ssl.cert')
-  const key = pems(o.key, 'ssl.key')
-  const crl = pems(o.crl, 'ssl.crl')
+  const cert = pems(o.cert, `${label}.cert`)
+  const key = pems(o.key, `${label}.key`)
+  const crl = pems(o.crl, `${label}.crl`)
   const inline: InlineMaterial = {
     ...(ca ? { ca } : {}),
     ...(cert ? { cert: Buffer.concat(cert.map((c) => Buffer.concat([c, Buffer.from('\n')]))) } : {}),
     ...(crl ? { crl } : {}),
-    ...(o.servername !== undefined ? { servername: text(o.servername, 'ssl.servername') } : {}),
+    ...(o.servername !== undefined ? { servername: text(o.servername, `${label}.servername`) } : {}),
   }
   if (key) Object.defineProperty(inline, 'key', { value: key[0], enumerable: false })
   return { keywords, inline }

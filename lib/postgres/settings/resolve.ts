@@ -10,31 +10,17 @@ import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../../engine/errors.js'
 import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js'
-import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
+import { isSpace, parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
 import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
+import { reconcileTlsSpellings, refuseTwoRootSources, type PgSslClaim, type Setting, type SettingSource } from './tls-spellings.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { Environment, SettingsOptions } from './options.js'
 import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
 
-export type SettingSource =
-  | 'option'
-  | 'conninfo'
-  | `ini:${string}`
-  | `service:${string}`
-  | `env:${string}`
-  | 'default'
-  | `default-file:${string}`
-  | `sslcertdir:${string}`
-  | 'requiressl'
-  | 'pg.defaults'
-
-export interface Setting {
-  readonly value: string
-  readonly source: SettingSource
-}
+export type { Setting, SettingSource }
 
 export type { Environment }
 
@@ -56,6 +42,8 @@ export interface MergedSettings {
   readonly connectRetry?: ConnectRetrySettings
   /** SSL_CERT_FILE / SSL_CERT_DIR from the environment: where sslrootcert=system looks (as for OpenSSL). */
   readonly trustStoreEnv: { readonly SSL_CERT_FILE?: string; readonly SSL_CERT_DIR?: string }
+  /** How sources that disagreed about TLS were settled (tls-spellings.ts), for the report. */
+  readonly notes: readonly string[]
 }
 
 /** pg.ClientConfig names that are libpq keywords under another name. */
@@ -95,27 +83,30 @@ const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
 
 export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defaultIo): MergedSettings {
   const env = input.env ?? process.env
-  const { explicit, fromSsl, inline, passThrough, passwordFunction } = readOptions(input)
+  const { explicit, pgSsl, passThrough, passwordFunction } = readOptions(input)
   const values: Record<string, Setting> = {}
+  /** Every sslmode a libpq source states, so that one libpq's precedence overrides can be named. */
+  const libpqModes: Setting[] = []
+  const put = (name: string, setting: Setting): void => {
+    values[name] = setting
+    if (name === 'sslmode') libpqModes.push(setting)
+  }
 
   // Lowest precedence first; later sources overwrite: env < conninfo < ini < options.
   for (const k of KEYWORDS) {
-    if (k.env !== undefined && env[k.env] !== undefined) values[k.name] = { value: env[k.env]!, source: `env:${k.env}` }
+    if (k.env !== undefined && env[k.env] !== undefined) put(k.name, { value: env[k.env]!, source: `env:${k.env}` })
   }
   if (input.connectionString !== undefined) {
     if (typeof input.connectionString !== 'string') {
       throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
     }
-    setAll(values, parseConnectionString(input.connectionString), 'conninfo')
+    for (const [name, value] of Object.entries(parseConnectionString(input.connectionString))) put(name, { value, source: 'conninfo' })
   }
   if (input.ini !== undefined) {
     const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
-    for (const [name, { value, line }] of Object.entries(readIniSettings(source))) {
-      values[name] = { value, source: `ini:${source.file}:${line}` }
-    }
+    for (const [name, { value, line }] of Object.entries(readIniSettings(source))) put(name, { value, source: `ini:${source.file}:${line}` })
   }
-  setAll(values, fromSsl, 'option')
-  setAll(values, explicit, 'option')
+  for (const [name, value] of Object.entries(explicit)) put(name, { value, source: 'option' })
 
   // A service fills what the options, ini and connection string left open, before the
   // environment does (libpq: parseServiceInfo runs before the environment fallbacks).
@@ -128,15 +119,19 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
       sysconfDir: env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR,
     })
     for (const [name, { value, file, line }] of Object.entries(found)) {
-      if (values[name] === undefined || values[name]!.source.startsWith('env:')) values[name] = { value, source: `service:${file}:${line}` }
+      const setting: Setting = { value, source: `service:${file}:${line}` }
+      if (values[name] === undefined || values[name]!.source.startsWith('env:')) put(name, setting)
+      else if (name === 'sslmode') libpqModes.push(setting)
     }
   }
 
   // PGREQUIRESSL=1 means sslmode=require when nothing else set sslmode (libpq's
   // conninfo_add_defaults; requiressl in a connection string or option became sslmode already).
-  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) {
-    values.sslmode = { value: 'require', source: 'requiressl' }
-  }
+  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) put('sslmode', { value: 'require', source: 'requiressl' })
+
+  // pg's ssl option and pg.defaults.ssl against libpq's sslmode: the stricter applies.
+  const claims: PgSslClaim[] = [...(pgSsl ? [pgSsl] : []), ...changedPgDefaultsSsl()]
+  const { notes, inline } = reconcileTlsSpellings(values, libpqModes, claims, describeSource)
 
   // A GaussDB(DWS) console bundle directory names the three files no other source named.
   const certDir = input.sslcertdir ?? env.PGSSLCERTDIR
@@ -145,6 +140,7 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
       if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
     }
   }
+  refuseTwoRootSources(values, inline, describeSource)
 
   const home = io.homeDirectory(env)
   for (const [name, file] of DEFAULT_FILES) {
@@ -196,21 +192,20 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
       ...(env.SSL_CERT_FILE ? { SSL_CERT_FILE: env.SSL_CERT_FILE } : {}),
       ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
     },
+    notes,
   }
 }
 
 /** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
 function readOptions(input: SettingsOptions): {
   explicit: KeywordValues
-  /** What pg's ssl option implies, below the explicit keywords. */
-  fromSsl: KeywordValues
-  inline: InlineMaterial
+  /** What pg's ssl option asks for (settled against sslmode in tls-spellings.ts). */
+  pgSsl: PgSslClaim | undefined
   passThrough: Record<string, unknown>
   passwordFunction: (() => string | Promise<string>) | undefined
 } {
   const explicit: KeywordValues = {}
-  let fromSsl: KeywordValues = {}
-  let inline: InlineMaterial = {}
+  let pgSsl: PgSslClaim | undefined
   const passThrough: Record<string, unknown> = {}
   let passwordFunction: (() => string | Promise<string>) | undefined
   // pg-pool hands its options on with `password` made non-enumerable: read it all the same.
@@ -226,7 +221,7 @@ function readOptions(input: SettingsOptions): {
       })
     }
     if (name === 'ssl') {
-      ;({ keywords: fromSsl, inline } = translatePgSsl(raw))
+      pgSsl = { source: 'pg.ssl', ...translatePgSsl(raw) }
       continue
     }
     if (name === 'password' && typeof raw === 'function') {
@@ -251,11 +246,7 @@ function readOptions(input: SettingsOptions): {
       passThrough[name] = raw
     }
   }
-  return { explicit, fromSsl, inline, passThrough, passwordFunction }
-}
-
-function setAll(values: Record<string, Setting>, from: KeywordValues, source: SettingSource): void {
-  for (const [name, value] of Object.entries(from)) values[name] = { value, source }
+  return { explicit, pgSsl, passThrough, passwordFunction }
 }
 
 function optionToString(name: string, raw: unknown): string {
@@ -320,11 +311,25 @@ function checkNumber(values: Record<string, Setting>, name: string, ok: (n: numb
   if (!setting) return
   for (const part of list ? setting.value.split(',') : [setting.value]) {
     if (part === '' && list) continue
-    const n = Number(part)
-    if (part.trim() === '' || !ok(n)) {
+    const n = libpqNumber(part)
+    if (n === undefined || !ok(n)) {
       throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`, { setting: name })
     }
   }
+}
+
+/**
+ * A number as libpq's parse_int_param reads one: C whitespace (isSpace) around it is allowed,
+ * anything else is not — JavaScript's Number() would also skip Unicode spaces ("5432\u00A0").
+ * Fractions are kept: pg's connectionTimeoutMillis arrives as fractional seconds.
+ */
+function libpqNumber(text: string): number | undefined {
+  let start = 0
+  let end = text.length
+  while (start < end && isSpace(text[start])) start++
+  while (end > start && isSpace(text[end - 1])) end--
+  const core = text.slice(start, end)
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(core) ? Number(core) : undefined
 }
 
 export function describeSource(source: SettingSource): string {
@@ -336,6 +341,8 @@ export function describeSource(source: SettingSource): string {
   if (source.startsWith('service:')) return `service file ${source.slice(8)}`
   if (source === 'requiressl') return 'requiressl'
   if (source === 'pg.defaults') return "pg.defaults (the application's pg defaults)"
+  if (source === 'pg.ssl') return "pg's ssl option"
+  if (source === 'pg.defaults.ssl') return 'pg.defaults.ssl'
   return source
 }
 
@@ -354,6 +361,13 @@ const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
 }
 /** pg.defaults as pg set them, before the application could change them. */
 const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = { ...(pg.defaults as unknown as Record<string, unknown>) }
+
+/** pg.defaults.ssl, when the application changed it from pg's default (false): pg applies it to every client. */
+function changedPgDefaultsSsl(): PgSslClaim[] {
+  const ssl = (pg.defaults as unknown as Record<string, unknown>).ssl
+  if (ssl === undefined || ssl === null || ssl === PG_DEFAULTS_AT_LOAD.ssl) return []
+  return [{ source: 'pg.defaults.ssl', ...translatePgSsl(ssl, 'pg.defaults.ssl') }]
+}
 
 /** [keyword, value] for each pg.defaults entry the application set to something else than pg did. */
 function changedPgDefaults(): Array<[string, string]> {
