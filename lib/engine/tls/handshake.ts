@@ -35,17 +35,29 @@ export async function runTlsHandshake(socket: Socket, tlsOptions: ConnectionOpti
   if (watch) tls.on('keylog', (line) => watch.keylog(line))
   if (options.keyLogFile) tls.on('keylog', (line) => appendKeyLog(options.keyLogFile!, line))
   const session = await new Promise<TlsSessionFacts>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
+    const done = (): void => {
+      tls.off('error', onError)
+      tls.off('close', onClose)
       tls.off('secureConnect', onSecure)
+    }
+    const onError = (error: NodeJS.ErrnoException): void => {
+      done()
       closeQuietly(tls)
       reject(handshakeError(error))
     }
+    // Closed during the handshake without an error — a timeout or end() destroyed the socket (a
+    // peer's close arrives as an error): the handshake is over, and so is the wait for it.
+    const onClose = (): void => {
+      done()
+      reject(new PgSslError('SSL_HANDSHAKE_FAILED', 'SSL handshake failed: the connection was closed before the handshake completed'))
+    }
     const onSecure = (): void => {
-      tls.off('error', onError)
+      done()
       // Read synchronously here: a tick later Node may already have dropped the peer certificate.
       resolve({ ...sessionFacts(tls, tlsOptions.secureContext, `${socket.remoteAddress}:${socket.remotePort}`), ...(watch ? { certificateRequest: watch.verdict() } : {}) })
     }
     tls.once('error', onError)
+    tls.once('close', onClose)
     tls.once('secureConnect', onSecure)
   })
   return { socket: tls, session }

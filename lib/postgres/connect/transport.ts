@@ -34,23 +34,29 @@ export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; ini
   return new Promise((resolve, reject) => {
     if (endpoint.socketPath) socket.connect({ path: endpoint.socketPath })
     else socket.connect({ host: endpoint.address, port: endpoint.port })
-    const onError = (error: NodeJS.ErrnoException): void => {
-      closeQuietly(socket)
-      const where = endpoint.socketPath ? `socket "${endpoint.socketPath}"` : `${endpoint.address}:${endpoint.port}`
-      reject(
-        new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, {
-          setting: 'host',
-          cause: error,
-        }),
-      )
-    }
-    socket.once('error', onError)
-    socket.once('connect', () => {
+    const where = endpoint.socketPath ? `socket "${endpoint.socketPath}"` : `${endpoint.address}:${endpoint.port}`
+    const settle = (error: PgSslError | undefined): void => {
       socket.off('error', onError)
+      socket.off('close', onClose)
+      socket.off('connect', onConnect)
+      if (error) {
+        closeQuietly(socket)
+        reject(error)
+      } else resolve(socket)
+    }
+    const onError = (error: NodeJS.ErrnoException): void =>
+      settle(new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, { setting: 'host', cause: error }))
+    // Closed while connecting without an error: connect_timeout, end(), or pg-pool's
+    // connectionTimeoutMillis destroyed the socket. The wait ends with it.
+    const onClose = (): void => settle(new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: the connection attempt was closed before it completed`, { setting: 'host' }))
+    const onConnect = (): void => {
       socket.setNoDelay(true)
       if (keepAlive.enable && !endpoint.socketPath) socket.setKeepAlive(true, keepAlive.initialDelayMs)
-      resolve(socket)
-    })
+      settle(undefined)
+    }
+    socket.once('error', onError)
+    socket.once('close', onClose)
+    socket.once('connect', onConnect)
   })
 }
 
