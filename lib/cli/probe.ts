@@ -59,12 +59,10 @@ async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<R
 }
 
 export async function probe(base: ConnectOptions, policy?: string | SslPolicy): Promise<ProbeReport> {
-  // The probe reports what each mode does; an environment policy would only refuse the weak ones.
-  const env = { ...(base.env ?? process.env) }
-  const envPolicy = env.PGSSLPOLICY
-  delete env.PGSSLPOLICY
-  delete env.PGSSLAUDITLOG
-  const options: ConnectOptions = { ...base, env }
+  // The probe's connections are connections like any other: the environment's policy (PGSSLPOLICY)
+  // applies to each and refuses the modes it forbids, and PGSSLAUDITLOG records them.
+  const envPolicy = (base.env ?? process.env).PGSSLPOLICY
+  const options: ConnectOptions = base
 
   const modes: ModeResult[] = []
   let certificate: CertificateSummary | null = null

@@ -160,7 +160,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     try {
       if (this.#settingsError !== undefined) throw this.#settingsError
       const settings = this.#resolved()
-      const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: this }
+      const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLogs: settings.auditLogs, emitter: this }
       const host = settings.values.host?.value
       let negotiated: Negotiated
       try {

@@ -6,7 +6,7 @@ import { PgSslError } from '../engine/errors.js'
 import { defaultIo, mergeSettings, type MergedSettings, type ResolveIo } from './settings/resolve.js'
 import type { ConnectOptions } from './options.js'
 import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
-import { policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
+import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 
 export interface ResolvedSettings extends MergedSettings {
@@ -14,15 +14,16 @@ export interface ResolvedSettings extends MergedSettings {
   readonly policy: SslPolicy
   /** Where the policy came from, for the report: e.g. "env:PGSSLPOLICY=recommended", "option". */
   readonly policySources: readonly string[]
-  /** JSON-lines audit file (PGSSLAUDITLOG), if any. */
-  readonly auditLog?: string
+  /** JSON-lines audit files (PGSSLAUDITLOG: the process environment's, and the env option's). */
+  readonly auditLogs: readonly string[]
   readonly onSecurityEvent?: (event: SecurityEvent) => void
 }
 
 /** Every source merged with libpq's precedence, and the policy that applies to the connection. */
 export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
   const merged = mergeSettings(input, io)
-  const env = input.env ?? process.env
+  // The process environment's PGSSLPOLICY and PGSSLAUDITLOG apply whatever env option is given.
+  const controls = environmentControls(input.env)
   if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
     throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
       setting: 'filePermissions',
@@ -30,17 +31,16 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     })
   }
   // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
-  const { policy, sources: policySources } = policiesInForce(env, input.policy, input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [])
+  const { policy, sources: policySources } = policiesInForce(controls.policies, input.policy, input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [])
   if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
     throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
   }
-
 
   return {
     ...merged,
     policy,
     policySources,
-    ...(env.PGSSLAUDITLOG ? { auditLog: env.PGSSLAUDITLOG } : {}),
+    auditLogs: controls.auditLogs,
     ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Security events: every connection leaves proof. Each event goes to the onSecurityEvent option,
  * is emitted on the client (client.on('security' | 'fallback' | 'policy-violation' | 'connect-retry' |
- * 'certificate-expiring')), and is appended as one JSON line to PGSSLAUDITLOG when set. Events
+ * 'certificate-expiring')), and is appended as one JSON line to each PGSSLAUDITLOG in force (the
+ * process environment's, and the env option's when it names another: environmentControls). Events
  * carry the security report or the violated rule — never a password, passphrase or key.
  */
 import { appendFileSync } from 'node:fs'
@@ -40,17 +41,18 @@ export type SecurityEvent =
 
 export interface EventSinks {
   readonly onSecurityEvent?: ((event: SecurityEvent) => void) | undefined
-  readonly auditLog?: string | undefined
+  /** JSON-lines files (PGSSLAUDITLOG) each event is appended to. */
+  readonly auditLogs?: readonly string[] | undefined
   readonly emitter?: EventEmitter
 }
 
 export function publish(event: SecurityEvent, sinks: EventSinks): void {
-  if (sinks.auditLog) {
+  for (const file of sinks.auditLogs ?? []) {
     try {
-      appendFileSync(sinks.auditLog, JSON.stringify(event) + '\n', { mode: 0o600 })
+      appendFileSync(file, JSON.stringify(event) + '\n', { mode: 0o600 })
     } catch (error) {
       // An audit log that cannot be written must not break connections, but must not be silent.
-      warnOnce(`audit:${sinks.auditLog}`, `cannot write the audit log ${sinks.auditLog}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
+      warnOnce(`audit:${file}`, `cannot write the audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
     }
   }
   if (sinks.emitter && sinks.emitter.listenerCount(event.type) > 0) sinks.emitter.emit(event.type, event)

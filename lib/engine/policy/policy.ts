@@ -175,16 +175,30 @@ const intersect = <T>(a: T[] | undefined, b: T[] | undefined, eq: (x: T, y: T) =
   a === undefined ? b : b === undefined ? a : a.filter((x) => b.some((y) => eq(x, y)))
 const normalizeFingerprint = (fp: string): string => fp.replace(/:/g, '').toUpperCase()
 
+type Environment = Readonly<Record<string, string | undefined>>
+
 /**
- * The policies in force for a connection: PGSSLPOLICY (which the application cannot weaken), the
- * policy option, then any `extra` rules the caller adds — each labelled with where it came from.
+ * PGSSLPOLICY and PGSSLAUDITLOG as they apply to one connection. The process environment's always
+ * apply: the `env` option says where a connection's settings are read, and an application that
+ * passes one (`env: { HOME }`) must not take the environment's policy or audit log away with it.
+ * When the `env` option names a policy or log of its own, that one applies as well.
  */
-export function policiesInForce(env: Readonly<Record<string, string | undefined>>, option: string | SslPolicy | undefined, extra: ReadonlyArray<[SslPolicy, string]> = []): { policy: SslPolicy; sources: string[] } {
+export function environmentControls(envOption: Environment | undefined, processEnv: Environment = process.env): { policies: string[]; auditLogs: string[] } {
+  const both = (name: string): string[] => [...new Set([processEnv[name], envOption?.[name]].filter((v): v is string => typeof v === 'string' && v !== ''))]
+  return { policies: both('PGSSLPOLICY'), auditLogs: both('PGSSLAUDITLOG') }
+}
+
+/**
+ * The policies in force for a connection: PGSSLPOLICY (environmentControls; the application cannot
+ * weaken it), the policy option, then any `extra` rules the caller adds — each labelled with where
+ * it came from.
+ */
+export function policiesInForce(environmentPolicies: readonly string[], option: string | SslPolicy | undefined, extra: ReadonlyArray<[SslPolicy, string]> = []): { policy: SslPolicy; sources: string[] } {
   const policies: SslPolicy[] = []
   const sources: string[] = []
-  if (env.PGSSLPOLICY) {
-    policies.push(loadPolicy(env.PGSSLPOLICY, 'PGSSLPOLICY'))
-    sources.push(`env:PGSSLPOLICY=${env.PGSSLPOLICY}`)
+  for (const value of environmentPolicies) {
+    policies.push(loadPolicy(value, 'PGSSLPOLICY'))
+    sources.push(`env:PGSSLPOLICY=${value}`)
   }
   if (option !== undefined) {
     policies.push(loadPolicy(option, 'policy option'))

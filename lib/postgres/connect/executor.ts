@@ -79,7 +79,7 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
     }
     publish(
       { type: 'connect-retry', time: new Date().toISOString(), host: settings.values.host?.value, retry: retries + 1, delayMillis: delay, elapsedMillis: elapsed, reason: reasons.at(-1)!, code: lastError!.code, message: lastError!.message },
-      { onSecurityEvent: settings.onSecurityEvent, auditLog: settings.auditLog, emitter: client },
+      { onSecurityEvent: settings.onSecurityEvent, auditLogs: settings.auditLogs, emitter: client },
     )
     await waitUnlessAborted(client, delay, counters)
   }
