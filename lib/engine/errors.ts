@@ -157,6 +157,10 @@ export const ERROR_CODES = {
     summary: 'the installed mysql2 lacks what pg-sslmode/mysql needs (a connection config per pooled connection, the stream option)',
     hint: 'install mysql2 3.23.3 or newer (pg-sslmode\'s peerDependencies): earlier versions share one config object between pooled connections',
   },
+  INSECURE_PASSWORD_EXCHANGE: {
+    summary: 'MySQL: over an unencrypted connection the server asked for the password encrypted to an RSA key it would send itself (a man in the middle could send its own)',
+    hint: "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA public key); get-server-public-key=1 trusts whatever key arrives",
+  },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
     hint: 'see the server message and SQLSTATE (authentication, pg_hba.conf, database name)',

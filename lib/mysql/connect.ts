@@ -29,9 +29,10 @@ import type { TlsSessionFacts } from '../engine/tls/session.js'
 import { runTlsHandshake } from '../engine/tls/handshake.js'
 import { closeQuietly } from '../engine/sockets.js'
 import { checkPeer, type PeerCheck } from '../engine/peer-check.js'
-import { AuthWatch, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
+import { AuthWatch, completePacketLength, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
 import { requiresTls, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { inMysqlTerms, type PreparedMysql } from './prepare.js'
+import { mysqlSettingValue } from './settings.js'
 
 /** What pg-sslmode proves about a MySQL connection: the PostgreSQL report's fields, in MySQL's names. */
 export interface MysqlSecurityReport extends SecurityReport<MysqlSslMode, 'mysql'> {
@@ -85,8 +86,13 @@ export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks:
     const state: ConnectionState = { sinks, useTls: false, records: [], fallback: false, times: { start: performance.now() } }
     onState?.(state)
     Object.defineProperty(config, 'ssl', { get: () => (state.useTls ? TLS_ON : false), set: () => undefined, configurable: true, enumerable: true })
-    const watch = new AuthWatch({ onSwitch: (plugin) => authMethodSeen(state, plugin), onEnd: (ok) => authEnded(state, ok) })
-    const gate = new HelloGate(undefined, (first) => judgeHello(state, first), (chunk) => watch.see(chunk))
+    const watch = new AuthWatch({ onSwitch: (plugin) => authMethodSeen(state, plugin), onMoreData: (data) => authStepSeen(state, data), onEnd: (ok) => authEnded(state, ok) })
+    const gate = new HelloGate(undefined, (first) => judgeHello(state, first), (chunk) => {
+      // Between the handshake and TLS the server has nothing to say: unencrypted bytes here would
+      // be read by mysql2 as the answer to a login sent on a session not yet verified.
+      if (state.useTls) throw fail(state, new PgSslError('PROTOCOL_VIOLATION', 'the server sent unencrypted data after its handshake, before the TLS session', { setting: 'host', hint: 'something between client and server may be injecting data' }))
+      watch.see(chunk)
+    })
     STATES.set(gate, state)
     state.watch = watch
     prepare().then(
@@ -104,6 +110,7 @@ export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks:
       },
       (error) => {
         state.failure = error as PgSslError
+        auditRefusal(error, sinks, undefined)
         gate.destroy(keepCode(error as Error))
       },
     )
@@ -120,6 +127,15 @@ function judgeHello(state: ConnectionState, first: Buffer): void {
   } catch (error) {
     state.records.push({ host: prepared.host, port: prepared.port, ssl: false, verifyChain: false, verifyHostname: false, sameSocket: false, result: 'failed', failure: { code: 'PROTOCOL_VIOLATION', message: (error as Error).message } })
     throw fail(state, error as PgSslError)
+  }
+  const extra = first.length - (completePacketLength(first) ?? first.length)
+  if (extra > 0) {
+    // The server speaks again before the client has answered its handshake: bytes mysql2 would
+    // read as the answer to a login it has not sent yet (an OK would end it, unverified). The
+    // MariaDB client fails here too (2026); PostgreSQL's equivalent is CVE-2021-23222.
+    const message = `the server sent ${extra} bytes after its handshake before the client answered`
+    state.records.push({ host: prepared.host, port: prepared.port, ssl: false, verifyChain: false, verifyHostname: false, sameSocket: false, result: 'failed', failure: { code: 'PROTOCOL_VIOLATION', message } })
+    throw fail(state, new PgSslError('PROTOCOL_VIOLATION', message, { setting: 'host', hint: 'a MySQL server waits for the client after its handshake: something between client and server may be injecting data' }))
   }
   if (packet.kind === 'error') return // mysql2 reports the server's error (too many connections, host blocked...)
   const hello = (state.hello = packet.hello)
@@ -202,8 +218,11 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
 /** VERIFY_IDENTITY as the MySQL client checks it: X509_check_host, else X509_check_ip_asc (client.cc ssl_verify_server_cert). */
 export function checkMysqlHostname(session: Pick<TlsSessionFacts, 'peerCertificate'>, host: string): void {
   const cert = session.peerCertificate
-  // Node's checkHost/checkIP with their default options are OpenSSL's functions with flags 0, as the client calls them.
-  if (cert && (cert.checkHost(host) !== undefined || (isIP(host) !== 0 && cert.checkIP(host) !== undefined))) return
+  // Node's checkHost/checkIP with their default options are OpenSSL's functions with flags 0, as
+  // the client calls them; checkIP takes only canonical addresses, so the host is first read the
+  // way X509_check_ip_asc reads it (a2i_ipadd).
+  const ip = opensslIpAddress(host)
+  if (cert && (cert.checkHost(host) !== undefined || (ip !== undefined && cert.checkIP(ip) !== undefined))) return
   const names = cert?.subjectAltName ?? (cert ? `no subjectAltName; subject ${cert.subject.replace(/\n/g, ', ')}` : 'no certificate')
   throw new PgSslError('HOSTNAME_MISMATCH', `SSL connection error: Failed to verify the server certificate via X509 certificate matching functions: the certificate (${names}) does not match host "${host}"`, {
     setting: 'host',
@@ -211,9 +230,45 @@ export function checkMysqlHostname(session: Pick<TlsSessionFacts, 'peerCertifica
   })
 }
 
+/**
+ * An IP address as OpenSSL's a2i_ipadd reads it (crypto/x509/v3_utl.c): IPv6 when it holds a ':';
+ * IPv4 as sscanf("%d.%d.%d.%d") does — so 127.000.000.001 is 127.0.0.1 — each part 0-255, nothing
+ * but white space after. Returns the canonical form Node's checkIP takes, or undefined.
+ */
+export function opensslIpAddress(host: string): string | undefined {
+  if (host.includes(':')) return isIP(host) === 6 ? host : undefined
+  const match = /^\s*([+-]?\d+)\.\s*([+-]?\d+)\.\s*([+-]?\d+)\.\s*([+-]?\d+)(?:\s[\s\S]*)?$/.exec(host)
+  if (!match) return undefined
+  const parts = match.slice(1, 5).map((p) => Number(p))
+  return parts.every((n) => n >= 0 && n <= 255) ? parts.join('.') : undefined
+}
+
 function authMethodSeen(state: ConnectionState, plugin: string): void {
   checkAuthMethod(state, plugin)
   state.authMethod = plugin
+  // mysql2's sha256_password asks for the server's key at once when the connection is not encrypted.
+  if (plugin === 'sha256_password') checkPasswordEncryption(state, plugin)
+}
+
+function authStepSeen(state: ConnectionState, data: Buffer): void {
+  // caching_sha2_password's "perform full authentication": over plaintext mysql2 would fetch the key next.
+  if (state.authMethod === 'caching_sha2_password' && data.length === 1 && data[0] === 0x04) checkPasswordEncryption(state, state.authMethod)
+}
+
+/**
+ * Over an unencrypted connection caching_sha2_password (full authentication) and sha256_password
+ * encrypt the password to an RSA key the server sends — the same connection a man in the middle
+ * could answer with a key of its own. The MySQL 8 client refuses unless --get-server-public-key or
+ * --server-public-key-path is given (sql-common/client_authentication.cc); so does pg-sslmode,
+ * before mysql2 asks for the key. Over TLS the password goes on the session, as the client sends it.
+ */
+function checkPasswordEncryption(state: ConnectionState, plugin: string): void {
+  const prepared = state.prepared
+  if (state.useTls || !prepared || prepared.serverPublicKey || mysqlSettingValue(prepared.settings, 'get-server-public-key') === '1') return
+  throw fail(state, new PgSslError('INSECURE_PASSWORD_EXCHANGE', `Authentication plugin '${plugin}' reported error: Authentication requires secure connection (the server would send the RSA key to encrypt the password to over an unencrypted connection)`, {
+    setting: 'ssl-mode',
+    hint: "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA public key); get-server-public-key=1 trusts whatever key arrives",
+  }))
 }
 
 function checkAuthMethod(state: ConnectionState, plugin: string | undefined): void {
@@ -286,10 +341,14 @@ function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
 /** Remember the refusal (connectMysql rethrows it with the attempts) and hand it back for throwing. */
 function fail(state: ConnectionState, error: PgSslError): PgSslError {
   state.failure ??= error
-  if (error.code === 'POLICY_VIOLATION') {
-    publish({ type: 'policy-violation', time: new Date().toISOString(), rule: error.rule ?? '', required: error.required ?? '', observed: error.observed ?? '', message: error.message, host: state.prepared?.host }, state.sinks)
-  }
+  auditRefusal(error, state.sinks, state.prepared?.host)
   return error
+}
+
+/** A policy refusal is an event (audit log, onSecurityEvent), whether made before connecting or during the handshake. */
+export function auditRefusal(error: unknown, sinks: EventSinks, host: string | undefined): void {
+  if (!(error instanceof PgSslError) || error.code !== 'POLICY_VIOLATION') return
+  publish({ type: 'policy-violation', time: new Date().toISOString(), rule: error.rule ?? '', required: error.required ?? '', observed: error.observed ?? '', message: error.message, host }, sinks)
 }
 
 /**

@@ -80,13 +80,13 @@ export function parseFirstPacket(packet: Buffer, where: string): FirstPacket {
 
 /**
  * Watches the server's packets from the client's answer to the handshake until authentication
- * ends: `onSwitch` hears every plugin the server asks for (and may refuse it by throwing), `onEnd`
- * hears OK or ERR. Passes every byte on unchanged.
+ * ends: `onSwitch` hears every plugin the server asks for and `onMoreData` each AuthMoreData (both
+ * may refuse by throwing), `onEnd` hears OK or ERR. Passes every byte on unchanged.
  */
 export class AuthWatch {
   private pending: Buffer = Buffer.alloc(0)
   private done = false
-  constructor(private readonly hooks: { onSwitch(plugin: string): void; onEnd(ok: boolean): void }) {}
+  constructor(private readonly hooks: { onSwitch(plugin: string): void; onMoreData?(data: Buffer): void; onEnd(ok: boolean): void }) {}
 
   get finished(): boolean {
     return this.done
@@ -100,6 +100,9 @@ export class AuthWatch {
       if (marker === 0xfe && length > 5) {
         const end = this.pending.indexOf(0, 5)
         this.hooks.onSwitch(this.pending.subarray(5, end < 0 || end > length ? length : end).toString('latin1'))
+      } else if (marker === 0x01 && length > 5) {
+        // AuthMoreData: the plugin's next step (caching_sha2_password: 3 fast auth done, 4 full authentication).
+        this.hooks.onMoreData?.(this.pending.subarray(5, length))
       } else if (marker === 0x00 || marker === 0xff) {
         this.done = true
         this.hooks.onEnd(marker === 0x00)

@@ -5,14 +5,16 @@
  *   const conn = await connectMysql({ uri: 'mysql://app@db:3306/app?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem' })
  *   conn.security.outcome // 'encrypted-verified'
  */
+import mysql from 'mysql2'
 import mysqlPromise from 'mysql2/promise'
 import type { Connection as PromiseConnection, Pool as PromisePool, PoolConnection as PromisePoolConnection, PoolOptions } from 'mysql2/promise'
 import { isPgSslError, PgSslError } from '../engine/errors.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
-import { annotate, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
+import { environmentControls } from '../engine/policy/policy.js'
+import { annotate, auditRefusal, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
 import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
-import { prepareMysql } from './prepare.js'
-import { describeMysqlSettings, mysql2Options, mysqlSettingValue, resolveMysqlSettings, type MysqlSettings, type MysqlSettingValue, type MysqlSslOptions } from './settings.js'
+import { prepareMysql, type PreparedMysql } from './prepare.js'
+import { canonicalMysqlOptions, describeMysqlSettings, mysql2Options, mysqlSettingValue, resolveMysqlSettings, type MysqlSettings, type MysqlSettingValue, type MysqlSslOptions } from './settings.js'
 
 export type { MysqlSecurityReport } from './connect.js'
 export type { MysqlSslMode } from './modes.js'
@@ -34,13 +36,24 @@ export type MysqlPool = Omit<PromisePool, 'getConnection'> & { getConnection(): 
 
 installReportGetter()
 
-/** Connects as the MySQL 8 client would with these settings, or fails with a coded error. */
-export async function connectMysql(options: MysqlConnectOptions = {}): Promise<MysqlConnection> {
+/**
+ * Connects as the MySQL 8 client would with these settings, or fails with a coded error. A string
+ * is a mysql:// URI, as mysql2's createConnection takes one.
+ */
+export async function connectMysql(given: MysqlConnectOptions | string = {}): Promise<MysqlConnection> {
+  const options = optionsOf(given)
   const settings = resolveMysqlSettings(options)
   const extra = mysql2Options(options)
-  const prepared = await prepareMysql(settings)
+  const sinks = sinksOf(options)
+  let prepared: PreparedMysql
+  try {
+    prepared = await prepareMysql(settings)
+  } catch (error) {
+    auditRefusal(error, sinks, mysqlSettingValue(settings, 'host'))
+    throw error
+  }
   let state: ReturnType<typeof stateOf>
-  const stream = mysqlStreamFactory(() => Promise.resolve(prepared), sinksOf(options), (s) => (state = s))
+  const stream = mysqlStreamFactory(() => Promise.resolve(prepared), sinks, (s) => (state = s))
   try {
     return (await mysqlPromise.createConnection({ ...mysql2Config(extra, settings), stream } as never)) as unknown as MysqlConnection
   } catch (error) {
@@ -49,11 +62,18 @@ export async function connectMysql(options: MysqlConnectOptions = {}): Promise<M
 }
 
 /** A mysql2/promise pool whose every connection is made as connectMysql makes one (files re-checked per connection). */
-export function createMysqlPool(options: MysqlConnectOptions = {}): MysqlPool {
+export function createMysqlPool(given: MysqlConnectOptions | string = {}): MysqlPool {
+  const options = optionsOf(given)
   const settings = resolveMysqlSettings(options)
   const extra = mysql2Options(options)
   const stream = mysqlStreamFactory(() => prepareMysql(settings), sinksOf(options))
   return mysqlPromise.createPool({ ...mysql2Config(extra, settings), stream } as PoolOptions) as unknown as MysqlPool
+}
+
+/** Options with pg-sslmode's names in one spelling (settings.ts); a string is a URI. */
+function optionsOf(given: MysqlConnectOptions | string | undefined): MysqlConnectOptions {
+  if (typeof given === 'string') return { uri: given }
+  return canonicalMysqlOptions(given ?? {}) as MysqlConnectOptions
 }
 
 export interface MysqlResolution {
@@ -71,8 +91,8 @@ export interface MysqlResolution {
 }
 
 /** What a connection with these options would do — settings, files and policy checked — without connecting. */
-export async function resolveMysql(options: MysqlConnectOptions = {}): Promise<MysqlResolution> {
-  const settings = resolveMysqlSettings(options)
+export async function resolveMysql(given: MysqlConnectOptions | string = {}): Promise<MysqlResolution> {
+  const settings = resolveMysqlSettings(optionsOf(given))
   const prepared = await prepareMysql(settings)
   return {
     settings: describeMysqlSettings(settings),
@@ -98,12 +118,29 @@ function mysql2Config(extra: Record<string, unknown>, settings: MysqlSettings): 
     ...(value('password') !== undefined ? { password: value('password') } : {}),
     ...(value('database') !== undefined ? { database: value('database') } : {}),
     ...(timeout !== undefined ? { connectTimeout: Math.round(Number(timeout) * 1000) } : {}),
+    ...(value('enable-cleartext-plugin') === '1' ? { enableCleartextPlugin: true } : {}),
+    ...(value('server-public-key-path') ? { authPlugins: { ...(extra.authPlugins as object | undefined), ...withServerPublicKey() } } : {}),
   }
 }
 
+type AuthPluginFactory = (options: { serverPublicKey?: Buffer }) => (context: { connection: { stream: object } }) => unknown
+const MYSQL2_AUTH_PLUGINS = (mysql as unknown as { authPlugins: Record<'caching_sha2_password' | 'sha256_password', AuthPluginFactory> }).authPlugins
+
+/**
+ * server-public-key-path: mysql2's own caching_sha2_password and sha256_password plugins (its
+ * public authPlugins option), given the key the connection read from the file, so the password is
+ * encrypted to it instead of to a key fetched over the unencrypted connection.
+ */
+function withServerPublicKey(): Record<string, unknown> {
+  const plugin = (name: 'caching_sha2_password' | 'sha256_password') => (context: { connection: { stream: object } }) => {
+    const serverPublicKey = stateOf(context.connection.stream)?.prepared?.serverPublicKey
+    return MYSQL2_AUTH_PLUGINS[name](serverPublicKey ? { serverPublicKey } : {})(context)
+  }
+  return { caching_sha2_password: plugin('caching_sha2_password'), sha256_password: plugin('sha256_password') }
+}
+
 function sinksOf(options: MysqlConnectOptions) {
-  const env = options.env ?? process.env
-  return { onSecurityEvent: options.onSecurityEvent, auditLog: env.PGSSLAUDITLOG }
+  return { onSecurityEvent: options.onSecurityEvent, auditLogs: environmentControls(options.env).auditLogs }
 }
 
 /** The refusal, with every attempt made; a server's own error keeps mysql2's shape and gains pg-sslmode's code. */

@@ -10,6 +10,8 @@ export interface MysqlSetting {
   /** As in connectMysql({ ... }). */
   readonly option: string
   readonly secret?: boolean
+  /** A boolean option: named alone in an option file it means on (get-server-public-key). */
+  readonly flag?: boolean
 }
 
 export const MYSQL_SETTINGS: readonly MysqlSetting[] = [
@@ -30,6 +32,14 @@ export const MYSQL_SETTINGS: readonly MysqlSetting[] = [
   { name: 'tls-ciphersuites', option: 'tlsCiphersuites' },
   { name: 'tls-sni-servername', option: 'tlsSniServername' },
   { name: 'connect-timeout', option: 'connectTimeout' },
+  // OFF, ON or STRICT: ON and STRICT need Node's OpenSSL in FIPS mode (prepare.ts).
+  { name: 'ssl-fips-mode', option: 'sslFipsMode' },
+  // Over plaintext, caching_sha2_password and sha256_password encrypt the password to the
+  // server's RSA key: fetched from the server only when allowed, or read from this file.
+  { name: 'get-server-public-key', option: 'getServerPublicKey', flag: true },
+  { name: 'server-public-key-path', option: 'serverPublicKeyPath' },
+  // mysql_clear_password sends the password as it is: only when asked for (mysql2's enableCleartextPlugin).
+  { name: 'enable-cleartext-plugin', option: 'enableCleartextPlugin', flag: true },
 ]
 
 export type MysqlSettingName = (typeof MYSQL_SETTINGS)[number]['name']
@@ -56,14 +66,22 @@ export const OTHER_CLIENT_OPTIONS: ReadonlySet<string> = new Set([
   'zstd-compression-level', 'max-allowed-packet', 'net-buffer-length', 'auto-rehash', 'no-auto-rehash',
   'prompt', 'pager', 'no-pager', 'silent', 'batch', 'skip-column-names', 'column-names', 'safe-updates',
   'i-am-a-dummy', 'local-infile', 'load-data-local-dir', 'init-command', 'bind-address', 'default-auth',
-  'plugin-dir', 'enable-cleartext-plugin', 'get-server-public-key', 'server-public-key-path',
-  'ssl-fips-mode', 'ssl-session-data', 'ssl-session-data-continue-on-failed-reuse', 'histignore',
+  'plugin-dir', 'histignore',
   'line-numbers', 'comments', 'show-warnings', 'sigint-ignore', 'reconnect', 'vertical', 'table', 'tee',
   'no-tee', 'quick', 'quote-names', 'unbuffered', 'xml', 'html', 'raw', 'wait', 'force', 'verbose',
   'login-path', 'dns-srv-name', 'network-namespace', 'password1', 'password2', 'password3',
   'plugin-authentication-kerberos-client-mode', 'plugin-authentication-webauthn-client-preserve-privacy',
   'telemetry-client', 'binary-as-hex', 'connect-expired-password', 'max-join-size', 'select-limit',
   'shared-memory-base-name', 'pipe', 'default-group-suffix', 'print-defaults',
+])
+
+/**
+ * MySQL client options about TLS that pg-sslmode/mysql cannot honour: refused by name, because a
+ * TLS setting that silently does nothing is a security bug.
+ */
+export const UNSUPPORTED_TLS_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ['ssl-session-data', 'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake'],
+  ['ssl-session-data-continue-on-failed-reuse', 'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake'],
 ])
 
 /** MariaDB's spellings for TLS: they mean something in MariaDB's client, so they are refused rather than ignored. */

@@ -3,6 +3,8 @@
  * mode, the CA the verifying modes need, tls-version, the certificate files — turned into the
  * node:tls options of the session. Errors name MySQL's settings (ssl-ca, not sslrootcert).
  */
+import { readFileSync } from 'node:fs'
+import { createPublicKey, getFips } from 'node:crypto'
 import type { ConnectionOptions, SecureVersion } from 'node:tls'
 import { detailsOf, PgSslError } from '../engine/errors.js'
 import { checkDialectAndMode, checkMaterial, violation, type ExpiryWarning } from '../engine/policy/enforce.js'
@@ -26,6 +28,8 @@ export interface PreparedMysql {
   readonly warnings: readonly ExpiryWarning[]
   readonly notes: readonly string[]
   readonly prepareMs: number
+  /** server-public-key-path, read: the key caching_sha2_password / sha256_password encrypt to over plaintext. */
+  readonly serverPublicKey?: Buffer
 }
 
 
@@ -57,6 +61,9 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
       hint: 'set ssl-ca (or ssl-capath) to the CA that signed the server certificate, or use ssl-mode=REQUIRED if verification is not wanted',
     })
   }
+  checkFipsMode(mysqlSettingValue(settings, 'ssl-fips-mode'))
+  const keyPath = mysqlSettingValue(settings, 'server-public-key-path')
+  const serverPublicKey = keyPath === undefined || keyPath === '' ? undefined : readServerPublicKey(keyPath)
   const bounds = tlsBounds(mysqlSettingValue(settings, 'tls-version'))
   const verify = verifiesChain(mode)
   let material: TlsMaterial = { rootCert: 'none', files: {} }
@@ -107,7 +114,43 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
     warnings,
     notes,
     prepareMs: performance.now() - started,
+    ...(serverPublicKey ? { serverPublicKey } : {}),
   }
+}
+
+/**
+ * ssl-fips-mode (the MySQL 8 client): ON and STRICT put OpenSSL in FIPS mode or fail. Node's
+ * OpenSSL is in FIPS mode for the whole process or not at all (node --enable-fips, or an
+ * OPENSSL_CONF that enables the FIPS provider), so ON and STRICT are honoured when it is, and
+ * refused when it is not — never a FIPS setting that does nothing.
+ */
+function checkFipsMode(value: string | undefined): void {
+  const mode = value?.toUpperCase()
+  if (mode === undefined || mode === 'OFF' || getFips() === 1) return
+  throw new PgSslError('INVALID_SETTING', `ssl-fips-mode=${mode}: this Node process's OpenSSL is not in FIPS mode`, {
+    setting: 'ssl-fips-mode',
+    hint: 'start Node with --enable-fips (or an OPENSSL_CONF that enables the FIPS provider), or set ssl-fips-mode=OFF',
+  })
+}
+
+function readServerPublicKey(path: string): Buffer {
+  let pem: Buffer
+  try {
+    pem = readFileSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new PgSslError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `server-public-key-path "${path}" cannot be read: ${code ?? error}`, { setting: 'server-public-key-path', file: path })
+  }
+  try {
+    if (createPublicKey(pem).asymmetricKeyType !== 'rsa') throw new Error('not RSA')
+  } catch {
+    throw new PgSslError('INVALID_PEM', `server-public-key-path "${path}" does not hold an RSA public key in PEM form`, {
+      setting: 'server-public-key-path',
+      file: path,
+      hint: "give the server's public key (MySQL: the file named by caching_sha2_password_public_key_path)",
+    })
+  }
+  return pem
 }
 
 /** tls-version: a comma-separated list, which Node can honour as long as it has no gap. */
@@ -128,22 +171,27 @@ export function tlsBounds(value: string | undefined): { min: TlsVersion; max: Tl
   return { min: TLS_VERSIONS[min]!, max: TLS_VERSIONS[max]! }
 }
 
-/** The engine speaks libpq's setting names; a MySQL user reads MySQL's. */
-const RENAMES: ReadonlyArray<[RegExp, string]> = [
-  [/\bsslrootcertdir\b/g, 'ssl-capath'],
-  [/\bsslrootcert\b/g, 'ssl-ca'],
-  [/\bsslcrldir\b/g, 'ssl-crlpath'],
-  [/\bsslcrl\b/g, 'ssl-crl'],
-  [/\bsslcert\/sslkey\b/g, 'ssl-cert/ssl-key'],
-  [/\bsslcert\b/g, 'ssl-cert'],
-  [/\bsslkey\b/g, 'ssl-key'],
-  [/\bsslpassword\b/g, 'a passphrase (the MySQL client has none: use an unencrypted key file)'],
-  [/\(or PGSSL[A-Z]+\)/g, ''],
-  [/\bsslmode=verify-ca\b/g, 'ssl-mode=VERIFY_CA'],
-  [/\bsslmode=require\b/g, 'ssl-mode=REQUIRED'],
-  [/\bssl_(min|max)_protocol_version\b/g, 'tls-version'],
-  [/\bsslmode\b/g, 'ssl-mode'],
-]
+/**
+ * The engine speaks libpq's setting names; a MySQL user reads MySQL's. Only a setting's name is
+ * renamed — not the same letters inside a word, a file name or a certificate subject ("O=pg-sslmode tests").
+ */
+const RENAMES: ReadonlyArray<[RegExp, string]> = (
+  [
+    ['sslrootcertdir', 'ssl-capath'],
+    ['sslrootcert', 'ssl-ca'],
+    ['sslcrldir', 'ssl-crlpath'],
+    ['sslcrl', 'ssl-crl'],
+    ['sslcert/sslkey', 'ssl-cert/ssl-key'],
+    ['sslcert', 'ssl-cert'],
+    ['sslkey', 'ssl-key'],
+    ['sslpassword', 'a passphrase (the MySQL client has none: use an unencrypted key file)'],
+    ['sslmode=verify-ca', 'ssl-mode=VERIFY_CA'],
+    ['sslmode=require', 'ssl-mode=REQUIRED'],
+    ['ssl_(min|max)_protocol_version', 'tls-version'],
+    ['sslmode', 'ssl-mode'],
+  ] as const
+).map(([name, mysql]) => [new RegExp(`(?<![\\w.-])${name}(?![\\w.-])`, 'g'), mysql] as [RegExp, string])
+  .concat([[/\(or PGSSL[A-Z]+\)/g, '']])
 
 export function inMysqlTerms(error: unknown): unknown {
   if (!(error instanceof PgSslError)) return error

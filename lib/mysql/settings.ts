@@ -6,10 +6,10 @@
  */
 import { userInfo } from 'node:os'
 import { PgSslError, warnOnce } from '../engine/errors.js'
-import { policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
+import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import { parseMysqlSslMode, type MysqlSslMode } from './modes.js'
 import { defaultOptionFiles, readOptionFiles } from './option-files.js'
-import { MARIADB_TLS_OPTIONS, MYSQL_SETTINGS, OTHER_CLIENT_OPTIONS, settingNamed, type MysqlSettingName } from './option-names.js'
+import { MARIADB_TLS_OPTIONS, MYSQL_SETTINGS, OTHER_CLIENT_OPTIONS, settingNamed, UNSUPPORTED_TLS_OPTIONS, type MysqlSettingName } from './option-names.js'
 import { parseMysqlUri } from './uri.js'
 
 /** Options of connectMysql() / createMysqlPool() that pg-sslmode reads; any other key goes to mysql2 as is. */
@@ -39,6 +39,18 @@ export interface MysqlSslOptions {
   tlsSniServername?: string
   /** Milliseconds, as mysql2 takes it (option files give seconds: connect-timeout=10). */
   connectTimeout?: number
+  /** OFF (default), ON or STRICT: ON and STRICT need Node's OpenSSL in FIPS mode, else the connection is refused. */
+  sslFipsMode?: string
+  /**
+   * Over an unencrypted connection, let caching_sha2_password / sha256_password fetch the server's
+   * RSA key to encrypt the password to (the MySQL client's --get-server-public-key). Off by
+   * default: a man in the middle can send its own key and decrypt the password.
+   */
+  getServerPublicKey?: boolean
+  /** The server's RSA public key (PEM file) to encrypt the password to over an unencrypted connection. */
+  serverPublicKeyPath?: string
+  /** Allow mysql_clear_password, which sends the password as it is (the MySQL client's --enable-cleartext-plugin). */
+  enableCleartextPlugin?: boolean
   /** mysql://user:password@host:port/database?ssl-mode=VERIFY_CA&ssl-ca=/path/ca.pem */
   uri?: string
   /**
@@ -74,14 +86,48 @@ export function mysqlSettingValue(settings: MysqlSettings, name: MysqlSettingNam
   return settings.values.get(name)?.value
 }
 
-const OPTION_KEYS = new Set([...MYSQL_SETTINGS.map((s) => s.option), 'uri', 'optionFiles', 'policy', 'env'])
+const OPTION_KEYS = new Set([...MYSQL_SETTINGS.map((s) => s.option), 'uri', 'optionFiles', 'policy', 'env', 'onSecurityEvent'])
+
+/** Case, '-' and '_' folded away: sslMode, ssl-mode, ssl_mode, sslmode and SslMode are one name. */
+const fold = (key: string): string => key.toLowerCase().replace(/[-_]/g, '')
+const OWN_BY_FOLDED = new Map([...OPTION_KEYS].map((key) => [fold(key), key]))
+
+/**
+ * The options in code with pg-sslmode's own names in their canonical spelling. Any spelling of one
+ * of them (ssl-mode, ssl_mode, sslmode, SslMode, ssl_ca, URI, ...) is that option — handed to
+ * mysql2 it would be ignored, and the connection silently weaker than asked. Two spellings of one
+ * option with different values are refused, naming both.
+ */
+export function canonicalMysqlOptions(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const spelledAs = new Map<string, string>()
+  for (const [key, value] of Object.entries(options)) {
+    const own = OWN_BY_FOLDED.get(fold(key))
+    if (own === undefined) {
+      out[key] = value
+      continue
+    }
+    if (value === undefined || value === null) continue
+    const earlier = spelledAs.get(own)
+    if (earlier !== undefined && out[own] !== value) {
+      throw new PgSslError('INVALID_SETTING', `the options "${earlier}" and "${key}" both set ${own} and disagree`, {
+        setting: own,
+        hint: `give ${own} once (any spelling names the same setting)`,
+      })
+    }
+    spelledAs.set(own, key)
+    out[own] = value
+  }
+  return out
+}
 
 /** The options that are mysql2's own (charset, timezone, namedPlaceholders...), passed through. */
 export function mysql2Options(options: MysqlSslOptions & Record<string, unknown>): Record<string, unknown> {
   for (const refused of ['ssl', 'stream', 'socketPath']) {
-    if (options[refused] !== undefined) {
-      throw new PgSslError('INVALID_SETTING', `the mysql2 option "${refused}" cannot be combined with pg-sslmode/mysql`, {
-        setting: refused,
+    const spelled = Object.keys(options).find((key) => fold(key) === fold(refused) && options[key] !== undefined)
+    if (spelled !== undefined) {
+      throw new PgSslError('INVALID_SETTING', `the mysql2 option "${spelled}" cannot be combined with pg-sslmode/mysql`, {
+        setting: spelled,
         hint:
           refused === 'ssl'
             ? 'state TLS as MySQL does: sslMode, sslCa, sslCert, sslKey, sslCrl... (pg-sslmode runs and verifies the TLS session itself)'
@@ -92,7 +138,8 @@ export function mysql2Options(options: MysqlSslOptions & Record<string, unknown>
   return Object.fromEntries(Object.entries(options).filter(([key]) => !OPTION_KEYS.has(key)))
 }
 
-export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettings {
+export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
+  const options = canonicalMysqlOptions(given as Record<string, unknown>) as MysqlSslOptions
   const env = options.env ?? process.env
   const values = new Map<MysqlSettingName, MysqlSettingValue>()
   const notes: string[] = []
@@ -114,12 +161,21 @@ export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettin
         hint: `write ${mariadb} instead: a TLS setting pg-sslmode cannot read the way its author meant is refused, never ignored`,
       })
     }
+    const unsupported = UNSUPPORTED_TLS_OPTIONS.get(entry.name)
+    if (unsupported && !entry.loose) {
+      throw new PgSslError('OPTION_FILE_INVALID', `"${entry.name}" in ${entry.file} at line ${entry.line} is not supported by pg-sslmode/mysql: ${unsupported}`, {
+        setting: entry.name,
+        file: entry.file,
+        hint: `remove ${entry.name} (or write loose-${entry.name} if only other programs should read it)`,
+      })
+    }
     const setting = settingNamed(entry.name)
     if (setting) {
-      if (entry.value === undefined) {
+      if (entry.value === undefined && setting.flag) {
+        set(setting.name, '1', where)
+      } else if (entry.value === undefined) {
         throw new PgSslError('OPTION_FILE_INVALID', `option '${entry.name}' requires an argument (${entry.file} at line ${entry.line})`, { setting: entry.name, file: entry.file })
-      }
-      set(setting.name, entry.value, where)
+      } else set(setting.name, entry.value, where)
     } else if (!entry.loose && !OTHER_CLIENT_OPTIONS.has(entry.name)) {
       // Echo the value as the client does, unless it may be a secret.
       const shown = entry.value === undefined ? '' : /pass|secret|key/.test(entry.name) ? '=***' : `=${entry.value}`
@@ -139,6 +195,9 @@ export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettin
     if (setting.name === 'connect-timeout') {
       if (typeof value !== 'number' || !(value > 0)) throw invalidOption('connectTimeout', value, 'milliseconds, a positive number')
       set(setting.name, String(value / 1000), 'option')
+    } else if (setting.flag) {
+      if (typeof value !== 'boolean') throw invalidOption(setting.option, value, 'true or false')
+      set(setting.name, value ? '1' : '0', 'option')
     } else set(setting.name, String(value), 'option')
   }
 
@@ -148,6 +207,15 @@ export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettin
   }
   const timeout = values.get('connect-timeout')
   if (timeout && !(Number(timeout.value) > 0)) throw new PgSslError('INVALID_SETTING', `invalid connect-timeout "${timeout.value}" (${timeout.source})`, { setting: 'connect-timeout', hint: 'seconds, a positive number' })
+
+  for (const setting of MYSQL_SETTINGS.filter((s) => s.flag)) {
+    const flag = values.get(setting.name)
+    if (flag) set(setting.name, flagValue(flag.value, `${setting.name} (${flag.source})`) ? '1' : '0', flag.source)
+  }
+  const fips = values.get('ssl-fips-mode')
+  if (fips && !['OFF', 'ON', 'STRICT'].includes(fips.value.toUpperCase())) {
+    throw new PgSslError('INVALID_SETTING', `invalid ssl-fips-mode "${fips.value}" (${fips.source})`, { setting: 'ssl-fips-mode', hint: 'use OFF, ON or STRICT' })
+  }
 
   // The MySQL 8 client (include/sslopt-case.h): --ssl-ca or --ssl-capath without an explicit
   // --ssl-mode means VERIFY_CA. A mode given anywhere (file, URI, code) is explicit.
@@ -164,7 +232,7 @@ export function resolveMysqlSettings(options: MysqlSslOptions = {}): MysqlSettin
     warnOnce('mysql-required-with-ca', 'no verification of server certificate will be done. Use --ssl-mode=VERIFY_CA or VERIFY_IDENTITY.')
   }
 
-  const { policy, sources: policySources } = policiesInForce(env, options.policy)
+  const { policy, sources: policySources } = policiesInForce(environmentControls(options.env).policies, options.policy)
   return { values, sslMode, sslModeExplicit: modeValue !== undefined, policy, policySources, notes }
 }
 
@@ -187,6 +255,14 @@ function defaultUser(env: Readonly<Record<string, string | undefined>>): string 
   } catch {
     return 'root'
   }
+}
+
+/** A boolean as MySQL's option files write one (my_getopt: 1/0, ON/OFF, TRUE/FALSE; named alone, on). */
+function flagValue(text: string, where: string): boolean {
+  const v = text.trim().toUpperCase()
+  if (['', '1', 'ON', 'TRUE'].includes(v)) return true
+  if (['0', 'OFF', 'FALSE'].includes(v)) return false
+  throw new PgSslError('INVALID_SETTING', `invalid ${where}: "${text}"`, { setting: where.split(' ')[0]!, hint: 'use 1 or 0 (ON/OFF, TRUE/FALSE)' })
 }
 
 function invalidOption(name: string, value: unknown, expected: string): PgSslError {

@@ -88,6 +88,21 @@ if (!why) {
     t.match(byName.security, { hostnameVerified: true, host: 'localhost', serverCertificate: { subject: /CN=localhost/ } })
   })
 
+  t.test('VERIFY_IDENTITY reads an IP host as OpenSSL does (127.000.000.001 is 127.0.0.1), as the MariaDB client', async (t) => {
+    for (const host of ['127.000.000.001', '127.0.0.1']) {
+      const ours = await outcome(at(servers.good, { host, sslMode: 'VERIFY_IDENTITY', sslCa: CA }))
+      t.match(ours.security, { hostnameVerified: true, outcome: 'encrypted-verified' }, `${host}: pg-sslmode accepts the certificate's IP:127.0.0.1`)
+      const client = spawnSync('mariadb', [`--host=${host}`, `--port=${servers.good.port}`, '--user=app', '--ssl-verify-server-cert', `--ssl-ca=${CA}`, '--batch', '-e', 'select 1'], {
+        encoding: 'utf8',
+        env: { ...process.env, MYSQL_PWD: MYSQL_PASSWORD },
+      })
+      if (client.error) t.comment(`the MariaDB client did not run: ${client.error.message}`)
+      else t.equal(client.status, 0, `${host}: the MariaDB client accepts it too${client.status === 0 ? '' : `: ${client.stderr.trim()}`}`)
+    }
+    const mismatch = await outcome(at(servers.otherHost, { host: '127.000.000.001', sslMode: 'VERIFY_IDENTITY', sslCa: CA }))
+    t.match(mismatch.error, { code: 'HOSTNAME_MISMATCH' }, 'and a certificate for another host is still refused')
+  })
+
   t.test('ssl-capath: a hashed CA directory verifies as ssl-ca does', async (t) => {
     const hash = spawnSync('openssl', ['x509', '-subject_hash', '-noout', '-in', CA], { encoding: 'utf8' }).stdout.trim()
     if (!/^[0-9a-f]{8}$/.test(hash)) throw new Error('openssl is needed to name the CA file')
