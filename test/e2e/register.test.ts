@@ -110,9 +110,12 @@ t.test('an ORM\'s ssl option cannot weaken the environment\'s policy', async (t)
   const policyFile = join(tmpdir(), `pg-sslmode-register-policy-${process.pid}.json`)
   writeFileSync(policyFile, JSON.stringify({ minimumMode: 'verify-ca' }))
   for (const [name, script, flag, register] of libraries.slice(0, 2)) {
-    const { outcome } = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: 'false' })
+    const { outcome } = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: 'false', PGSSLMODE: 'disable' })
     t.equal(outcome?.error?.code, 'POLICY_VIOLATION', `${name} with ssl: false: ${outcome?.error?.message}`)
     t.match(outcome?.error?.message, /minimumMode \(set by env:PGSSLPOLICY=/, 'the violation names the environment\'s rule')
+    // With PGSSLMODE=verify-full the ORM's ssl: false is the weaker of two TLS sources: the stricter applies.
+    const stricter = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: 'false' })
+    t.match(stricter.outcome?.security, { outcome: 'encrypted-verified', requestedMode: 'verify-full' }, `${name} with ssl: false under PGSSLMODE=verify-full: verify-full`)
     const lax = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: JSON.stringify({ rejectUnauthorized: false }) })
     t.match(lax.outcome?.security, { outcome: 'encrypted-verified' }, `${name} with rejectUnauthorized: false still verifies: the root CA is there (libpq's require rule) and the policy asks for it`)
   }

@@ -8,6 +8,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { createServer } from 'node:net'
 import { connect, createPool, SslClient, type ConnectOptions } from '../../lib/index.js'
 import { startCluster } from '../../scripts/harness.js'
 import { hostilePostgres } from '../hostile-peers.js'
@@ -76,6 +77,19 @@ for (const [phase, port] of [['the TLS handshake', stallTls.port], ['the TCP con
     t.ok(Date.now() - started < 2000, `end() returned after ${Date.now() - started} ms`)
   })
 }
+
+t.test("a start-up that stalls after 'N': connect_timeout ends it", async (t) => {
+  const server = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => socket.write('N')) // and then nothing, whatever the start-up says
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const started = Date.now()
+  const error = await rejection(connect({ ...base, port: (server.address() as { port: number }).port, sslmode: 'prefer', connectionTimeoutMillis: 300 }))
+  t.equal(error.code, 'CONNECT_TIMEOUT')
+  t.ok(Date.now() - started < 2000, `ended after ${Date.now() - started} ms`)
+})
 
 const libpqProblem = libpq18Problem()
 t.test('libpq 18 times out on the same peers', { skip: libpqProblem && process.env.CI !== 'true' ? libpqProblem : false }, async (t) => {
