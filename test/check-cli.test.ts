@@ -104,3 +104,17 @@ t.test('the SSL policy of the environment is checked too', async (t) => {
   t.equal(strong.code, 0, strong.out)
   t.match(strong.out, /OK\s+policy: dialect and mode\s+sslmode verify-full meets env:PGSSLPOLICY=recommended/)
 })
+
+t.test('a URI password is never printed, whatever characters it holds', async (t) => {
+  for (const [uri, secret] of [
+    ['postgresql://app:Qq7?x:y@db.example/app?sslmode=require', 'Qq7?x:y'],
+    ['postgresql://app:Zz9/rest@db.example/app', 'Zz9'],
+    ['postgresql://app:p@Ww4@db.example/app', 'Ww4'],
+  ] as const) {
+    for (const extra of [[], ['--json']]) {
+      const { out } = run(['check', uri, ...extra])
+      t.notMatch(out, secret, `${uri.replace(secret, '…')} ${extra.join(' ')}`)
+    }
+  }
+  t.match(run(['check', 'postgresql://app:Zz9/rest@db.example/app']).out, /INVALID_SETTING/, 'an unencoded "/" in the password is refused')
+})
