@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // the MySQL Plus cloud switch: no database code
   ['mysqlplus/'],
   // the PostgreSQL side
-  ['postgres/pg.ts', 'postgres/native-guard.ts'],
+  ['postgres/pg.ts', 'postgres/native-guard.ts', 'postgres/pg-internals.ts'],
   ['postgres/opengauss/'],
   ['postgres/dialects.ts'],
   ['postgres/settings/'],

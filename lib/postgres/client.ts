@@ -17,6 +17,7 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
+import { activeQueryOf } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -317,7 +318,7 @@ export class SslClient extends pg.Client implements StartupTarget {
    * pg's own behaviour.
    */
   cancel(client: InstanceType<typeof pg.Client>, query: unknown): void {
-    if (client instanceof SslClient && (client as unknown as { activeQuery?: unknown }).activeQuery === query) {
+    if (client instanceof SslClient && activeQueryOf(client) === query) {
       cancelQuery(client).catch((error: unknown) => {
         if (this.listenerCount('error') > 0) this.emit('error', error)
         else process.emitWarning(`pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`, 'PgSslCancelWarning')

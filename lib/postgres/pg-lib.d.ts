@@ -1,5 +1,5 @@
 // pg's CommonJS entry point, which lib/pg.ts loads directly; typed as 'pg' there.
-declare module 'pg/lib/index.js' {
+declare module 'pg/lib/index' {
   const pg: unknown
   export default pg
 }

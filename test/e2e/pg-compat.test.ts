@@ -209,6 +209,13 @@ same('end() during a prepared statement: the statement is cut off, the backend g
   return { outcome, backendGoneWithin4s: !alive }
 })
 
+same("an empty password from a password function: pg's own SASL error and message", async ({ Client }) => {
+  const client = new Client({ ...options(), password: async () => '' })
+  const error = (await client.connect().then(() => undefined, (e: unknown) => e)) as Error | undefined
+  await client.end().catch(() => undefined)
+  return { isError: error instanceof Error, message: error?.message }
+})
+
 same('a second connect() fails with pg error', async ({ Client }) => {
   const client = new Client(options())
   await client.connect()

@@ -59,6 +59,7 @@ function startupFailure(error: unknown, authenticated: boolean, stream: Socket):
     })
     return new Failure('other', alert)
   }
-  const failed = new PgSslError('CONNECTION_FAILED', `connection start-up failed: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+  // pg's own words (its SASL checks, "Connection terminated unexpectedly", ...), as pg would throw them.
+  const failed = new PgSslError('CONNECTION_FAILED', (error as Error)?.message ?? String(error), { cause: error })
   return new Failure('other', failed)
 }
