@@ -1,0 +1,110 @@
+/**
+ * An application's own install, made as a user makes it (test helpers, not a test file): the
+ * packed pg-sslmode and the app's dependencies from the npm registry in a fresh directory, and
+ * the small apps run in it. Used by test/e2e/pg-versions.test.ts and test/e2e/runtimes.test.ts.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Why the npm registry cannot be used here, or undefined when it can. */
+export function registryProblem(): string | undefined {
+  const registry = spawnSync('npm', ['view', 'pg@latest', 'version'], { encoding: 'utf8', timeout: 60_000 })
+  return registry.status === 0 ? undefined : `the npm registry cannot be reached (${(registry.stderr || registry.error?.message || '').trim().split('\n').at(-1)})`
+}
+
+let tarball: string | undefined
+
+/** `npm pack` of this repository (its dist, as built by the test command), once per process. */
+export function packedPgSslmode(): string {
+  if (tarball) return tarball
+  const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-pack-'))
+  const packed = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })
+  if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr.trim().split('\n').at(-1)}`)
+  tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!)
+  return tarball
+}
+
+export interface App {
+  readonly dir: string
+  /** What npm install said, and how long it took. */
+  readonly install: { readonly ok: boolean; readonly ms: number; readonly error: string }
+}
+
+/** A fresh ES-module app with `files`, and `npm install` of `packages` plus the packed pg-sslmode. */
+export function installApp(name: string, packages: readonly string[], files: Readonly<Record<string, string>>): App {
+  const dir = mkdtempSync(join(tmpdir(), `pg-sslmode-app-${name}-`))
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+  const started = Date.now()
+  const run = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages, packedPgSslmode()], { cwd: dir, encoding: 'utf8', timeout: 300_000 })
+  return { dir, install: { ok: run.status === 0, ms: Date.now() - started, error: run.stderr.trim().split('\n').slice(-3).join(' | ') } }
+}
+
+/** The pg copies in an app's tree. */
+export function pgCopies(app: App): string[] {
+  return spawnSync('npm', ['ls', 'pg', '--all', '--parseable'], { cwd: app.dir, encoding: 'utf8' }).stdout.split('\n').filter((line) => /node_modules\/pg$/.test(line))
+}
+
+/** Runs `command` in the app; the last line of stdout is JSON. */
+export function runInApp(app: App, command: readonly string[], env: Record<string, string>): { status: number | null; result: Record<string, unknown>; stderr: string } {
+  const run = spawnSync(command[0]!, command.slice(1), { cwd: app.dir, encoding: 'utf8', env, timeout: 60_000 })
+  let result: Record<string, unknown> = {}
+  try {
+    result = JSON.parse(run.stdout.trim().split('\n').at(-1) || '{}') as Record<string, unknown>
+  } catch {
+    result = { unparsed: run.stdout }
+  }
+  return { status: run.status, result, stderr: run.stderr.trim().split('\n').slice(0, 6).join(' | ') }
+}
+
+/**
+ * What an app checks with its own pg (argv: port, user, CA, another CA): SslClient and the pool
+ * are the app's pg.Client and pg.Pool, the app's pg.defaults and pg.types apply, verify-full
+ * connects, a wrong CA is refused with its code.
+ */
+export const CHECKS_APP = `
+import pg from 'pg'
+import { connect, createPool, SslClient } from 'pg-sslmode'
+const [port, user, ca, otherCa] = process.argv.slice(2)
+const out = { pgVersion: (await import('pg/package.json', { with: { type: 'json' } })).default.version }
+const options = { host: 'localhost', port: Number(port), user, database: 'postgres', sslmode: 'verify-full', sslrootcert: ca, env: { HOME: process.env.HOME } }
+pg.defaults.application_name = 'the-apps-defaults'
+pg.types.setTypeParser(23, (text) => 'int4:' + text)
+const client = await connect(options)
+out.clientIsPgClient = client instanceof pg.Client && new SslClient(options) instanceof pg.Client
+out.outcome = client.security.outcome
+out.applicationName = (await client.query('show application_name')).rows[0].application_name
+out.typed = (await client.query('select 7::int4 as n')).rows[0].n
+await client.end()
+const pool = createPool(options)
+out.poolIsPgPool = pool instanceof pg.Pool
+out.poolRows = (await pool.query('select 1::text as one')).rows
+await pool.end()
+out.refusal = await connect({ ...options, sslrootcert: otherCa }).then((c) => c.end().then(() => 'connected'), (e) => e.code)
+console.log(JSON.stringify(out))
+`
+
+/** What CHECKS_APP prints when everything holds. */
+export const CHECKS_PASS = {
+  clientIsPgClient: true,
+  outcome: 'encrypted-verified',
+  applicationName: 'the-apps-defaults',
+  typed: 'int4:7',
+  poolIsPgPool: true,
+  poolRows: [{ one: '1' }],
+  refusal: 'CERT_VERIFY_FAILED',
+}
+
+/** A plain pg app, for pg-sslmode/register with PGSSLMODE in its environment. */
+export const REGISTERED_APP = `
+import pg from 'pg'
+const client = new pg.Client({ database: 'postgres' })
+await client.connect()
+console.log(JSON.stringify({ security: client.security?.outcome ?? null, mode: client.security?.effectiveMode ?? null }))
+await client.end()
+`
