@@ -108,3 +108,27 @@ await client.connect()
 console.log(JSON.stringify({ security: client.security?.outcome ?? null, mode: client.security?.effectiveMode ?? null }))
 await client.end()
 `
+
+/**
+ * What an app checks with its own mysql2 (argv: port, password, CA, another CA): VERIFY_IDENTITY
+ * connects with a report, a pool's connections carry one, a wrong CA is refused with its code.
+ */
+export const MYSQL_CHECKS_APP = `
+import { connectMysql, createMysqlPool } from 'pg-sslmode/mysql'
+const [port, password, ca, otherCa] = process.argv.slice(2)
+const out = { mysql2Version: (await import('mysql2/package.json', { with: { type: 'json' } })).default.version }
+const options = { host: 'localhost', port: Number(port), user: 'app', password, database: 'app', sslMode: 'VERIFY_IDENTITY', sslCa: ca, optionFiles: false, env: {} }
+const conn = await connectMysql(options)
+out.outcome = conn.security.outcome
+out.rows = (await conn.query('select 1 as one'))[0]
+await conn.end()
+const pool = createMysqlPool(options)
+const pooled = await pool.getConnection()
+out.pooledOutcome = pooled.security.outcome
+pooled.release()
+await pool.end()
+out.refusal = await connectMysql({ ...options, sslCa: otherCa }).then((c) => c.end().then(() => 'connected'), (e) => e.code)
+console.log(JSON.stringify(out))
+`
+
+export const MYSQL_CHECKS_PASS = { outcome: 'encrypted-verified', rows: [{ one: 1 }], pooledOutcome: 'encrypted-verified', refusal: 'CERT_VERIFY_FAILED' }

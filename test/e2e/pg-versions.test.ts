@@ -1,20 +1,23 @@
 /**
- * pg-sslmode in the application's own install, for each pg an application's lockfile may pin
+ * pg-sslmode in the application's own install, for each pg (and mysql2) an application's lockfile may pin
  * (8.11.3, 8.13.3, 8.16.3, 8.20.0 and the newest 8.x): a fresh app directory gets that pg and the
  * packed pg-sslmode from the npm registry, as `npm install pg@X pg-sslmode` would, and then: one
  * pg copy in the tree (pg is a peer dependency), SslClient and createPool()'s pool are instances
  * of the app's pg.Client and pg.Pool, the app's pg.defaults and pg.types apply, verify-full
  * connects, a wrong CA is refused with its code, and pg-sslmode/register covers a plain
- * pg.Client. Needs the npm registry (CI has it): without it the test says so and skips, except on CI.
+ * pg.Client. For mysql2 (3.23.3, the first pg-sslmode/mysql accepts, and the newest): VERIFY_IDENTITY
+ * with a report, a pool, a coded refusal, on MariaDB. Needs the npm registry (CI has it): without it the test says so and skips, except on CI.
  */
 import t from 'tap'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fixture, startCluster } from '../../scripts/harness.js'
-import { CHECKS_APP, CHECKS_PASS, installApp, pgCopies, registryProblem, REGISTERED_APP, runInApp } from '../app-install.js'
+import { CHECKS_APP, CHECKS_PASS, installApp, MYSQL_CHECKS_APP, MYSQL_CHECKS_PASS, pgCopies, registryProblem, REGISTERED_APP, runInApp } from '../app-install.js'
+import { mariadbProblem, MYSQL_PASSWORD, startMariaDb } from '../../scripts/mariadb.js'
 
 const PG_VERSIONS = ['8.11.3', '8.13.3', '8.16.3', '8.20.0', 'latest']
+const MYSQL2_VERSIONS = ['3.23.3', 'latest']
 
 const why = registryProblem()
 if (why) {
@@ -23,6 +26,9 @@ if (why) {
 } else {
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
+  const noMariaDb = mariadbProblem()
+  const mariadb = noMariaDb ? undefined : await startMariaDb({ ssl: true })
+  t.teardown(() => mariadb?.stop())
 
   for (const version of PG_VERSIONS) {
     t.test(`pg@${version} in the application's install`, async (t) => {
@@ -46,5 +52,19 @@ if (why) {
       })
       t.same(registered.result, { security: 'encrypted-verified', mode: 'verify-full' }, `register covers the app's pg.Client ${registered.stderr}`)
     })
+  }
+
+  if (!mariadb) t.comment(`skipping the mysql2 versions: ${noMariaDb}`)
+  else {
+    for (const version of MYSQL2_VERSIONS) {
+      t.test(`mysql2@${version} in the application's install`, async (t) => {
+        const app = installApp(`mysql2-${version}`, [`mysql2@${version}`, 'pg'], { 'app.mjs': MYSQL_CHECKS_APP })
+        t.ok(app.install.ok, `npm install mysql2@${version} pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
+        const checks = runInApp(app, [process.execPath, 'app.mjs', String(mariadb.port), MYSQL_PASSWORD, fixture('ca.crt'), fixture('other-ca.crt')], { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) })
+        t.equal(checks.status, 0, checks.stderr)
+        if (version !== 'latest') t.equal(checks.result.mysql2Version, version, 'the app runs on the mysql2 it pinned')
+        t.match(checks.result, MYSQL_CHECKS_PASS)
+      })
+    }
   }
 }
