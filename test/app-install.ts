@@ -100,6 +100,13 @@ export const CHECKS_PASS = {
   refusal: 'CERT_VERIFY_FAILED',
 }
 
+/** The canary of lib/postgres/pg-internals.ts on the app's pg (an internal module: reached by its file). */
+export const PG_CANARY_APP = `
+import pg from 'pg'
+const { missingPgMembers } = await import(new URL('./node_modules/pg-sslmode/dist/esm/postgres/pg-internals.js', import.meta.url))
+console.log(JSON.stringify({ missing: missingPgMembers(pg) }))
+`
+
 /** A plain pg app, for pg-sslmode/register with PGSSLMODE in its environment. */
 export const REGISTERED_APP = `
 import pg from 'pg'

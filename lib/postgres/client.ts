@@ -11,13 +11,14 @@
  * error over SSL; allow retries with SSL; several hosts). pg cannot reconnect a client, so between
  * attempts the pg.Connection pg created is given the next socket, the listeners pg attached for
  * the failed attempt are removed (the application's stay) and pg's connection-state flags are
- * reset (startOn / abandonAttempt below). That is the one place that touches pg's internals.
+ * reset (startOn / abandonAttempt below), through pg-internals.ts, which names every private member of
+ * pg that pg-sslmode uses and why (a canary test checks them on every supported pg).
  * Throughout, `client.connection` is the object pg made and `client.connection.stream` the socket
  * of the attempt under way.
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf } from './pg-internals.js'
+import { activeQueryOf, forgetStatements, pgInternals } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -35,32 +36,6 @@ import { TERMINATED, type Negotiated, type StartupFacts, type StartupTarget } fr
 import { settingValue } from './settings/resolve.js'
 
 type Listener = (...args: unknown[]) => void
-
-/** The pg.Connection fields a retry resets (pg/lib/connection.js). */
-interface PgConnection extends NodeJS.EventEmitter {
-  stream: Socket
-  ssl: unknown
-  _ending: boolean
-  _connecting: boolean
-  parsedStatements: Record<string, unknown>
-  submittedNamedStatements: Record<string, unknown>
-  startup(config: Record<string, string>): void
-}
-
-/** The pg.Client fields a retry resets (pg/lib/client.js constructor and _connect). */
-interface PgClientState {
-  connection: PgConnection
-  _connecting: boolean
-  _connected: boolean
-  _connectionError: boolean
-  _ending: boolean
-  _ended: boolean
-  _queryable: boolean
-  _Promise: PromiseConstructor
-  connectionTimeoutHandle?: NodeJS.Timeout
-  connectionParameters: { client_encoding?: string; ssl?: unknown }
-  getStartupConf(): Record<string, string>
-}
 
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ResolvedSettings | undefined
@@ -121,7 +96,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
   override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
-    const state = this as unknown as PgClientState
+    const state = pgInternals(this)
     if (this.#started) {
       const error = new Error('Client has already been connected. You cannot reuse a client.')
       if (callback) {
@@ -203,7 +178,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   override end(): Promise<void>
   override end(callback: (error: Error) => void): void
   override end(callback?: (error: Error) => void): Promise<void> | void {
-    const state = this as unknown as PgClientState
+    const state = pgInternals(this)
     if (!this.#negotiating) return callback ? super.end(callback) : super.end()
     // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
     // and closes every socket, as pg's end() closes a connecting client's socket; no further
@@ -240,7 +215,7 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   /** @internal */
   nextSocket(): Socket {
-    const con = (this as unknown as PgClientState).connection
+    const con = pgInternals(this).connection
     // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
     const own = con.stream
     const fresh = !this.#usedOwnSocket && own instanceof Socket && !own.connecting && !own.destroyed && own.readyState === 'closed' && own.remoteAddress === undefined
@@ -253,13 +228,13 @@ export class SslClient extends pg.Client implements StartupTarget {
   /** @internal */
   expose(stream: Socket): void {
     this.#restoreDestroy?.()
-    ;(this as unknown as PgClientState).connection.stream = stream
+    ;pgInternals(this).connection.stream = stream
     this.#restoreDestroy = watchExternalDestroy(stream, () => this.#abort())
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
   async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
-    const state = this as unknown as PgClientState
+    const state = pgInternals(this)
     const con = state.connection
     this.#applicationListeners ??= snapshotListeners(con)
     const settings = this.#resolved()
@@ -291,8 +266,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     con.ssl = false
     con._ending = false
     con._connecting = false
-    con.parsedStatements = {}
-    con.submittedNamedStatements = {}
+    forgetStatements(con)
     con.once('authenticationOk', onAuthenticated)
     state._connecting = false
     state._connected = false
@@ -348,7 +322,7 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */
   abandonAttempt(): void {
-    const state = this as unknown as PgClientState
+    const state = pgInternals(this)
     clearTimeout(state.connectionTimeoutHandle)
     const con = state.connection
     // What pg (and startOn) attached for this attempt goes; the application's listeners stay.

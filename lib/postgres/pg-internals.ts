@@ -1,21 +1,110 @@
 /**
- * pg's private members, read here and nowhere else (issue: one adapter per driver). Each entry says
- * why pg-sslmode needs it and which pg versions have it.
+ * pg's private members: every one pg-sslmode reads or writes is named here, with why, and is
+ * reached only through this module. `missingPgMembers()` is the canary a test runs against every
+ * supported pg (test/pg-internals.test.ts, test/e2e/pg-versions.test.ts): a pg release that drops
+ * or renames one fails there, naming the member and the version, instead of failing at run time
+ * with an unrelated message.
  */
 import type pg from 'pg'
+import type { Socket } from 'node:net'
 
-interface ClientInternals {
-  /** pg 8.15+: the query on the wire, without the deprecated `activeQuery` getter's warning. */
+/** pg.Connection (pg/lib/connection.js). */
+export interface PgConnectionInternals extends NodeJS.EventEmitter {
+  stream: Socket
+  ssl: unknown
+  _ending: boolean
+  _connecting: boolean
+  parsedStatements: Record<string, unknown>
+  /** Only in newer pg (8.23 has it, 8.20 does not); reset like parsedStatements when present. */
+  submittedNamedStatements?: Record<string, unknown>
+  startup(config: Record<string, string>): void
+}
+
+/** pg.Client (pg/lib/client.js). */
+export interface PgClientInternals {
+  connection: PgConnectionInternals
+  _connecting: boolean
+  _connected: boolean
+  _connectionError: boolean
+  _ending: boolean
+  _ended: boolean
+  _queryable: boolean
+  _Promise: PromiseConstructor
+  connectionTimeoutHandle?: NodeJS.Timeout
+  connectionParameters: { client_encoding?: string; ssl?: unknown; password?: unknown }
+  password: unknown
+  getStartupConf(): Record<string, string>
+  /** Newer pg (8.20 has it, 8.16 does not): the running query, without activeQuery's deprecation warning. */
   _getActiveQuery?: () => unknown
-  /** pg before 8.15: a plain property (deprecated, with a warning on every read, since). */
+  /** Older pg: a plain property; newer pg: a getter that prints a DeprecationWarning. */
   activeQuery?: unknown
+}
+
+/** The members, where they live, and why pg-sslmode needs each: the canary checks this list. */
+export const PG_MEMBERS: ReadonlyArray<{ readonly on: 'Client' | 'Connection'; readonly name: string; readonly why: string }> = [
+  { on: 'Client', name: 'connection', why: 'the pg.Connection whose stream is the socket pg-sslmode opened and verified' },
+  { on: 'Client', name: '_connecting', why: 'reset before each attempt (prefer and host lists start up more than once on one client)' },
+  { on: 'Client', name: '_connected', why: 'reset before each attempt' },
+  { on: 'Client', name: '_connectionError', why: 'reset before each attempt' },
+  { on: 'Client', name: '_ending', why: 'set by end() while negotiating; read so that connect() never settles after end(), as in pg' },
+  { on: 'Client', name: '_ended', why: "set when end() ends a negotiation, as pg's 'end' handler sets it" },
+  { on: 'Client', name: '_queryable', why: 'reset before each attempt' },
+  { on: 'Client', name: '_Promise', why: "pg's Promise option: connect() and end() return that kind of promise, as pg's do" },
+  { on: 'Client', name: 'connectionParameters', why: 'ssl shows the TLS in effect; the password file gives a password per host' },
+  { on: 'Client', name: 'getStartupConf', why: "the start-up parameters pg would send, for openGauss's start-up run by pg-sslmode" },
+  { on: 'Connection', name: 'stream', why: "replaced by the socket of each attempt (pg's own net.Socket for the first)" },
+  { on: 'Connection', name: 'ssl', why: 'set false: TLS is done before pg is given the stream' },
+  { on: 'Connection', name: '_ending', why: 'reset before each attempt' },
+  { on: 'Connection', name: '_connecting', why: 'reset before each attempt, cleared when one is dropped' },
+  { on: 'Connection', name: 'parsedStatements', why: 'emptied before each attempt: a failed session has no statements' },
+  { on: 'Connection', name: 'startup', why: "a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode" },
+]
+
+/** pg's private view of a client. */
+export function pgInternals(client: InstanceType<typeof pg.Client>): PgClientInternals {
+  return client as unknown as PgClientInternals
 }
 
 /**
  * The query `client` is running, as pg's cancel(client, query) compares it: read without the
- * DeprecationWarning pg 8.15+ prints for `client.activeQuery`, which the application never asked for.
+ * DeprecationWarning newer pg prints for `client.activeQuery`, which the application never asked for.
  */
 export function activeQueryOf(client: InstanceType<typeof pg.Client>): unknown {
-  const internals = client as unknown as ClientInternals
+  const internals = pgInternals(client)
   return typeof internals._getActiveQuery === 'function' ? internals._getActiveQuery() : internals.activeQuery
+}
+
+/** `client.connectionParameters.ssl`, which pg fills from its ssl option: here the TLS settings in effect. */
+export function showTlsParameters(client: object, view: unknown): void {
+  ;(client as PgClientInternals).connectionParameters.ssl = view
+}
+
+/** A password from the password file, for this attempt's host only (libpq reads ~/.pgpass per host). */
+export function useAttemptPassword(client: object, password: string): void {
+  const internals = client as PgClientInternals
+  internals.password = password
+  internals.connectionParameters.password = password
+}
+
+/** Emptied before each attempt: what a failed session had parsed is gone with it. */
+export function forgetStatements(connection: PgConnectionInternals): void {
+  connection.parsedStatements = {}
+  if (connection.submittedNamedStatements !== undefined) connection.submittedNamedStatements = {}
+}
+
+/**
+ * The canary: which members `pgModule` lacks (empty when this pg is one pg-sslmode can drive). A
+ * member counts as there when a new client (or its connection) has it, or when pg's class still
+ * uses it (`_connecting` on a Connection appears only once it connects).
+ */
+export function missingPgMembers(pgModule: typeof pg): string[] {
+  const client = new pgModule.Client({ host: 'localhost', user: 'canary', database: 'canary', password: 'canary' }) as unknown as Record<string, unknown>
+  const holders = {
+    Client: { instance: client, source: String(pgModule.Client) },
+    Connection: { instance: (client.connection ?? {}) as Record<string, unknown>, source: String(pgModule.Connection) },
+  }
+  const there = (on: 'Client' | 'Connection', name: string): boolean => name in holders[on].instance || holders[on].source.includes(`.${name}`)
+  const missing = PG_MEMBERS.filter(({ on, name }) => !there(on, name)).map(({ on, name }) => `${on}.${name}`)
+  if (!there('Client', '_getActiveQuery') && !there('Client', 'activeQuery')) missing.push('Client._getActiveQuery or Client.activeQuery')
+  return missing
 }

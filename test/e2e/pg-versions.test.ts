@@ -4,7 +4,8 @@
  * packed pg-sslmode from the npm registry, as `npm install pg@X pg-sslmode` would, and then: one
  * pg copy in the tree (pg is a peer dependency), SslClient and createPool()'s pool are instances
  * of the app's pg.Client and pg.Pool, the app's pg.defaults and pg.types apply, verify-full
- * connects, a wrong CA is refused with its code, and pg-sslmode/register covers a plain
+ * connects, a wrong CA is refused with its code, every private member of pg that pg-sslmode relies
+ * on is there (the canary of lib/postgres/pg-internals.ts), and pg-sslmode/register covers a plain
  * pg.Client. For mysql2 (3.23.3, the first pg-sslmode/mysql accepts, and the newest): VERIFY_IDENTITY
  * with a report, a pool, a coded refusal, on MariaDB. Needs the npm registry (CI has it): without it the test says so and skips, except on CI.
  */
@@ -13,7 +14,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fixture, startCluster } from '../../scripts/harness.js'
-import { CHECKS_APP, CHECKS_PASS, installApp, MYSQL_CHECKS_APP, MYSQL_CHECKS_PASS, pgCopies, registryProblem, REGISTERED_APP, runInApp } from '../app-install.js'
+import { CHECKS_APP, CHECKS_PASS, installApp, MYSQL_CHECKS_APP, PG_CANARY_APP, MYSQL_CHECKS_PASS, pgCopies, registryProblem, REGISTERED_APP, runInApp } from '../app-install.js'
 import { mariadbProblem, MYSQL_PASSWORD, startMariaDb } from '../../scripts/mariadb.js'
 
 const PG_VERSIONS = ['8.11.3', '8.13.3', '8.16.3', '8.20.0', 'latest']
@@ -32,7 +33,7 @@ if (why) {
 
   for (const version of PG_VERSIONS) {
     t.test(`pg@${version} in the application's install`, async (t) => {
-      const app = installApp(version, [`pg@${version}`], { 'app.mjs': CHECKS_APP, 'registered.mjs': REGISTERED_APP })
+      const app = installApp(version, [`pg@${version}`], { 'app.mjs': CHECKS_APP, 'registered.mjs': REGISTERED_APP, 'canary.mjs': PG_CANARY_APP })
       t.ok(app.install.ok, `npm install pg@${version} pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
       const copies = pgCopies(app)
       t.equal(copies.length, 1, `one pg in the tree: ${copies.join(', ')}`)
@@ -41,6 +42,8 @@ if (why) {
       t.equal(checks.status, 0, checks.stderr)
       if (version !== 'latest') t.equal(checks.result.pgVersion, version, 'the app runs on the pg it pinned')
       t.match(checks.result, CHECKS_PASS)
+      const canary = runInApp(app, [process.execPath, 'canary.mjs'], env)
+      t.same(canary.result, { missing: [] }, `pg@${version} has every private member pg-sslmode relies on (lib/postgres/pg-internals.ts) ${canary.stderr}`)
       const registered = runInApp(app, [process.execPath, '--import', 'pg-sslmode/register', 'registered.mjs'], {
         ...env,
         PGHOST: 'localhost',

@@ -22,6 +22,7 @@ import { startUp } from './startup.js'
 import { AuthGuard } from './auth-guard.js'
 import { DIALECTS } from '../dialects.js'
 import { sslParameters } from './pg-config.js'
+import { showTlsParameters, useAttemptPassword } from '../pg-internals.js'
 import { settingValue } from '../settings/resolve.js'
 import { tlsOptionsFor } from './tls-options.js'
 import { checkPeer } from '../../engine/peer-check.js'
@@ -37,7 +38,7 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
   const preparedAt = performance.now()
   const { settings } = prepared
   // As pg's: the TLS settings and material in effect.
-  ;(client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl = sslParameters(prepared)
+  showTlsParameters(client, sslParameters(prepared))
   const records: AttemptRecord[] = []
   let lastError: PgSslError | undefined
   const attrs = (settingValue(settings, 'target_session_attrs') ?? 'any') as TargetSessionAttrs
@@ -297,7 +298,5 @@ function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepar
 function useEndpointPassword(client: StartupTarget, endpoint: Endpoint): void {
   const found = endpoint.passfile
   if (!found) return
-  const target = client as unknown as { password: unknown; connectionParameters: { password: unknown } }
-  target.password = found.password
-  target.connectionParameters.password = found.password
+  useAttemptPassword(client, found.password)
 }
