@@ -118,7 +118,8 @@ await client.end()
 
 /**
  * What an app checks with its own mysql2 (argv: port, password, CA, another CA): VERIFY_IDENTITY
- * connects with a report, a pool's connections carry one, a wrong CA is refused with its code.
+ * connects with a report, a pool's connections carry one, a wrong CA is refused with its code,
+ * and every private member of mysql2 pg-sslmode/mysql relies on is there.
  */
 export const MYSQL_CHECKS_APP = `
 import { connectMysql, createMysqlPool } from 'pg-sslmode/mysql'
@@ -135,7 +136,10 @@ out.pooledOutcome = pooled.security.outcome
 pooled.release()
 await pool.end()
 out.refusal = await connectMysql({ ...options, sslCa: otherCa }).then((c) => c.end().then(() => 'connected'), (e) => e.code)
+// The canary of lib/mysql/mysql2-internals.ts on the app's mysql2 (an internal module: reached by its file).
+const { missingMysql2Members } = await import(new URL('./node_modules/pg-sslmode/dist/esm/mysql/mysql2-internals.js', import.meta.url))
+out.missingMembers = missingMysql2Members()
 console.log(JSON.stringify(out))
 `
 
-export const MYSQL_CHECKS_PASS = { outcome: 'encrypted-verified', rows: [{ one: 1 }], pooledOutcome: 'encrypted-verified', refusal: 'CERT_VERIFY_FAILED' }
+export const MYSQL_CHECKS_PASS = { outcome: 'encrypted-verified', rows: [{ one: 1 }], pooledOutcome: 'encrypted-verified', refusal: 'CERT_VERIFY_FAILED', missingMembers: [] }

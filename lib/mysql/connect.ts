@@ -17,9 +17,7 @@
  * mysql2's own TLS code is not used for these connections: it skips the host-name check for IP
  * addresses, ignores CRL options and resumes cached sessions without verifying again.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
-import mysql from 'mysql2'
+import { connect as netConnect, isIP } from 'node:net'
 import { ERROR_CODES, PgSslError, type PgSslErrorCode } from '../engine/errors.js'
 import { publish, type EventSinks } from '../engine/policy/audit.js'
 import { violation } from '../engine/policy/enforce.js'
@@ -29,6 +27,7 @@ import type { TlsSessionFacts } from '../engine/tls/session.js'
 import { runTlsHandshake } from '../engine/tls/handshake.js'
 import { closeQuietly } from '../engine/sockets.js'
 import { checkPeer, type PeerCheck } from '../engine/peer-check.js'
+import { installOnMysql2, type Mysql2Connection } from './mysql2-internals.js'
 import { AuthWatch, completePacketLength, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
 import { requiresTls, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { inMysqlTerms, type PreparedMysql } from './prepare.js'
@@ -65,18 +64,15 @@ const CONFIGS = new WeakSet<object>()
 /** What config.ssl says while TLS is on: truthy, so mysql2 takes the session as secure (it is). */
 const TLS_ON = Object.freeze({ managedBy: 'pg-sslmode' })
 
-interface Mysql2Connection {
-  stream: Socket | TLSSocket | HelloGate
-  packetParser: { execute(chunk: Buffer): void }
-  _handleNetworkError(error: Error): void
-}
 
 /**
  * The `stream` option for mysql2: called once per connection with that connection's own config.
  * `prepare` runs before the TCP connection is opened, so a bad file fails with no traffic.
  */
 export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks: EventSinks, onState?: (state: ConnectionState) => void) {
-  installOnMysql2()
+  if (!installOnMysql2(startTls, (connection) => STATES.get(connection.stream)?.report)) {
+    throw new PgSslError('MYSQL2_UNSUPPORTED', 'the installed mysql2 has no Connection.startTLS', { setting: 'mysql2' })
+  }
   return (opts: { config: Record<string, unknown> }): HelloGate => {
     const config = opts.config
     if (CONFIGS.has(config)) {
@@ -377,29 +373,4 @@ export function annotate(error: Error, sslCode: PgSslErrorCode, hint: string = E
 
 export function stateOf(key: object): ConnectionState | undefined {
   return STATES.get(key)
-}
-
-const INSTALLED = Symbol.for('pg-sslmode.mysql2.installed')
-
-/**
- * pg-sslmode's startTLS and a `security` getter on mysql2's Connection class (the copy this module
- * loads). Connections pg-sslmode did not make keep mysql2's own startTLS and have no report.
- */
-function installOnMysql2(): void {
-  const proto = (mysql as unknown as { Connection: { prototype: Record<string | symbol, unknown> } }).Connection?.prototype
-  if (!proto || typeof proto.startTLS !== 'function') {
-    throw new PgSslError('MYSQL2_UNSUPPORTED', 'the installed mysql2 has no Connection.startTLS', { setting: 'mysql2' })
-  }
-  if (proto[INSTALLED]) return
-  const original = proto.startTLS as (onSecure: (error?: Error) => void) => void
-  Object.defineProperty(proto, INSTALLED, { value: true })
-  proto.startTLS = function (this: Mysql2Connection, onSecure: (error?: Error) => void) {
-    startTls.call(this, onSecure, original)
-  }
-  Object.defineProperty(proto, 'security', {
-    configurable: true,
-    get(this: Mysql2Connection) {
-      return STATES.get(this.stream)?.report
-    },
-  })
 }

@@ -34,7 +34,6 @@ export type MysqlConnection = PromiseConnection & { readonly security: MysqlSecu
 export type MysqlPoolConnection = PromisePoolConnection & { readonly security: MysqlSecurityReport }
 export type MysqlPool = Omit<PromisePool, 'getConnection'> & { getConnection(): Promise<MysqlPoolConnection> }
 
-installReportGetter()
 
 /**
  * Connects as the MySQL 8 client would with these settings, or fails with a coded error. A string
@@ -159,13 +158,3 @@ function explained(error: unknown, attempts: readonly unknown[], encrypted: bool
   return error
 }
 
-function installReportGetter(): void {
-  const proto = (mysqlPromise as unknown as { PromiseConnection: { prototype: object } }).PromiseConnection.prototype
-  if (Object.getOwnPropertyDescriptor(proto, 'security')) return
-  Object.defineProperty(proto, 'security', {
-    configurable: true,
-    get(this: { connection: { security?: MysqlSecurityReport } }) {
-      return this.connection.security
-    },
-  })
-}

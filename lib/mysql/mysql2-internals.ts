@@ -1,0 +1,87 @@
+/**
+ * mysql2's private members: every one pg-sslmode/mysql reads, writes or replaces is named here,
+ * with why, and reached only through this module. `missingMysql2Members()` is the canary the
+ * mysql2 version matrix runs (test/e2e/pg-versions.test.ts): a mysql2 release that drops or
+ * renames one fails there, naming it, instead of failing at run time.
+ */
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import mysql from 'mysql2'
+import mysqlPromise from 'mysql2/promise'
+
+/** A mysql2 Connection (lib/base/connection.js), as pg-sslmode drives it. */
+export interface Mysql2Connection {
+  /** The gate pg-sslmode gave as the `stream` option, replaced by the TLS socket once verified. */
+  stream: Socket | TLSSocket | Duplex
+  packetParser: { execute(chunk: Buffer): void }
+  _handleNetworkError(error: Error): void
+}
+type Duplex = import('node:stream').Duplex
+
+/** The members, where they live, and why pg-sslmode/mysql needs each: the canary checks this list. */
+export const MYSQL2_MEMBERS: ReadonlyArray<{ readonly on: 'Connection' | 'PromiseConnection'; readonly name: string; readonly why: string }> = [
+  { on: 'Connection', name: 'startTLS', why: "replaced for pg-sslmode's connections: the engine's TLS context, OpenSSL's verdict and MySQL's host-name rule instead of mysql2's" },
+  { on: 'Connection', name: 'packetParser', why: 'fed the decrypted bytes of the TLS session pg-sslmode runs, as mysql2 feeds it from its own' },
+  { on: 'Connection', name: '_handleNetworkError', why: "told the TLS session's errors, as mysql2's own startTLS tells it" },
+  { on: 'Connection', name: 'stream', why: 'the TLS socket replaces the gate once the session is verified' },
+  { on: 'PromiseConnection', name: 'connection', why: "the callback connection behind a mysql2/promise one, whose report `security` shows" },
+]
+
+const INSTALLED = Symbol.for('pg-sslmode.mysql2.installed')
+
+function connectionPrototype(): Record<string | symbol, unknown> | undefined {
+  return (mysql as unknown as { Connection?: { prototype: Record<string | symbol, unknown> } }).Connection?.prototype
+}
+
+/**
+ * Replace mysql2's Connection.prototype.startTLS (once per mysql2 copy) by `replacement`, which is
+ * given mysql2's own for connections pg-sslmode did not make; and add a `security` getter on
+ * connections and promise connections. Returns false when this mysql2 has no startTLS.
+ */
+export function installOnMysql2(
+  replacement: (this: Mysql2Connection, onSecure: (error?: Error) => void, original: (onSecure: (error?: Error) => void) => void) => void,
+  reportOf: (connection: Mysql2Connection) => unknown,
+): boolean {
+  const proto = connectionPrototype()
+  if (!proto || typeof proto.startTLS !== 'function') return false
+  if (proto[INSTALLED]) return true
+  const original = proto.startTLS as (onSecure: (error?: Error) => void) => void
+  Object.defineProperty(proto, INSTALLED, { value: true })
+  proto.startTLS = function (this: Mysql2Connection, onSecure: (error?: Error) => void) {
+    replacement.call(this, onSecure, original)
+  }
+  Object.defineProperty(proto, 'security', {
+    configurable: true,
+    get(this: Mysql2Connection) {
+      return reportOf(this)
+    },
+  })
+  const promiseProto = (mysqlPromise as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection?.prototype
+  if (promiseProto && !Object.getOwnPropertyDescriptor(promiseProto, 'security')) {
+    Object.defineProperty(promiseProto, 'security', {
+      configurable: true,
+      get(this: { connection: { security?: unknown } }) {
+        return this.connection.security
+      },
+    })
+  }
+  return true
+}
+
+/** The canary: which members this mysql2 lacks (present on the prototype, or used by its class). */
+export function missingMysql2Members(mysqlModule: typeof mysql = mysql, promiseModule: typeof mysqlPromise = mysqlPromise): string[] {
+  const classes = {
+    Connection: (mysqlModule as unknown as { Connection?: { prototype: object } }).Connection,
+    PromiseConnection: (promiseModule as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection,
+  }
+  // A class's source with its parents' (fields set in a base class's constructor appear there).
+  const sourceOf = (cls: object): string => {
+    let text = ''
+    for (let c: unknown = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) text += String(c)
+    return text
+  }
+  return MYSQL2_MEMBERS.filter(({ on, name }) => {
+    const cls = classes[on]
+    return !cls || !(name in cls.prototype || sourceOf(cls).includes(`.${name}`))
+  }).map(({ on, name }) => `${on}.${name}`)
+}
