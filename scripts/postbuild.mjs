@@ -4,12 +4,15 @@ import { readFileSync, writeFileSync } from 'node:fs'
 // dist/cjs is CommonJS although the package is "type": "module".
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }))
 
-// The ES-module build loads pg as 'pg/lib/index.js': Node resolves that in every pg 8 (a plain
-// file before 8.15, the "./lib/*.js" entry of pg's exports map since), where 'pg/lib/index'
-// needs the exports map. The source keeps 'pg/lib/index' because the test runner's TypeScript
-// loader reads pg's exports map wrongly for 'pg/lib/index.js' (it picks "./lib/*": index.js.js).
-const file = 'dist/esm/postgres/pg.js'
-const text = readFileSync(file, 'utf8')
-const fixed = text.replace("from 'pg/lib/index'", "from 'pg/lib/index.js'")
-if (fixed === text) throw new Error(`${file}: the import of 'pg/lib/index' was not found; update scripts/postbuild.mjs`)
-writeFileSync(file, fixed)
+/** Replace `from` by `to` in a built file, or fail: a rewrite that silently stops matching is a bug. */
+function rewrite(file, from, to) {
+  const text = readFileSync(file, 'utf8')
+  if (!text.includes(from)) throw new Error(`${file}: "${from}" not found; update scripts/postbuild.mjs (lib/postgres/pg.ts says why)`)
+  writeFileSync(file, text.replace(from, to))
+}
+
+// pg is loaded through requirePgFrom() (lib/postgres/pg.ts): a missing pg names the install
+// command, and require() resolves 'pg/lib/index' in every pg 8, with or without an exports map.
+// The source keeps a plain import: the test runner's TypeScript loader is what runs it there.
+rewrite('dist/esm/postgres/pg.js', "import pgModule from 'pg/lib/index';", "import { createRequire } from 'node:module';\nconst pgModule = requirePgFrom(createRequire(import.meta.url));")
+rewrite('dist/cjs/postgres/pg.js', 'require("pg/lib/index")', 'requirePgFrom(require)')

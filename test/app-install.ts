@@ -36,12 +36,12 @@ export interface App {
 }
 
 /** A fresh ES-module app with `files`, and `npm install` of `packages` plus the packed pg-sslmode. */
-export function installApp(name: string, packages: readonly string[], files: Readonly<Record<string, string>>): App {
+export function installApp(name: string, packages: readonly string[], files: Readonly<Record<string, string>>, npmFlags: readonly string[] = []): App {
   const dir = mkdtempSync(join(tmpdir(), `pg-sslmode-app-${name}-`))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
   const started = Date.now()
-  const run = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages, packedPgSslmode()], { cwd: dir, encoding: 'utf8', timeout: 300_000 })
+  const run = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...npmFlags, ...packages, packedPgSslmode()], { cwd: dir, encoding: 'utf8', timeout: 300_000 })
   return { dir, install: { ok: run.status === 0, ms: Date.now() - started, error: run.stderr.trim().split('\n').slice(-3).join(' | ') } }
 }
 

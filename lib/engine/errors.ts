@@ -145,6 +145,10 @@ export const ERROR_CODES = {
     summary: 'MySQL Plus switch: the job did not finish in time',
     hint: 'it may still finish: check the job before trying again',
   },
+  PEER_MISSING: {
+    summary: 'pg (a peer dependency: the application\'s own copy is used) is not installed',
+    hint: 'npm install pg (pg >=8.11.0 <9)',
+  },
   NATIVE_NOT_SUPPORTED: {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
     hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',

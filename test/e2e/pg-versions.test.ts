@@ -57,6 +57,16 @@ if (why) {
     })
   }
 
+  t.test('without pg (Yarn 1, or npm --legacy-peer-deps): loading pg-sslmode names the install command', async (t) => {
+    const app = installApp('no-pg', [], { 'load.mjs': "await import('pg-sslmode').then(() => console.log(JSON.stringify({ loaded: true })), (e) => console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })))\n", 'load.cjs': "try { require('pg-sslmode'); console.log(JSON.stringify({ loaded: true })) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })) }\n" }, ['--legacy-peer-deps'])
+    t.ok(app.install.ok, `npm install --legacy-peer-deps pg-sslmode (${app.install.ms} ms)`)
+    t.equal(pgCopies(app).length, 0, 'no pg in the tree')
+    for (const file of ['load.mjs', 'load.cjs']) {
+      const run = runInApp(app, [process.execPath, file], { PATH: process.env.PATH ?? '', HOME: tmpdir() })
+      t.match(run.result, { code: 'PEER_MISSING', hint: /npm install pg/ }, `${file}: ${JSON.stringify(run.result)}`)
+    }
+  })
+
   if (!mariadb) t.comment(`skipping the mysql2 versions: ${noMariaDb}`)
   else {
     for (const version of MYSQL2_VERSIONS) {
