@@ -18,11 +18,11 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, forgetStatements, pgInternals } from './pg-internals.js'
+import { activeQueryOf, forgetStatements, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
-import { pgConfig } from './connect/pg-config.js'
+import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
 import { DIALECTS } from './dialects.js'
 import { authenticate, openGaussProtocolMinor } from './opengauss/startup.js'
@@ -70,6 +70,8 @@ export class SslClient extends pg.Client implements StartupTarget {
     }
     const pgOptions = settings ? pgConfig(settings) : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
     super(pgOptions)
+    // As pg: until the connection says which TLS is in effect, connectionParameters.ssl is the ssl option.
+    if (options.ssl !== undefined && options.ssl !== null) showTlsParameters(this, sslOptionAsPgShowsIt(options.ssl))
     this.#settings = settings
     this.#settingsError = settingsError
     // createPool() shares its retry counters with the clients it makes (pool.connectRetryStats).
@@ -180,6 +182,16 @@ export class SslClient extends pg.Client implements StartupTarget {
   override end(callback?: (error: Error) => void): Promise<void> | void {
     const state = pgInternals(this)
     if (!this.#negotiating) return callback ? super.end(callback) : super.end()
+    if (isPipelined(this) && queuedQueryCount(this) > 0) {
+      // pg's pipeline mode: queries queued before end() still run, then a graceful goodbye — so
+      // the connection is made first (a failed one fails them, as in pg).
+      const done = this.#negotiation.then(() => (this.#report ? super.end() : undefined))
+      if (callback) {
+        done.then(() => callback(undefined as unknown as Error))
+        return
+      }
+      return new state._Promise<void>((resolve) => done.then(resolve))
+    }
     // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
     // and closes every socket, as pg's end() closes a connecting client's socket; no further
     // attempt is made, connect() never settles (as in pg) and 'end' follows once all is closed.

@@ -38,6 +38,12 @@ export interface PgClientInternals {
   _getActiveQuery?: () => unknown
   /** Older pg: a plain property; newer pg: a getter that prints a DeprecationWarning. */
   activeQuery?: unknown
+  /** Newer pg: the queries not yet sent. */
+  _queryQueue?: unknown[]
+  /** Older pg: the same, a plain property (newer pg: a getter that warns). */
+  queryQueue?: unknown[]
+  /** pg's pipeline option (newer pg): end() then lets queued queries finish. */
+  pipeline?: boolean
 }
 
 /** The members, where they live, and why pg-sslmode needs each: the canary checks this list. */
@@ -86,6 +92,17 @@ export function useAttemptPassword(client: object, password: string): void {
   internals.connectionParameters.password = password
 }
 
+/** How many queries wait to be sent: read without newer pg's queryQueue DeprecationWarning. */
+export function queuedQueryCount(client: object): number {
+  const internals = client as PgClientInternals
+  return (internals._queryQueue ?? (Object.hasOwn(internals, 'queryQueue') ? internals.queryQueue : undefined) ?? []).length
+}
+
+/** pg's pipeline option: with it, end() lets the queries already queued finish first (pg 8.23+). */
+export function isPipelined(client: object): boolean {
+  return (client as PgClientInternals).pipeline === true
+}
+
 /** Emptied before each attempt: what a failed session had parsed is gone with it. */
 export function forgetStatements(connection: PgConnectionInternals): void {
   connection.parsedStatements = {}
@@ -106,5 +123,6 @@ export function missingPgMembers(pgModule: typeof pg): string[] {
   const there = (on: 'Client' | 'Connection', name: string): boolean => name in holders[on].instance || holders[on].source.includes(`.${name}`)
   const missing = PG_MEMBERS.filter(({ on, name }) => !there(on, name)).map(({ on, name }) => `${on}.${name}`)
   if (!there('Client', '_getActiveQuery') && !there('Client', 'activeQuery')) missing.push('Client._getActiveQuery or Client.activeQuery')
+  if (!there('Client', '_queryQueue') && !there('Client', 'queryQueue')) missing.push('Client._queryQueue or Client.queryQueue')
   return missing
 }

@@ -216,6 +216,23 @@ same("an empty password from a password function: pg's own SASL error and messag
   return { isError: error instanceof Error, message: error?.message }
 })
 
+same('connectionParameters.ssl before connect(): the ssl option, its key readable and not enumerable', async ({ Client }) => {
+  const client = new Client({ ...options(), ssl: { ...options().ssl, key: 'KEY-not-a-secret' } })
+  const ssl = (client as unknown as { connectionParameters: { ssl: Record<string, unknown> } }).connectionParameters.ssl
+  return { key: ssl.key, enumerable: Object.keys(ssl).includes('key'), inJson: JSON.stringify(ssl).includes('KEY-not') }
+})
+
+same('pipeline: end() right after queries while connecting lets them finish (pg 8.23)', async ({ Client }) => {
+  const client = new Client({ ...options(), pipeline: true } as object)
+  client.connect().catch(() => undefined)
+  const p1 = client.query('SELECT 1 AS num')
+  const p2 = client.query('SELECT 2 AS num')
+  const ended = client.end()
+  const rows = [(await p1).rows, (await p2).rows]
+  await ended
+  return rows
+})
+
 same('a second connect() fails with pg error', async ({ Client }) => {
   const client = new Client(options())
   await client.connect()

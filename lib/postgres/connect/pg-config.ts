@@ -70,3 +70,15 @@ export function sslParameters(prepared: Prepared): false | Record<string, unknow
 function noPassword(): undefined {
   return undefined
 }
+
+/**
+ * pg's `connectionParameters.ssl` before connecting: the ssl option itself (a copy here, where pg
+ * changes the caller's object), its key readable but not enumerable, as pg makes it.
+ */
+export function sslOptionAsPgShowsIt(ssl: unknown): unknown {
+  if (typeof ssl !== 'object' || ssl === null) return ssl
+  const shown: Record<string, unknown> = { ...(ssl as Record<string, unknown>) }
+  const key = (ssl as { key?: unknown }).key
+  if (key !== undefined) Object.defineProperty(shown, 'key', { value: key, enumerable: false, writable: true, configurable: true })
+  return shown
+}
