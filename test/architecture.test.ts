@@ -13,7 +13,7 @@ const LIB = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib')
 /** Bottom first. A path ending in "/" is a folder. Keep in step with docs/architecture.md. */
 export const LAYERS: readonly (readonly string[])[] = [
   // the engine: protocol-neutral
-  ['engine/errors.ts', 'engine/terms.ts', 'engine/sockets.ts'],
+  ['engine/errors.ts', 'engine/terms.ts', 'engine/sockets.ts', 'engine/driver-members.ts'],
   ['engine/tls/'],
   ['engine/report.ts'],
   ['engine/policy/'],

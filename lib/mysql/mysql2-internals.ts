@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import mysql from 'mysql2'
 import mysqlPromise from 'mysql2/promise'
+import { missingMembers, type DriverMember } from '../engine/driver-members.js'
 
 /** A mysql2 Connection (lib/base/connection.js), as pg-sslmode drives it. */
 export interface Mysql2Connection {
@@ -19,7 +20,7 @@ export interface Mysql2Connection {
 type Duplex = import('node:stream').Duplex
 
 /** The members, where they live, and why pg-sslmode/mysql needs each: the canary checks this list. */
-export const MYSQL2_MEMBERS: ReadonlyArray<{ readonly on: 'Connection' | 'PromiseConnection'; readonly name: string; readonly why: string }> = [
+export const MYSQL2_MEMBERS: ReadonlyArray<DriverMember<'Connection' | 'PromiseConnection'>> = [
   { on: 'Connection', name: 'startTLS', why: "replaced for pg-sslmode's connections: the engine's TLS context, OpenSSL's verdict and MySQL's host-name rule instead of mysql2's" },
   { on: 'Connection', name: 'packetParser', why: 'fed the decrypted bytes of the TLS session pg-sslmode runs, as mysql2 feeds it from its own' },
   { on: 'Connection', name: '_handleNetworkError', why: "told the TLS session's errors, as mysql2's own startTLS tells it" },
@@ -68,20 +69,11 @@ export function installOnMysql2(
   return true
 }
 
-/** The canary: which members this mysql2 lacks (present on the prototype, or used by its class). */
+/** The canary: which members this mysql2 lacks (on the prototype, or used by its class or a parent). */
 export function missingMysql2Members(mysqlModule: typeof mysql = mysql, promiseModule: typeof mysqlPromise = mysqlPromise): string[] {
-  const classes = {
-    Connection: (mysqlModule as unknown as { Connection?: { prototype: object } }).Connection,
-    PromiseConnection: (promiseModule as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection,
-  }
-  // A class's source with its parents' (fields set in a base class's constructor appear there).
-  const sourceOf = (cls: object): string => {
-    let text = ''
-    for (let c: unknown = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) text += String(c)
-    return text
-  }
-  return MYSQL2_MEMBERS.filter(({ on, name }) => {
-    const cls = classes[on]
-    return !cls || !(name in cls.prototype || sourceOf(cls).includes(`.${name}`))
-  }).map(({ on, name }) => `${on}.${name}`)
+  const holder = (cls: { prototype: object } | undefined) => ({ instance: cls?.prototype, cls })
+  return missingMembers(MYSQL2_MEMBERS, {
+    Connection: holder((mysqlModule as unknown as { Connection?: { prototype: object } }).Connection),
+    PromiseConnection: holder((promiseModule as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection),
+  })
 }

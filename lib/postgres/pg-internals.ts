@@ -7,6 +7,7 @@
  */
 import type pg from 'pg'
 import type { Socket } from 'node:net'
+import { driverHas, missingMembers, type DriverMember } from '../engine/driver-members.js'
 
 /** pg.Connection (pg/lib/connection.js). */
 export interface PgConnectionInternals extends NodeJS.EventEmitter {
@@ -47,7 +48,7 @@ export interface PgClientInternals {
 }
 
 /** The members, where they live, and why pg-sslmode needs each: the canary checks this list. */
-export const PG_MEMBERS: ReadonlyArray<{ readonly on: 'Client' | 'Connection'; readonly name: string; readonly why: string }> = [
+export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = [
   { on: 'Client', name: 'connection', why: 'the pg.Connection whose stream is the socket pg-sslmode opened and verified' },
   { on: 'Client', name: '_connecting', why: 'reset before each attempt (prefer and host lists start up more than once on one client)' },
   { on: 'Client', name: '_connected', why: 'reset before each attempt' },
@@ -109,20 +110,16 @@ export function forgetStatements(connection: PgConnectionInternals): void {
   if (connection.submittedNamedStatements !== undefined) connection.submittedNamedStatements = {}
 }
 
-/**
- * The canary: which members `pgModule` lacks (empty when this pg is one pg-sslmode can drive). A
- * member counts as there when a new client (or its connection) has it, or when pg's class still
- * uses it (`_connecting` on a Connection appears only once it connects).
- */
+/** The canary: which members `pgModule` lacks (empty when this pg is one pg-sslmode can drive). */
 export function missingPgMembers(pgModule: typeof pg): string[] {
   const client = new pgModule.Client({ host: 'localhost', user: 'canary', database: 'canary', password: 'canary' }) as unknown as Record<string, unknown>
   const holders = {
-    Client: { instance: client, source: String(pgModule.Client) },
-    Connection: { instance: (client.connection ?? {}) as Record<string, unknown>, source: String(pgModule.Connection) },
+    Client: { instance: client, cls: pgModule.Client },
+    // A Connection's _connecting appears only once it connects: its class still uses it.
+    Connection: { instance: client.connection as object | undefined, cls: pgModule.Connection },
   }
-  const there = (on: 'Client' | 'Connection', name: string): boolean => name in holders[on].instance || holders[on].source.includes(`.${name}`)
-  const missing = PG_MEMBERS.filter(({ on, name }) => !there(on, name)).map(({ on, name }) => `${on}.${name}`)
-  if (!there('Client', '_getActiveQuery') && !there('Client', 'activeQuery')) missing.push('Client._getActiveQuery or Client.activeQuery')
-  if (!there('Client', '_queryQueue') && !there('Client', 'queryQueue')) missing.push('Client._queryQueue or Client.queryQueue')
+  const missing = missingMembers(PG_MEMBERS, holders)
+  if (!driverHas(holders.Client, '_getActiveQuery') && !driverHas(holders.Client, 'activeQuery')) missing.push('Client._getActiveQuery or Client.activeQuery')
+  if (!driverHas(holders.Client, '_queryQueue') && !driverHas(holders.Client, 'queryQueue')) missing.push('Client._queryQueue or Client.queryQueue')
   return missing
 }
