@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -51,8 +51,8 @@ export function pgCopies(app: App): string[] {
 }
 
 /** Runs `command` in the app; the last line of stdout is JSON. */
-export function runInApp(app: App, command: readonly string[], env: Record<string, string>): { status: number | null; result: Record<string, unknown>; stderr: string } {
-  const run = spawnSync(command[0]!, command.slice(1), { cwd: app.dir, encoding: 'utf8', env, timeout: 60_000 })
+export function runInApp(app: App, command: readonly string[], env: Record<string, string>, timeoutMs = 60_000): { status: number | null; result: Record<string, unknown>; stderr: string } {
+  const run = spawnSync(command[0]!, command.slice(1), { cwd: app.dir, encoding: 'utf8', env, timeout: timeoutMs })
   let result: Record<string, unknown> = {}
   try {
     result = JSON.parse(run.stdout.trim().split('\n').at(-1) || '{}') as Record<string, unknown>
@@ -143,3 +143,40 @@ console.log(JSON.stringify(out))
 `
 
 export const MYSQL_CHECKS_PASS = { outcome: 'encrypted-verified', rows: [{ one: 1 }], pooledOutcome: 'encrypted-verified', refusal: 'CERT_VERIFY_FAILED', missingMembers: [] }
+
+/** tsx's ES-module loader, for an app that runs this repository's TypeScript scenarios. */
+export const TSX_LOADER = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href
+/** The compatibility scenarios (test/pg-compat/scenarios.ts), for COMPAT_APP's first argument. */
+export const COMPAT_SCENARIOS = pathToFileURL(join(root, 'test', 'pg-compat', 'scenarios.ts')).href
+
+/**
+ * The pg / pg-sslmode compatibility scenarios on the app's own pg, pg-cursor and pg-query-stream
+ * (argv: the scenarios module, port, user, database, CA; the password in COMPAT_PASSWORD). Run with
+ * tsx's loader; prints, for each scenario, what pg and what pg-sslmode observed.
+ */
+export const COMPAT_APP = `
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import Cursor from 'pg-cursor'
+import QueryStream from 'pg-query-stream'
+import { createPool, SslClient } from 'pg-sslmode'
+const [scenarios, port, user, database, ca] = process.argv.slice(2)
+const { apis, SCENARIOS } = await import(scenarios)
+for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+const context = {
+  pg, Cursor, QueryStream,
+  options: () => ({ host: 'localhost', port: Number(port), user, database, password: process.env.COMPAT_PASSWORD, ssl: { ca: readFileSync(ca) }, env: { HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) } }),
+  baselineSockets: process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length,
+}
+const outcome = (promise) => promise.then((value) => ({ value }), (e) => ({ threw: String(e?.message ?? e) }))
+const [PG, OURS] = apis(pg, { SslClient, createPool })
+const results = []
+for (const { name, run } of SCENARIOS) {
+  const expected = await outcome(run(PG, context))
+  const observed = await outcome(run(OURS, context))
+  results.push({ name, expected, observed })
+}
+console.log(JSON.stringify({ pgVersion: (await import('pg/package.json', { with: { type: 'json' } })).default.version, results }))
+`

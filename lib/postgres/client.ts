@@ -18,7 +18,7 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, forgetStatements, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
+import { activeQueryOf, failWaitingQueries, forgetStatements, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -194,10 +194,12 @@ export class SslClient extends pg.Client implements StartupTarget {
     }
     // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
     // and closes every socket, as pg's end() closes a connecting client's socket; no further
-    // attempt is made, connect() never settles (as in pg) and 'end' follows once all is closed.
+    // attempt is made, connect() never settles (as in pg), queries waiting fail with pg's
+    // "Connection terminated", and 'end' follows once all is closed.
     state._ending = true
     this.#abort()
     const done = this.#negotiation.then(() => {
+      failWaitingQueries(this)
       state._ended = true
       if (!this.#endEmitted) process.nextTick(() => super.emit('end'))
     })

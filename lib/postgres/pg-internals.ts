@@ -35,6 +35,7 @@ export interface PgClientInternals {
   connectionParameters: { client_encoding?: string; ssl?: unknown; password?: unknown }
   password: unknown
   getStartupConf(): Record<string, string>
+  _errorAllQueries(error: Error): void
   /** Newer pg (8.20 has it, 8.16 does not): the running query, without activeQuery's deprecation warning. */
   _getActiveQuery?: () => unknown
   /** Older pg: a plain property; newer pg: a getter that prints a DeprecationWarning. */
@@ -58,6 +59,7 @@ export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = 
   { on: 'Client', name: '_queryable', why: 'reset before each attempt' },
   { on: 'Client', name: '_Promise', why: "pg's Promise option: connect() and end() return that kind of promise, as pg's do" },
   { on: 'Client', name: 'connectionParameters', why: 'ssl shows the TLS in effect; the password file gives a password per host' },
+  { on: 'Client', name: '_errorAllQueries', why: "fails the queued queries when end() cuts a negotiation short, as pg's own 'end' handler does" },
   { on: 'Client', name: 'getStartupConf', why: "the start-up parameters pg would send, for openGauss's start-up run by pg-sslmode" },
   { on: 'Connection', name: 'stream', why: "replaced by the socket of each attempt (pg's own net.Socket for the first)" },
   { on: 'Connection', name: 'ssl', why: 'set false: TLS is done before pg is given the stream' },
@@ -102,6 +104,14 @@ export function queuedQueryCount(client: object): number {
 /** pg's pipeline option: with it, end() lets the queries already queued finish first (pg 8.23+). */
 export function isPipelined(client: object): boolean {
   return (client as PgClientInternals).pipeline === true
+}
+
+/**
+ * When end() cuts a connection short, pg fails every query still waiting with this error (its
+ * connection 'end' handler); pg-sslmode does the same when end() aborts a negotiation.
+ */
+export function failWaitingQueries(client: InstanceType<typeof pg.Client>): void {
+  pgInternals(client)._errorAllQueries(new Error('Connection terminated'))
 }
 
 /** Emptied before each attempt: what a failed session had parsed is gone with it. */

@@ -13,8 +13,9 @@ import t from 'tap'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fixture, startCluster } from '../../scripts/harness.js'
-import { CHECKS_APP, CHECKS_PASS, installApp, MYSQL_CHECKS_APP, PG_CANARY_APP, MYSQL_CHECKS_PASS, pgCopies, registryProblem, REGISTERED_APP, runInApp } from '../app-install.js'
+import { fixture, startCluster, TEST_PASSWORD } from '../../scripts/harness.js'
+import { COMPAT_HBA } from '../pg-compat/scenarios.js'
+import { CHECKS_APP, CHECKS_PASS, COMPAT_APP, COMPAT_SCENARIOS, installApp, MYSQL_CHECKS_APP, PG_CANARY_APP, MYSQL_CHECKS_PASS, pgCopies, registryProblem, REGISTERED_APP, runInApp, TSX_LOADER } from '../app-install.js'
 import { mariadbProblem, MYSQL_PASSWORD, startMariaDb } from '../../scripts/mariadb.js'
 
 const PG_VERSIONS = ['8.11.3', '8.13.3', '8.16.3', '8.20.0', 'latest']
@@ -27,14 +28,17 @@ if (why) {
 } else {
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
+  // The compatibility scenarios need password authentication (a wrong password must fail).
+  const compatCluster = await startCluster({ ssl: true, hbaTcpLines: COMPAT_HBA })
+  t.teardown(() => compatCluster.stop())
   const noMariaDb = mariadbProblem()
   const mariadb = noMariaDb ? undefined : await startMariaDb({ ssl: true })
   t.teardown(() => mariadb?.stop())
 
   for (const version of PG_VERSIONS) {
     t.test(`pg@${version} in the application's install`, async (t) => {
-      const app = installApp(version, [`pg@${version}`], { 'app.mjs': CHECKS_APP, 'registered.mjs': REGISTERED_APP, 'canary.mjs': PG_CANARY_APP })
-      t.ok(app.install.ok, `npm install pg@${version} pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
+      const app = installApp(version, [`pg@${version}`, 'pg-cursor', 'pg-query-stream'], { 'app.mjs': CHECKS_APP, 'registered.mjs': REGISTERED_APP, 'canary.mjs': PG_CANARY_APP, 'compat.mjs': COMPAT_APP })
+      t.ok(app.install.ok, `npm install pg@${version} pg-cursor pg-query-stream pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
       const copies = pgCopies(app)
       t.equal(copies.length, 1, `one pg in the tree: ${copies.join(', ')}`)
       const env = { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) }
@@ -54,6 +58,11 @@ if (why) {
         PGSSLREGISTER: 'quiet',
       })
       t.same(registered.result, { security: 'encrypted-verified', mode: 'verify-full' }, `register covers the app's pg.Client ${registered.stderr}`)
+      const compat = runInApp(app, [process.execPath, '--import', TSX_LOADER, 'compat.mjs', COMPAT_SCENARIOS, String(compatCluster.port), compatCluster.user, compatCluster.database, fixture('ca.crt')], { ...env, COMPAT_PASSWORD: TEST_PASSWORD }, 180_000)
+      t.equal(compat.status, 0, `the compatibility scenarios ran on pg@${version} ${compat.stderr}`)
+      const results = (compat.result.results ?? []) as Array<{ name: string; expected: unknown; observed: unknown }>
+      t.ok(results.length > 0, 'the compatibility scenarios reported')
+      for (const { name, expected, observed } of results) t.same(observed, expected, `pg@${version}: ${name}`)
     })
   }
 
