@@ -18,7 +18,7 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, failWaitingQueries, forgetStatements, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
+import { activeQueryOf, failWaitingQueries, forgetStatements, holdQueries, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -120,18 +120,34 @@ export class SslClient extends pg.Client implements StartupTarget {
     // 'end' handler skips the callback when the client is ending).
     const settle = (resolve: (client: this) => void, reject: (error: Error) => void): void => {
       outcome.then(
-        () => (state._ending ? undefined : resolve(this)),
+        () => (state._ending ? this.#emitHeldConnect() : resolve(this)),
         (error: Error) => (state._ending ? undefined : reject(error)),
       )
     }
     if (callback) {
+      // In pg's order: the callback runs at ReadyForQuery, before the 'connect' event, and a query
+      // it makes waits until it returns (pg sends it once its ReadyForQuery handler is done).
       settle(
-        (client) => callback(null as unknown as undefined, client),
+        (client) => {
+          const release = holdQueries(this)
+          try {
+            callback(null as unknown as undefined, client)
+            this.#emitHeldConnect()
+          } finally {
+            release()
+          }
+        },
         (error) => callback(error),
       )
       return
     }
-    return new state._Promise<this>((resolve, reject) => settle(resolve, reject))
+    // A promise resolves at ReadyForQuery too; its then() runs after the 'connect' event.
+    return new state._Promise<this>((resolve, reject) =>
+      settle((client) => {
+        this.#emitHeldConnect()
+        resolve(client)
+      }, reject),
+    )
   }
 
   async #negotiate(): Promise<void> {
@@ -161,11 +177,13 @@ export class SslClient extends pg.Client implements StartupTarget {
       this.#restoreDestroy?.()
       this.#restoreDestroy = undefined
     }
-    // pg emits 'connect' at ReadyForQuery; it is held until the report exists.
-    if (this.#connectEventHeld) {
-      this.#connectEventHeld = false
-      super.emit('connect')
-    }
+  }
+
+  /** pg emits 'connect' at ReadyForQuery; it is held until the report exists, and sent here. */
+  #emitHeldConnect(): void {
+    if (!this.#connectEventHeld) return
+    this.#connectEventHeld = false
+    super.emit('connect')
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {

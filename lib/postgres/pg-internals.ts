@@ -36,6 +36,8 @@ export interface PgClientInternals {
   password: unknown
   getStartupConf(): Record<string, string>
   _errorAllQueries(error: Error): void
+  readyForQuery: boolean
+  _pulseQueryQueue(): void
   /** Newer pg (8.20 has it, 8.16 does not): the running query, without activeQuery's deprecation warning. */
   _getActiveQuery?: () => unknown
   /** Older pg: a plain property; newer pg: a getter that prints a DeprecationWarning. */
@@ -60,6 +62,8 @@ export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = 
   { on: 'Client', name: '_Promise', why: "pg's Promise option: connect() and end() return that kind of promise, as pg's do" },
   { on: 'Client', name: 'connectionParameters', why: 'ssl shows the TLS in effect; the password file gives a password per host' },
   { on: 'Client', name: '_errorAllQueries', why: "fails the queued queries when end() cuts a negotiation short, as pg's own 'end' handler does" },
+  { on: 'Client', name: 'readyForQuery', why: "held false while a connect() callback runs, so a query it makes waits as in pg's ReadyForQuery handler" },
+  { on: 'Client', name: '_pulseQueryQueue', why: 'sends the queries held while a connect() callback ran, as pg does after its callback' },
   { on: 'Client', name: 'getStartupConf', why: "the start-up parameters pg would send, for openGauss's start-up run by pg-sslmode" },
   { on: 'Connection', name: 'stream', why: "replaced by the socket of each attempt (pg's own net.Socket for the first)" },
   { on: 'Connection', name: 'ssl', why: 'set false: TLS is done before pg is given the stream' },
@@ -112,6 +116,22 @@ export function isPipelined(client: object): boolean {
  */
 export function failWaitingQueries(client: InstanceType<typeof pg.Client>): void {
   pgInternals(client)._errorAllQueries(new Error('Connection terminated'))
+}
+
+/**
+ * pg runs a connect() callback inside its ReadyForQuery handler, before it marks the client
+ * ready: a query the callback makes is queued and sent after it returns. pg-sslmode calls the
+ * callback later (once the report exists); this holds queries the same way until `release()`.
+ */
+export function holdQueries(client: InstanceType<typeof pg.Client>): () => void {
+  const internals = pgInternals(client)
+  if (!internals.readyForQuery) return () => {}
+  internals.readyForQuery = false
+  return () => {
+    // Unconditionally, as pg does after its callback (even one that called end()).
+    internals.readyForQuery = true
+    internals._pulseQueryQueue()
+  }
 }
 
 /** Emptied before each attempt: what a failed session had parsed is gone with it. */

@@ -251,6 +251,35 @@ scenario('end() while connecting with queries queued: each fails with "Connectio
   return outcome
 })
 
+scenario('connect(callback): it runs before the connect event; a query it makes is sent when it returns', async ({ Client }, { options }) => {
+  const client = new Client(options())
+  const order: string[] = []
+  client.on('connect', () => order.push('connect event'))
+  const rows = await new Promise((resolve, reject) =>
+    client.connect((error: Error | undefined) => {
+      if (error) return reject(error)
+      order.push('callback')
+      client.query('select 1 as one').then((r) => resolve(r.rows), reject)
+    }),
+  )
+  await client.end()
+  // end() in the callback: the query made just before it never reaches the server
+  // (node-postgres's query-error-handling-prepared-statement-tests).
+  const cut = new Client(options())
+  const outcome = await new Promise((resolve) =>
+    cut.connect(() => {
+      cut.query({ name: 'compat-cut', text: 'select pg_sleep($1) /* compat-cut */', values: [2] }).then(() => resolve('ran'), (e: Error) => resolve(e.message))
+      cut.end()
+    }),
+  )
+  await tick(200)
+  const watcher = new Client(options())
+  await watcher.connect()
+  const running = (await watcher.query("select count(*)::int as n from pg_stat_activity where query like '%compat-cut */' and pid <> pg_backend_pid()")).rows[0].n
+  await watcher.end()
+  return { order, rows, outcome, running }
+})
+
 scenario('a second connect() fails with pg error', async ({ Client }, { options }) => {
   const client = new Client(options())
   await client.connect()
