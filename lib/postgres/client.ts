@@ -18,7 +18,7 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, failWaitingQueries, forgetStatements, holdQueries, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
+import { activeQueryOf, failWaitingQueries, forgetStatements, holdQueries, showNoPassword, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -70,6 +70,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     }
     const pgOptions = settings ? pgConfig(settings) : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
     super(pgOptions)
+    showNoPassword(this)
     // As pg: until the connection says which TLS is in effect, connectionParameters.ssl is the ssl option.
     if (options.ssl !== undefined && options.ssl !== null) showTlsParameters(this, sslOptionAsPgShowsIt(options.ssl))
     this.#settings = settings
@@ -173,6 +174,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       publish({ type: 'security', time, report: this.#report }, sinks)
     } finally {
       this.#negotiating = false
+      showNoPassword(this)
       this.#abortHandler = undefined
       this.#restoreDestroy?.()
       this.#restoreDestroy = undefined

@@ -92,11 +92,29 @@ export function showTlsParameters(client: object, view: unknown): void {
   ;(client as PgClientInternals).connectionParameters.ssl = view
 }
 
-/** A password from the password file, for this attempt's host only (libpq reads ~/.pgpass per host). */
-export function useAttemptPassword(client: object, password: string): void {
+/**
+ * Given to pg where there is no password: a password function with none, so that pg reads neither
+ * process.env.PGPASSWORD nor ~/.pgpass itself (the settings' env decides, and the password file
+ * is read per host by pg-sslmode).
+ */
+export const NO_PASSWORD = (): undefined => undefined
+
+/**
+ * The password of this attempt when the application gave none: the password file's entry for
+ * this host, or none — never an earlier host's (libpq reads ~/.pgpass per host).
+ */
+export function useAttemptPassword(client: object, password: string | undefined): void {
   const internals = client as PgClientInternals
-  internals.password = password
-  internals.connectionParameters.password = password
+  internals.password = password ?? NO_PASSWORD
+  internals.connectionParameters.password = password ?? NO_PASSWORD
+}
+
+/** Outside a start-up, a client without a password shows pg's `null` (client.password), as pg's does. */
+export function showNoPassword(client: object): void {
+  const internals = client as PgClientInternals
+  if (internals.password !== NO_PASSWORD) return
+  internals.password = null
+  internals.connectionParameters.password = null
 }
 
 /** How many queries wait to be sent: read without newer pg's queryQueue DeprecationWarning. */

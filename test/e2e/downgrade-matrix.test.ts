@@ -10,6 +10,7 @@
  */
 import t from 'tap'
 import pg from 'pg'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -160,6 +161,34 @@ const mysqlRefusal = (promise: Promise<{ end(): Promise<void> }>): Promise<{ cod
     (e: unknown) => e as { code?: string; message: string },
   )
 const connectWith = (port: number, given: MysqlConnectOptions | string) => (typeof given === 'string' ? connectMysql(given) : connectMysql({ ...mysqlBase(port), ...given }))
+
+t.test('a password from the password file goes only to the host it was found for (libpq reads it per host)', async (t) => {
+  // The first host authenticates with its password-file entry and is read-only, so
+  // target_session_attrs=read-write moves on to the next host — a peer asking for a cleartext
+  // password, for which the file has no entry. libpq (psql) sends it nothing; neither may we.
+  const cluster = await startCluster({ ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 scram-sha-256', 'hostssl all all ::1/128 scram-sha-256'] })
+  t.teardown(() => cluster.stop())
+  const peer = peers.strip
+  const passfile = write('pgpass-one-host', `localhost:${cluster.port}:*:${cluster.user}:${TEST_PASSWORD}\n`)
+  const conninfo = `host=localhost,127.0.0.1 port=${cluster.port},${peer.port} user=${cluster.user} dbname=${cluster.database} sslmode=prefer sslrootcert=${fixture('ca.crt')} target_session_attrs=read-write options='-c default_transaction_read_only=on' passfile=${passfile}`
+  const before = peer.passwords.length
+  const error = await rejection(connect({ connectionString: conninfo, env: isolatedEnv() }))
+  t.ok(error instanceof Error, `refused: ${error.message}`)
+  t.equal(peer.startups > 0, true, 'the next host was tried')
+  t.same(peer.passwords.slice(before), [], "the first host's password never reached the next host")
+  // psql runs asynchronously: the peer answering it lives in this process's event loop.
+  const psql = await new Promise<{ failed: boolean; stderr: string }>((done) => {
+    const env = { PATH: process.env.PATH ?? '', HOME: isolatedEnv().HOME! }
+    execFile('psql', ['-X', '-w', '-At', '-c', 'select 1', `${conninfo} connect_timeout=10`], { env, timeout: 30_000 }, (error, _out, stderr) => done({ failed: error !== null, stderr }))
+  })
+  t.ok(psql.failed, `psql (libpq) is refused too: ${psql.stderr.trim().split('\n').at(-1)}`)
+  t.match(psql.stderr, /no password supplied/, 'libpq reached the next host and had no password for it')
+  t.same(peer.passwords.slice(before), [], 'nor did libpq send it')
+  // Control: with an entry for the next host too, that host's own password is what it gets.
+  const both = write('pgpass-two-hosts', `localhost:${cluster.port}:*:${cluster.user}:${TEST_PASSWORD}\n127.0.0.1:${peer.port}:*:${cluster.user}:${SECRET}\n`)
+  await rejection(connect({ connectionString: conninfo.replace(passfile, both), env: isolatedEnv() }))
+  t.same(peer.passwords.slice(before), [SECRET], "the next host gets its own entry's password, so the peer would have caught the leak")
+})
 
 t.test('controls: the hostile MySQL peers do catch a password when the settings let it go', async (t) => {
   const strip = await hostileMysql({ tls: false })

@@ -223,6 +223,14 @@ scenario("an empty password from a password function: pg's own SASL error and me
   return { isError: error instanceof Error, message: error?.message }
 })
 
+scenario('a client given no password shows password null, on the client and its connectionParameters', async ({ Client }, { options }) => {
+  const { password: _given, ...withoutPassword } = options()
+  const client = new Client(withoutPassword) as unknown as { password: unknown; connectionParameters: { password: unknown }; end(): Promise<void> }
+  const shown = { password: client.password, parameters: client.connectionParameters.password }
+  await client.end().catch(() => undefined)
+  return shown
+})
+
 scenario('connectionParameters.ssl before connect(): the ssl option, its key readable and not enumerable', async ({ Client }, { options }) => {
   const client = new Client({ ...options(), ssl: { ...options().ssl, key: 'KEY-not-a-secret' } })
   const ssl = (client as unknown as { connectionParameters: { ssl: Record<string, unknown> } }).connectionParameters.ssl

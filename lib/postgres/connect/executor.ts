@@ -219,7 +219,7 @@ async function connectEndpoint(
           hasPassword: settings.values.password !== undefined || settings.passwordFunction !== undefined || endpoint.passfile !== undefined,
           ...(certModeRequire ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
         })
-        useEndpointPassword(client, endpoint)
+        useEndpointPassword(client, endpoint, settings)
         const checkedAt = performance.now()
         const startup = await startUp(stream, client, (code, body) => authGuard.check(code, body))
         const readyAt = performance.now()
@@ -292,11 +292,10 @@ function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepar
 }
 
 /**
- * A password from the password file, found for this host (prepare.ts): given to pg for this
- * attempt only when the application gave none, as libpq reads ~/.pgpass per host.
+ * When the application gave no password: the password file's entry for this host (prepare.ts),
+ * or none, for this attempt — as libpq reads ~/.pgpass per host.
  */
-function useEndpointPassword(client: StartupTarget, endpoint: Endpoint): void {
-  const found = endpoint.passfile
-  if (!found) return
-  useAttemptPassword(client, found.password)
+function useEndpointPassword(client: StartupTarget, endpoint: Endpoint, settings: ResolvedSettings): void {
+  if (settings.values.password !== undefined || settings.passwordFunction !== undefined) return
+  useAttemptPassword(client, endpoint.passfile?.password)
 }

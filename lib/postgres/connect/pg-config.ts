@@ -6,6 +6,7 @@ import type pg from 'pg'
 import { effectiveUser, settingValue } from '../settings/resolve.js'
 import type { ResolvedSettings } from '../connection-settings.js'
 import type { Prepared } from './prepare.js'
+import { NO_PASSWORD } from '../pg-internals.js'
 
 export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   const v = (name: string): string | undefined => settingValue(settings, name)
@@ -22,9 +23,8 @@ export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   }
   if (settings.passwordFunction) config.password = settings.passwordFunction
   else if (settings.values.password !== undefined) config.password = settings.values.password.value
-  // No password from our sources: pg must not look in process.env.PGPASSWORD or ~/.pgpass itself
-  // (the settings' env decides, and the password file is read per host here).
-  else config.password = noPassword as unknown as () => string
+  // No password from our sources: pg must not look in process.env.PGPASSWORD or ~/.pgpass itself.
+  else config.password = NO_PASSWORD as unknown as () => string
   const appName = v('application_name') ?? v('fallback_application_name')
   if (appName !== undefined) config.application_name = appName
   if (v('options') !== undefined) config.options = v('options')
@@ -65,10 +65,6 @@ export function sslParameters(prepared: Prepared): false | Record<string, unknow
   }
   if (material.key) Object.defineProperty(view, 'key', { value: material.key, enumerable: false })
   return view
-}
-
-function noPassword(): undefined {
-  return undefined
 }
 
 /**
