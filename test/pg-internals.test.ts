@@ -34,3 +34,29 @@ t.test("this repository's mysql2 has every member pg-sslmode/mysql relies on; a 
   class Bare {}
   t.same(missingMysql2Members({ Connection: Bare } as never, { PromiseConnection: Bare } as never), ['Connection.startTLS', 'Connection.packetParser', 'Connection._handleNetworkError', 'Connection.stream', 'PromiseConnection.connection'])
 })
+
+t.test("nothing under lib/ but the two adapters touches pg's or mysql2's private members", async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const { join, relative } = await import('node:path')
+  const root = new URL('../lib/', import.meta.url).pathname
+  const adapters = new Set(['postgres/pg-internals.ts', 'mysql/mysql2-internals.ts'])
+  // Member names that only a private access would spell; `stream`, `ssl`, `connection` and
+  // `startup` are common words, caught instead where they are reached through pg's connection.
+  const privateName = /\.(_[A-Za-z]+|getStartupConf|parsedStatements|submittedNamedStatements|readyForQuery|packetParser|connectionTimeoutHandle|startTLS)\b|\.connection\.(stream|ssl|startup)\b/
+  const nodeOwn = /\.(_parent|_load|_cache|_resolveFilename)\b/ // Node's, named where they are used (sockets.ts, register.ts)
+  const offenders: string[] = []
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else if (entry.name.endsWith('.ts') && !adapters.has(relative(root, path))) {
+        readFileSync(path, 'utf8').split('\n').forEach((line, index) => {
+          const code = line.replace(/\/\*.*?(\*\/|$)|\/\/.*$|^\s*\*.*$|'[^']*'|`[^`]*`|"[^"]*"/g, '')
+          if (privateName.test(code) && !nodeOwn.test(code)) offenders.push(`${relative(root, path)}:${index + 1}: ${line.trim()}`)
+        })
+      }
+    }
+  }
+  walk(root)
+  t.same(offenders, [], 'private members are reached through lib/postgres/pg-internals.ts and lib/mysql/mysql2-internals.ts only')
+})

@@ -12,7 +12,8 @@ const quiet = new WeakSet<object>()
 /** Close a socket of the executor's own accord (failed attempt, timeout, abort). */
 export function closeQuietly(socket: Socket | undefined): void {
   if (!socket) return
-  // A TLS socket closes the socket under it (`_parent`): that close is ours too.
+  // A TLS socket closes the socket under it: that close is ours too. Node keeps that socket in the
+  // private `_parent` (tls.TLSSocket has no public accessor); without it, the close looks external.
   for (let s: Socket | undefined = socket; s; s = (s as { _parent?: Socket })._parent) quiet.add(s)
   socket.destroy()
 }

@@ -27,7 +27,7 @@ import type { TlsSessionFacts } from '../engine/tls/session.js'
 import { runTlsHandshake } from '../engine/tls/handshake.js'
 import { closeQuietly } from '../engine/sockets.js'
 import { checkPeer, type PeerCheck } from '../engine/peer-check.js'
-import { installOnMysql2, type Mysql2Connection } from './mysql2-internals.js'
+import { installOnMysql2, streamOf, useTlsSession, type Mysql2Connection } from './mysql2-internals.js'
 import { AuthWatch, completePacketLength, HelloGate, parseFirstPacket, type ServerHello } from './handshake.js'
 import { requiresTls, usesTls, verifiesChain, type MysqlSslMode } from './modes.js'
 import { inMysqlTerms, type PreparedMysql } from './prepare.js'
@@ -70,7 +70,7 @@ const TLS_ON = Object.freeze({ managedBy: 'pg-sslmode' })
  * `prepare` runs before the TCP connection is opened, so a bad file fails with no traffic.
  */
 export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks: EventSinks, onState?: (state: ConnectionState) => void) {
-  if (!installOnMysql2(startTls, (connection) => STATES.get(connection.stream)?.report)) {
+  if (!installOnMysql2(startTls, (connection) => STATES.get(streamOf(connection))?.report)) {
     throw new PgSslError('MYSQL2_UNSUPPORTED', 'the installed mysql2 has no Connection.startTLS', { setting: 'mysql2' })
   }
   return (opts: { config: Record<string, unknown> }): HelloGate => {
@@ -162,7 +162,7 @@ function judgeHello(state: ConnectionState, first: Buffer): void {
 
 /** pg-sslmode's startTLS for the connections it made; mysql2's own for any other. */
 function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, original: (onSecure: (error?: Error) => void) => void): void {
-  const gate = this.stream
+  const gate = streamOf(this)
   const state = STATES.get(gate)
   if (!state || !(gate instanceof HelloGate)) return original.call(this, onSecure)
   const prepared = state.prepared!
@@ -193,7 +193,7 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
     state.records.push({ ...record, result: 'connected' })
     STATES.set(tls, state)
     const watch = state.watch!
-    this.stream = tls
+    const mysql2 = useTlsSession(this, tls)
     tls.on('data', (chunk: Buffer) => {
       try {
         watch.see(chunk)
@@ -202,9 +202,9 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
         gate.destroy(keepCode(error as Error)) // refused before mysql2 answers the request
         return
       }
-      this.packetParser.execute(chunk)
+      mysql2.read(chunk)
     })
-    tls.on('error', (error) => this._handleNetworkError(error))
+    tls.on('error', (error) => mysql2.fail(error))
     tls.on('end', () => gate.push(null))
     tls.on('close', () => gate.destroy())
     onSecure()

@@ -15,6 +15,7 @@ import { annotate, auditRefusal, mysqlStreamFactory, stateOf, type MysqlSecurity
 import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
 import { prepareMysql, type PreparedMysql } from './prepare.js'
 import { canonicalMysqlOptions, describeMysqlSettings, mysql2Options, mysqlSettingValue, resolveMysqlSettings, type MysqlSettings, type MysqlSettingValue, type MysqlSslOptions } from './settings.js'
+import { streamOf } from './mysql2-internals.js'
 
 export type { MysqlSecurityReport } from './connect.js'
 export type { MysqlSslMode } from './modes.js'
@@ -122,7 +123,7 @@ function mysql2Config(extra: Record<string, unknown>, settings: MysqlSettings): 
   }
 }
 
-type AuthPluginFactory = (options: { serverPublicKey?: Buffer }) => (context: { connection: { stream: object } }) => unknown
+type AuthPluginFactory = (options: { serverPublicKey?: Buffer }) => (context: { connection: object }) => unknown
 const MYSQL2_AUTH_PLUGINS = (mysql as unknown as { authPlugins: Record<'caching_sha2_password' | 'sha256_password', AuthPluginFactory> }).authPlugins
 
 /**
@@ -131,8 +132,8 @@ const MYSQL2_AUTH_PLUGINS = (mysql as unknown as { authPlugins: Record<'caching_
  * encrypted to it instead of to a key fetched over the unencrypted connection.
  */
 function withServerPublicKey(): Record<string, unknown> {
-  const plugin = (name: 'caching_sha2_password' | 'sha256_password') => (context: { connection: { stream: object } }) => {
-    const serverPublicKey = stateOf(context.connection.stream)?.prepared?.serverPublicKey
+  const plugin = (name: 'caching_sha2_password' | 'sha256_password') => (context: { connection: object }) => {
+    const serverPublicKey = stateOf(streamOf(context.connection))?.prepared?.serverPublicKey
     return MYSQL2_AUTH_PLUGINS[name](serverPublicKey ? { serverPublicKey } : {})(context)
   }
   return { caching_sha2_password: plugin('caching_sha2_password'), sha256_password: plugin('sha256_password') }

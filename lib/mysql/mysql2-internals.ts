@@ -11,13 +11,18 @@ import mysqlPromise from 'mysql2/promise'
 import { missingMembers, type DriverMember } from '../engine/driver-members.js'
 
 /** A mysql2 Connection (lib/base/connection.js), as pg-sslmode drives it. */
-export interface Mysql2Connection {
+interface Mysql2ConnectionInternals {
   /** The gate pg-sslmode gave as the `stream` option, replaced by the TLS socket once verified. */
   stream: Socket | TLSSocket | Duplex
   packetParser: { execute(chunk: Buffer): void }
   _handleNetworkError(error: Error): void
 }
 type Duplex = import('node:stream').Duplex
+
+/** A mysql2 Connection, opaque outside this module: what is private in it is reached through its functions. */
+export type Mysql2Connection = object
+
+const internals = (connection: Mysql2Connection): Mysql2ConnectionInternals => connection as Mysql2ConnectionInternals
 
 /** The members, where they live, and why pg-sslmode/mysql needs each: the canary checks this list. */
 export const MYSQL2_MEMBERS: ReadonlyArray<DriverMember<'Connection' | 'PromiseConnection'>> = [
@@ -27,6 +32,22 @@ export const MYSQL2_MEMBERS: ReadonlyArray<DriverMember<'Connection' | 'PromiseC
   { on: 'Connection', name: 'stream', why: 'the TLS socket replaces the gate once the session is verified' },
   { on: 'PromiseConnection', name: 'connection', why: "the callback connection behind a mysql2/promise one, whose report `security` shows" },
 ]
+
+/** The connection's stream: the gate pg-sslmode gave as the `stream` option, until TLS replaces it. */
+export function streamOf(connection: Mysql2Connection): Socket | TLSSocket | Duplex {
+  return internals(connection).stream
+}
+
+/**
+ * Hand mysql2 the verified TLS session, as mysql2's own startTLS does: it becomes the connection's
+ * stream; `read` feeds mysql2's packet parser the decrypted bytes and `fail` tells mysql2 of the
+ * session's errors.
+ */
+export function useTlsSession(connection: Mysql2Connection, tls: TLSSocket): { read(chunk: Buffer): void; fail(error: Error): void } {
+  const mysql2 = internals(connection)
+  mysql2.stream = tls
+  return { read: (chunk) => mysql2.packetParser.execute(chunk), fail: (error) => mysql2._handleNetworkError(error) }
+}
 
 const INSTALLED = Symbol.for('pg-sslmode.mysql2.installed')
 

@@ -18,7 +18,8 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, failWaitingQueries, forgetStatements, holdQueries, showNoPassword, isPipelined, pgInternals, queuedQueryCount, showTlsParameters } from './pg-internals.js'
+import { activeQueryOf, connectionOf, failWaitingQueries, holdQueries, isEnding, isPipelined, markEnded, markEnding, pgSocket, promiseKind } from './pg-internals.js'
+import { queuedQueryCount, readyForPgStartup, showNoPassword, showTlsParameters, startupParameters, stopPgAttempt, usePgSocket } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -99,19 +100,18 @@ export class SslClient extends pg.Client implements StartupTarget {
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
   override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
-    const state = pgInternals(this)
     if (this.#started) {
       const error = new Error('Client has already been connected. You cannot reuse a client.')
       if (callback) {
         process.nextTick(() => callback(error))
         return
       }
-      return state._Promise.reject(error)
+      return promiseKind(this).reject(error)
     }
     this.#started = true
     this.#negotiating = true
     // pg's own socket is client.connection.stream from now on, as in pg: ending it ends the attempt.
-    this.expose(state.connection.stream)
+    this.expose(pgSocket(this))
     const outcome = this.#negotiate()
     this.#negotiation = outcome.then(
       () => undefined,
@@ -121,8 +121,8 @@ export class SslClient extends pg.Client implements StartupTarget {
     // 'end' handler skips the callback when the client is ending).
     const settle = (resolve: (client: this) => void, reject: (error: Error) => void): void => {
       outcome.then(
-        () => (state._ending ? this.#emitHeldConnect() : resolve(this)),
-        (error: Error) => (state._ending ? undefined : reject(error)),
+        () => (isEnding(this) ? this.#emitHeldConnect() : resolve(this)),
+        (error: Error) => (isEnding(this) ? undefined : reject(error)),
       )
     }
     if (callback) {
@@ -143,7 +143,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       return
     }
     // A promise resolves at ReadyForQuery too; its then() runs after the 'connect' event.
-    return new state._Promise<this>((resolve, reject) =>
+    return new (promiseKind(this))<this>((resolve, reject) =>
       settle((client) => {
         this.#emitHeldConnect()
         resolve(client)
@@ -200,7 +200,6 @@ export class SslClient extends pg.Client implements StartupTarget {
   override end(): Promise<void>
   override end(callback: (error: Error) => void): void
   override end(callback?: (error: Error) => void): Promise<void> | void {
-    const state = pgInternals(this)
     if (!this.#negotiating) return callback ? super.end(callback) : super.end()
     if (isPipelined(this) && queuedQueryCount(this) > 0) {
       // pg's pipeline mode: queries queued before end() still run, then a graceful goodbye — so
@@ -210,24 +209,24 @@ export class SslClient extends pg.Client implements StartupTarget {
         done.then(() => callback(undefined as unknown as Error))
         return
       }
-      return new state._Promise<void>((resolve) => done.then(resolve))
+      return new (promiseKind(this))<void>((resolve) => done.then(resolve))
     }
     // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
     // and closes every socket, as pg's end() closes a connecting client's socket; no further
     // attempt is made, connect() never settles (as in pg), queries waiting fail with pg's
     // "Connection terminated", and 'end' follows once all is closed.
-    state._ending = true
+    markEnding(this)
     this.#abort()
     const done = this.#negotiation.then(() => {
       failWaitingQueries(this)
-      state._ended = true
+      markEnded(this)
       if (!this.#endEmitted) process.nextTick(() => super.emit('end'))
     })
     if (callback) {
       done.then(() => callback(undefined as unknown as Error))
       return
     }
-    return new state._Promise<void>((resolve) => done.then(resolve))
+    return new (promiseKind(this))<void>((resolve) => done.then(resolve))
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -249,9 +248,8 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   /** @internal */
   nextSocket(): Socket {
-    const con = pgInternals(this).connection
     // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
-    const own = con.stream
+    const own = pgSocket(this)
     const fresh = !this.#usedOwnSocket && own instanceof Socket && !own.connecting && !own.destroyed && own.readyState === 'closed' && own.remoteAddress === undefined
     this.#usedOwnSocket = true
     const socket = fresh ? own : new Socket()
@@ -262,14 +260,13 @@ export class SslClient extends pg.Client implements StartupTarget {
   /** @internal */
   expose(stream: Socket): void {
     this.#restoreDestroy?.()
-    ;pgInternals(this).connection.stream = stream
+    usePgSocket(this, stream)
     this.#restoreDestroy = watchExternalDestroy(stream, () => this.#abort())
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
   async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
-    const state = pgInternals(this)
-    const con = state.connection
+    const con = connectionOf(this)
     this.#applicationListeners ??= snapshotListeners(con)
     const settings = this.#resolved()
     const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
@@ -283,7 +280,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     if (openGauss) {
       facts = { ...(await authenticate(stream, {
         protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
-        params: state.getStartupConf(),
+        params: startupParameters(this),
         user: this.user ?? '',
         password: async () => {
           const p = this.password as unknown
@@ -293,21 +290,11 @@ export class SslClient extends pg.Client implements StartupTarget {
       })), parameters }
       onAuthenticated()
       guardStartup(stream, { phase: 'after-auth', onBackendKey, onParameterStatus })
-      // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
-      con.startup = () => {}
     }
     this.expose(adoptConnected(stream))
-    con.ssl = false
-    con._ending = false
-    con._connecting = false
-    forgetStatements(con)
+    // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
+    readyForPgStartup(this, { startupDone: openGauss })
     con.once('authenticationOk', onAuthenticated)
-    state._connecting = false
-    state._connected = false
-    state._connectionError = false
-    state._ending = false
-    state._ended = false
-    state._queryable = true
     // end() called once pg has the socket: pg closes it and never settles its connect(); the
     // negotiation must not wait for it.
     const ended = new Promise<never>((_, reject) => con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))))
@@ -356,16 +343,14 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   /** @internal Drop the connection of a failed attempt without it touching this client again. */
   abandonAttempt(): void {
-    const state = pgInternals(this)
-    clearTimeout(state.connectionTimeoutHandle)
-    const con = state.connection
+    stopPgAttempt(this)
+    const con = connectionOf(this)
     // What pg (and startOn) attached for this attempt goes; the application's listeners stay.
     if (this.#applicationListeners) restoreListeners(con, this.#applicationListeners)
-    const stream = con.stream
+    const stream = pgSocket(this)
     stream.removeAllListeners()
     stream.on('error', () => {}) // a late socket error must not be unhandled
     closeQuietly(stream)
-    con._connecting = false
   }
 }
 

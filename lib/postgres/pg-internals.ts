@@ -10,7 +10,7 @@ import type { Socket } from 'node:net'
 import { driverHas, missingMembers, type DriverMember } from '../engine/driver-members.js'
 
 /** pg.Connection (pg/lib/connection.js). */
-export interface PgConnectionInternals extends NodeJS.EventEmitter {
+interface PgConnectionInternals extends NodeJS.EventEmitter {
   stream: Socket
   ssl: unknown
   _ending: boolean
@@ -22,7 +22,7 @@ export interface PgConnectionInternals extends NodeJS.EventEmitter {
 }
 
 /** pg.Client (pg/lib/client.js). */
-export interface PgClientInternals {
+interface PgClientInternals {
   connection: PgConnectionInternals
   _connecting: boolean
   _connected: boolean
@@ -73,9 +73,80 @@ export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = 
   { on: 'Connection', name: 'startup', why: "a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode" },
 ]
 
-/** pg's private view of a client. */
-export function pgInternals(client: InstanceType<typeof pg.Client>): PgClientInternals {
+type PgClient = InstanceType<typeof pg.Client>
+
+/** pg's private view of a client: used in this module only. */
+function pgInternals(client: object): PgClientInternals {
   return client as unknown as PgClientInternals
+}
+
+/** The kind of promise pg's connect() and end() return (pg's Promise option). */
+export function promiseKind(client: PgClient): PromiseConstructor {
+  return pgInternals(client)._Promise
+}
+
+/** end() has been called: pg's own flag, which its 'end' handler reads too. */
+export function isEnding(client: PgClient): boolean {
+  return pgInternals(client)._ending
+}
+
+/** end() cuts a negotiation short: the client is ending, as pg's end() marks it. */
+export function markEnding(client: PgClient): void {
+  pgInternals(client)._ending = true
+}
+
+/** The negotiation end() cut short is over: ended, as pg's 'end' handler marks it. */
+export function markEnded(client: PgClient): void {
+  pgInternals(client)._ended = true
+}
+
+/** pg's Connection of this client: its events are what pg and the application listen to. */
+export function connectionOf(client: PgClient): NodeJS.EventEmitter {
+  return pgInternals(client).connection
+}
+
+/** The socket pg reads and writes: pg's own net.Socket until an attempt replaces it. */
+export function pgSocket(client: PgClient): Socket {
+  return pgInternals(client).connection.stream
+}
+
+/** Give pg the socket of this attempt (connected, TLS done where it applies). */
+export function usePgSocket(client: PgClient, stream: Socket): void {
+  pgInternals(client).connection.stream = stream
+}
+
+/** The start-up parameters pg would send: openGauss's start-up, run by pg-sslmode, sends them. */
+export function startupParameters(client: PgClient): Record<string, string> {
+  return pgInternals(client).getStartupConf()
+}
+
+/**
+ * Before pg runs its start-up on a socket pg-sslmode connected: TLS is done already, and every
+ * flag an earlier attempt on this client set is cleared (prefer and host lists start up more than
+ * once on one client). With `startupDone` (openGauss, authenticated by pg-sslmode) pg sends no
+ * start-up message and only reads what follows AuthenticationOk.
+ */
+export function readyForPgStartup(client: PgClient, { startupDone }: { startupDone: boolean }): void {
+  const state = pgInternals(client)
+  const con = state.connection
+  if (startupDone) con.startup = () => {}
+  con.ssl = false
+  con._ending = false
+  con._connecting = false
+  forgetStatements(con)
+  state._connecting = false
+  state._connected = false
+  state._connectionError = false
+  state._ending = false
+  state._ended = false
+  state._queryable = true
+}
+
+/** A dropped attempt: pg's connection timer stopped, its connection no longer connecting. */
+export function stopPgAttempt(client: PgClient): void {
+  const state = pgInternals(client)
+  clearTimeout(state.connectionTimeoutHandle)
+  state.connection._connecting = false
 }
 
 /**
@@ -153,7 +224,7 @@ export function holdQueries(client: InstanceType<typeof pg.Client>): () => void 
 }
 
 /** Emptied before each attempt: what a failed session had parsed is gone with it. */
-export function forgetStatements(connection: PgConnectionInternals): void {
+function forgetStatements(connection: PgConnectionInternals): void {
   connection.parsedStatements = {}
   if (connection.submittedNamedStatements !== undefined) connection.submittedNamedStatements = {}
 }

@@ -25,6 +25,12 @@ export interface CoveredPg {
   readonly path: string
 }
 
+/**
+ * Node's CommonJS loader, the one place pg-sslmode touches Node's private members: Node 20 has no
+ * public hook that sees every `require('pg')` and every `import 'pg'` (module.registerHooks
+ * arrives in Node 22.15), so `_load` is wrapped; `_cache` (require.cache) finds the pg copies
+ * loaded before; `_resolveFilename` names the file a request loaded, for the stderr line.
+ */
 interface ModuleInternals {
   _load(request: string, parent: unknown, isMain: boolean): unknown
   _cache: Record<string, { exports: unknown; filename: string } | undefined>
