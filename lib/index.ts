@@ -34,7 +34,14 @@ export type { SecurityEvent } from './engine/policy/audit.js'
 export type { CheckReport, CheckStatus, Finding } from './cli/check.js'
 export { encryptKeyPassphrase, readKeyPassphrase } from './engine/tls/gauss-cipher.js'
 export type { FilePermissionRule } from './engine/tls/permissions.js'
-export type { SecurityReport, AttemptRecord, CertificateSummary, ConnectTimings, Fallback, Outcome } from './engine/report.js'
+export type {
+  SecurityReport,
+  AttemptRecord,
+  CertificateSummary,
+  ConnectTimings,
+  Fallback,
+  Outcome,
+} from './engine/report.js'
 export { setMysqlPlusSsl } from './mysqlplus/switch.js'
 export type { MysqlPlusSslOptions, MysqlPlusSslResult, ConfigSslValue } from './mysqlplus/switch.js'
 export { loadApiConfig } from './mysqlplus/config.js'

@@ -24,5 +24,5 @@ export function writeBenchmarkPage(top: string): void {
   mkdirSync(dirname(BENCHMARKS_PAGE), { recursive: true })
   const previous = existsSync(BENCHMARKS_PAGE) ? readFileSync(BENCHMARKS_PAGE, 'utf8') : ''
   const kept = [...previous.matchAll(SECTIONS)].map((m) => m[0])
-  writeFileSync(BENCHMARKS_PAGE, [top.trimEnd(), ...kept].join('\n\n') + '\n')
+  writeFileSync(BENCHMARKS_PAGE, `${[top.trimEnd(), ...kept].join('\n\n')}\n`)
 }

@@ -53,9 +53,20 @@ function oursOnce(cluster: Cluster, extra: Record<string, unknown>): () => Promi
   }
 }
 
-function rawOnce(cluster: Cluster, ssl: pg.ClientConfig['ssl'], extra: Record<string, unknown> = {}): () => Promise<void> {
+function rawOnce(
+  cluster: Cluster,
+  ssl: pg.ClientConfig['ssl'],
+  extra: Record<string, unknown> = {},
+): () => Promise<void> {
   return async () => {
-    const client = new pg.Client({ host: cluster.host, port: cluster.port, user: cluster.user, database: cluster.database, ssl, ...extra })
+    const client = new pg.Client({
+      host: cluster.host,
+      port: cluster.port,
+      user: cluster.user,
+      database: cluster.database,
+      ssl,
+      ...extra,
+    })
     await client.connect()
     await client.query('select 1')
     await client.end()
@@ -65,7 +76,15 @@ function rawOnce(cluster: Cluster, ssl: pg.ClientConfig['ssl'], extra: Record<st
 /** postgres.js (porsager/postgres): connects on the first query. */
 function postgresJsOnce(cluster: Cluster, ssl: unknown): () => Promise<void> {
   return async () => {
-    const sql = postgresJs({ host: cluster.host, port: cluster.port, user: cluster.user, database: cluster.database, ssl: ssl as never, max: 1, onnotice: () => {} })
+    const sql = postgresJs({
+      host: cluster.host,
+      port: cluster.port,
+      user: cluster.user,
+      database: cluster.database,
+      ssl: ssl as never,
+      max: 1,
+      onnotice: () => {},
+    })
     await sql`select 1`
     await sql.end()
   }
@@ -83,8 +102,11 @@ for i in range(${ROUNDS * PER_ROUND + 5}):
     times.append((time.perf_counter() - t) * 1000)
 print(statistics.median(times[5:]))`
   return new Promise((resolve) =>
-    execFile(python, ['-c', script, `host=${cluster.host} port=${cluster.port} user=${cluster.user} ${conninfo}`], { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } }, (error, stdout) =>
-      resolve(error ? undefined : Number(stdout.trim())),
+    execFile(
+      python,
+      ['-c', script, `host=${cluster.host} port=${cluster.port} user=${cluster.user} ${conninfo}`],
+      { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
+      (error, stdout) => resolve(error ? undefined : Number(stdout.trim())),
     ),
   )
 }
@@ -94,7 +116,8 @@ async function throughput(variants: Array<() => Promise<unknown>>, concurrency: 
   const slices = 10
   const sliceMs = THROUGHPUT_MS / slices
   const done = variants.map(() => 0)
-  for (const query of variants) await Promise.all(Array.from({ length: concurrency }, () => query())) // open the pools' connections
+  // Open the pools' connections.
+  for (const query of variants) await Promise.all(Array.from({ length: concurrency }, () => query()))
   for (let s = 0; s < slices; s++) {
     for (const [v, query] of variants.entries()) {
       const until = performance.now() + sliceMs
@@ -129,7 +152,8 @@ async function heapPerConnection(open: () => Promise<{ end(): Promise<void> }>, 
 }
 
 const fmt = (ms: number | undefined): string => (ms === undefined ? 'n/a' : `${ms.toFixed(2)} ms`)
-const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(3)}×`)
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(3)}×`
 
 async function main(): Promise<void> {
   const binaries = availableServers().find((b) => b.major >= 17) ?? availableServers()[0]!
@@ -140,13 +164,44 @@ async function main(): Promise<void> {
   try {
     const rootOpt = { sslrootcert: fixture('ca.crt') }
     // 1. connect + select 1 + close per mode
-    const modes: Array<{ mode: string; ours: Record<string, unknown>; raw?: pg.ClientConfig['ssl']; rawExtra?: Record<string, unknown>; libpq?: string; pgjs?: unknown }> = [
+    const modes: Array<{
+      mode: string
+      ours: Record<string, unknown>
+      raw?: pg.ClientConfig['ssl']
+      rawExtra?: Record<string, unknown>
+      libpq?: string
+      pgjs?: unknown
+    }> = [
       { mode: 'disable', ours: { sslmode: 'disable' }, raw: false, libpq: 'sslmode=disable', pgjs: false },
       { mode: 'prefer', ours: { sslmode: 'prefer' }, libpq: 'sslmode=prefer', pgjs: 'prefer' },
-      { mode: 'require', ours: { sslmode: 'require' }, raw: { rejectUnauthorized: false }, libpq: 'sslmode=require', pgjs: 'require' },
-      { mode: 'verify-ca', ours: { sslmode: 'verify-ca', ...rootOpt }, raw: { ca: CA, checkServerIdentity: () => undefined }, libpq: `sslmode=verify-ca sslrootcert=${fixture('ca.crt')}`, pgjs: { ca: CA, checkServerIdentity: () => undefined } },
-      { mode: 'verify-full', ours: { sslmode: 'verify-full', ...rootOpt }, raw: { ca: CA }, libpq: `sslmode=verify-full sslrootcert=${fixture('ca.crt')}`, pgjs: { ca: CA } },
-      { mode: 'require, direct', ours: { sslmode: 'require', sslnegotiation: 'direct' }, raw: { rejectUnauthorized: false }, rawExtra: { sslnegotiation: 'direct' }, libpq: undefined },
+      {
+        mode: 'require',
+        ours: { sslmode: 'require' },
+        raw: { rejectUnauthorized: false },
+        libpq: 'sslmode=require',
+        pgjs: 'require',
+      },
+      {
+        mode: 'verify-ca',
+        ours: { sslmode: 'verify-ca', ...rootOpt },
+        raw: { ca: CA, checkServerIdentity: () => undefined },
+        libpq: `sslmode=verify-ca sslrootcert=${fixture('ca.crt')}`,
+        pgjs: { ca: CA, checkServerIdentity: () => undefined },
+      },
+      {
+        mode: 'verify-full',
+        ours: { sslmode: 'verify-full', ...rootOpt },
+        raw: { ca: CA },
+        libpq: `sslmode=verify-full sslrootcert=${fixture('ca.crt')}`,
+        pgjs: { ca: CA },
+      },
+      {
+        mode: 'require, direct',
+        ours: { sslmode: 'require', sslnegotiation: 'direct' },
+        raw: { rejectUnauthorized: false },
+        rawExtra: { sslnegotiation: 'direct' },
+        libpq: undefined,
+      },
     ]
     const variants: Variant[] = []
     for (const m of modes) {
@@ -161,56 +216,122 @@ async function main(): Promise<void> {
     for (const m of modes) libpq.set(m.mode, m.libpq ? await libpqConnect(on, m.libpq) : undefined)
 
     lines.push('## Connect + `select 1` + close (median per connection)', '')
-    lines.push('| mode | pg-sslmode | raw pg (equivalent TLS options) | ours / raw pg | libpq (psycopg2) | ours / libpq | postgres.js | ours / postgres.js |', '|---|---|---|---|---|---|---|---|')
+    lines.push(
+      '| mode | pg-sslmode | raw pg (equivalent TLS options) | ours / raw pg | libpq (psycopg2) | ' +
+        'ours / libpq | postgres.js | ours / postgres.js |',
+      '|---|---|---|---|---|---|---|---|',
+    )
     for (const m of modes) {
       const o = connectTimes.get(`ours ${m.mode}`)
       const r = connectTimes.get(`raw ${m.mode}`)
       const l = libpq.get(m.mode)
       const j = connectTimes.get(`postgres.js ${m.mode}`)
-      lines.push(`| ${m.mode} | ${fmt(o)} | ${m.raw === undefined ? 'n/a (pg has no prefer)' : fmt(r)} | ${ratio(o, r)} | ${fmt(l)} | ${ratio(o, l)} | ${fmt(j)} | ${ratio(o, j)} |`)
+      lines.push(
+        `| ${m.mode} | ${fmt(o)} | ${m.raw === undefined ? 'n/a (pg has no prefer)' : fmt(r)} | ` +
+          `${ratio(o, r)} | ${fmt(l)} | ${ratio(o, l)} | ${fmt(j)} | ${ratio(o, j)} |`,
+      )
     }
     const fallback = connectTimes.get('ours prefer, ssl=off (fallback)')
     const plain = connectTimes.get('ours disable, ssl=off')
     const direct = connectTimes.get('ours require, direct')
     const require = connectTimes.get('ours require')
-    lines.push('', `prefer against an ssl=off server (SSLRequest answered 'N', plaintext on the same socket): ${fmt(fallback)} vs a plain connect ${fmt(plain)} = ${ratio(fallback, plain)}.`)
-    lines.push(`direct SSL negotiation vs SSLRequest (require): ${fmt(direct)} vs ${fmt(require)} = ${ratio(direct, require)}.`)
-    targets.push(['connect overhead at verify-ca vs raw pg', '≤ 1.02×', ratio(connectTimes.get('ours verify-ca'), connectTimes.get('raw verify-ca'))])
+    lines.push(
+      '',
+      `prefer against an ssl=off server (SSLRequest answered 'N', plaintext on the same socket): ` +
+        `${fmt(fallback)} vs a plain connect ${fmt(plain)} = ${ratio(fallback, plain)}.`,
+    )
+    lines.push(
+      `direct SSL negotiation vs SSLRequest (require): ${fmt(direct)} vs ${fmt(require)} = ${ratio(direct, require)}.`,
+    )
+    targets.push([
+      'connect overhead at verify-ca vs raw pg',
+      '≤ 1.02×',
+      ratio(connectTimes.get('ours verify-ca'), connectTimes.get('raw verify-ca')),
+    ])
     targets.push(['prefer fallback vs a plain connect', '≤ 1.3×', ratio(fallback, plain)])
     targets.push(['direct vs SSLRequest', '< 1×', ratio(direct, require)])
 
     // 2. pool throughput
     lines.push('', `## Pool throughput (\`select 1\`, ${THROUGHPUT_MS / 1000} s each, queries per second)`, '')
-    lines.push('| concurrency | createPool (verify-full) | raw pg.Pool (same TLS) | ours / raw | Kysely over createPool |', '|---|---|---|---|---|')
+    lines.push(
+      '| concurrency | createPool (verify-full) | raw pg.Pool (same TLS) | ours / raw | Kysely over createPool |',
+      '|---|---|---|---|---|',
+    )
     for (const concurrency of [8, 32]) {
-      const ours = createPool({ host: on.host, port: on.port, user: on.user, env: {}, sslmode: 'verify-full', ...rootOpt, max: concurrency })
-      const raw = new pg.Pool({ host: on.host, port: on.port, user: on.user, database: on.database, ssl: { ca: CA }, max: concurrency })
-      const kysely = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool: createPool({ host: on.host, port: on.port, user: on.user, env: {}, sslmode: 'verify-full', ...rootOpt, max: concurrency }) }) })
-      const [ourQps = 0, rawQps = 0, kyQps = 0] = await throughput([() => ours.query('select 1'), () => raw.query('select 1'), () => sql`select 1`.execute(kysely)], concurrency)
-      lines.push(`| ${concurrency} | ${ourQps.toFixed(0)} | ${rawQps.toFixed(0)} | ${(ourQps / rawQps).toFixed(3)}× | ${kyQps.toFixed(0)} |`)
-      targets.push([`pool throughput at concurrency ${concurrency} vs raw pg.Pool`, '≥ 1.00×', `${(ourQps / rawQps).toFixed(3)}×`])
+      const ours = createPool({
+        host: on.host,
+        port: on.port,
+        user: on.user,
+        env: {},
+        sslmode: 'verify-full',
+        ...rootOpt,
+        max: concurrency,
+      })
+      const raw = new pg.Pool({
+        host: on.host,
+        port: on.port,
+        user: on.user,
+        database: on.database,
+        ssl: { ca: CA },
+        max: concurrency,
+      })
+      const kysely = new Kysely<Record<string, never>>({
+        dialect: new PostgresDialect({
+          pool: createPool({
+            host: on.host,
+            port: on.port,
+            user: on.user,
+            env: {},
+            sslmode: 'verify-full',
+            ...rootOpt,
+            max: concurrency,
+          }),
+        }),
+      })
+      const [ourQps = 0, rawQps = 0, kyQps = 0] = await throughput(
+        [() => ours.query('select 1'), () => raw.query('select 1'), () => sql`select 1`.execute(kysely)],
+        concurrency,
+      )
+      lines.push(
+        `| ${concurrency} | ${ourQps.toFixed(0)} | ${rawQps.toFixed(0)} | ` +
+          `${(ourQps / rawQps).toFixed(3)}× | ${kyQps.toFixed(0)} |`,
+      )
+      targets.push([
+        `pool throughput at concurrency ${concurrency} vs raw pg.Pool`,
+        '≥ 1.00×',
+        `${(ourQps / rawQps).toFixed(3)}×`,
+      ])
       await Promise.all([ours.end(), raw.end(), kysely.destroy()])
     }
 
     // 3. heap per idle connection
-    const ourHeap = await heapPerConnection(() => connect({ host: on.host, port: on.port, user: on.user, env: {}, sslmode: 'verify-full', ...rootOpt }))
+    const ourHeap = await heapPerConnection(() =>
+      connect({ host: on.host, port: on.port, user: on.user, env: {}, sslmode: 'verify-full', ...rootOpt }),
+    )
     const rawHeap = await heapPerConnection(async () => {
       const c = new pg.Client({ host: on.host, port: on.port, user: on.user, database: on.database, ssl: { ca: CA } })
       await c.connect()
       return c
     })
     lines.push('', '## Heap per idle verified-TLS connection (40 connections, after GC)', '')
-    lines.push(`pg-sslmode ${(ourHeap / 1024).toFixed(1)} KiB, raw pg ${(rawHeap / 1024).toFixed(1)} KiB (${ratio(ourHeap, rawHeap)}).`)
+    lines.push(
+      `pg-sslmode ${(ourHeap / 1024).toFixed(1)} KiB, raw pg ${(rawHeap / 1024).toFixed(1)} KiB ` +
+        `(${ratio(ourHeap, rawHeap)}).`,
+    )
   } finally {
     await Promise.all([on.stop(), off.stop()])
   }
 
-  const machine = `${osType()} ${release()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, PostgreSQL ${binaries.version} (${binaries.source}) on 127.0.0.1`
+  const machine =
+    `${osType()} ${release()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
+    `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, PostgreSQL ` +
+    `${binaries.version} (${binaries.source}) on 127.0.0.1`
   const doc = [
     '# Benchmarks',
     '',
     `Measured by \`npm run bench\` (scripts/bench.ts) on: ${machine}.`,
-    `All variants of a table run in one process, interleaved (${ROUNDS} rounds × ${PER_ROUND} per variant), against the same server; medians. Compare the ratios, not the absolute times.`,
+    `All variants of a table run in one process, interleaved (${ROUNDS} rounds × ${PER_ROUND} per ` +
+      `variant), against the same server; medians. Compare the ratios, not the absolute times.`,
     '',
     '## Targets',
     '',
@@ -225,7 +346,7 @@ async function main(): Promise<void> {
     '- Everything runs on loopback, where a network round trip costs tens of microseconds: direct',
     "  negotiation saves exactly one round trip (the SSLRequest and its 'S'), so on loopback it can only",
     '  be slightly faster; across a real network it saves one RTT per connection.',
-    '- Where a connection\'s time goes, phase by phase, against raw pg and both libpqs, is the last',
+    "- Where a connection's time goes, phase by phase, against raw pg and both libpqs, is the last",
     '  section ("What a connection costs, phase by phase"), with its account of the gap to libpq.',
     '- Heap per connection stays close to that of raw pg (the report and settings kept per connection).',
     '- psycopg2 is a C extension over its own bundled libpq.',

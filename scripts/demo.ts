@@ -28,7 +28,12 @@ interface Row {
 /** gsql's rule wants the root CA file private (0600); a checkout has it 0644. */
 const rootCa = privateCopy('ca.crt')
 
-async function runCell(cluster: Cluster, cell: SeedCell, dialect: Dialect, keep: (r: SecurityReport) => void): Promise<Row> {
+async function runCell(
+  cluster: Cluster,
+  cell: SeedCell,
+  dialect: Dialect,
+  keep: (r: SecurityReport) => void,
+): Promise<Row> {
   const verifies = cell.mode === 'verify-ca' || cell.mode === 'verify-full'
   try {
     const client = await connect({
@@ -67,7 +72,11 @@ function printTable(title: string, rows: Row[]): void {
     r.matches ? 'ok' : `DIFFERS (seed: ${r.cell.wording})`,
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  const fmt = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd()
+  const fmt = (cols: string[]): string =>
+    cols
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd()
   console.log(`\n${title}\n`)
   console.log(fmt(header))
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
@@ -91,9 +100,11 @@ async function main(): Promise<void> {
       const rows: Row[] = []
       for (const cell of seedTable(dialect)) {
         const cluster = clusters.get(serverKey(cell.serverSsl, cell.requireSsl))!
-        rows.push(await runCell(cluster, cell, dialect, (r) => {
-          if (r.requestedMode === 'verify-full') example ??= r
-        }))
+        rows.push(
+          await runCell(cluster, cell, dialect, (r) => {
+            if (r.requestedMode === 'verify-full') example ??= r
+          }),
+        )
       }
       differences += rows.filter((r) => !r.matches).length
       printTable(`dialect ${dialect}: client × server (docs/modes.md), as observed`, rows)
@@ -122,15 +133,27 @@ async function multiHostSection(): Promise<void> {
   const primary = await startCluster({ ssl: true, binaries })
   const standby = await startCluster({ ssl: true, binaries, standbyOf: primary, serverCert: 'server-ip' })
   try {
-    const names = new Map([[primary.port, 'primary (localhost)'], [standby.port, 'standby (127.0.0.1)']])
-    console.log(`\nSeveral hosts (docs/topologies.md): host=localhost,127.0.0.1 — a primary and its streaming standby, PostgreSQL ${binaries.version}, verify-full\n`)
+    const names = new Map([
+      [primary.port, 'primary (localhost)'],
+      [standby.port, 'standby (127.0.0.1)'],
+    ])
+    console.log(
+      `\nSeveral hosts (docs/topologies.md): host=localhost,127.0.0.1 — a primary and its streaming ` +
+        `standby, PostgreSQL ${binaries.version}, verify-full\n`,
+    )
     for (const attrs of ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby']) {
-      for (const [label, order] of [['primary first', [primary, standby]], ['standby first', [standby, primary]]] as const) {
+      for (const [label, order] of [
+        ['primary first', [primary, standby]],
+        ['standby first', [standby, primary]],
+      ] as const) {
         const hosts = order.map((c) => `${c === primary ? 'localhost' : '127.0.0.1'}:${c.port}`).join(',')
-        const uri = `postgresql://app@${hosts}/app?sslmode=verify-full&sslrootcert=${encodeURIComponent(privateCopy('ca.crt'))}&target_session_attrs=${attrs}`
+        const ca = encodeURIComponent(privateCopy('ca.crt'))
+        const uri = `postgresql://app@${hosts}/app?sslmode=verify-full&sslrootcert=${ca}&target_session_attrs=${attrs}`
         const picked = await connect({ connectionString: uri, env: {} }).then(
           async (client) => {
-            const name = `${names.get(client.security.port)}, ${client.security.hostnameVerified ? 'host name verified' : 'not verified'}`
+            const name =
+              `${names.get(client.security.port)}, ` +
+              `${client.security.hostnameVerified ? 'host name verified' : 'not verified'}`
             await client.end()
             return name
           },
@@ -149,13 +172,23 @@ async function multiHostSection(): Promise<void> {
 async function mysqlSection(): Promise<number> {
   const why = mariadbProblem()
   if (why) {
-    console.log(`\nMySQL (pg-sslmode/mysql): skipped — ${why}. On Debian: sudo apt-get install mariadb-server, then npm run demo again.`)
+    console.log(
+      `\nMySQL (pg-sslmode/mysql): skipped — ${why}. On Debian: sudo apt-get install mariadb-server, ` +
+        `then npm run demo again.`,
+    )
     return 0
   }
-  const servers = await startMariaDbs(Object.fromEntries(MYSQL_SERVER_KINDS.map((k) => [k.name, k.server])) as Record<string, (typeof MYSQL_SERVER_KINDS)[number]['server']>)
+  const servers = await startMariaDbs(
+    Object.fromEntries(MYSQL_SERVER_KINDS.map((k) => [k.name, k.server])) as Record<
+      string,
+      (typeof MYSQL_SERVER_KINDS)[number]['server']
+    >,
+  )
   try {
     const version = Object.values(servers).find((s) => typeof s === 'object')!.version
-    console.log(`\nMySQL (pg-sslmode/mysql, docs/mysql.md): MariaDB ${version}, client ssl-mode × server, as observed\n`)
+    console.log(
+      `\nMySQL (pg-sslmode/mysql, docs/mysql.md): MariaDB ${version}, client ssl-mode × server, as observed\n`,
+    )
     const header = ['server', 'client ssl-mode', 'observed', 'expected']
     const rows: string[][] = []
     let differences = 0
@@ -163,14 +196,26 @@ async function mysqlSection(): Promise<number> {
       const result = await runMysqlCell(cell, servers[cell.server]!)
       const same = JSON.stringify(result.observed) === JSON.stringify(cell.expect)
       if (!same) differences++
-      rows.push([cell.server, cell.client, result.describe.replace(/ — .*/, ''), same ? 'ok' : `DIFFERS (expected ${JSON.stringify(cell.expect)})`])
+      rows.push([
+        cell.server,
+        cell.client,
+        result.describe.replace(/ — .*/, ''),
+        same ? 'ok' : `DIFFERS (expected ${JSON.stringify(cell.expect)})`,
+      ])
     }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-    const fmt = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd()
+    const fmt = (cols: string[]): string =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join(' | ')
+        .trimEnd()
     console.log(fmt(header))
     console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
     for (const r of rows) console.log(fmt(r))
-    console.log(`\n${MYSQL_TABLE.length - differences} of ${MYSQL_TABLE.length} MySQL cells as the MySQL 8 client documents them; ${differences} differ.`)
+    console.log(
+      `\n${MYSQL_TABLE.length - differences} of ${MYSQL_TABLE.length} MySQL cells as the MySQL 8 ` +
+        `client documents them; ${differences} differ.`,
+    )
     return differences
   } finally {
     await servers.stopAll()

@@ -14,7 +14,22 @@
  *   client certificates → `hostssl ... cert` with ssl_ca_file = the test root CA
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import pg from 'pg'
 import { tmpdir } from 'node:os'
@@ -70,7 +85,10 @@ export interface ClusterOptions {
 
 /** Why a standby of `primary` cannot be made here, or undefined when it can. */
 export function standbyProblem(primary: Cluster): string | undefined {
-  return existsSync(join(primary.binaries.binDir, 'pg_basebackup')) ? undefined : `${primary.binaries.source} PostgreSQL ${primary.binaries.version} ships no pg_basebackup (install Debian's postgresql package)`
+  return existsSync(join(primary.binaries.binDir, 'pg_basebackup'))
+    ? undefined
+    : `${primary.binaries.source} PostgreSQL ${primary.binaries.version} ships no pg_basebackup ` +
+        `(install Debian's postgresql package)`
 }
 
 export interface Cluster {
@@ -198,20 +216,25 @@ const TEMPLATE_LAYOUT = 2
 function templateFor(binaries: ServerBinaries, binDir: string): string {
   const cached = templates.get(binaries.binDir)
   if (cached) return cached
-  const dir = join(tmpdir(), `pg-sslmode-template-v${TEMPLATE_LAYOUT}-${binaries.source}-${binaries.version}-${RUN_AS.uid ?? process.getuid?.() ?? 'u'}`)
+  const dir = join(
+    tmpdir(),
+    `pg-sslmode-template-v${TEMPLATE_LAYOUT}-${binaries.source}-${binaries.version}-` +
+      `${RUN_AS.uid ?? process.getuid?.() ?? 'u'}`,
+  )
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     const staging = mkdtempSync(join(tmpdir(), 'pg-sslmode-initdb-'))
     chmodSync(staging, 0o755)
     const data = join(staging, 'data')
     const pwfile = join(staging, 'pwfile')
-    writeFileSync(pwfile, TEST_PASSWORD + '\n')
+    writeFileSync(pwfile, `${TEST_PASSWORD}\n`)
     chownTree(staging)
     const result = spawnSync(
       join(binDir, 'initdb'),
       ['-D', data, '-U', TEST_USER, '--pwfile', pwfile, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
       { ...RUN_AS, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
     )
-    if (result.status !== 0) throw new Error(`initdb failed (${binaries.binDir}): ${result.stderr || result.stdout || result.error}`)
+    if (result.status !== 0)
+      throw new Error(`initdb failed (${binaries.binDir}): ${result.stderr || result.stdout || result.error}`)
     rmSync(pwfile)
     // initdb makes only "postgres"; the tests' database is named after their user (libpq's default).
     const single = spawnSync(join(binDir, 'postgres'), ['--single', '-D', data, '-j', 'postgres'], {
@@ -246,12 +269,15 @@ export function freePort(): Promise<number> {
 function hbaFor(options: ClusterOptions): string {
   // Replication over the Unix socket, for standbys made with pg_basebackup (startCluster's standbyOf).
   const lines = ['local all all trust', 'local replication all trust']
-  const tcp = (type: string, method: string): string[] => [`${type} all all 127.0.0.1/32 ${method}`, `${type} all all ::1/128 ${method}`]
+  const tcp = (type: string, method: string): string[] => [
+    `${type} all all 127.0.0.1/32 ${method}`,
+    `${type} all all ::1/128 ${method}`,
+  ]
   if (options.hbaTcpLines) lines.push(...options.hbaTcpLines)
   else if (options.ssl && options.clientCert) lines.push(...tcp('hostssl', 'cert'))
   else if (options.ssl && options.requireSsl) lines.push(...tcp('hostssl', 'trust'))
   else lines.push(...tcp('host', 'trust'))
-  return lines.join('\n') + '\n'
+  return `${lines.join('\n')}\n`
 }
 
 const running = new Set<ChildProcess>()
@@ -271,7 +297,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * Wait until `log()` shows `ready` (true), or the process exited or `timeoutMs` passed (false).
  * Shared by the servers the tests start (PostgreSQL here, PgBouncer, MariaDB).
  */
-export async function waitForLog(log: () => string, ready: RegExp, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+export async function waitForLog(
+  log: () => string,
+  ready: RegExp,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until && child.exitCode === null && child.signalCode === null) {
     if (ready.test(log())) return true
@@ -281,7 +312,13 @@ export async function waitForLog(log: () => string, ready: RegExp, child: ChildP
 }
 
 /** Send `signal`, kill hard after `graceMs`, and wait for the process to be gone. */
-export async function stopProcess(child: ChildProcess, exited: Promise<unknown>, signal: NodeJS.Signals, graceMs: number, hard: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+export async function stopProcess(
+  child: ChildProcess,
+  exited: Promise<unknown>,
+  signal: NodeJS.Signals,
+  graceMs: number,
+  hard: NodeJS.Signals = 'SIGKILL',
+): Promise<void> {
   child.kill(signal)
   const timer = setTimeout(() => child.kill(hard), graceMs)
   await exited
@@ -301,13 +338,25 @@ interface Launched {
 async function launch(binDir: string, args: string[], logFile: string): Promise<Launched> {
   const logFd = openSync(logFile, 'a')
   if (RUN_AS.uid !== undefined) chownSync(logFile, RUN_AS.uid, RUN_AS.gid!)
-  const child = spawn(join(binDir, 'postgres'), args, { ...RUN_AS, stdio: ['ignore', 'ignore', logFd], env: { ...process.env, LC_ALL: 'C' } })
+  const child = spawn(join(binDir, 'postgres'), args, {
+    ...RUN_AS,
+    stdio: ['ignore', 'ignore', logFd],
+    env: { ...process.env, LC_ALL: 'C' },
+  })
   closeSync(logFd)
   running.add(child)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   void exited.then(() => running.delete(child))
   const since = statSync(logFile).size
-  if (await waitForLog(() => readFileSync(logFile, 'utf8').slice(since), /ready to accept (read-only )?connections/, child, 30_000)) return { child, exited }
+  if (
+    await waitForLog(
+      () => readFileSync(logFile, 'utf8').slice(since),
+      /ready to accept (read-only )?connections/,
+      child,
+      30_000,
+    )
+  )
+    return { child, exited }
   child.kill('SIGQUIT')
   await exited
   throw new Error('not ready')
@@ -328,14 +377,37 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   throw lastError
 }
 
-async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binDir: string, template: string): Promise<Cluster> {
+async function startOnce(
+  options: ClusterOptions,
+  binaries: ServerBinaries,
+  binDir: string,
+  template: string,
+): Promise<Cluster> {
   const base = mkdtempSync(join(tmpdir(), 'pg-sslmode-cluster-'))
   chmodSync(base, 0o755)
   const data = join(base, 'data')
   if (options.standbyOf) {
     const primary = options.standbyOf
     chownTree(base)
-    const backup = spawnSync(join(binDir, 'pg_basebackup'), ['-h', primary.socketDir, '-p', String(primary.port), '-U', TEST_USER, '-D', data, '-R', '-X', 'stream', '-c', 'fast'], { ...RUN_AS, encoding: 'utf8' })
+    const backup = spawnSync(
+      join(binDir, 'pg_basebackup'),
+      [
+        '-h',
+        primary.socketDir,
+        '-p',
+        String(primary.port),
+        '-U',
+        TEST_USER,
+        '-D',
+        data,
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+      ],
+      { ...RUN_AS, encoding: 'utf8' },
+    )
     if (backup.status !== 0) {
       rmSync(base, { recursive: true, force: true })
       throw new Error(`pg_basebackup from port ${primary.port} failed: ${backup.stderr || backup.error}`)
@@ -372,7 +444,13 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
   chownTree(base)
 
   const port = await freePort()
-  const args = ['-D', data, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v.replace(/^'|'$/g, '')}`])]
+  const args = [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v.replace(/^'|'$/g, '')}`]),
+  ]
   const logFile = join(base, 'postgres.log')
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
   let server: Launched
@@ -381,7 +459,9 @@ async function startOnce(options: ClusterOptions, binaries: ServerBinaries, binD
   } catch (error) {
     const text = log()
     rmSync(base, { recursive: true, force: true })
-    throw new Error(`PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${text}`)
+    throw new Error(
+      `PostgreSQL ${binaries.version} did not start on port ${port}: ${(error as Error).message}\n${text}`,
+    )
   }
   if (options.roles?.length || options.setupSql?.length) {
     try {
@@ -442,8 +522,12 @@ async function createRoles(socketDir: string, port: number, roles: string[], sql
 }
 
 /** Start several clusters at once and stop them all with one call. */
-export async function startClusters<K extends string>(configs: Record<K, ClusterOptions>): Promise<Record<K, Cluster> & { stopAll(): Promise<void> }> {
-  const entries = await Promise.all(Object.entries<ClusterOptions>(configs).map(async ([name, opts]) => [name, await startCluster(opts)] as const))
+export async function startClusters<K extends string>(
+  configs: Record<K, ClusterOptions>,
+): Promise<Record<K, Cluster> & { stopAll(): Promise<void> }> {
+  const entries = await Promise.all(
+    Object.entries<ClusterOptions>(configs).map(async ([name, opts]) => [name, await startCluster(opts)] as const),
+  )
   const clusters = Object.fromEntries(entries) as Record<K, Cluster>
   return Object.assign(clusters, { stopAll: () => Promise.all(entries.map(([, c]) => c.stop())).then(() => undefined) })
 }

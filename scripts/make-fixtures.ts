@@ -84,7 +84,11 @@ function makeCert(opts: {
     extensions.push({ name: 'extKeyUsage', serverAuth: !opts.clientAuth, clientAuth: !!opts.clientAuth })
   }
   if (opts.san) extensions.push({ name: 'subjectAltName', altNames: opts.san })
-  if (opts.issuer) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: opts.issuer.cert.generateSubjectKeyIdentifier().getBytes() })
+  if (opts.issuer)
+    extensions.push({
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: opts.issuer.cert.generateSubjectKeyIdentifier().getBytes(),
+    })
   cert.setExtensions(extensions)
   cert.sign((opts.issuer ?? { keys }).keys.privateKey, forge.md.sha256.create())
   return { cert, keys }
@@ -101,7 +105,12 @@ function write(name: string, issued: Issued): void {
 }
 
 /** A v1 X.509 CRL (RFC 5280 §5.1) issued by `issuer`, revoking the given certificates. */
-function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[], nextUpdate = new Date('2125-01-01T00:00:00Z'), thisUpdate = new Date('2025-06-01T00:00:00Z')): string {
+function makeCrl(
+  issuer: Issued,
+  revoked: forge.pki.Certificate[],
+  nextUpdate = new Date('2125-01-01T00:00:00Z'),
+  thisUpdate = new Date('2025-06-01T00:00:00Z'),
+): string {
   const { asn1 } = forge
   // RFC 5280: UTCTime up to 2049, GeneralizedTime from 2050.
   const utc = (date: Date) =>
@@ -109,7 +118,12 @@ function makeCrl(issuer: Issued, revoked: forge.pki.Certificate[], nextUpdate = 
       ? asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date))
       : asn1.create(asn1.Class.UNIVERSAL, asn1.Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date))
   const algorithm = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
+    asn1.create(
+      asn1.Class.UNIVERSAL,
+      asn1.Type.OID,
+      false,
+      asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes(),
+    ),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
   ])
   const entries = revoked.map((cert) =>
@@ -151,7 +165,13 @@ function main(): void {
   write('server-otherhost', makeCert({ cn: 'db.example.com', issuer: ca, san: [{ type: 2, value: 'db.example.com' }] }))
   write(
     'server-expired',
-    makeCert({ cn: 'localhost', issuer: ca, san: localSan, notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') }),
+    makeCert({
+      cn: 'localhost',
+      issuer: ca,
+      san: localSan,
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      notAfter: new Date('2021-01-01T00:00:00Z'),
+    }),
   )
   const client = makeCert({ cn: 'app', issuer: ca, clientAuth: true })
   write('client', client)
@@ -160,8 +180,14 @@ function main(): void {
 
   const revokedServer = makeCert({ cn: 'localhost', issuer: ca, san: localSan })
   write('server-revoked', revokedServer)
-  write('server-not-yet-valid', makeCert({ cn: 'localhost', issuer: ca, san: localSan, notBefore: new Date('2100-01-01T00:00:00Z') }))
-  write('server-wildcard', makeCert({ cn: '*.pg-sslmode.test', issuer: ca, san: [{ type: 2, value: '*.pg-sslmode.test' }] }))
+  write(
+    'server-not-yet-valid',
+    makeCert({ cn: 'localhost', issuer: ca, san: localSan, notBefore: new Date('2100-01-01T00:00:00Z') }),
+  )
+  write(
+    'server-wildcard',
+    makeCert({ cn: '*.pg-sslmode.test', issuer: ca, san: [{ type: 2, value: '*.pg-sslmode.test' }] }),
+  )
   write('server-ip', makeCert({ cn: 'db.example.com', issuer: ca, san: [{ type: 7, ip: '127.0.0.1' }] }))
 
   const intermediate = makeCert({ cn: 'pg-sslmode test intermediate CA', issuer: ca, ca: true })
@@ -171,20 +197,31 @@ function main(): void {
   const chainLeaf = makeCert({ cn: 'localhost', issuer: intermediate, san: localSan })
   write('server-chain', chainLeaf)
   writeBundle('server-chain-bundle', chainLeaf, [intermediate])
-  writeBundle('server-bad-intermediate-bundle', makeCert({ cn: 'localhost', issuer: revokedIntermediate, san: localSan }), [revokedIntermediate])
+  writeBundle(
+    'server-bad-intermediate-bundle',
+    makeCert({ cn: 'localhost', issuer: revokedIntermediate, san: localSan }),
+    [revokedIntermediate],
+  )
 
   const revoking = makeCrl(ca, [revokedServer.cert, revokedIntermediate.cert])
   const intermediateCrl = makeCrl(intermediate, [])
   const revokedIntermediateCrl = makeCrl(revokedIntermediate, [])
   writeFileSync(join(OUT, 'ca-revoking.crl'), revoking)
   writeFileSync(join(OUT, 'ca-empty.crl'), makeCrl(ca, []))
-  writeFileSync(join(OUT, 'ca-expired.crl'), makeCrl(ca, [], new Date('2024-06-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z')))
+  writeFileSync(
+    join(OUT, 'ca-expired.crl'),
+    makeCrl(ca, [], new Date('2024-06-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z')),
+  )
   writeFileSync(join(OUT, 'intermediate.crl'), intermediateCrl)
   writeFileSync(join(OUT, 'revoked-intermediate.crl'), revokedIntermediateCrl)
   writeFileSync(join(OUT, 'crl-bundle.crl'), revoking + intermediateCrl + revokedIntermediateCrl)
   // A hashed directory as `openssl rehash` makes it: <issuer name hash>.r0 (OpenSSL reads no other names).
   mkdirSync(join(OUT, 'crl-dir'), { recursive: true })
-  for (const [issuer, crl] of [[ca, revoking], [intermediate, intermediateCrl], [revokedIntermediate, revokedIntermediateCrl]] as const) {
+  for (const [issuer, crl] of [
+    [ca, revoking],
+    [intermediate, intermediateCrl],
+    [revokedIntermediate, revokedIntermediateCrl],
+  ] as const) {
     const subject = Buffer.from(forge.asn1.toDer(pki.distinguishedNameToAsn1(issuer.cert.subject)).getBytes(), 'binary')
     writeFileSync(join(OUT, 'crl-dir', `${nameHash(subject)}.r0`), crl)
   }
@@ -192,13 +229,21 @@ function main(): void {
   const info = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(client.keys.privateKey))
   const encrypted = pki.encryptPrivateKeyInfo(info, PASSPHRASE, { algorithm: 'aes256' })
   writeFileSync(join(OUT, 'client-encrypted.key'), pki.encryptedPrivateKeyToPem(encrypted), { mode: 0o600 })
-  writeFileSync(join(OUT, 'client-legacy.key'), pki.encryptRsaPrivateKey(client.keys.privateKey, PASSPHRASE, { legacy: true, algorithm: 'aes128' }), { mode: 0o600 })
+  writeFileSync(
+    join(OUT, 'client-legacy.key'),
+    pki.encryptRsaPrivateKey(client.keys.privateKey, PASSPHRASE, { legacy: true, algorithm: 'aes128' }),
+    { mode: 0o600 },
+  )
 
   // The DWS console bundle: client.key encrypted with a passphrase held by .cipher/.rand.
   const dws = join(OUT, '..', 'dws-sslcert')
   mkdirSync(dws, { recursive: true })
   writeFileSync(join(dws, 'client.crt'), pki.certificateToPem(client.cert))
-  writeFileSync(join(dws, 'client.key'), pki.encryptRsaPrivateKey(client.keys.privateKey, DWS_PASSPHRASE, { legacy: true, algorithm: 'aes256' }), { mode: 0o600 })
+  writeFileSync(
+    join(dws, 'client.key'),
+    pki.encryptRsaPrivateKey(client.keys.privateKey, DWS_PASSPHRASE, { legacy: true, algorithm: 'aes256' }),
+    { mode: 0o600 },
+  )
   writeFileSync(join(dws, 'cacert.pem'), pki.certificateToPem(ca.cert))
   const pair = encryptKeyPassphraseBytes(DWS_PASSPHRASE)
   writeFileSync(join(dws, 'client.key.cipher'), pair.cipher, { mode: 0o600 })

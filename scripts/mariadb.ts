@@ -38,8 +38,10 @@ export interface MariaDb {
 
 /** Why MariaDB cannot run here, or undefined. */
 export function mariadbProblem(): string | undefined {
-  if (!existsSync(MARIADBD) || !existsSync(INSTALL_DB)) return 'mariadb-server is not installed (apt-get install mariadb-server)'
-  if (process.getuid?.() === 0 && spawnSync('id', ['mysql']).status !== 0) return 'running as root and there is no "mysql" user to run MariaDB as'
+  if (!existsSync(MARIADBD) || !existsSync(INSTALL_DB))
+    return 'mariadb-server is not installed (apt-get install mariadb-server)'
+  if (process.getuid?.() === 0 && spawnSync('id', ['mysql']).status !== 0)
+    return 'running as root and there is no "mysql" user to run MariaDB as'
   return undefined
 }
 
@@ -55,7 +57,18 @@ function templateDataDir(): string {
   chmodSync(dir, 0o755)
   const data = join(dir, 'data')
   const root = process.getuid?.() === 0
-  const install = spawnSync(INSTALL_DB, ['--no-defaults', `--datadir=${data}`, ...(root ? ['--user=mysql'] : []), '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8' })
+  const install = spawnSync(
+    INSTALL_DB,
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      ...(root ? ['--user=mysql'] : []),
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ],
+    { encoding: 'utf8' },
+  )
   if (install.status !== 0) {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`)
@@ -83,7 +96,11 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
     copyFileSync(fixture(`${cert}.key`), join(dir, 'server.key'))
     copyFileSync(fixture('ca.crt'), join(dir, 'ca.crt'))
     chmodSync(join(dir, 'server.key'), 0o600)
-    tls.push(`--ssl-cert=${join(dir, 'server.crt')}`, `--ssl-key=${join(dir, 'server.key')}`, `--ssl-ca=${join(dir, 'ca.crt')}`)
+    tls.push(
+      `--ssl-cert=${join(dir, 'server.crt')}`,
+      `--ssl-key=${join(dir, 'server.key')}`,
+      `--ssl-ca=${join(dir, 'ca.crt')}`,
+    )
   } else {
     tls.push('--skip-ssl')
   }
@@ -123,7 +140,11 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
     `CREATE USER 'x509user'@'%' IDENTIFIED BY '${MYSQL_PASSWORD}' REQUIRE X509`,
     "GRANT ALL ON app.* TO 'x509user'@'%'",
   ].join('; ')
-  const client = spawnSync('/usr/bin/mariadb', ['--no-defaults', `--socket=${socketPath}`, '-u', root ? 'root' : process.env.USER ?? 'root', '-e', setup], { encoding: 'utf8' })
+  const client = spawnSync(
+    '/usr/bin/mariadb',
+    ['--no-defaults', `--socket=${socketPath}`, '-u', root ? 'root' : (process.env.USER ?? 'root'), '-e', setup],
+    { encoding: 'utf8' },
+  )
   if (client.status !== 0) {
     await stopProcess(child, exited, 'SIGKILL', 0)
     rmSync(dir, { recursive: true, force: true })
@@ -139,14 +160,18 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDb> {
     options,
     log,
     stop() {
-      stopped ??= stopProcess(child, exited, 'SIGTERM', 15_000).then(() => rmSync(dir, { recursive: true, force: true }))
+      stopped ??= stopProcess(child, exited, 'SIGTERM', 15_000).then(() =>
+        rmSync(dir, { recursive: true, force: true }),
+      )
       return stopped
     },
   }
 }
 
 /** Several servers at once (started in parallel), stopped together; names as given. */
-export async function startMariaDbs<K extends string>(spec: Record<K, MariaDbOptions>): Promise<Record<K, MariaDb> & { stopAll(): Promise<void> }> {
+export async function startMariaDbs<K extends string>(
+  spec: Record<K, MariaDbOptions>,
+): Promise<Record<K, MariaDb> & { stopAll(): Promise<void> }> {
   const names = Object.keys(spec) as K[]
   const settled = await Promise.allSettled(names.map((name) => startMariaDb(spec[name])))
   const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))

@@ -41,7 +41,8 @@ const noTls = { error: 'SSL_DISABLED_ON_SERVER' }
 const refusedPlaintext = { error: 'SERVER_REJECTED' }
 
 const EXPECTED: Readonly<Record<MysqlServerKind, readonly Observed[]>> = {
-  //                 DISABLED          PREFERRED                                            REQUIRED   VERIFY_CA VERIFY_IDENTITY ssl-ca only
+  //                 DISABLED          PREFERRED                                            REQUIRED   VERIFY_CA
+  // VERIFY_IDENTITY ssl-ca only
   'tls-on': [plain, encrypted, encrypted, verified, verified, verified],
   'tls-off': [plain, { outcome: 'unencrypted', fallback: 'plaintext-after-ssl' }, noTls, noTls, noTls, noTls],
   'tls-on+require': [refusedPlaintext, encrypted, encrypted, verified, verified, verified],
@@ -63,16 +64,30 @@ export interface CellResult {
 export async function runMysqlCell(cell: MysqlCell, server: MariaDb): Promise<CellResult> {
   const client = MYSQL_CLIENTS.find((c) => c.name === cell.client)!
   try {
-    const connection = await connectMysql({ host: server.host, port: server.port, user: 'app', password: MYSQL_PASSWORD, database: 'app', optionFiles: false, env: {}, ...client.options })
+    const connection = await connectMysql({
+      host: server.host,
+      port: server.port,
+      user: 'app',
+      password: MYSQL_PASSWORD,
+      database: 'app',
+      optionFiles: false,
+      env: {},
+      ...client.options,
+    })
     try {
-      const [rows] = (await connection.query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')")) as unknown as [Array<{ Variable_name: string; Value: string }>]
+      const [rows] = (await connection.query(
+        "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')",
+      )) as unknown as [Array<{ Variable_name: string; Value: string }>]
       const value = (name: string): string => rows.find((r) => r.Variable_name === name)?.Value ?? ''
       const report = connection.security
       return {
         observed: { outcome: report.outcome, fallback: report.fallback },
         report,
         serverSaw: { version: value('Ssl_version'), cipher: value('Ssl_cipher') },
-        describe: `${report.outcome}${report.encrypted ? ` ${report.protocol} ${report.cipher}` : ''}${report.fallback === 'none' ? '' : ` (${report.fallback})`}`,
+        describe:
+          report.outcome +
+          (report.encrypted ? ` ${report.protocol} ${report.cipher}` : '') +
+          (report.fallback === 'none' ? '' : ` (${report.fallback})`),
       }
     } finally {
       await connection.end()

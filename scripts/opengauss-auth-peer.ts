@@ -31,7 +31,10 @@ function storedMd5Sha256(password: string, salt: string, iterations: number, md5
   const k = pbkdf2Sync(Buffer.from(password, 'utf8'), Buffer.from(salt, 'hex'), iterations, 32, 'sha1')
   const serverKey = createHmac('sha256', k).update('Sever Key').digest('hex')
   const storedKey = createHash('sha256').update(createHmac('sha256', k).update('Client Key').digest()).digest('hex')
-  return 'md5' + createHash('md5').update(salt + serverKey + storedKey).update(md5Salt).digest('hex')
+  return `md5${createHash('md5')
+    .update(salt + serverKey + storedKey)
+    .update(md5Salt)
+    .digest('hex')}`
 }
 
 export type PeerMethod = 'sha256' | 'md5_sha256' | 'sm3'
@@ -108,7 +111,12 @@ export interface PeerOptions {
   readonly wrongSignature?: boolean
 }
 
-export async function startOpenGaussAuthPeer(upstream: { host: string; port: number }, method: PeerMethod, password: string, options: PeerOptions = {}): Promise<AuthPeer> {
+export async function startOpenGaussAuthPeer(
+  upstream: { host: string; port: number },
+  method: PeerMethod,
+  password: string,
+  options: PeerOptions = {},
+): Promise<AuthPeer> {
   const open = new Set<Socket>()
   const seen: AuthPeer['seen'] = []
   const cancels: AuthPeer['cancels'] = []
@@ -122,7 +130,12 @@ export async function startOpenGaussAuthPeer(upstream: { host: string; port: num
     if (first.readInt32BE(0) === 8 && first.readInt32BE(4) === 80877103) {
       if (options.tls) {
         raw.write('S')
-        client = new TLSSocket(raw, { isServer: true, cert: readFileSync(fixture('server.crt')), key: readFileSync(fixture('server.key')), maxVersion: 'TLSv1.2' })
+        client = new TLSSocket(raw, {
+          isServer: true,
+          cert: readFileSync(fixture('server.crt')),
+          key: readFileSync(fixture('server.key')),
+          maxVersion: 'TLSv1.2',
+        })
         client.on('error', () => {})
       } else {
         raw.write('N')
@@ -138,7 +151,9 @@ export async function startOpenGaussAuthPeer(upstream: { host: string; port: num
     if (protocol === 80877102) {
       // CancelRequest: pass it on to PostgreSQL, which holds the session.
       cancels.push({ tls: client !== raw })
-      const backend = connectTcp(upstream.port, upstream.host, () => backend.end(Buffer.concat([int32(startup.body.length + 4), startup.body])))
+      const backend = connectTcp(upstream.port, upstream.host, () =>
+        backend.end(Buffer.concat([int32(startup.body.length + 4), startup.body])),
+      )
       backend.on('error', () => {})
       backend.on('close', () => client.end())
       return
@@ -150,8 +165,19 @@ export async function startOpenGaussAuthPeer(upstream: { host: string; port: num
     let expected: string | undefined
     if (method === 'sha256') {
       // auth.cpp: signature only below PG_PROTOCOL_GAUSS_BASE (50), iteration count only above it.
-      const signature = sha256ServerSignature(options.wrongSignature ? `not-${password}` : password, salt, token, storedIterations)
-      const fields = [int32(10), int32(2), Buffer.from(salt + token, 'latin1'), ...(minor < 50 ? [Buffer.from(signature, 'latin1')] : []), ...(minor > 50 ? [int32(storedIterations)] : [])]
+      const signature = sha256ServerSignature(
+        options.wrongSignature ? `not-${password}` : password,
+        salt,
+        token,
+        storedIterations,
+      )
+      const fields = [
+        int32(10),
+        int32(2),
+        Buffer.from(salt + token, 'latin1'),
+        ...(minor < 50 ? [Buffer.from(signature, 'latin1')] : []),
+        ...(minor > 50 ? [int32(storedIterations)] : []),
+      ]
       client.write(pgMessage('R', Buffer.concat(fields)))
       expected = sha256Response(password, salt, token, storedIterations)
     } else if (method === 'md5_sha256') {
@@ -160,7 +186,12 @@ export async function startOpenGaussAuthPeer(upstream: { host: string; port: num
       client.write(pgMessage('R', Buffer.concat([int32(11), Buffer.from(salt, 'latin1'), md5Salt])))
       expected = storedMd5Sha256(password, salt, storedIterations, md5Salt)
     } else {
-      client.write(pgMessage('R', Buffer.concat([int32(13), int32(4), Buffer.from(salt + token, 'latin1'), int32(storedIterations)])))
+      client.write(
+        pgMessage(
+          'R',
+          Buffer.concat([int32(13), int32(4), Buffer.from(salt + token, 'latin1'), int32(storedIterations)]),
+        ),
+      )
     }
     const answer = await read.next(true).catch(() => undefined)
     const proof = answer?.body.subarray(0, answer.body.length - 1).toString('utf8') ?? ''

@@ -13,7 +13,12 @@ export function fatalError(sqlstate: string, text: string): Buffer {
 }
 
 /** Open a connection to the real server, send `first`, then pipe both ways until either closes. */
-export function relayToBackend(client: Socket, upstream: { host: string; port: number }, first: Buffer, open: Set<Socket>): void {
+export function relayToBackend(
+  client: Socket,
+  upstream: { host: string; port: number },
+  first: Buffer,
+  open: Set<Socket>,
+): void {
   const backend = netConnect(upstream.port, upstream.host)
   open.add(backend)
   backend.on('close', () => {

@@ -9,7 +9,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chownTree, fixture, freePort, serverProcessUser, stopProcess, TEST_USER, waitForLog, type Cluster } from './harness.js'
+import {
+  chownTree,
+  fixture,
+  freePort,
+  serverProcessUser,
+  stopProcess,
+  TEST_USER,
+  waitForLog,
+  type Cluster,
+} from './harness.js'
 
 export const PGBOUNCER = '/usr/sbin/pgbouncer'
 
@@ -73,9 +82,14 @@ export async function startPgBouncer(upstream: Cluster, options: PgBouncerOption
   writeFileSync(join(dir, 'pgbouncer.ini'), ini)
   chownTree(dir)
   const user = serverProcessUser()
-  const child: ChildProcess = spawn(PGBOUNCER, [join(dir, 'pgbouncer.ini')], { ...user, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child: ChildProcess = spawn(PGBOUNCER, [join(dir, 'pgbouncer.ini')], {
+    ...user,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const logFile = join(dir, 'pgbouncer.log')
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr

@@ -67,11 +67,29 @@ export function seedTable(dialect: Dialect): SeedCell[] {
   for (const serverSsl of [true, false]) {
     for (const requireSsl of [true, false]) {
       if (dialect !== 'postgres') {
-        cells.push({ serverSsl, requireSsl, mode: 'verify-full', wording: 'rejected before connecting: verify-full is not supported', error: 'UNSUPPORTED_SSLMODE' })
+        cells.push({
+          serverSsl,
+          requireSsl,
+          mode: 'verify-full',
+          wording: 'rejected before connecting: verify-full is not supported',
+          error: 'UNSUPPORTED_SSLMODE',
+        })
       } else if (serverSsl) {
-        cells.push({ serverSsl, requireSsl, mode: 'verify-full', wording: 'connected, encrypted, certificate and host name verified', outcome: 'encrypted-verified' })
+        cells.push({
+          serverSsl,
+          requireSsl,
+          mode: 'verify-full',
+          wording: 'connected, encrypted, certificate and host name verified',
+          outcome: 'encrypted-verified',
+        })
       } else {
-        cells.push({ serverSsl, requireSsl, mode: 'verify-full', wording: SERVER_DISABLED, error: 'SSL_DISABLED_ON_SERVER' })
+        cells.push({
+          serverSsl,
+          requireSsl,
+          mode: 'verify-full',
+          wording: SERVER_DISABLED,
+          error: 'SSL_DISABLED_ON_SERVER',
+        })
       }
     }
   }
@@ -86,4 +104,5 @@ export const SERVER_CONFIGS = [
   { serverSsl: false, requireSsl: false },
 ] as const
 
-export const serverKey = (serverSsl: boolean, requireSsl: boolean): string => `ssl=${serverSsl ? 'on' : 'off'} require_ssl=${requireSsl ? 'on' : 'off'}`
+export const serverKey = (serverSsl: boolean, requireSsl: boolean): string =>
+  `ssl=${serverSsl ? 'on' : 'off'} require_ssl=${requireSsl ? 'on' : 'off'}`

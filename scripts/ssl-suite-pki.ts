@@ -8,7 +8,17 @@
  * Made once per layout version under the temp directory and reused by every test process.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -23,15 +33,27 @@ const CLIENT_CA_CN = 'Test CA for PostgreSQL SSL regression test client certs'
 /** Server certificates (signed by server_ca): subject and subjectAltName, as in conf/*.config. */
 const SERVERS: Record<string, { subject: string; san?: string }> = {
   'server-cn-only': { subject: '/CN=common-name.pg-ssltest.test/O=PGDG' },
-  'server-cn-and-alt-names': { subject: '/CN=common-name.pg-ssltest.test/O=PGDG', san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test' },
-  'server-cn-and-ip-alt-names': { subject: '/CN=common-name.pg-ssltest.test/O=PGDG', san: 'IP:192.0.2.1,IP:2001:DB8::1' },
+  'server-cn-and-alt-names': {
+    subject: '/CN=common-name.pg-ssltest.test/O=PGDG',
+    san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test',
+  },
+  'server-cn-and-ip-alt-names': {
+    subject: '/CN=common-name.pg-ssltest.test/O=PGDG',
+    san: 'IP:192.0.2.1,IP:2001:DB8::1',
+  },
   'server-ip-alt-names': { subject: '/O=PGDG', san: 'IP:192.0.2.1,IP:2001:DB8::1' },
   'server-ip-cn-only': { subject: '/CN=192.0.2.1/O=PGDG' },
   'server-ip-cn-and-alt-names': { subject: '/CN=192.0.2.1/O=PGDG', san: 'IP:192.0.2.2,IP:2001:DB8::1' },
-  'server-ip-cn-and-dns-alt-names': { subject: '/CN=192.0.2.1/O=PGDG', san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test' },
+  'server-ip-cn-and-dns-alt-names': {
+    subject: '/CN=192.0.2.1/O=PGDG',
+    san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test',
+  },
   'server-ip-in-dnsname': { subject: '/O=PGDG', san: 'DNS:192.0.2.1' },
   'server-single-alt-name': { subject: '/O=PGDG', san: 'DNS:single.alt-name.pg-ssltest.test' },
-  'server-multiple-alt-names': { subject: '/O=PGDG', san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test,DNS:*.wildcard.pg-ssltest.test' },
+  'server-multiple-alt-names': {
+    subject: '/O=PGDG',
+    san: 'DNS:dns1.alt-name.pg-ssltest.test,DNS:dns2.alt-name.pg-ssltest.test,DNS:*.wildcard.pg-ssltest.test',
+  },
   'server-no-names': { subject: '/O=PGDG' },
   'server-revoked': { subject: '/CN=common-name.pg-ssltest.test/O=PGDG' },
 }
@@ -75,34 +97,90 @@ export function suitePki(): SuitePki {
 }
 
 function generate(dir: string): void {
-  const openssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  const cat = (out: string, ...parts: string[]): void => writeFileSync(join(dir, out), parts.map((p) => readFileSync(join(dir, p), 'utf8')).join(''))
+  const openssl = (...args: string[]): string =>
+    execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const cat = (out: string, ...parts: string[]): void =>
+    writeFileSync(join(dir, out), parts.map((p) => readFileSync(join(dir, p), 'utf8')).join(''))
   let serial = 0x1000
   const extFile = (name: string, lines: string[]): string => {
     const file = join(dir, `${name}.ext`)
-    writeFileSync(file, ['[v3]', ...lines].join('\n') + '\n')
+    writeFileSync(file, `${['[v3]', ...lines].join('\n')}\n`)
     return file
   }
-  const CA_EXTENSIONS = ['basicConstraints = critical, CA:true', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash']
+  const CA_EXTENSIONS = [
+    'basicConstraints = critical, CA:true',
+    'keyUsage = critical, keyCertSign, cRLSign',
+    'subjectKeyIdentifier = hash',
+  ]
   const rsaKey = (name: string): void => {
     openssl('genrsa', '-out', `${name}.key`, '2048')
   }
-  const sign = (name: string, subject: string, issuer: string, extensions: string[], keyName = name, extraReq: string[] = []): void => {
+  const sign = (
+    name: string,
+    subject: string,
+    issuer: string,
+    extensions: string[],
+    keyName = name,
+    extraReq: string[] = [],
+  ): void => {
     openssl('req', '-new', '-utf8', '-key', `${keyName}.key`, '-subj', subject, '-out', `${name}.csr`, ...extraReq)
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-set_serial', String(++serial), '-days', '10000', '-sha256', '-extfile', extFile(name, extensions), '-extensions', 'v3', '-out', `${name}.crt`)
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${issuer}.crt`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-set_serial',
+      String(++serial),
+      '-days',
+      '10000',
+      '-sha256',
+      '-extfile',
+      extFile(name, extensions),
+      '-extensions',
+      'v3',
+      '-out',
+      `${name}.crt`,
+    )
     rmSync(join(dir, `${name}.csr`))
   }
 
   // The hierarchy: root_ca → server_ca, client_ca → server and client certificates.
   rsaKey('root_ca')
-  openssl('req', '-x509', '-new', '-key', 'root_ca.key', '-subj', `/CN=${ROOT_CN}`, '-days', '10000', '-sha256', '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root_ca.crt')
-  for (const [name, cn] of [['server_ca', SERVER_CA_CN], ['client_ca', CLIENT_CA_CN]] as const) {
+  openssl(
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'root_ca.key',
+    '-subj',
+    `/CN=${ROOT_CN}`,
+    '-days',
+    '10000',
+    '-sha256',
+    '-addext',
+    'basicConstraints=critical,CA:true',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    'root_ca.crt',
+  )
+  for (const [name, cn] of [
+    ['server_ca', SERVER_CA_CN],
+    ['client_ca', CLIENT_CA_CN],
+  ] as const) {
     rsaKey(name)
     sign(name, `/CN=${cn}`, 'root_ca', CA_EXTENSIONS)
   }
   for (const [name, spec] of Object.entries(SERVERS)) {
     rsaKey(name)
-    sign(name, spec.subject, 'server_ca', ['basicConstraints = CA:false', ...(spec.san ? [`subjectAltName = ${spec.san}`] : [])])
+    sign(name, spec.subject, 'server_ca', [
+      'basicConstraints = CA:false',
+      ...(spec.san ? [`subjectAltName = ${spec.san}`] : []),
+    ])
   }
   // Beyond the suite, for libpq's host-name rules: two CNs (libpq takes the first), a CN with
   // U+212A KELVIN SIGN (no Unicode case folding), a CN inside a multi-valued RDN.
@@ -122,12 +200,50 @@ function generate(dir: string): void {
   // Client key formats (sslfiles.mk): DER, encrypted PEM (PKCS#8), and "encrypted DER" — which
   // `openssl rsa -outform DER` writes unencrypted, so libpq reads it with or without sslpassword.
   openssl('rsa', '-in', 'client.key', '-outform', 'DER', '-out', 'client-der.key')
-  openssl('pkey', '-in', 'client.key', '-outform', 'PEM', '-aes128', '-passout', `pass:${SUITE_KEY_PASSPHRASE}`, '-out', 'client-encrypted-pem.key')
-  openssl('rsa', '-in', 'client.key', '-outform', 'DER', '-passout', `pass:${SUITE_KEY_PASSPHRASE}`, '-out', 'client-encrypted-der.key')
-  openssl('pkcs8', '-topk8', '-in', 'client.key', '-outform', 'DER', '-passout', `pass:${SUITE_KEY_PASSPHRASE}`, '-out', 'client-pkcs8-encrypted-der.key')
+  openssl(
+    'pkey',
+    '-in',
+    'client.key',
+    '-outform',
+    'PEM',
+    '-aes128',
+    '-passout',
+    `pass:${SUITE_KEY_PASSPHRASE}`,
+    '-out',
+    'client-encrypted-pem.key',
+  )
+  openssl(
+    'rsa',
+    '-in',
+    'client.key',
+    '-outform',
+    'DER',
+    '-passout',
+    `pass:${SUITE_KEY_PASSPHRASE}`,
+    '-out',
+    'client-encrypted-der.key',
+  )
+  openssl(
+    'pkcs8',
+    '-topk8',
+    '-in',
+    'client.key',
+    '-outform',
+    'DER',
+    '-passout',
+    `pass:${SUITE_KEY_PASSPHRASE}`,
+    '-out',
+    'client-pkcs8-encrypted-der.key',
+  )
 
   // CRLs, made with `openssl ca` from a hand-written index (R = revoked).
-  const crl = (out: string, ca: string, revoked: string[], dates: { last?: string; next?: string } = {}, extra: string[] = []): void => {
+  const crl = (
+    out: string,
+    ca: string,
+    revoked: string[],
+    dates: { last?: string; next?: string } = {},
+    extra: string[] = [],
+  ): void => {
     const index = join(dir, `${out}.index`)
     writeFileSync(
       index,
@@ -140,8 +256,25 @@ function generate(dir: string): void {
     )
     writeFileSync(`${index}.attr`, 'unique_subject = no\n')
     const config = join(dir, `${out}.cnf`)
-    writeFileSync(config, `[ca]\ndefault_ca = this\n[this]\ndatabase = ${index}\ndefault_md = sha256\ndefault_crl_days = 10000\n`)
-    openssl('ca', '-config', config, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, '-out', out, ...(dates.last ? ['-crl_lastupdate', dates.last] : []), ...(dates.next ? ['-crl_nextupdate', dates.next] : []), ...extra)
+    writeFileSync(
+      config,
+      `[ca]\ndefault_ca = this\n[this]\ndatabase = ${index}\ndefault_md = sha256\ndefault_crl_days = 10000\n`,
+    )
+    openssl(
+      'ca',
+      '-config',
+      config,
+      '-gencrl',
+      '-keyfile',
+      `${ca}.key`,
+      '-cert',
+      `${ca}.crt`,
+      '-out',
+      out,
+      ...(dates.last ? ['-crl_lastupdate', dates.last] : []),
+      ...(dates.next ? ['-crl_nextupdate', dates.next] : []),
+      ...extra,
+    )
     for (const f of [index, `${index}.attr`, `${index}.old`, config]) rmSync(f, { force: true })
   }
   crl('root.crl', 'root_ca', [])
@@ -184,7 +317,12 @@ function generate(dir: string): void {
   crlDir('root+server-stale-crldir', [['root.crl'], ['server-stale.crl', 'server.crl']])
 
   // CRLs of server_ca signed with other algorithms than the CA certificate's: RSA-PSS and SHA-224.
-  crl('server-pss.crl', 'server_ca', ['server-revoked'], {}, ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'])
+  crl('server-pss.crl', 'server_ca', ['server-revoked'], {}, [
+    '-sigopt',
+    'rsa_padding_mode:pss',
+    '-sigopt',
+    'rsa_pss_saltlen:32',
+  ])
   crl('server-sha224.crl', 'server_ca', ['server-revoked'], {}, ['-md', 'sha224'])
   cat('root+server-pss.crl', 'root.crl', 'server-pss.crl')
   cat('root+server-sha224.crl', 'root.crl', 'server-sha224.crl')
@@ -203,12 +341,28 @@ function generate(dir: string): void {
   // The same CA key under a second certificate whose subject is spelled differently (UTF8String,
   // other case, doubled space): a CRL made with it names its issuer that way. OpenSSL compares
   // canonical names, so the CRL still belongs to server_ca.
-  openssl('req', '-new', '-x509', '-utf8', '-key', 'server_ca.key', '-subj', `/CN=${SERVER_CA_CN.toUpperCase().replace(' CA ', ' CA  ')}`, '-days', '10000', '-out', 'server_ca-respelled.crt', '-config', writeConfig(dir, 'utf8only'))
+  openssl(
+    'req',
+    '-new',
+    '-x509',
+    '-utf8',
+    '-key',
+    'server_ca.key',
+    '-subj',
+    `/CN=${SERVER_CA_CN.toUpperCase().replace(' CA ', ' CA  ')}`,
+    '-days',
+    '10000',
+    '-out',
+    'server_ca-respelled.crt',
+    '-config',
+    writeConfig(dir, 'utf8only'),
+  )
   copyFileSync(join(dir, 'server_ca.key'), join(dir, 'server_ca-respelled.key'))
   crl('server-respelled.crl', 'server_ca-respelled', ['server-revoked'])
   cat('root+server-respelled.crl', 'root.crl', 'server-respelled.crl')
 
-  for (const f of ['root_ca.key', 'server_ca.key', 'client_ca.key', 'ed_ca.key', 'server_ca-respelled.key']) chmodSync(join(dir, f), 0o600)
+  for (const f of ['root_ca.key', 'server_ca.key', 'client_ca.key', 'ed_ca.key', 'server_ca-respelled.key'])
+    chmodSync(join(dir, f), 0o600)
   execFileSync('sh', ['-c', 'rm -f *.ext'], { cwd: dir })
   chmodSync(dir, 0o755)
 }

@@ -37,7 +37,7 @@ function attach(parser: Parser): { failed: number } {
 
 const root = new Parser((results) => {
   const { passed, failed, skipped } = totals
-  console.log(`${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ''))
+  console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
   process.exitCode = failed > 0 || passed === 0 || !results.ok ? 1 : 0
 })
 attach(root)

@@ -14,7 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** Why the npm registry cannot be used here, or undefined when it can. */
 export function registryProblem(): string | undefined {
   const registry = spawnSync('npm', ['view', 'pg@latest', 'version'], { encoding: 'utf8', timeout: 60_000 })
-  return registry.status === 0 ? undefined : `the npm registry cannot be reached (${(registry.stderr || registry.error?.message || '').trim().split('\n').at(-1)})`
+  return registry.status === 0
+    ? undefined
+    : `the npm registry cannot be reached ` +
+        `(${(registry.stderr || registry.error?.message || '').trim().split('\n').at(-1)})`
 }
 
 let tarball: string | undefined
@@ -36,22 +39,48 @@ export interface App {
 }
 
 /** A fresh ES-module app with `files`, and `npm install` of `packages` plus the packed pg-sslmode. */
-export function installApp(name: string, packages: readonly string[], files: Readonly<Record<string, string>>, npmFlags: readonly string[] = []): App {
+export function installApp(
+  name: string,
+  packages: readonly string[],
+  files: Readonly<Record<string, string>>,
+  npmFlags: readonly string[] = [],
+): App {
   const dir = mkdtempSync(join(tmpdir(), `pg-sslmode-app-${name}-`))
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }),
+  )
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
   const started = Date.now()
-  const run = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...npmFlags, ...packages, packedPgSslmode()], { cwd: dir, encoding: 'utf8', timeout: 300_000 })
-  return { dir, install: { ok: run.status === 0, ms: Date.now() - started, error: run.stderr.trim().split('\n').slice(-3).join(' | ') } }
+  const run = spawnSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...npmFlags, ...packages, packedPgSslmode()],
+    { cwd: dir, encoding: 'utf8', timeout: 300_000 },
+  )
+  return {
+    dir,
+    install: {
+      ok: run.status === 0,
+      ms: Date.now() - started,
+      error: run.stderr.trim().split('\n').slice(-3).join(' | '),
+    },
+  }
 }
 
 /** The pg copies in an app's tree. */
 export function pgCopies(app: App): string[] {
-  return spawnSync('npm', ['ls', 'pg', '--all', '--parseable'], { cwd: app.dir, encoding: 'utf8' }).stdout.split('\n').filter((line) => /node_modules\/pg$/.test(line))
+  return spawnSync('npm', ['ls', 'pg', '--all', '--parseable'], { cwd: app.dir, encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((line) => /node_modules\/pg$/.test(line))
 }
 
 /** Runs `command` in the app; the last line of stdout is JSON. */
-export function runInApp(app: App, command: readonly string[], env: Record<string, string>, timeoutMs = 60_000): { status: number | null; result: Record<string, unknown>; stderr: string } {
+export function runInApp(
+  app: App,
+  command: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): { status: number | null; result: Record<string, unknown>; stderr: string } {
   const run = spawnSync(command[0]!, command.slice(1), { cwd: app.dir, encoding: 'utf8', env, timeout: timeoutMs })
   let result: Record<string, unknown> = {}
   try {
@@ -72,7 +101,10 @@ import pg from 'pg'
 import { connect, createPool, SslClient } from 'pg-sslmode'
 const [port, user, ca, otherCa] = process.argv.slice(2)
 const out = { pgVersion: (await import('pg/package.json', { with: { type: 'json' } })).default.version }
-const options = { host: 'localhost', port: Number(port), user, database: 'postgres', sslmode: 'verify-full', sslrootcert: ca, env: { HOME: process.env.HOME } }
+const options = {
+  host: 'localhost', port: Number(port), user, database: 'postgres',
+  sslmode: 'verify-full', sslrootcert: ca, env: { HOME: process.env.HOME },
+}
 pg.defaults.application_name = 'the-apps-defaults'
 pg.types.setTypeParser(23, (text) => 'int4:' + text)
 const client = await connect(options)
@@ -85,7 +117,8 @@ const pool = createPool(options)
 out.poolIsPgPool = pool instanceof pg.Pool
 out.poolRows = (await pool.query('select 1::text as one')).rows
 await pool.end()
-out.refusal = await connect({ ...options, sslrootcert: otherCa }).then((c) => c.end().then(() => 'connected'), (e) => e.code)
+out.refusal = await connect({ ...options, sslrootcert: otherCa })
+  .then((c) => c.end().then(() => 'connected'), (e) => e.code)
 console.log(JSON.stringify(out))
 `
 
@@ -103,7 +136,8 @@ export const CHECKS_PASS = {
 /** The canary of lib/postgres/pg-internals.ts on the app's pg (an internal module: reached by its file). */
 export const PG_CANARY_APP = `
 import pg from 'pg'
-const { missingPgMembers } = await import(new URL('./node_modules/pg-sslmode/dist/esm/postgres/pg-internals.js', import.meta.url))
+const adapter = new URL('./node_modules/pg-sslmode/dist/esm/postgres/pg-internals.js', import.meta.url)
+const { missingPgMembers } = await import(adapter)
 console.log(JSON.stringify({ missing: missingPgMembers(pg) }))
 `
 
@@ -112,7 +146,8 @@ export const REGISTERED_APP = `
 import pg from 'pg'
 const client = new pg.Client({ database: 'postgres' })
 await client.connect()
-console.log(JSON.stringify({ security: client.security?.outcome ?? null, mode: client.security?.effectiveMode ?? null }))
+const security = client.security
+console.log(JSON.stringify({ security: security?.outcome ?? null, mode: security?.effectiveMode ?? null }))
 await client.end()
 `
 
@@ -125,7 +160,10 @@ export const MYSQL_CHECKS_APP = `
 import { connectMysql, createMysqlPool } from 'pg-sslmode/mysql'
 const [port, password, ca, otherCa] = process.argv.slice(2)
 const out = { mysql2Version: (await import('mysql2/package.json', { with: { type: 'json' } })).default.version }
-const options = { host: 'localhost', port: Number(port), user: 'app', password, database: 'app', sslMode: 'VERIFY_IDENTITY', sslCa: ca, optionFiles: false, env: {} }
+const options = {
+  host: 'localhost', port: Number(port), user: 'app', password, database: 'app',
+  sslMode: 'VERIFY_IDENTITY', sslCa: ca, optionFiles: false, env: {},
+}
 const conn = await connectMysql(options)
 out.outcome = conn.security.outcome
 out.rows = (await conn.query('select 1 as one'))[0]
@@ -135,14 +173,22 @@ const pooled = await pool.getConnection()
 out.pooledOutcome = pooled.security.outcome
 pooled.release()
 await pool.end()
-out.refusal = await connectMysql({ ...options, sslCa: otherCa }).then((c) => c.end().then(() => 'connected'), (e) => e.code)
+out.refusal = await connectMysql({ ...options, sslCa: otherCa })
+  .then((c) => c.end().then(() => 'connected'), (e) => e.code)
 // The canary of lib/mysql/mysql2-internals.ts on the app's mysql2 (an internal module: reached by its file).
-const { missingMysql2Members } = await import(new URL('./node_modules/pg-sslmode/dist/esm/mysql/mysql2-internals.js', import.meta.url))
+const adapter = new URL('./node_modules/pg-sslmode/dist/esm/mysql/mysql2-internals.js', import.meta.url)
+const { missingMysql2Members } = await import(adapter)
 out.missingMembers = missingMysql2Members()
 console.log(JSON.stringify(out))
 `
 
-export const MYSQL_CHECKS_PASS = { outcome: 'encrypted-verified', rows: [{ one: 1 }], pooledOutcome: 'encrypted-verified', refusal: 'CERT_VERIFY_FAILED', missingMembers: [] }
+export const MYSQL_CHECKS_PASS = {
+  outcome: 'encrypted-verified',
+  rows: [{ one: 1 }],
+  pooledOutcome: 'encrypted-verified',
+  refusal: 'CERT_VERIFY_FAILED',
+  missingMembers: [],
+}
 
 /** tsx's ES-module loader, for an app that runs this repository's TypeScript scenarios. */
 export const TSX_LOADER = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href
@@ -167,7 +213,10 @@ const { apis, SCENARIOS } = await import(scenarios)
 for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
 const context = {
   pg, Cursor, QueryStream,
-  options: () => ({ host: 'localhost', port: Number(port), user, database, password: process.env.COMPAT_PASSWORD, ssl: { ca: readFileSync(ca) }, env: { HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) } }),
+  options: () => ({
+    host: 'localhost', port: Number(port), user, database, password: process.env.COMPAT_PASSWORD,
+    ssl: { ca: readFileSync(ca) }, env: { HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) },
+  }),
   baselineSockets: process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length,
 }
 const outcome = (promise) => promise.then((value) => ({ value }), (e) => ({ threw: String(e?.message ?? e) }))
@@ -178,5 +227,6 @@ for (const { name, run } of SCENARIOS) {
   const observed = await outcome(run(OURS, context))
   results.push({ name, expected, observed })
 }
-console.log(JSON.stringify({ pgVersion: (await import('pg/package.json', { with: { type: 'json' } })).default.version, results }))
+const pgVersion = (await import('pg/package.json', { with: { type: 'json' } })).default.version
+console.log(JSON.stringify({ pgVersion, results }))
 `

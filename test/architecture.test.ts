@@ -42,14 +42,20 @@ export const LAYERS: readonly (readonly string[])[] = [
 const SIDES = ['postgres/', 'mysql/', 'mysqlplus/'] as const
 
 function layerOf(file: string): number {
-  const i = LAYERS.findIndex((layer) => layer.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry)))
+  const i = LAYERS.findIndex((layer) =>
+    layer.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry)),
+  )
   return i
 }
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
-    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') && !name.endsWith('.d.ts') ? [relative(LIB, path)] : []
+    return statSync(path).isDirectory()
+      ? sources(path)
+      : name.endsWith('.ts') && !name.endsWith('.d.ts')
+        ? [relative(LIB, path)]
+        : []
   })
 }
 
@@ -57,7 +63,9 @@ function sources(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(join(LIB, file), 'utf8')
   const found: string[] = []
-  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/gm)) {
+  for (const m of text.matchAll(
+    /^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'|\bimport\(\s*'(\.[^']+)'\s*\)/gm,
+  )) {
     const spec = m[1] ?? m[2] ?? m[3]!
     found.push(normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts'))
   }
@@ -68,7 +76,11 @@ const files = sources(LIB)
 const graph = new Map(files.map((f) => [f, importsOf(f)]))
 
 t.test('every module belongs to a layer', async (t) => {
-  t.same(files.filter((f) => layerOf(f) < 0), [], 'add new folders or files to LAYERS and docs/architecture.md')
+  t.same(
+    files.filter((f) => layerOf(f) < 0),
+    [],
+    'add new folders or files to LAYERS and docs/architecture.md',
+  )
 })
 
 t.test('imports point down (or within a layer), never up', async (t) => {
@@ -116,5 +128,8 @@ t.test('the rule is checked on real imports (a test that cannot fail is a defect
   t.ok(graph.get('postgres/report-build.ts')!.includes('postgres/plan.ts'), 'and an import type')
   t.ok(graph.get('index.ts')!.includes('postgres/client.ts'), 'and a re-export')
   t.ok(graph.get('mysql/connect.ts')!.includes('engine/peer-check.ts'), 'the MySQL side stands on the engine')
-  t.ok(layerOf('postgres/settings/resolve.ts') > layerOf('engine/policy/policy.ts'), 'the protocol sides sit above the engine')
+  t.ok(
+    layerOf('postgres/settings/resolve.ts') > layerOf('engine/policy/policy.ts'),
+    'the protocol sides sit above the engine',
+  )
 })

@@ -1,14 +1,21 @@
 import t from 'tap'
 import { parseConninfo, parseConnectionString, parseUri } from '../lib/postgres/settings/conninfo.js'
-import { PgSslError } from '../lib/engine/errors.js'
+import type { PgSslError } from '../lib/engine/errors.js'
 
 t.test('key=value conninfo with libpq quoting', async (t) => {
   t.same(parseConninfo('host=db port=5432 sslmode=verify-ca'), { host: 'db', port: '5432', sslmode: 'verify-ca' })
-  t.same(parseConninfo("  host = db   sslrootcert='/etc/pg ca/root.crt'  "), { host: 'db', sslrootcert: '/etc/pg ca/root.crt' })
+  t.same(parseConninfo("  host = db   sslrootcert='/etc/pg ca/root.crt'  "), {
+    host: 'db',
+    sslrootcert: '/etc/pg ca/root.crt',
+  })
   t.same(parseConninfo("password='it\\'s a \\\\ secret'"), { password: "it's a \\ secret" })
   t.same(parseConninfo('application_name=a\\ b'), { application_name: 'a b' }, 'backslash escapes outside quotes too')
   t.same(parseConninfo("sslmode=''"), { sslmode: '' }, 'an empty quoted value is a value')
-  t.same(parseConninfo('sslmode=disable sslmode=require'), { sslmode: 'require' }, 'the last of a repeated keyword wins')
+  t.same(
+    parseConninfo('sslmode=disable sslmode=require'),
+    { sslmode: 'require' },
+    'the last of a repeated keyword wins',
+  )
   t.same(parseConninfo(''), {})
 })
 
@@ -21,7 +28,11 @@ t.test('conninfo errors name the keyword and never the value', async (t) => {
   t.notMatch(unterminated.message, /secret-value/)
   for (const leaky of ['password=my s3cr3tpart', 'host=h password=my s3cr3tpart=x', 'sslpassword=two s3cr3tpart']) {
     const error = t.throws(() => parseConninfo(leaky)) as PgSslError
-    t.notMatch(error.message + error.hint, /s3cr3t/, `no part of an unquoted secret is echoed: ${leaky.replace(/=.*/, '=...')}`)
+    t.notMatch(
+      error.message + error.hint,
+      /s3cr3t/,
+      `no part of an unquoted secret is echoed: ${leaky.replace(/=.*/, '=...')}`,
+    )
     t.match(error.hint, /quote values/)
   }
   const unknown = t.throws(() => parseConninfo('sslmdoe=require')) as PgSslError
@@ -42,14 +53,24 @@ t.test('URIs: user info, host lists, IPv6, percent-decoding, query parameters', 
   t.same(parseUri('postgres://h1:5432,[::1]:5433,h3/db'), { host: 'h1,::1,h3', port: '5432,5433,', dbname: 'db' })
   t.same(parseUri('postgresql://'), {})
   t.same(parseUri('postgresql:///db?host=/var/run/postgresql'), { dbname: 'db', host: '/var/run/postgresql' })
-  t.same(parseUri('postgresql://h?ssl=true'), { host: 'h', sslmode: 'require' }, "JDBC's ssl=true is sslmode=require, as in libpq")
+  t.same(
+    parseUri('postgresql://h?ssl=true'),
+    { host: 'h', sslmode: 'require' },
+    "JDBC's ssl=true is sslmode=require, as in libpq",
+  )
   t.same(parseConnectionString('postgresql://h/d'), { host: 'h', dbname: 'd' })
   t.same(parseConnectionString('host=h dbname=d'), { host: 'h', dbname: 'd' })
 })
 
 t.test('URI errors', async (t) => {
-  t.throws(() => parseUri('postgresql://h/d?sslmdoe=require'), { code: 'INVALID_SETTING', message: /invalid URI query parameter: "sslmdoe"/ })
-  t.throws(() => parseUri('postgresql://h/d?sslmode'), { code: 'INVALID_SETTING', message: /missing key\/value separator/ })
+  t.throws(() => parseUri('postgresql://h/d?sslmdoe=require'), {
+    code: 'INVALID_SETTING',
+    message: /invalid URI query parameter: "sslmdoe"/,
+  })
+  t.throws(() => parseUri('postgresql://h/d?sslmode'), {
+    code: 'INVALID_SETTING',
+    message: /missing key\/value separator/,
+  })
   t.throws(() => parseUri('postgresql://[::1/d'), { code: 'INVALID_SETTING', message: /matching "\]"/ })
   t.throws(() => parseUri('postgresql://h/d%zz'), { code: 'INVALID_SETTING', message: /percent-encoded/ })
   t.throws(() => parseUri('postgresql://h/d%00'), { code: 'INVALID_SETTING', message: /%00/ })

@@ -7,12 +7,21 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decryptKeyPassphrase, encryptKeyPassphrase, encryptKeyPassphraseBytes, legacyCrc32, readKeyPassphrase } from '../lib/engine/tls/gauss-cipher.js'
-import { PgSslError } from '../lib/engine/errors.js'
+import {
+  decryptKeyPassphrase,
+  encryptKeyPassphrase,
+  encryptKeyPassphraseBytes,
+  legacyCrc32,
+  readKeyPassphrase,
+} from '../lib/engine/tls/gauss-cipher.js'
+import type { PgSslError } from '../lib/engine/errors.js'
 
 const VECTOR = {
   passphrase: 'Gauss@123',
-  cipher: Buffer.from('80bef187a0e4037812be00c25881e834001112131415161718191a1b1c1d1e1f20002122232425262728292a2b2c2d2e2f30000060607e15', 'hex'),
+  cipher: Buffer.from(
+    '80bef187a0e4037812be00c25881e834001112131415161718191a1b1c1d1e1f20002122232425262728292a2b2c2d2e2f30000060607e15',
+    'hex',
+  ),
   rand: Buffer.from('0102030405060708090a0b0c0d0e0f100000000079aaf070', 'hex'),
 }
 
@@ -46,12 +55,20 @@ t.test('round trip through files, written 0600', async (t) => {
 t.test('damaged files: KEY_CIPHER_CORRUPT naming the file, never the passphrase', async (t) => {
   const flipped = Buffer.from(VECTOR.cipher)
   flipped[3]! ^= 1
-  const error = t.throws(() => decryptKeyPassphrase(flipped, VECTOR.rand, { cipher: 'client.key.cipher', rand: 'client.key.rand' })) as PgSslError
+  const error = t.throws(() =>
+    decryptKeyPassphrase(flipped, VECTOR.rand, { cipher: 'client.key.cipher', rand: 'client.key.rand' }),
+  ) as PgSslError
   t.equal(error.code, 'KEY_CIPHER_CORRUPT')
   t.equal(error.file, 'client.key.cipher')
   t.notMatch(error.message, /Gauss/)
   const badRand = Buffer.from(VECTOR.rand)
   badRand[22]! ^= 1
-  t.throws(() => decryptKeyPassphrase(VECTOR.cipher, badRand, { cipher: 'c', rand: 'r' }), { code: 'KEY_CIPHER_CORRUPT', file: 'r' })
-  t.throws(() => decryptKeyPassphrase(VECTOR.cipher.subarray(0, 50), VECTOR.rand), { code: 'KEY_CIPHER_CORRUPT', message: /50 bytes, expected 56/ })
+  t.throws(() => decryptKeyPassphrase(VECTOR.cipher, badRand, { cipher: 'c', rand: 'r' }), {
+    code: 'KEY_CIPHER_CORRUPT',
+    file: 'r',
+  })
+  t.throws(() => decryptKeyPassphrase(VECTOR.cipher.subarray(0, 50), VECTOR.rand), {
+    code: 'KEY_CIPHER_CORRUPT',
+    message: /50 bytes, expected 56/,
+  })
 })

@@ -94,7 +94,10 @@ function askForPassword(stream: Socket | TLSSocket, record: Recorder): void {
   })
 }
 
-/** A PostgreSQL man in the middle: 'strip' answers N, 'untrusted' runs TLS with a certificate the client does not trust, 'stall' answers S and then nothing. */
+/**
+ * A PostgreSQL man in the middle: 'strip' answers N, 'untrusted' runs TLS with a certificate the client does not trust,
+ * 'stall' answers S and then nothing.
+ */
 export function hostilePostgres(kind: 'strip' | 'untrusted' | 'stall'): Promise<HostilePeer> {
   return listen((socket, record) => {
     socket.once('data', (first: Buffer) => {
@@ -132,8 +135,15 @@ function mysqlHello(ssl: boolean, plugin: string): Buffer {
   return mysqlPacket(
     0,
     Buffer.concat([
-      Buffer.from([10]), Buffer.from('8.0.40-hostile\0'), Buffer.from([1, 0, 0, 0]), SCRAMBLE.subarray(0, 8), Buffer.from([0]),
-      Buffer.from([caps & 0xff, (caps >> 8) & 0xff, 0xff, 2, 0, (caps >> 16) & 0xff, (caps >> 24) & 0xff, 21]), Buffer.alloc(10), SCRAMBLE.subarray(8), Buffer.from([0]),
+      Buffer.from([10]),
+      Buffer.from('8.0.40-hostile\0'),
+      Buffer.from([1, 0, 0, 0]),
+      SCRAMBLE.subarray(0, 8),
+      Buffer.from([0]),
+      Buffer.from([caps & 0xff, (caps >> 8) & 0xff, 0xff, 2, 0, (caps >> 16) & 0xff, (caps >> 24) & 0xff, 21]),
+      Buffer.alloc(10),
+      SCRAMBLE.subarray(8),
+      Buffer.from([0]),
       Buffer.from(`${plugin}\0`),
     ]),
   )
@@ -188,14 +198,21 @@ export function hostileMysql(options: { tls: boolean; okFirst?: boolean }): Prom
         } else if (length === 1 && body[0] === 0x02) {
           stream.write(mysqlPacket(seq + 1, Buffer.concat([Buffer.from([0x01]), pem]))) // "the server's" key
         } else if (length === 256) {
-          const xored = privateDecrypt({ key: privateKey, oaepHash: 'sha1', padding: constants.RSA_PKCS1_OAEP_PADDING }, body)
+          const xored = privateDecrypt(
+            { key: privateKey, oaepHash: 'sha1', padding: constants.RSA_PKCS1_OAEP_PADDING },
+            body,
+          )
           const plain = Buffer.from(xored.map((b, i) => b ^ SCRAMBLE[i % SCRAMBLE.length]!))
           record.passwords.push(plain.subarray(0, plain.indexOf(0)).toString('utf8'))
-          stream.end(mysqlPacket(seq + 1, Buffer.concat([Buffer.from([0xff, 0x15, 0x04]), Buffer.from('#28000Access denied')])))
+          stream.end(
+            mysqlPacket(seq + 1, Buffer.concat([Buffer.from([0xff, 0x15, 0x04]), Buffer.from('#28000Access denied')])),
+          )
         } else if (body[0] !== 0x01 || length > 1) {
           // A cleartext password (over TLS), NUL-terminated.
           record.passwords.push(body.subarray(0, body.indexOf(0) < 0 ? body.length : body.indexOf(0)).toString('utf8'))
-          stream.end(mysqlPacket(seq + 1, Buffer.concat([Buffer.from([0xff, 0x15, 0x04]), Buffer.from('#28000Access denied')])))
+          stream.end(
+            mysqlPacket(seq + 1, Buffer.concat([Buffer.from([0xff, 0x15, 0x04]), Buffer.from('#28000Access denied')])),
+          )
         }
       }
     }

@@ -20,20 +20,32 @@ const EXAMPLE = {
   time_stamp: '2013-08-27T14:30:10Z',
 }
 
-t.test('the provider\'s worked example', async (t) => {
+t.test("the provider's worked example", async (t) => {
   t.equal(
     canonicalQuery(EXAMPLE),
-    'access_key_id=QYACCESSKEYIDEXAMPLE&action=RunInstances&count=1&image_id=centos64x86a&instance_name=demo&instance_type=small_b&login_mode=passwd&login_passwd=QingCloud20130712&signature_method=HmacSHA256&signature_version=1&time_stamp=2013-08-27T14%3A30%3A10Z&version=1&vxnets.1=vxnet-0&zone=pek3a',
+    [
+      'access_key_id=QYACCESSKEYIDEXAMPLE&action=RunInstances&count=1&image_id=centos64x86a&instance_name=demo',
+      'instance_type=small_b&login_mode=passwd&login_passwd=QingCloud20130712&signature_method=HmacSHA256',
+      'signature_version=1&time_stamp=2013-08-27T14%3A30%3A10Z&version=1&vxnets.1=vxnet-0&zone=pek3a',
+    ].join('&'),
     'sorted by name, values encoded',
   )
   t.equal(signature(EXAMPLE, 'SECRETACCESSKEY'), 'byjccvWIvAftaq+oublemagH3bYAlDWxxLFAzAsyslw=')
-  t.match(signedQuery(EXAMPLE, 'SECRETACCESSKEY'), /&signature=byjccvWIvAftaq%2BoublemagH3bYAlDWxxLFAzAsyslw%3D$/, 'the signature is URL-encoded in the query')
+  t.match(
+    signedQuery(EXAMPLE, 'SECRETACCESSKEY'),
+    /&signature=byjccvWIvAftaq%2BoublemagH3bYAlDWxxLFAzAsyslw%3D$/,
+    'the signature is URL-encoded in the query',
+  )
 })
 
 t.test('encoding: RFC 3986, upper-case hex, %20 for a space', async (t) => {
   t.equal(encodeRfc3986('a b:c/d'), 'a%20b%3Ac%2Fd')
-  t.equal(encodeRfc3986("-_.~!*'()"), "-_.~%21%2A%27%28%29")
-  t.equal(encodeRfc3986('{"configssl":"YES"}'), '%7B%22configssl%22%3A%22YES%22%7D', 'service_params as the seed shows it')
+  t.equal(encodeRfc3986("-_.~!*'()"), '-_.~%21%2A%27%28%29')
+  t.equal(
+    encodeRfc3986('{"configssl":"YES"}'),
+    '%7B%22configssl%22%3A%22YES%22%7D',
+    'service_params as the seed shows it',
+  )
   t.equal(encodeRfc3986('é'), '%C3%A9')
 })
 

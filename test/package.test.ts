@@ -11,29 +11,56 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  exports: Record<string, string | { import: { types: string; default: string }; require: { types: string; default: string } }>
+  exports: Record<
+    string,
+    string | { import: { types: string; default: string }; require: { types: string; default: string } }
+  >
   peerDependencies: Record<string, string>
   peerDependenciesMeta: Record<string, { optional?: boolean }>
 }
 
 function run(args: string[]): string {
-  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } }).trim()
+  return execFileSync(process.execPath, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  }).trim()
 }
 
 t.test('every file named by package.json exports exists', async (t) => {
-  for (const target of Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [] : [e.import, e.require]))) {
+  for (const target of Object.values(pkg.exports).flatMap((e) =>
+    typeof e === 'string' ? [] : [e.import, e.require],
+  )) {
     t.ok(existsSync(join(root, target.default)), target.default)
     t.ok(existsSync(join(root, target.types)), target.types)
   }
 })
 
 t.test('CommonJS and ESM entry points expose the same API', async (t) => {
-  const cjs = JSON.parse(run(['-e', "const m = require('pg-sslmode'); console.log(JSON.stringify(Object.keys(m).sort().map(k => k + ':' + typeof m[k])))"])) as string[]
+  const cjs = JSON.parse(
+    run([
+      '-e',
+      "const m = require('pg-sslmode'); console.log(JSON.stringify(Object.keys(m).sort().map(k => k " +
+        "+ ':' + typeof m[k])))",
+    ]),
+  ) as string[]
   const esm = JSON.parse(
-    run(['--input-type=module', '-e', "import * as m from 'pg-sslmode'; console.log(JSON.stringify(Object.keys(m).sort().map(k => k + ':' + typeof m[k])))"]),
+    run([
+      '--input-type=module',
+      '-e',
+      "import * as m from 'pg-sslmode'; console.log(JSON.stringify(Object.keys(m).sort().map(k => k " +
+        "+ ':' + typeof m[k])))",
+    ]),
   ) as string[]
   t.same(cjs, esm)
-  for (const name of ['connect:function', 'SslClient:function', 'PgSslError:function', 'planAttempts:function', 'ERROR_CODES:object', 'KEYWORDS:object']) {
+  for (const name of [
+    'connect:function',
+    'SslClient:function',
+    'PgSslError:function',
+    'planAttempts:function',
+    'ERROR_CODES:object',
+    'KEYWORDS:object',
+  ]) {
     t.ok(cjs.includes(name), name)
   }
 })
@@ -41,27 +68,70 @@ t.test('CommonJS and ESM entry points expose the same API', async (t) => {
 t.test('the CommonJS build is really CommonJS and errors keep their class across the boundary', async (t) => {
   const out = run([
     '-e',
-    "const { connect, PgSslError } = require('pg-sslmode'); connect({ sslmode: 'verify_ca', env: {} }).catch(e => console.log(e instanceof PgSslError, e.code))",
+    "const { connect, PgSslError } = require('pg-sslmode'); connect({ sslmode: 'verify_ca', env: {} " +
+      '}).catch(e => console.log(e instanceof PgSslError, e.code))',
   ])
   t.equal(out, 'true INVALID_SETTING')
 })
 
 t.test('pg-sslmode/register resolves by its package name, for --import and for --require', async (t) => {
   const probe = "const pg = require('pg'); console.log(pg.Client.name, pg.Pool.name)"
-  t.equal(execFileSync(process.execPath, ['--import', 'pg-sslmode/register', '-e', probe], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' } }).trim(), 'SslClient SslPgPool')
-  t.equal(execFileSync(process.execPath, ['--require', 'pg-sslmode/register', '-e', probe], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' } }).trim(), 'SslClient SslPgPool')
-  t.equal(run(['-e', probe]), 'Client BoundPool', 'without it, pg is untouched: importing pg-sslmode alone patches nothing')
+  t.equal(
+    execFileSync(process.execPath, ['--import', 'pg-sslmode/register', '-e', probe], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' },
+    }).trim(),
+    'SslClient SslPgPool',
+  )
+  t.equal(
+    execFileSync(process.execPath, ['--require', 'pg-sslmode/register', '-e', probe], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' },
+    }).trim(),
+    'SslClient SslPgPool',
+  )
+  t.equal(
+    run(['-e', probe]),
+    'Client BoundPool',
+    'without it, pg is untouched: importing pg-sslmode alone patches nothing',
+  )
 })
 
-t.test('pg-sslmode/mysql: the same API from CommonJS and ESM, errors keep their class, mysql2 an optional peer', async (t) => {
-  const keys = "JSON.stringify(Object.keys(m).sort().map(k => k + ':' + typeof m[k]))"
-  const cjs = JSON.parse(run(['-e', `const m = require('pg-sslmode/mysql'); console.log(${keys})`])) as string[]
-  const esm = JSON.parse(run(['--input-type=module', '-e', `import * as m from 'pg-sslmode/mysql'; console.log(${keys})`])) as string[]
-  t.same(cjs, esm)
-  for (const name of ['connectMysql:function', 'createMysqlPool:function', 'resolveMysql:function', 'MYSQL_SSL_MODES:object', 'PgSslError:function']) t.ok(cjs.includes(name), name)
-  const out = run(['-e', "const { connectMysql, PgSslError } = require('pg-sslmode/mysql'); connectMysql({ sslMode: 'VERIFY', optionFiles: false, env: {} }).catch(e => console.log(e instanceof PgSslError, e.code))"])
-  t.equal(out, 'true INVALID_SETTING')
-  t.ok(pkg.peerDependencies.mysql2, 'mysql2 is a peer dependency')
-  t.equal(pkg.peerDependenciesMeta.mysql2?.optional, true, 'and optional: PostgreSQL users need not install it')
-  t.equal(run(['-e', "require('pg-sslmode'); console.log(Object.keys(require.cache).filter(k => k.includes('/node_modules/mysql2/')).length)"]), '0', 'the main entry point never loads mysql2')
-})
+t.test(
+  'pg-sslmode/mysql: the same API from CommonJS and ESM, errors keep their class, mysql2 an optional peer',
+  async (t) => {
+    const keys = "JSON.stringify(Object.keys(m).sort().map(k => k + ':' + typeof m[k]))"
+    const cjs = JSON.parse(run(['-e', `const m = require('pg-sslmode/mysql'); console.log(${keys})`])) as string[]
+    const esm = JSON.parse(
+      run(['--input-type=module', '-e', `import * as m from 'pg-sslmode/mysql'; console.log(${keys})`]),
+    ) as string[]
+    t.same(cjs, esm)
+    for (const name of [
+      'connectMysql:function',
+      'createMysqlPool:function',
+      'resolveMysql:function',
+      'MYSQL_SSL_MODES:object',
+      'PgSslError:function',
+    ])
+      t.ok(cjs.includes(name), name)
+    const out = run([
+      '-e',
+      "const { connectMysql, PgSslError } = require('pg-sslmode/mysql'); connectMysql({ sslMode: " +
+        "'VERIFY', optionFiles: false, env: {} }).catch(e => console.log(e instanceof PgSslError, e.code))",
+    ])
+    t.equal(out, 'true INVALID_SETTING')
+    t.ok(pkg.peerDependencies.mysql2, 'mysql2 is a peer dependency')
+    t.equal(pkg.peerDependenciesMeta.mysql2?.optional, true, 'and optional: PostgreSQL users need not install it')
+    t.equal(
+      run([
+        '-e',
+        "require('pg-sslmode'); console.log(Object.keys(require.cache).filter(k => " +
+          "k.includes('/node_modules/mysql2/')).length)",
+      ]),
+      '0',
+      'the main entry point never loads mysql2',
+    )
+  },
+)

@@ -12,7 +12,12 @@ import { SSL_MODES } from '../lib/postgres/settings/keywords.js'
 // After '>' the trigger of a follow-up attempt: ssl-failed (prefer), plaintext-rejected (allow).
 type Expected = { attempts: string; effective?: string } | { error: string }
 
-function expected(mode: string, dialect: string, root: 'file' | 'system' | 'none', transport: 'tcp' | 'unix'): Expected {
+function expected(
+  mode: string,
+  dialect: string,
+  root: 'file' | 'system' | 'none',
+  transport: 'tcp' | 'unix',
+): Expected {
   const pgFamily = dialect === 'postgres'
   if (mode === 'verify-full' && !pgFamily) return { error: 'UNSUPPORTED_SSLMODE' }
   if (root === 'system' && mode !== 'verify-full') return { error: 'INVALID_SETTING' }
@@ -79,7 +84,9 @@ t.test('plan notes explain what the mode name does not say', async (t) => {
 
 t.test('verify-full is refused by the openGauss dialects with a hint naming verify-ca', async (t) => {
   for (const dialect of ['opengauss', 'gaussdb'] as const) {
-    const error = t.throws(() => planAttempts({ sslmode: 'verify-full', dialect, rootCert: 'file', transport: 'tcp' })) as PgSslError
+    const error = t.throws(() =>
+      planAttempts({ sslmode: 'verify-full', dialect, rootCert: 'file', transport: 'tcp' }),
+    ) as PgSslError
     t.equal(error.code, 'UNSUPPORTED_SSLMODE')
     t.equal(error.setting, 'sslmode')
     t.match(error.hint, /verify-ca/)
@@ -88,10 +95,27 @@ t.test('verify-full is refused by the openGauss dialects with a hint naming veri
 
 t.test('sslnegotiation=direct: SSL attempts start TLS at once; weak modes are refused (libpq 17)', async (t) => {
   for (const sslmode of ['disable', 'allow', 'prefer'] as const) {
-    t.throws(() => planAttempts({ sslmode, dialect: 'postgres', rootCert: 'file', transport: 'tcp', negotiation: 'direct' }), { code: 'INVALID_SETTING', setting: 'sslnegotiation', message: new RegExp(`weak sslmode "${sslmode}"`) })
+    t.throws(
+      () => planAttempts({ sslmode, dialect: 'postgres', rootCert: 'file', transport: 'tcp', negotiation: 'direct' }),
+      { code: 'INVALID_SETTING', setting: 'sslnegotiation', message: new RegExp(`weak sslmode "${sslmode}"`) },
+    )
   }
-  const direct = planAttempts({ sslmode: 'verify-full', dialect: 'postgres', rootCert: 'file', transport: 'tcp', negotiation: 'direct' })
-  t.same(direct.attempts.map((a) => a.direct), [true])
+  const direct = planAttempts({
+    sslmode: 'verify-full',
+    dialect: 'postgres',
+    rootCert: 'file',
+    transport: 'tcp',
+    negotiation: 'direct',
+  })
+  t.same(
+    direct.attempts.map((a) => a.direct),
+    [true],
+  )
   t.equal(direct.negotiation, 'direct')
-  t.same(planAttempts({ sslmode: 'require', dialect: 'postgres', rootCert: 'none', transport: 'tcp' }).attempts.map((a) => a.direct ?? false), [false])
+  t.same(
+    planAttempts({ sslmode: 'require', dialect: 'postgres', rootCert: 'none', transport: 'tcp' }).attempts.map(
+      (a) => a.direct ?? false,
+    ),
+    [false],
+  )
 })

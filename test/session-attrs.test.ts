@@ -18,26 +18,45 @@ t.test('from the parameters a PostgreSQL 14+ server reports', async (t) => {
   t.equal(await targetSessionMismatch('any', STANDBY, never), undefined)
   t.equal(await targetSessionMismatch('read-write', PRIMARY, never), undefined)
   t.equal(await targetSessionMismatch('read-write', STANDBY, never), 'session is read-only')
-  t.equal(await targetSessionMismatch('read-write', READ_ONLY_PRIMARY, never), 'session is read-only', 'default_transaction_read_only counts')
+  t.equal(
+    await targetSessionMismatch('read-write', READ_ONLY_PRIMARY, never),
+    'session is read-only',
+    'default_transaction_read_only counts',
+  )
   t.equal(await targetSessionMismatch('read-only', PRIMARY, never), 'session is not read-only')
   t.equal(await targetSessionMismatch('read-only', READ_ONLY_PRIMARY, never), undefined)
-  t.equal(await targetSessionMismatch('primary', READ_ONLY_PRIMARY, never), undefined, 'primary is about recovery, not read-only')
+  t.equal(
+    await targetSessionMismatch('primary', READ_ONLY_PRIMARY, never),
+    undefined,
+    'primary is about recovery, not read-only',
+  )
   t.equal(await targetSessionMismatch('primary', STANDBY, never), 'server is in hot standby mode')
   t.equal(await targetSessionMismatch('standby', PRIMARY, never), 'server is not in hot standby mode')
-  t.equal(await targetSessionMismatch('prefer-standby', PRIMARY, never), 'server is not in hot standby mode', 'the first pass of prefer-standby')
+  t.equal(
+    await targetSessionMismatch('prefer-standby', PRIMARY, never),
+    'server is not in hot standby mode',
+    'the first pass of prefer-standby',
+  )
 })
 
-t.test('servers that report nothing are asked, with libpq\'s queries', async (t) => {
+t.test("servers that report nothing are asked, with libpq's queries", async (t) => {
   const asked: string[] = []
-  const answering = (answer: string) => async (sql: string): Promise<string> => {
-    asked.push(sql)
-    return answer
-  }
+  const answering =
+    (answer: string) =>
+    async (sql: string): Promise<string> => {
+      asked.push(sql)
+      return answer
+    }
   t.equal(await targetSessionMismatch('read-write', {}, answering('on')), 'session is read-only')
   t.equal(await targetSessionMismatch('read-only', {}, answering('off')), 'session is not read-only')
   t.equal(await targetSessionMismatch('standby', {}, answering('t')), undefined)
   t.equal(await targetSessionMismatch('primary', {}, answering('t')), 'server is in hot standby mode')
-  t.same(asked, ['SHOW transaction_read_only', 'SHOW transaction_read_only', 'SELECT pg_catalog.pg_is_in_recovery()', 'SELECT pg_catalog.pg_is_in_recovery()'])
+  t.same(asked, [
+    'SHOW transaction_read_only',
+    'SHOW transaction_read_only',
+    'SELECT pg_catalog.pg_is_in_recovery()',
+    'SELECT pg_catalog.pg_is_in_recovery()',
+  ])
 })
 
 t.test('load_balance_hosts=random: a permutation, every order possible', async (t) => {

@@ -23,9 +23,12 @@ export interface ServerSslView {
 
 /** What the server says about this very connection (pg_stat_ssl): the independent proof. */
 export async function serverView(client: SslClient): Promise<ServerSslView> {
-  const { rows } = await client.query<{ ssl: boolean; version: string | null; cipher: string | null; client_dn: string | null }>(
-    'select ssl, version, cipher, client_dn from pg_stat_ssl where pid = pg_backend_pid()',
-  )
+  const { rows } = await client.query<{
+    ssl: boolean
+    version: string | null
+    cipher: string | null
+    client_dn: string | null
+  }>('select ssl, version, cipher, client_dn from pg_stat_ssl where pid = pg_backend_pid()')
   const row = rows[0]!
   return { ssl: row.ssl, version: row.version, cipher: row.cipher, clientDn: row.client_dn }
 }
@@ -48,7 +51,14 @@ export async function rejection(promise: Promise<unknown>): Promise<PgSslError> 
 }
 
 /** A certificate made at test time (for dates relative to now, or forged signatures). */
-export function testCertificate(opts: { cn: string; issuerCert: string; signingKey: string; notBefore?: Date; notAfter?: Date; serial?: string }): { certPem: string; keyPem: string } {
+export function testCertificate(opts: {
+  cn: string
+  issuerCert: string
+  signingKey: string
+  notBefore?: Date
+  notAfter?: Date
+  serial?: string
+}): { certPem: string; keyPem: string } {
   const issuer = forge.pki.certificateFromPem(readFileSync(opts.issuerCert, 'utf8'))
   const signingKey = forge.pki.privateKeyFromPem(readFileSync(opts.signingKey, 'utf8'))
   const keys = forge.pki.rsa.generateKeyPair(1024)
@@ -84,6 +94,12 @@ export async function socketsSettleTo(expected: number, timeoutMs = 2000): Promi
 export function endsWithNoOpenSockets(t: import('tap').Test): void {
   t.test('no socket is left open by this file', async (t) => {
     const left = await socketsSettleTo(0, 3000)
-    t.equal(left, 0, left === 0 ? 'every socket closed' : `${left} TCP/TLS socket(s) still open: ${process.getActiveResourcesInfo().join(', ')}`)
+    t.equal(
+      left,
+      0,
+      left === 0
+        ? 'every socket closed'
+        : `${left} TCP/TLS socket(s) still open: ${process.getActiveResourcesInfo().join(', ')}`,
+    )
   })
 }

@@ -4,7 +4,7 @@
  * instead of stopping at the first: files, permissions, PEM, key ↔ certificate, passphrase, client
  * chain to the root, expiry, CRL freshness.
  */
-import { X509Certificate } from 'node:crypto'
+import type { X509Certificate } from 'node:crypto'
 import { DIALECTS } from '../postgres/dialects.js'
 import { PgSslError } from '../engine/errors.js'
 import type { ConnectOptions } from '../postgres/options.js'
@@ -12,7 +12,12 @@ import { planAttempts } from '../postgres/plan.js'
 import { effectiveUser, settingValue } from '../postgres/settings/resolve.js'
 import { resolveSettings, type ResolvedSettings } from '../postgres/connection-settings.js'
 import { verifyChain } from '../engine/tls/chain.js'
-import { checkDialectAndMode, checkMaterial as checkPolicyMaterial, modeForPolicy, violation } from '../engine/policy/enforce.js'
+import {
+  checkDialectAndMode,
+  checkMaterial as checkPolicyMaterial,
+  modeForPolicy,
+  violation,
+} from '../engine/policy/enforce.js'
 import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../engine/tls/material.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -64,26 +69,72 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
   let crlCount = 0
   const rootFile = value('sslrootcert')
   if (rootFile) {
-    roots = await attempt(findings, 'root CA', () => loadTlsMaterial({ ...base, sslrootcert: rootFile }), (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`)
+    roots = await attempt(
+      findings,
+      'root CA',
+      () => loadTlsMaterial({ ...base, sslrootcert: rootFile }),
+      (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`,
+    )
     for (const cert of roots?.roots ?? []) findings.push(expiry('root CA', cert, now, rootFile))
     if (roots && (value('sslcrl') || value('sslcrldir'))) {
-      const crlRequest = { ...base, sslrootcert: rootFile, ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}), ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}) }
-      const withCrls = await attempt(findings, 'CRLs', () => loadTlsMaterial(crlRequest), (m) => `${m.crlList?.length ?? 0} CRL(s) from ${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`)
+      const crlRequest = {
+        ...base,
+        sslrootcert: rootFile,
+        ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}),
+        ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}),
+      }
+      const withCrls = await attempt(
+        findings,
+        'CRLs',
+        () => loadTlsMaterial(crlRequest),
+        (m) =>
+          `${m.crlList?.length ?? 0} CRL(s) from ` +
+          `${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`,
+      )
       crlCount = withCrls?.crlList?.length ?? 0
       if (withCrls && crlCount === 0) {
-        findings.push({ status: 'fail', check: 'CRL freshness', detail: 'no CRL was found (a CRL directory is read as OpenSSL reads it: <issuer hash>.r0, .r1, ...): libpq checks CRLs then and refuses every server' })
+        findings.push({
+          status: 'fail',
+          check: 'CRL freshness',
+          detail:
+            'no CRL was found (a CRL directory is read as OpenSSL reads it: <issuer hash>.r0, .r1, ' +
+            '...): libpq checks CRLs then and refuses every server',
+        })
       }
       for (const crl of withCrls?.crlList ?? []) {
         const where = `CRL of ${crl.issuer}`
-        if (crl.nextUpdate && crl.nextUpdate < now) findings.push({ status: 'fail', check: 'CRL freshness', detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then` })
-        else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < 7 * DAY) findings.push({ status: 'warn', check: 'CRL freshness', detail: `${where} must be renewed by ${crl.nextUpdate.toISOString()}` })
-        else findings.push({ status: 'ok', check: 'CRL freshness', detail: `${where}: next update ${crl.nextUpdate?.toISOString() ?? 'not stated'}` })
+        if (crl.nextUpdate && crl.nextUpdate < now)
+          findings.push({
+            status: 'fail',
+            check: 'CRL freshness',
+            detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then`,
+          })
+        else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < 7 * DAY)
+          findings.push({
+            status: 'warn',
+            check: 'CRL freshness',
+            detail: `${where} must be renewed by ${crl.nextUpdate.toISOString()}`,
+          })
+        else
+          findings.push({
+            status: 'ok',
+            check: 'CRL freshness',
+            detail: `${where}: next update ${crl.nextUpdate?.toISOString() ?? 'not stated'}`,
+          })
       }
     } else if (value('sslcrl') || value('sslcrldir')) {
-      findings.push({ status: 'warn', check: 'CRLs', detail: 'a CRL is set but no root CA: libpq (and this library) ignore CRLs without a root CA' })
+      findings.push({
+        status: 'warn',
+        check: 'CRLs',
+        detail: 'a CRL is set but no root CA: libpq (and this library) ignore CRLs without a root CA',
+      })
     }
   } else {
-    findings.push({ status: 'ok', check: 'root CA', detail: 'none: the server certificate is verified only in modes that need a root CA (which would fail)' })
+    findings.push({
+      status: 'ok',
+      check: 'root CA',
+      detail: 'none: the server certificate is verified only in modes that need a root CA (which would fail)',
+    })
   }
 
   // Client certificate and key.
@@ -93,8 +144,16 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
     const client = await attempt(
       findings,
       'client certificate and key',
-      () => loadTlsMaterial({ ...base, sslcert: certFile, ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}), ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}) }),
-      (m) => `${describe('sslcert')} with key ${describe('sslkey')}: readable, matching` + (m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''),
+      () =>
+        loadTlsMaterial({
+          ...base,
+          sslcert: certFile,
+          ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}),
+          ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}),
+        }),
+      (m) =>
+        `${describe('sslcert')} with key ${describe('sslkey')}: readable, ` +
+        `matching${m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''}`,
     )
     if (client?.clientChain) {
       const chain = client.clientChain
@@ -105,29 +164,62 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
         findings.push(
           result.ok
             ? { status: 'ok', check: 'client chain', detail: 'the client certificate chains to sslrootcert' }
-            : { status: 'warn', check: 'client chain', detail: `${result.message} (the server checks the client certificate against its own ssl_ca_file, which may differ)` },
+            : {
+                status: 'warn',
+                check: 'client chain',
+                detail:
+                  `${result.message} (the server checks the client certificate against its own ` +
+                  `ssl_ca_file, which may differ)`,
+              },
         )
       }
     }
   } else {
-    findings.push({ status: 'ok', check: 'client certificate', detail: certFile ? 'sslcertmode=disable: not sent' : 'none (one-way authentication)' })
+    findings.push({
+      status: 'ok',
+      check: 'client certificate',
+      detail: certFile ? 'sslcertmode=disable: not sent' : 'none (one-way authentication)',
+    })
   }
 
   // What the mode will do with this material.
   try {
-    const plan = planAttempts({ sslmode: settings.sslmode, dialect: settings.dialect, rootCert: roots?.rootCert ?? (rootFile ? 'file' : 'none'), transport: 'tcp' })
+    const plan = planAttempts({
+      sslmode: settings.sslmode,
+      dialect: settings.dialect,
+      rootCert: roots?.rootCert ?? (rootFile ? 'file' : 'none'),
+      transport: 'tcp',
+    })
     const source = settings.values.sslmode?.source ?? 'default'
-    const detail = `${plan.requestedMode}${plan.effectiveMode !== plan.requestedMode ? ` → ${plan.effectiveMode}` : ''} (from ${source})`
-    findings.push({ status: 'ok', check: 'sslmode', detail: detail + (plan.notes.length ? ': ' + plan.notes.join('; ') : '') })
-    if (settings.policySources.length > 0) findings.push(...policyFindings(settings, plan, clientCertificate, crlCount, now))
+    const detail =
+      `${plan.requestedMode}${plan.effectiveMode !== plan.requestedMode ? ` → ${plan.effectiveMode}` : ''} ` +
+      `(from ${source})`
+    findings.push({
+      status: 'ok',
+      check: 'sslmode',
+      detail: detail + (plan.notes.length ? `: ${plan.notes.join('; ')}` : ''),
+    })
+    if (settings.policySources.length > 0)
+      findings.push(...policyFindings(settings, plan, clientCertificate, crlCount, now))
   } catch (error) {
     findings.push(failure('sslmode', error))
   }
-  return { ok: findings.every((f) => f.status !== 'fail'), dialect: settings.dialect, sslmode: settings.sslmode, findings }
+  return {
+    ok: findings.every((f) => f.status !== 'fail'),
+    dialect: settings.dialect,
+    sslmode: settings.sslmode,
+    findings,
+  }
 }
 
 /** What the SSL policy (PGSSLPOLICY) says about these settings and files, before any connection. */
-function policyFindings(settings: ResolvedSettings, plan: ReturnType<typeof planAttempts>, clientCertificate: X509Certificate | undefined, crlCount: number, now: Date): Finding[] {
+function policyFindings(
+  settings: ResolvedSettings,
+  plan: ReturnType<typeof planAttempts>,
+  clientCertificate: X509Certificate | undefined,
+  crlCount: number,
+  now: Date,
+): Finding[] {
   const out: Finding[] = []
   const where = settings.policySources.join(', ')
   const check = (what: string, run: () => string): void => {
@@ -140,24 +232,41 @@ function policyFindings(settings: ResolvedSettings, plan: ReturnType<typeof plan
   check('dialect and mode', () => {
     checkDialectAndMode(settings.policy, settings.dialect, settings.sslmode)
     const { mode, upgradedFrom } = modeForPolicy(settings.policy, plan)
-    return upgradedFrom ? `sslmode ${upgradedFrom} will be raised to ${mode} (${where})` : `sslmode ${plan.effectiveMode} meets ${where}`
+    return upgradedFrom
+      ? `sslmode ${upgradedFrom} will be raised to ${mode} (${where})`
+      : `sslmode ${plan.effectiveMode} meets ${where}`
   })
   check('authentication', () => {
     const { channelBinding, allowedAuthMethods, allowKeyLog } = settings.policy
     if (allowKeyLog === false && settingValue(settings, 'sslkeylogfile')) {
-      throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`)
+      throw violation(
+        settings.policy,
+        'allowKeyLog',
+        'no TLS key log',
+        `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`,
+      )
     }
-    const rules = [channelBinding ? 'channel binding required (SCRAM-SHA-256-PLUS)' : '', allowedAuthMethods ? `authentication by ${allowedAuthMethods.join(', ')}` : ''].filter(Boolean)
+    const rules = [
+      channelBinding ? 'channel binding required (SCRAM-SHA-256-PLUS)' : '',
+      allowedAuthMethods ? `authentication by ${allowedAuthMethods.join(', ')}` : '',
+    ].filter(Boolean)
     return rules.length ? `checked when the server asks: ${rules.join('; ')}` : `no authentication rules in ${where}`
   })
   check('material', () => {
     const warnings = checkPolicyMaterial(settings.policy, { clientCertificate, crlCount }, now)
-    return warnings.length ? warnings.map((w) => `${w.certificate} certificate expires in ${w.daysLeft} day(s)`).join('; ') : `client certificate, CRL and expiry rules of ${where} are met`
+    return warnings.length
+      ? warnings.map((w) => `${w.certificate} certificate expires in ${w.daysLeft} day(s)`).join('; ')
+      : `client certificate, CRL and expiry rules of ${where} are met`
   })
   return out
 }
 
-async function attempt<T>(findings: Finding[], check: string, load: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
+async function attempt<T>(
+  findings: Finding[],
+  check: string,
+  load: () => Promise<T>,
+  describe: (value: T) => string,
+): Promise<T | undefined> {
   try {
     const value = await load()
     findings.push({ status: 'ok', check, detail: describe(value) })
@@ -170,7 +279,14 @@ async function attempt<T>(findings: Finding[], check: string, load: () => Promis
 
 function failure(check: string, error: unknown): Finding {
   if (error instanceof PgSslError) {
-    return { status: 'fail', check, detail: error.message, code: error.code, hint: error.hint, ...(error.file ? { file: error.file } : {}) }
+    return {
+      status: 'fail',
+      check,
+      detail: error.message,
+      code: error.code,
+      hint: error.hint,
+      ...(error.file ? { file: error.file } : {}),
+    }
   }
   return { status: 'fail', check, detail: String((error as Error)?.message ?? error) }
 }
@@ -179,9 +295,27 @@ function expiry(what: string, cert: X509Certificate, now: Date, file: string): F
   const subject = cert.subject.replace(/\n/g, ', ')
   const notAfter = new Date(cert.validTo)
   const notBefore = new Date(cert.validFrom)
-  if (now < notBefore) return { status: 'fail', check: `${what} validity`, detail: `"${subject}" is not valid before ${notBefore.toISOString()}`, file }
-  if (now > notAfter) return { status: 'fail', check: `${what} validity`, detail: `"${subject}" expired on ${notAfter.toISOString()}`, file }
+  if (now < notBefore)
+    return {
+      status: 'fail',
+      check: `${what} validity`,
+      detail: `"${subject}" is not valid before ${notBefore.toISOString()}`,
+      file,
+    }
+  if (now > notAfter)
+    return {
+      status: 'fail',
+      check: `${what} validity`,
+      detail: `"${subject}" expired on ${notAfter.toISOString()}`,
+      file,
+    }
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY)
-  if (days < EXPIRY_WARNING_DAYS) return { status: 'warn', check: `${what} validity`, detail: `"${subject}" expires in ${days} day(s), on ${notAfter.toISOString()}`, file }
+  if (days < EXPIRY_WARNING_DAYS)
+    return {
+      status: 'warn',
+      check: `${what} validity`,
+      detail: `"${subject}" expires in ${days} day(s), on ${notAfter.toISOString()}`,
+      file,
+    }
   return { status: 'ok', check: `${what} validity`, detail: `"${subject}" valid until ${notAfter.toISOString()}`, file }
 }

@@ -23,7 +23,8 @@ probe  connects to a live server once per sslmode and prints what each yields (t
        table row of that server), the TLS versions it accepts and its certificate; with --policy,
        whether it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when
        --policy is not satisfied.
-       pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]   (see pg-sslmode mysqlplus --help)
+       pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
+       (see pg-sslmode mysqlplus --help)
 Exit code 2 for a usage error.`
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -48,7 +49,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 2
   }
   const [command, connectionString, ...rest] = parsed.positionals
-  if (parsed.values.help || (command !== 'check' && command !== 'probe') || rest.length > 0 || (command === 'probe' && !connectionString)) {
+  if (
+    parsed.values.help ||
+    (command !== 'check' && command !== 'probe') ||
+    rest.length > 0 ||
+    (command === 'probe' && !connectionString)
+  ) {
     out.write(`${USAGE}\n`)
     return parsed.values.help ? 0 : 2
   }
@@ -62,29 +68,51 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
   if (command === 'probe') {
     const report = await probe(options, parsed.values.policy)
-    out.write(parsed.values.json ? JSON.stringify(report, null, 2) + '\n' : renderProbe(report))
+    out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderProbe(report))
     return report.policy && !report.policy.satisfied ? 1 : 0
   }
   const report = await checkMaterial(options)
   const color = !parsed.values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
-  out.write(parsed.values.json ? JSON.stringify(report, null, 2) + '\n' : render(report, color))
+  out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report, color))
   return report.ok ? 0 : 1
 }
 
 export function renderProbe(report: ProbeReport): string {
   const onOff = (v: boolean | 'unknown'): string => (v === 'unknown' ? '?' : v ? 'on' : 'off')
-  const lines = [`pg-sslmode probe — ${report.host ?? '?'}:${report.port ?? '?'}: server ssl=${onOff(report.server.ssl)}, require_ssl=${onOff(report.server.requireSsl)}`, '']
+  const lines = [
+    `pg-sslmode probe — ${report.host ?? '?'}:${report.port ?? '?'}: server ` +
+      `ssl=${onOff(report.server.ssl)}, require_ssl=${onOff(report.server.requireSsl)}`,
+    '',
+  ]
   const width = Math.max(...report.modes.map((m) => m.result.length))
   lines.push(`${'sslmode'.padEnd(12)} ${'result'.padEnd(width)}  TLS`)
   for (const m of report.modes) {
     const tls = m.protocol ? `${m.protocol} ${m.cipher}` : m.code ? `[${m.code}]` : ''
-    lines.push(`${m.mode.padEnd(12)} ${m.result.padEnd(width)}  ${tls}${m.fallback !== 'none' ? ` (${m.fallback})` : ''}`)
+    lines.push(
+      `${m.mode.padEnd(12)} ${m.result.padEnd(width)}  ${tls}${m.fallback !== 'none' ? ` (${m.fallback})` : ''}`,
+    )
   }
-  lines.push('', `TLS versions accepted: ${Object.entries(report.tlsVersions).filter(([, ok]) => ok).map(([v]) => v).join(', ') || 'none'}`)
+  lines.push(
+    '',
+    `TLS versions accepted: ${
+      Object.entries(report.tlsVersions)
+        .filter(([, ok]) => ok)
+        .map(([v]) => v)
+        .join(', ') || 'none'
+    }`,
+  )
   const c = report.certificate
-  if (c) lines.push(`certificate: ${c.subject}`, `  issuer ${c.issuer}`, `  SAN ${c.subjectAltName ?? 'none'}`, `  valid ${c.validFrom} to ${c.validTo}`, `  SHA-256 ${c.fingerprint256}`)
-  if (report.policy) lines.push('', `policy: ${report.policy.satisfied ? 'satisfied' : 'NOT satisfied'} — ${report.policy.detail}`)
-  return lines.join('\n') + '\n'
+  if (c)
+    lines.push(
+      `certificate: ${c.subject}`,
+      `  issuer ${c.issuer}`,
+      `  SAN ${c.subjectAltName ?? 'none'}`,
+      `  valid ${c.validFrom} to ${c.validTo}`,
+      `  SHA-256 ${c.fingerprint256}`,
+    )
+  if (report.policy)
+    lines.push('', `policy: ${report.policy.satisfied ? 'satisfied' : 'NOT satisfied'} — ${report.policy.detail}`)
+  return `${lines.join('\n')}\n`
 }
 
 /** "file.ini:section" → ["file.ini", "section"]; a Windows drive colon is not a section. */
@@ -108,6 +136,11 @@ export function render(report: CheckReport, color: boolean): string {
   }
   const failed = report.findings.filter((f) => f.status === 'fail').length
   const warned = report.findings.filter((f) => f.status === 'warn').length
-  lines.push('', report.ok ? `ok (${warned} warning${warned === 1 ? '' : 's'})` : `${failed} problem${failed === 1 ? '' : 's'} found`)
-  return lines.join('\n') + '\n'
+  lines.push(
+    '',
+    report.ok
+      ? `ok (${warned} warning${warned === 1 ? '' : 's'})`
+      : `${failed} problem${failed === 1 ? '' : 's'} found`,
+  )
+  return `${lines.join('\n')}\n`
 }

@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline/promises'
 import { isPgSslError } from '../engine/errors.js'
 import { setMysqlPlusSsl, type ConfigSslValue } from '../mysqlplus/switch.js'
 
-export const MYSQLPLUS_USAGE = `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes] [--configssl YES|NO|ON|OFF]
+export const MYSQLPLUS_USAGE = `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE]
+                                  [-f CONFIG] [--yes] [--configssl YES|NO|ON|OFF]
 
 Switches SSL transport encryption of a MySQL Plus cluster on or off (RunClusterCustomService,
 service configuring_SSL) and waits for the job. The database restarts. Credentials and endpoint:
@@ -54,14 +55,23 @@ export async function mysqlplusMain(argv: string[], io: CliIo): Promise<number> 
     io.out.write(`${MYSQLPLUS_USAGE}\n`)
     return 0
   }
-  if (what !== 'ssl' || (state !== 'on' && state !== 'off') || rest.length > 0 || !cluster || (configssl !== undefined && !['YES', 'NO', 'ON', 'OFF'].includes(configssl))) {
+  if (
+    what !== 'ssl' ||
+    (state !== 'on' && state !== 'off') ||
+    rest.length > 0 ||
+    !cluster ||
+    (configssl !== undefined && !['YES', 'NO', 'ON', 'OFF'].includes(configssl))
+  ) {
     io.err.write(`${MYSQLPLUS_USAGE}\n`)
     return 2
   }
   const enabled = state === 'on'
   if (!yes) {
     if (!io.stdin.isTTY) {
-      io.err.write(`refusing to switch SSL ${state} on ${cluster} without confirmation: the database restarts. Run in a terminal, or pass --yes.\n`)
+      io.err.write(
+        `refusing to switch SSL ${state} on ${cluster} without confirmation: the database restarts. ` +
+          `Run in a terminal, or pass --yes.\n`,
+      )
       return 2
     }
     const rl = createInterface({ input: io.stdin, output: io.err })
@@ -81,9 +91,13 @@ export async function mysqlplusMain(argv: string[], io: CliIo): Promise<number> 
       config: { ...(file ? { file } : {}), ...(io.env ? { env: io.env } : {}) },
       ...(io.pollIntervalMs !== undefined ? { pollIntervalMs: io.pollIntervalMs } : {}),
       ...(io.timeoutMs !== undefined ? { timeoutMs: io.timeoutMs } : {}),
-      onProgress: ({ jobId, status, elapsedMs }) => io.err.write(`job ${jobId}: ${status} (${(elapsedMs / 1000).toFixed(1)} s)\n`),
+      onProgress: ({ jobId, status, elapsedMs }) =>
+        io.err.write(`job ${jobId}: ${status} (${(elapsedMs / 1000).toFixed(1)} s)\n`),
     })
-    io.out.write(`SSL ${state} for ${result.cluster}: job ${result.jobId} successful (configssl=${result.configssl}, ${(result.elapsedMs / 1000).toFixed(1)} s)\n`)
+    io.out.write(
+      `SSL ${state} for ${result.cluster}: job ${result.jobId} successful ` +
+        `(configssl=${result.configssl}, ${(result.elapsedMs / 1000).toFixed(1)} s)\n`,
+    )
     return 0
   } catch (error) {
     const code = isPgSslError(error) ? ` [${(error as { code: string }).code}]` : ''

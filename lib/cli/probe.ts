@@ -42,7 +42,9 @@ const WORDING: Record<Outcome, string> = {
   'encrypted-verified': 'connected, encrypted, server certificate verified',
 }
 
-async function tryConnect(options: ConnectOptions): Promise<{ report?: Awaited<ReturnType<typeof connect>>['security']; error?: PgSslError | PgSslServerError }> {
+async function tryConnect(
+  options: ConnectOptions,
+): Promise<{ report?: Awaited<ReturnType<typeof connect>>['security']; error?: PgSslError | PgSslServerError }> {
   try {
     const client = await connect(options)
     try {
@@ -75,21 +77,55 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
       port ??= report.port
       certificate ??= report.serverCertificate
       const result = WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : '')
-      modes.push({ mode, outcome: report.outcome, result, protocol: report.protocol, cipher: report.cipher, fallback: report.fallback, authentication: report.authentication })
+      modes.push({
+        mode,
+        outcome: report.outcome,
+        result,
+        protocol: report.protocol,
+        cipher: report.cipher,
+        fallback: report.fallback,
+        authentication: report.authentication,
+      })
     } else {
       const code = sslCodeOf(error) ?? 'CONNECTION_FAILED'
-      modes.push({ mode, outcome: 'failed', result: ERROR_CODES[code].summary, protocol: null, cipher: null, fallback: 'none', code, message: error!.message })
+      modes.push({
+        mode,
+        outcome: 'failed',
+        result: ERROR_CODES[code].summary,
+        protocol: null,
+        cipher: null,
+        fallback: 'none',
+        code,
+        message: error!.message,
+      })
     }
   }
   const byMode = (m: SslMode) => modes.find((r) => r.mode === m)!
-  const ssl = byMode('require').code === 'SSL_DISABLED_ON_SERVER' ? false : byMode('require').outcome === 'failed' ? 'unknown' : true
+  const ssl =
+    byMode('require').code === 'SSL_DISABLED_ON_SERVER'
+      ? false
+      : byMode('require').outcome === 'failed'
+        ? 'unknown'
+        : true
   // require_ssl only means something when ssl is on (docs/modes.md: the ssl=off rows hold for both).
-  const requireSsl = ssl !== true ? 'unknown' : byMode('disable').code === 'SSL_REQUIRED_BY_SERVER' ? true : byMode('disable').outcome === 'unencrypted' ? false : 'unknown'
+  const requireSsl =
+    ssl !== true
+      ? 'unknown'
+      : byMode('disable').code === 'SSL_REQUIRED_BY_SERVER'
+        ? true
+        : byMode('disable').outcome === 'unencrypted'
+          ? false
+          : 'unknown'
 
   const tlsVersions = { 'TLSv1.2': false, 'TLSv1.3': false }
   if (ssl === true) {
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const { report } = await tryConnect({ ...options, sslmode: 'require', ssl_min_protocol_version: version, ssl_max_protocol_version: version })
+      const { report } = await tryConnect({
+        ...options,
+        sslmode: 'require',
+        ssl_min_protocol_version: version,
+        ssl_max_protocol_version: version,
+      })
       tlsVersions[version] = report?.protocol === version
     }
   }
@@ -99,10 +135,26 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
   if (wanted !== undefined) {
     // Can this server be reached under the policy? The mode may be raised to its minimum.
     const rules = loadPolicy(wanted, '--policy')
-    const { report, error } = await tryConnect({ ...options, policy: { ...rules, onWeakerMode: rules.onWeakerMode ?? 'upgrade' } })
+    const { report, error } = await tryConnect({
+      ...options,
+      policy: { ...rules, onWeakerMode: rules.onWeakerMode ?? 'upgrade' },
+    })
     policyResult = report
-      ? { satisfied: true, detail: `connected with ${report.effectiveMode}, ${report.protocol ?? 'no TLS'}${report.cipher ? ' ' + report.cipher : ''}` }
+      ? {
+          satisfied: true,
+          detail:
+            `connected with ${report.effectiveMode}, ` +
+            `${report.protocol ?? 'no TLS'}${report.cipher ? ` ${report.cipher}` : ''}`,
+        }
       : { satisfied: false, detail: error!.message }
   }
-  return { host, port, server: { ssl, requireSsl }, modes, tlsVersions, certificate, ...(policyResult ? { policy: policyResult } : {}) }
+  return {
+    host,
+    port,
+    server: { ssl, requireSsl },
+    modes,
+    tlsVersions,
+    certificate,
+    ...(policyResult ? { policy: policyResult } : {}),
+  }
 }

@@ -30,6 +30,9 @@ export function driverHas(holder: MemberHolder, name: string): boolean {
 }
 
 /** The members of `table` a driver lacks, as "Holder.name". */
-export function missingMembers<Holder extends string>(table: ReadonlyArray<DriverMember<Holder>>, holders: Readonly<Record<Holder, MemberHolder>>): string[] {
+export function missingMembers<Holder extends string>(
+  table: ReadonlyArray<DriverMember<Holder>>,
+  holders: Readonly<Record<Holder, MemberHolder>>,
+): string[] {
   return table.filter(({ on, name }) => !driverHas(holders[on], name)).map(({ on, name }) => `${on}.${name}`)
 }

@@ -35,7 +35,9 @@ export const ERROR_CODES = {
   },
   INI_SYNTAX: {
     summary: 'an ini file cannot be read the way Python configparser reads it',
-    hint: 'fix the line named in the message; python3 -c "import configparser; configparser.ConfigParser().read(FILE)" shows the same error',
+    hint:
+      'fix the line named in the message; python3 -c "import configparser; ' +
+      'configparser.ConfigParser().read(FILE)" shows the same error',
   },
   INI_SECTION_MISSING: {
     summary: 'the ini file has no section of the requested name',
@@ -71,7 +73,9 @@ export const ERROR_CODES = {
   },
   FILE_PERMISSIONS: {
     summary: 'a certificate or key file is readable by others, which the client refuses',
-    hint: 'chmod the file as the message says (libpq: key 0600, or 0640 owned by root; openGauss: certificate, key and root CA 0600)',
+    hint:
+      'chmod the file as the message says (libpq: key 0600, or 0640 owned by root; openGauss: ' +
+      'certificate, key and root CA 0600)',
   },
   KEY_MISMATCH: {
     summary: 'the client private key does not belong to the client certificate',
@@ -79,7 +83,9 @@ export const ERROR_CODES = {
   },
   SSL_HANDSHAKE_FAILED: {
     summary: 'the TLS handshake with the server failed',
-    hint: 'check TLS versions (ssl_min_protocol_version / ssl_max_protocol_version), the client certificate, and the server logs; an "ssl SYSCALL error" may be worked around with sslmode=allow or prefer',
+    hint:
+      'check TLS versions (ssl_min_protocol_version / ssl_max_protocol_version), the client ' +
+      'certificate, and the server logs; an "ssl SYSCALL error" may be worked around with sslmode=allow or prefer',
   },
   PROTOCOL_VIOLATION: {
     summary: 'the server answered something the PostgreSQL protocol does not allow here',
@@ -106,36 +112,50 @@ export const ERROR_CODES = {
     hint: 'fix the policy: a policy that cannot be read is never ignored',
   },
   CLIENT_CERT_REQUIRED: {
-    summary: 'sslcertmode=require: no client certificate was exchanged (the server did not ask for one, or none was configured)',
-    hint: 'configure the server to request client certificates (ssl_ca_file), give sslcert/sslkey, or use sslcertmode=allow',
+    summary:
+      'sslcertmode=require: no client certificate was exchanged (the server did not ask for one, or ' +
+      'none was configured)',
+    hint:
+      'configure the server to request client certificates (ssl_ca_file), give sslcert/sslkey, ' +
+      'or use sslcertmode=allow',
   },
   PASSWORD_REQUIRED: {
     summary: 'the server asked for a password and none was given',
-    hint: 'give password (or PGPASSWORD), or a password file (passfile, PGPASSFILE, ~/.pgpass, 0600) with a line for this host, port, database and user',
+    hint:
+      'give password (or PGPASSWORD), or a password file (passfile, PGPASSFILE, ~/.pgpass, 0600) ' +
+      'with a line for this host, port, database and user',
   },
   AUTH_METHOD_NOT_ALLOWED: {
     summary: 'require_auth: the server asked for an authentication method the settings do not allow',
-    hint: 'the message names the requirement and what the server asked for; change require_auth or the server (pg_hba.conf)',
+    hint:
+      'the message names the requirement and what the server asked for; change require_auth or ' +
+      'the server (pg_hba.conf)',
   },
   CHANNEL_BINDING_REQUIRED: {
-    summary: 'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
+    summary:
+      'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
     hint: 'use SSL and a SCRAM-SHA-256 password (pg_hba.conf scram-sha-256), or channel_binding=prefer',
   },
   SERVER_SIGNATURE_MISMATCH: {
-    summary: 'openGauss SHA256 (protocol below 3.50): the server\'s signature does not prove it knows the password',
-    hint: 'the server is not the one it claims to be, or the password is wrong; nothing was sent. Check host, port and password',
+    summary: "openGauss SHA256 (protocol below 3.50): the server's signature does not prove it knows the password",
+    hint:
+      'the server is not the one it claims to be, or the password is wrong; nothing was sent. ' +
+      'Check host, port and password',
   },
   TARGET_SESSION_ATTRS_MISMATCH: {
-    summary: 'target_session_attrs: no host offered the kind of session asked for (read-write, read-only, primary, standby)',
+    summary:
+      'target_session_attrs: no host offered the kind of session asked for (read-write, read-only, primary, standby)',
     hint: 'the message names what each host was; check which host is the primary, or relax target_session_attrs',
   },
   MYSQLPLUS_CONFIG: {
     summary: 'MySQL Plus switch: no usable API key, zone or endpoint in the configuration',
-    hint: 'write qy_access_key_id, qy_secret_access_key and zone to ~/.qingcloud/config.yaml (or pass -f FILE, or set QY_ACCESS_KEY_ID / QY_SECRET_ACCESS_KEY / QY_ZONE)',
+    hint:
+      'write qy_access_key_id, qy_secret_access_key and zone to ~/.qingcloud/config.yaml (or ' +
+      'pass -f FILE, or set QY_ACCESS_KEY_ID / QY_SECRET_ACCESS_KEY / QY_ZONE)',
   },
   MYSQLPLUS_API_ERROR: {
     summary: 'MySQL Plus switch: the cloud API refused the call or did not answer',
-    hint: 'the message carries the API\'s ret_code and message',
+    hint: "the message carries the API's ret_code and message",
   },
   MYSQLPLUS_JOB_FAILED: {
     summary: 'MySQL Plus switch: the configuring_SSL job failed',
@@ -146,24 +166,34 @@ export const ERROR_CODES = {
     hint: 'it may still finish: check the job before trying again',
   },
   PEER_MISSING: {
-    summary: 'pg (a peer dependency: the application\'s own copy is used) is not installed',
+    summary: "pg (a peer dependency: the application's own copy is used) is not installed",
     hint: 'npm install pg (pg >=8.11.0 <9)',
   },
   NATIVE_NOT_SUPPORTED: {
     summary: 'pg-native (libpq bindings through pg.native or NODE_PG_FORCE_NATIVE) cannot be given these semantics',
-    hint: 'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode gives it libpq\'s sslmode semantics',
+    hint:
+      'use pure-JavaScript pg (drop native: true / pgNative / NODE_PG_FORCE_NATIVE): pg-sslmode ' +
+      "gives it libpq's sslmode semantics",
   },
   OPTION_FILE_INVALID: {
     summary: 'a MySQL option file (my.cnf) has a line or an option the MySQL client would refuse',
     hint: 'fix the line named in the message; prefix options meant for other programs with loose-',
   },
   MYSQL2_UNSUPPORTED: {
-    summary: 'the installed mysql2 lacks what pg-sslmode/mysql needs (a connection config per pooled connection, the stream option)',
-    hint: 'install mysql2 3.23.3 or newer (pg-sslmode\'s peerDependencies): earlier versions share one config object between pooled connections',
+    summary:
+      'the installed mysql2 lacks what pg-sslmode/mysql needs (a connection config per pooled ' +
+      'connection, the stream option)',
+    hint:
+      "install mysql2 3.23.3 or newer (pg-sslmode's peerDependencies): earlier versions share " +
+      'one config object between pooled connections',
   },
   INSECURE_PASSWORD_EXCHANGE: {
-    summary: 'MySQL: over an unencrypted connection the server asked for the password encrypted to an RSA key it would send itself (a man in the middle could send its own)',
-    hint: "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA public key); get-server-public-key=1 trusts whatever key arrives",
+    summary:
+      'MySQL: over an unencrypted connection the server asked for the password encrypted to an RSA ' +
+      'key it would send itself (a man in the middle could send its own)',
+    hint:
+      "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA " +
+      'public key); get-server-public-key=1 trusts whatever key arrives',
   },
   SERVER_REJECTED: {
     summary: 'the server refused the connection',
@@ -208,6 +238,12 @@ export interface PgSslErrorDetails {
 }
 
 export class PgSslError extends Error {
+  /**
+   * The stable code, under the name every pg-sslmode error has (PgSslError and PgSslServerError): a prototype getter.
+   */
+  declare readonly sslCode: PgSslErrorCode
+  declare readonly sslHint: string
+  declare readonly sslMessage: string
   /** The stable code (the same as sslCode). */
   readonly code: PgSslErrorCode
   readonly setting?: string
@@ -246,7 +282,19 @@ export class PgSslError extends Error {
 /** The details of an error, to build another from it (a reworded or combined message). */
 export function detailsOf(error: PgSslError): PgSslErrorDetails {
   const details: PgSslErrorDetails = { hint: error.hint }
-  for (const name of ['setting', 'file', 'reason', 'sqlstate', 'serial', 'crlIssuer', 'rule', 'required', 'observed', 'ruleSource', 'attempts'] as const) {
+  for (const name of [
+    'setting',
+    'file',
+    'reason',
+    'sqlstate',
+    'serial',
+    'crlIssuer',
+    'rule',
+    'required',
+    'observed',
+    'ruleSource',
+    'attempts',
+  ] as const) {
     if (error[name] !== undefined) (details as Record<string, unknown>)[name] = error[name]
   }
   return details
@@ -275,12 +323,6 @@ export interface PgSslServerError extends Error {
   readonly hint?: string
 }
 
-export interface PgSslError {
-  /** The stable code, under the name every pg-sslmode error has (PgSslError and PgSslServerError). */
-  readonly sslCode: PgSslErrorCode
-  readonly sslHint: string
-  readonly sslMessage: string
-}
 Object.defineProperty(PgSslError.prototype, 'sslMessage', {
   get(this: PgSslError) {
     return this.message
@@ -301,7 +343,9 @@ Object.defineProperty(PgSslError.prototype, 'sslHint', {
 export function sslCodeOf(error: unknown): PgSslErrorCode | undefined {
   if (error instanceof PgSslError) return error.code
   const code = (error as { sslCode?: unknown } | null)?.sslCode
-  return error instanceof Error && typeof code === 'string' && code in ERROR_CODES ? (code as PgSslErrorCode) : undefined
+  return error instanceof Error && typeof code === 'string' && code in ERROR_CODES
+    ? (code as PgSslErrorCode)
+    : undefined
 }
 
 /** Whether `error` comes from pg-sslmode (optionally: with this stable code), in either form. */

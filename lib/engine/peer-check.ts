@@ -18,15 +18,26 @@ import type { TlsSessionFacts } from './tls/session.js'
  * What the attempt and the SSL policy demand of the finished handshake, checked before any byte
  * of the start-up is sent. Returns the policy's expiry warnings for the server certificate.
  */
-export function checkPeer(session: TlsSessionFacts, spec: { readonly verifyChain: boolean; readonly verifyHostname: boolean }, endpoint: { readonly hostName?: string | undefined }, material: TlsMaterial, policy: SslPolicy): PeerCheck {
+export function checkPeer(
+  session: TlsSessionFacts,
+  spec: { readonly verifyChain: boolean; readonly verifyHostname: boolean },
+  endpoint: { readonly hostName?: string | undefined },
+  material: TlsMaterial,
+  policy: SslPolicy,
+): PeerCheck {
   const diagnostics: string[] = []
   if (spec.verifyChain) {
     // OpenSSL, configured as libpq configures it (same roots, same CRLs, CRL_CHECK_ALL), decides;
     // our walk explains its refusal, and a walk that would refuse what OpenSSL accepts is noted.
-    if (!session.opensslAuthorized) throw verificationFailure(verifyServerCertificate(session.presented, material), session.opensslError)
-    const explained = session.chainComplete === false ? { ok: true as const } : verifyServerCertificate(session.presented, material)
+    if (!session.opensslAuthorized)
+      throw verificationFailure(verifyServerCertificate(session.presented, material), session.opensslError)
+    const explained =
+      session.chainComplete === false ? { ok: true as const } : verifyServerCertificate(session.presented, material)
     if (!explained.ok) {
-      diagnostics.push(`OpenSSL accepted the server certificate chain; pg-sslmode's own chain walk would have refused it (${explained.reason}: ${explained.message}). OpenSSL's verdict stands.`)
+      diagnostics.push(
+        `OpenSSL accepted the server certificate chain; pg-sslmode's own chain walk would have ` +
+          `refused it (${explained.reason}: ${explained.message}). OpenSSL's verdict stands.`,
+      )
     }
   }
   if (spec.verifyHostname) checkHostname(session.peerCertificate, endpoint.hostName)
@@ -78,7 +89,8 @@ function verificationFailure(explained: ChainResult, opensslCode: string | undef
   const reason = ours?.reason ?? byOpenSsl
   const message = ours
     ? `server certificate verification failed (${reason}): ${ours.message} [OpenSSL: ${code}]`
-    : `server certificate verification failed (${reason}): OpenSSL refused the chain (${code})` + (walk ? `; pg-sslmode's walk found: ${walk.message}` : '')
+    : `server certificate verification failed (${reason}): OpenSSL refused the chain ` +
+      `(${code})${walk ? `; pg-sslmode's walk found: ${walk.message}` : ''}`
   return new PgSslError('CERT_VERIFY_FAILED', message, {
     setting: reason === 'revoked' || reason === 'crl-problem' ? 'sslcrl' : 'sslrootcert',
     reason,
@@ -89,8 +101,10 @@ function verificationFailure(explained: ChainResult, opensslCode: string | undef
 }
 
 const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
-  'untrusted-root': 'point sslrootcert at the CA that signed the server certificate (or add the missing intermediate CA to it)',
-  'chain-incomplete': 'the server must send its intermediate CA certificates (ssl_cert_file with the chain), or add them to sslrootcert',
+  'untrusted-root':
+    'point sslrootcert at the CA that signed the server certificate (or add the missing intermediate CA to it)',
+  'chain-incomplete':
+    'the server must send its intermediate CA certificates (ssl_cert_file with the chain), or add them to sslrootcert',
   expired: 'the server needs a renewed certificate (or a CA certificate in the chain has expired)',
   'not-yet-valid': "the certificate's validity starts in the future: check the clocks of client and server",
   'bad-signature': 'the certificate was not signed by the CA it names: it may be forged or damaged',
@@ -104,7 +118,10 @@ const HINTS: Readonly<Record<VerifyFailureReason, string>> = {
 const certificateNamesCache = new WeakMap<X509Certificate, CertificateNames>()
 function namesOf(cert: X509Certificate): CertificateNames {
   let names = certificateNamesCache.get(cert)
-  if (!names) certificateNamesCache.set(cert, (names = certificateNames(Buffer.from(cert.raw))))
+  if (!names) {
+    names = certificateNames(Buffer.from(cert.raw))
+    certificateNamesCache.set(cert, names)
+  }
   return names
 }
 
@@ -124,6 +141,7 @@ export function checkHostname(cert: X509Certificate | undefined, hostName: strin
       ? "could not get server's host name from server certificate"
       : check.examined === 1
         ? `server certificate for "${check.firstName}" does not match host name "${hostName}"`
-        : `server certificate for "${check.firstName}" (and ${check.examined - 1} other name${check.examined === 2 ? '' : 's'}) does not match host name "${hostName}"`
+        : `server certificate for "${check.firstName}" (and ${check.examined - 1} other ` +
+          `name${check.examined === 2 ? '' : 's'}) does not match host name "${hostName}"`
   throw new PgSslError('HOSTNAME_MISMATCH', message, { setting: 'host' })
 }

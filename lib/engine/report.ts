@@ -54,7 +54,10 @@ export interface SecurityReport<Mode extends string = SslMode, Family extends st
   readonly serverCertificateVerified: boolean
   readonly hostnameVerified: boolean
   readonly protocol: string | null
-  /** How TLS was started: after an SSLRequest (postgres), at once with ALPN (direct, PG17+), or after MySQL's SSL request (mysql). */
+  /**
+   * How TLS was started: after an SSLRequest (postgres), at once with ALPN (direct, PG17+), or after MySQL's SSL
+   * request (mysql).
+   */
   readonly negotiation: 'postgres' | 'direct' | 'mysql' | null
   /** OpenSSL's name of the cipher suite, as libpq's PQsslAttribute and pg_stat_ssl show it. */
   readonly cipher: string | null
@@ -92,9 +95,14 @@ export interface SecurityReport<Mode extends string = SslMode, Family extends st
    * server named when it declined 3.51 (3.2 for PostgreSQL 18, whose longer cancel key is kept).
    */
   readonly protocolVersion: string
-  /** Where the connection's time went, phase by phase (docs/benchmarks.md); null for a report built without a connection. */
+  /**
+   * Where the connection's time went, phase by phase (docs/benchmarks.md); null for a report built without a
+   * connection.
+   */
   readonly timings: ConnectTimings | null
-  /** Rounds of attempts this connection waited for and repeated because the server was not up yet (connectRetry, pools). */
+  /**
+   * Rounds of attempts this connection waited for and repeated because the server was not up yet (connectRetry, pools).
+   */
   readonly connectRetries: number
   /**
    * Where pg-sslmode's own certificate walk disagreed with OpenSSL, which accepted the chain

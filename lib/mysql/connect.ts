@@ -55,7 +55,15 @@ interface ConnectionState {
   report?: MysqlSecurityReport
   /** Reads the authentication packets, on the gate in plaintext and on the TLS socket after it. */
   watch?: AuthWatch
-  readonly times: { start: number; tcp?: number; hello?: number; tlsStart?: number; tlsEnd?: number; checked?: number; authEnd?: number }
+  readonly times: {
+    start: number
+    tcp?: number
+    hello?: number
+    tlsStart?: number
+    tlsEnd?: number
+    checked?: number
+    authEnd?: number
+  }
 }
 
 const STATES = new WeakMap<object, ConnectionState>()
@@ -64,31 +72,66 @@ const CONFIGS = new WeakSet<object>()
 /** What config.ssl says while TLS is on: truthy, so mysql2 takes the session as secure (it is). */
 const TLS_ON = Object.freeze({ managedBy: 'pg-sslmode' })
 
-
 /**
  * The `stream` option for mysql2: called once per connection with that connection's own config.
  * `prepare` runs before the TCP connection is opened, so a bad file fails with no traffic.
  */
-export function mysqlStreamFactory(prepare: () => Promise<PreparedMysql>, sinks: EventSinks, onState?: (state: ConnectionState) => void) {
+export function mysqlStreamFactory(
+  prepare: () => Promise<PreparedMysql>,
+  sinks: EventSinks,
+  onState?: (state: ConnectionState) => void,
+) {
   if (!installOnMysql2(startTls, (connection) => STATES.get(streamOf(connection))?.report)) {
     throw new PgSslError('MYSQL2_UNSUPPORTED', 'the installed mysql2 has no Connection.startTLS', { setting: 'mysql2' })
   }
   return (opts: { config: Record<string, unknown> }): HelloGate => {
     const config = opts.config
     if (CONFIGS.has(config)) {
-      throw new PgSslError('MYSQL2_UNSUPPORTED', 'this mysql2 shares one connection config between pooled connections, so pg-sslmode cannot decide TLS per connection', { setting: 'mysql2' })
+      throw new PgSslError(
+        'MYSQL2_UNSUPPORTED',
+        'this mysql2 shares one connection config between pooled connections, so pg-sslmode cannot ' +
+          'decide TLS per connection',
+        { setting: 'mysql2' },
+      )
     }
     CONFIGS.add(config)
-    const state: ConnectionState = { sinks, useTls: false, records: [], fallback: false, times: { start: performance.now() } }
+    const state: ConnectionState = {
+      sinks,
+      useTls: false,
+      records: [],
+      fallback: false,
+      times: { start: performance.now() },
+    }
     onState?.(state)
-    Object.defineProperty(config, 'ssl', { get: () => (state.useTls ? TLS_ON : false), set: () => undefined, configurable: true, enumerable: true })
-    const watch = new AuthWatch({ onSwitch: (plugin) => authMethodSeen(state, plugin), onMoreData: (data) => authStepSeen(state, data), onEnd: (ok) => authEnded(state, ok) })
-    const gate = new HelloGate(undefined, (first) => judgeHello(state, first), (chunk) => {
-      // Between the handshake and TLS the server has nothing to say: unencrypted bytes here would
-      // be read by mysql2 as the answer to a login sent on a session not yet verified.
-      if (state.useTls) throw fail(state, new PgSslError('PROTOCOL_VIOLATION', 'the server sent unencrypted data after its handshake, before the TLS session', { setting: 'host', hint: 'something between client and server may be injecting data' }))
-      watch.see(chunk)
+    Object.defineProperty(config, 'ssl', {
+      get: () => (state.useTls ? TLS_ON : false),
+      set: () => undefined,
+      configurable: true,
+      enumerable: true,
     })
+    const watch = new AuthWatch({
+      onSwitch: (plugin) => authMethodSeen(state, plugin),
+      onMoreData: (data) => authStepSeen(state, data),
+      onEnd: (ok) => authEnded(state, ok),
+    })
+    const gate = new HelloGate(
+      undefined,
+      (first) => judgeHello(state, first),
+      (chunk) => {
+        // Between the handshake and TLS the server has nothing to say: unencrypted bytes here would
+        // be read by mysql2 as the answer to a login sent on a session not yet verified.
+        if (state.useTls)
+          throw fail(
+            state,
+            new PgSslError(
+              'PROTOCOL_VIOLATION',
+              'the server sent unencrypted data after its handshake, before the TLS session',
+              { setting: 'host', hint: 'something between client and server may be injecting data' },
+            ),
+          )
+        watch.see(chunk)
+      },
+    )
     STATES.set(gate, state)
     state.watch = watch
     prepare().then(
@@ -121,7 +164,16 @@ function judgeHello(state: ConnectionState, first: Buffer): void {
   try {
     packet = parseFirstPacket(first, `${prepared.host}:${prepared.port}`)
   } catch (error) {
-    state.records.push({ host: prepared.host, port: prepared.port, ssl: false, verifyChain: false, verifyHostname: false, sameSocket: false, result: 'failed', failure: { code: 'PROTOCOL_VIOLATION', message: (error as Error).message } })
+    state.records.push({
+      host: prepared.host,
+      port: prepared.port,
+      ssl: false,
+      verifyChain: false,
+      verifyHostname: false,
+      sameSocket: false,
+      result: 'failed',
+      failure: { code: 'PROTOCOL_VIOLATION', message: (error as Error).message },
+    })
     throw fail(state, error as PgSslError)
   }
   const extra = first.length - (completePacketLength(first) ?? first.length)
@@ -130,25 +182,70 @@ function judgeHello(state: ConnectionState, first: Buffer): void {
     // read as the answer to a login it has not sent yet (an OK would end it, unverified). The
     // MariaDB client fails here too (2026); PostgreSQL's equivalent is CVE-2021-23222.
     const message = `the server sent ${extra} bytes after its handshake before the client answered`
-    state.records.push({ host: prepared.host, port: prepared.port, ssl: false, verifyChain: false, verifyHostname: false, sameSocket: false, result: 'failed', failure: { code: 'PROTOCOL_VIOLATION', message } })
-    throw fail(state, new PgSslError('PROTOCOL_VIOLATION', message, { setting: 'host', hint: 'a MySQL server waits for the client after its handshake: something between client and server may be injecting data' }))
+    state.records.push({
+      host: prepared.host,
+      port: prepared.port,
+      ssl: false,
+      verifyChain: false,
+      verifyHostname: false,
+      sameSocket: false,
+      result: 'failed',
+      failure: { code: 'PROTOCOL_VIOLATION', message },
+    })
+    throw fail(
+      state,
+      new PgSslError('PROTOCOL_VIOLATION', message, {
+        setting: 'host',
+        hint:
+          'a MySQL server waits for the client after its handshake: something between client and ' +
+          'server may be injecting data',
+      }),
+    )
   }
   if (packet.kind === 'error') return // mysql2 reports the server's error (too many connections, host blocked...)
-  const hello = (state.hello = packet.hello)
+  const hello = packet.hello
+  state.hello = hello
   const mode = prepared.mode
   const where = { host: prepared.host, port: prepared.port, sameSocket: false }
   if (!hello.offersSsl && usesTls(mode)) {
-    const refusal = { code: 'SSL_DISABLED_ON_SERVER' as const, message: "the server's handshake does not offer SSL (no CLIENT_SSL capability)" }
-    state.records.push({ ...where, ssl: true, verifyChain: verifiesChain(mode), verifyHostname: mode === 'VERIFY_IDENTITY', result: 'failed', failure: refusal })
+    const refusal = {
+      code: 'SSL_DISABLED_ON_SERVER' as const,
+      message: "the server's handshake does not offer SSL (no CLIENT_SSL capability)",
+    }
+    state.records.push({
+      ...where,
+      ssl: true,
+      verifyChain: verifiesChain(mode),
+      verifyHostname: mode === 'VERIFY_IDENTITY',
+      result: 'failed',
+      failure: refusal,
+    })
     if (requiresTls(mode)) {
-      throw fail(state, new PgSslError('SSL_DISABLED_ON_SERVER', "SSL connection error: SSL is required but the server doesn't support it", {
-        setting: 'ssl-mode',
-        hint: `turn TLS on at the server (MySQL Plus: pg-sslmode mysqlplus ssl on), or use ssl-mode=PREFERRED if plaintext is acceptable`,
-      }))
+      throw fail(
+        state,
+        new PgSslError(
+          'SSL_DISABLED_ON_SERVER',
+          "SSL connection error: SSL is required but the server doesn't support it",
+          {
+            setting: 'ssl-mode',
+            hint:
+              `turn TLS on at the server (MySQL Plus: pg-sslmode mysqlplus ssl on), or use ` +
+              `ssl-mode=PREFERRED if plaintext is acceptable`,
+          },
+        ),
+      )
     }
     const policy = prepared.settings.policy
     if (policy.allowPlaintextFallback === false) {
-      throw fail(state, violation(policy, 'allowPlaintextFallback', 'no plaintext fallback', 'the server does not offer SSL and ssl-mode PREFERRED would continue in plaintext'))
+      throw fail(
+        state,
+        violation(
+          policy,
+          'allowPlaintextFallback',
+          'no plaintext fallback',
+          'the server does not offer SSL and ssl-mode PREFERRED would continue in plaintext',
+        ),
+      )
     }
     state.fallback = true
   }
@@ -156,23 +253,52 @@ function judgeHello(state: ConnectionState, first: Buffer): void {
   state.authMethod = hello.authPlugin
   if (!state.useTls) {
     checkAuthMethod(state, hello.authPlugin) // the credentials follow at once
-    state.records.push({ ...where, sameSocket: state.fallback, ssl: false, verifyChain: false, verifyHostname: false, result: 'connected' })
+    state.records.push({
+      ...where,
+      sameSocket: state.fallback,
+      ssl: false,
+      verifyChain: false,
+      verifyHostname: false,
+      result: 'connected',
+    })
   }
 }
 
 /** pg-sslmode's startTLS for the connections it made; mysql2's own for any other. */
-function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, original: (onSecure: (error?: Error) => void) => void): void {
+function startTls(
+  this: Mysql2Connection,
+  onSecure: (error?: Error) => void,
+  original: (onSecure: (error?: Error) => void) => void,
+): void {
   const gate = streamOf(this)
   const state = STATES.get(gate)
-  if (!state || !(gate instanceof HelloGate)) return original.call(this, onSecure)
+  if (!state || !(gate instanceof HelloGate)) {
+    original.call(this, onSecure)
+    return
+  }
   const prepared = state.prepared!
   const mode = prepared.mode
-  const record = { host: prepared.host, port: prepared.port, ssl: true, verifyChain: verifiesChain(mode), verifyHostname: mode === 'VERIFY_IDENTITY', sameSocket: false }
+  const record = {
+    host: prepared.host,
+    port: prepared.port,
+    ssl: true,
+    verifyChain: verifiesChain(mode),
+    verifyHostname: mode === 'VERIFY_IDENTITY',
+    sameSocket: false,
+  }
   gate.removeAllListeners('data') // mysql2's reader moves to the TLS session, as in its own startTLS
   const raw = gate.detach()
   const refuse = (error: unknown): void => {
     const coded = inMysqlTerms(error) as PgSslError
-    state.records.push({ ...record, result: 'failed', failure: { code: coded.code ?? 'SSL_HANDSHAKE_FAILED', message: coded.message, ...(coded.reason ? { reason: coded.reason } : {}) } })
+    state.records.push({
+      ...record,
+      result: 'failed',
+      failure: {
+        code: coded.code ?? 'SSL_HANDSHAKE_FAILED',
+        message: coded.message,
+        ...(coded.reason ? { reason: coded.reason } : {}),
+      },
+    })
     fail(state, coded)
     onSecure(keepCode(coded))
   }
@@ -180,7 +306,13 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
   runTlsHandshake(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
     state.times.tlsEnd = performance.now()
     try {
-      state.peer = checkPeer(session, { verifyChain: record.verifyChain, verifyHostname: false }, {}, prepared.material, prepared.settings.policy)
+      state.peer = checkPeer(
+        session,
+        { verifyChain: record.verifyChain, verifyHostname: false },
+        {},
+        prepared.material,
+        prepared.settings.policy,
+      )
       if (record.verifyHostname) checkMysqlHostname(session, prepared.host)
       checkAuthMethod(state, state.hello?.authPlugin)
     } catch (error) {
@@ -211,7 +343,10 @@ function startTls(this: Mysql2Connection, onSecure: (error?: Error) => void, ori
   }, refuse)
 }
 
-/** VERIFY_IDENTITY as the MySQL client checks it: X509_check_host, else X509_check_ip_asc (client.cc ssl_verify_server_cert). */
+/**
+ * VERIFY_IDENTITY as the MySQL client checks it: X509_check_host, else X509_check_ip_asc (client.cc
+ * ssl_verify_server_cert).
+ */
 export function checkMysqlHostname(session: Pick<TlsSessionFacts, 'peerCertificate'>, host: string): void {
   const cert = session.peerCertificate
   // Node's checkHost/checkIP with their default options are OpenSSL's functions with flags 0, as
@@ -219,11 +354,20 @@ export function checkMysqlHostname(session: Pick<TlsSessionFacts, 'peerCertifica
   // way X509_check_ip_asc reads it (a2i_ipadd).
   const ip = opensslIpAddress(host)
   if (cert && (cert.checkHost(host) !== undefined || (ip !== undefined && cert.checkIP(ip) !== undefined))) return
-  const names = cert?.subjectAltName ?? (cert ? `no subjectAltName; subject ${cert.subject.replace(/\n/g, ', ')}` : 'no certificate')
-  throw new PgSslError('HOSTNAME_MISMATCH', `SSL connection error: Failed to verify the server certificate via X509 certificate matching functions: the certificate (${names}) does not match host "${host}"`, {
-    setting: 'host',
-    hint: 'connect with a host name or IP address the certificate names (MySQL matches the subject CN only when there is no DNS name), or use ssl-mode=VERIFY_CA',
-  })
+  const names =
+    cert?.subjectAltName ??
+    (cert ? `no subjectAltName; subject ${cert.subject.replace(/\n/g, ', ')}` : 'no certificate')
+  throw new PgSslError(
+    'HOSTNAME_MISMATCH',
+    `SSL connection error: Failed to verify the server certificate via X509 certificate matching ` +
+      `functions: the certificate (${names}) does not match host "${host}"`,
+    {
+      setting: 'host',
+      hint:
+        'connect with a host name or IP address the certificate names (MySQL matches the subject ' +
+        'CN only when there is no DNS name), or use ssl-mode=VERIFY_CA',
+    },
+  )
 }
 
 /**
@@ -248,7 +392,8 @@ function authMethodSeen(state: ConnectionState, plugin: string): void {
 
 function authStepSeen(state: ConnectionState, data: Buffer): void {
   // caching_sha2_password's "perform full authentication": over plaintext mysql2 would fetch the key next.
-  if (state.authMethod === 'caching_sha2_password' && data.length === 1 && data[0] === 0x04) checkPasswordEncryption(state, state.authMethod)
+  if (state.authMethod === 'caching_sha2_password' && data.length === 1 && data[0] === 0x04)
+    checkPasswordEncryption(state, state.authMethod)
 }
 
 /**
@@ -260,29 +405,55 @@ function authStepSeen(state: ConnectionState, data: Buffer): void {
  */
 function checkPasswordEncryption(state: ConnectionState, plugin: string): void {
   const prepared = state.prepared
-  if (state.useTls || !prepared || prepared.serverPublicKey || mysqlSettingValue(prepared.settings, 'get-server-public-key') === '1') return
-  throw fail(state, new PgSslError('INSECURE_PASSWORD_EXCHANGE', `Authentication plugin '${plugin}' reported error: Authentication requires secure connection (the server would send the RSA key to encrypt the password to over an unencrypted connection)`, {
-    setting: 'ssl-mode',
-    hint: "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA public key); get-server-public-key=1 trusts whatever key arrives",
-  }))
+  if (
+    state.useTls ||
+    !prepared ||
+    prepared.serverPublicKey ||
+    mysqlSettingValue(prepared.settings, 'get-server-public-key') === '1'
+  )
+    return
+  throw fail(
+    state,
+    new PgSslError(
+      'INSECURE_PASSWORD_EXCHANGE',
+      `Authentication plugin '${plugin}' reported error: Authentication requires secure connection ` +
+        `(the server would send the RSA key to encrypt the password to over an unencrypted connection)`,
+      {
+        setting: 'ssl-mode',
+        hint:
+          "use ssl-mode=REQUIRED or stronger, or give server-public-key-path (the server's RSA " +
+          'public key); get-server-public-key=1 trusts whatever key arrives',
+      },
+    ),
+  )
 }
 
 function checkAuthMethod(state: ConnectionState, plugin: string | undefined): void {
   const allowed = state.prepared?.settings.policy.allowedAuthMethods
   if (!allowed || plugin === undefined) return
   if (!(allowed as readonly string[]).includes(plugin)) {
-    throw fail(state, violation(state.prepared!.settings.policy, 'allowedAuthMethods', `one of ${allowed.join(', ')}`, `the server asks for ${plugin}`))
+    throw fail(
+      state,
+      violation(
+        state.prepared!.settings.policy,
+        'allowedAuthMethods',
+        `one of ${allowed.join(', ')}`,
+        `the server asks for ${plugin}`,
+      ),
+    )
   }
 }
 
 function authEnded(state: ConnectionState, ok: boolean): void {
   state.times.authEnd = performance.now()
   if (!ok || !state.prepared || !state.hello) return
-  const report = (state.report = buildMysqlReport(state))
+  const report = buildMysqlReport(state)
+  state.report = report
   const time = new Date().toISOString()
   publish({ type: 'security', time, report }, state.sinks)
   if (report.fallback !== 'none') publish({ type: 'fallback', time, report }, state.sinks)
-  for (const warning of [...state.prepared.warnings, ...(state.peer?.warnings ?? [])]) publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, state.sinks)
+  for (const warning of [...state.prepared.warnings, ...(state.peer?.warnings ?? [])])
+    publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, state.sinks)
 }
 
 function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
@@ -300,7 +471,10 @@ function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
     startupMs: (t.authEnd ?? t.start) - (t.hello ?? t.start) - (encrypted ? t.checked! - t.tlsStart! : 0),
   }
   const notes = [...prepared.notes]
-  if (state.fallback) notes.push("fell back to plaintext: the server's handshake does not offer SSL and ssl-mode PREFERRED continues without it")
+  if (state.fallback)
+    notes.push(
+      "fell back to plaintext: the server's handshake does not offer SSL and ssl-mode PREFERRED continues without it",
+    )
   return {
     requestedMode: prepared.upgradedFrom ?? prepared.settings.sslMode,
     effectiveMode: prepared.mode,
@@ -320,7 +494,9 @@ function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
     outcome: outcomeOf(encrypted, verified),
     attempts: [...state.records],
     serverCertificate: summarizeCertificate(session?.peerCertificate),
-    rootCertificate: verified ? (prepared.material.files.sslrootcert ?? prepared.material.files.sslrootcertdir ?? null) : null,
+    rootCertificate: verified
+      ? (prepared.material.files.sslrootcert ?? prepared.material.files.sslrootcertdir ?? null)
+      : null,
     notes,
     policy: { sources: [...prepared.settings.policySources], upgradedFrom: prepared.upgradedFrom },
     authentication: state.authMethod ?? 'none',
@@ -341,10 +517,23 @@ function fail(state: ConnectionState, error: PgSslError): PgSslError {
   return error
 }
 
-/** A policy refusal is an event (audit log, onSecurityEvent), whether made before connecting or during the handshake. */
+/**
+ * A policy refusal is an event (audit log, onSecurityEvent), whether made before connecting or during the handshake.
+ */
 export function auditRefusal(error: unknown, sinks: EventSinks, host: string | undefined): void {
   if (!(error instanceof PgSslError) || error.code !== 'POLICY_VIOLATION') return
-  publish({ type: 'policy-violation', time: new Date().toISOString(), rule: error.rule ?? '', required: error.required ?? '', observed: error.observed ?? '', message: error.message, host }, sinks)
+  publish(
+    {
+      type: 'policy-violation',
+      time: new Date().toISOString(),
+      rule: error.rule ?? '',
+      required: error.required ?? '',
+      observed: error.observed ?? '',
+      message: error.message,
+      host,
+    },
+    sinks,
+  )
 }
 
 /**
@@ -353,13 +542,23 @@ export function auditRefusal(error: unknown, sinks: EventSinks, host: string | u
  */
 export function keepCode<E extends Error>(error: E): E {
   const code = (error as { code?: unknown }).code
-  if (error instanceof PgSslError) Object.defineProperty(error, 'code', { get: () => code, set: () => undefined, enumerable: true, configurable: true })
+  if (error instanceof PgSslError)
+    Object.defineProperty(error, 'code', {
+      get: () => code,
+      set: () => undefined,
+      enumerable: true,
+      configurable: true,
+    })
   return error
 }
 
 /** A network error stays mysql2's (ECONNREFUSED...) and also carries pg-sslmode's code, as server errors do. */
 function markConnectionFailed(error: Error, prepared: PreparedMysql): void {
-  annotate(error, 'CONNECTION_FAILED', `check that a MySQL server listens on ${prepared.host}:${prepared.port} and accepts TCP connections`)
+  annotate(
+    error,
+    'CONNECTION_FAILED',
+    `check that a MySQL server listens on ${prepared.host}:${prepared.port} and accepts TCP connections`,
+  )
 }
 
 export function annotate(error: Error, sslCode: PgSslErrorCode, hint: string = ERROR_CODES[sslCode].hint): void {

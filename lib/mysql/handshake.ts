@@ -22,7 +22,9 @@ export interface ServerHello {
 }
 
 /** The first packet: a handshake, or an ERR packet (too many connections, host blocked...). */
-export type FirstPacket = { readonly kind: 'hello'; readonly hello: ServerHello } | { readonly kind: 'error'; readonly errno: number; readonly message: string }
+export type FirstPacket =
+  | { readonly kind: 'hello'; readonly hello: ServerHello }
+  | { readonly kind: 'error'; readonly errno: number; readonly message: string }
 
 /** Length of the first complete packet in `data` (header included), or undefined if incomplete. */
 export function completePacketLength(data: Buffer): number | undefined {
@@ -38,14 +40,23 @@ export function parseFirstPacket(packet: Buffer, where: string): FirstPacket {
       hint: 'check that host:port is a MySQL or MariaDB server and that nothing sits in between',
     })
   const length = packet.readUIntLE(0, 3)
-  if (packet[3] !== 0 || length === 0 || length > 1024) throw notMysql(`the first bytes (${packet.subarray(0, 8).toString('hex')}) are not a handshake packet`)
+  if (packet[3] !== 0 || length === 0 || length > 1024)
+    throw notMysql(`the first bytes (${packet.subarray(0, 8).toString('hex')}) are not a handshake packet`)
   const body = packet.subarray(4, 4 + length)
   if (body[0] === 0xff) {
-    return { kind: 'error', errno: body.length >= 3 ? body.readUInt16LE(1) : 0, message: body.subarray(3).toString('utf8').replace(/^#[0-9A-Z]{5}/, '') }
+    return {
+      kind: 'error',
+      errno: body.length >= 3 ? body.readUInt16LE(1) : 0,
+      message: body
+        .subarray(3)
+        .toString('utf8')
+        .replace(/^#[0-9A-Z]{5}/, ''),
+    }
   }
   if (body[0] !== 10) throw notMysql(`protocol version ${body[0]} (MySQL sends 10)`)
   const versionEnd = body.indexOf(0, 1)
-  if (versionEnd < 0 || body.length < versionEnd + 1 + 4 + 8 + 1 + 2) throw notMysql('the handshake packet is too short')
+  if (versionEnd < 0 || body.length < versionEnd + 1 + 4 + 8 + 1 + 2)
+    throw notMysql('the handshake packet is too short')
   let at = versionEnd + 1
   const connectionId = body.readUInt32LE(at)
   at += 4 + 8 + 1 // connection id, auth-plugin-data part 1, filler
@@ -86,7 +97,13 @@ export function parseFirstPacket(packet: Buffer, where: string): FirstPacket {
 export class AuthWatch {
   private pending: Buffer = Buffer.alloc(0)
   private done = false
-  constructor(private readonly hooks: { onSwitch(plugin: string): void; onMoreData?(data: Buffer): void; onEnd(ok: boolean): void }) {}
+  constructor(
+    private readonly hooks: {
+      onSwitch(plugin: string): void
+      onMoreData?(data: Buffer): void
+      onEnd(ok: boolean): void
+    },
+  ) {}
 
   get finished(): boolean {
     return this.done
@@ -95,7 +112,11 @@ export class AuthWatch {
   see(chunk: Buffer): void {
     if (this.done) return
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
-    for (let length = completePacketLength(this.pending); length !== undefined && !this.done; length = completePacketLength(this.pending)) {
+    for (
+      let length = completePacketLength(this.pending);
+      length !== undefined && !this.done;
+      length = completePacketLength(this.pending)
+    ) {
       const marker = this.pending[4]
       if (marker === 0xfe && length > 5) {
         const end = this.pending.indexOf(0, 5)
@@ -194,7 +215,10 @@ export class HelloGate extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.raw || !this.attached) return callback(new Error('the connection is not open'))
+    if (!this.raw || !this.attached) {
+      callback(new Error('the connection is not open'))
+      return
+    }
     this.raw.write(chunk, callback)
   }
 

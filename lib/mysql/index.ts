@@ -7,14 +7,28 @@
  */
 import mysql from 'mysql2'
 import mysqlPromise from 'mysql2/promise'
-import type { Connection as PromiseConnection, Pool as PromisePool, PoolConnection as PromisePoolConnection, PoolOptions } from 'mysql2/promise'
+import type {
+  Connection as PromiseConnection,
+  Pool as PromisePool,
+  PoolConnection as PromisePoolConnection,
+  PoolOptions,
+} from 'mysql2/promise'
 import { isPgSslError, PgSslError } from '../engine/errors.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 import { environmentControls } from '../engine/policy/policy.js'
 import { annotate, auditRefusal, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
 import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
 import { prepareMysql, type PreparedMysql } from './prepare.js'
-import { canonicalMysqlOptions, describeMysqlSettings, mysql2Options, mysqlSettingValue, resolveMysqlSettings, type MysqlSettings, type MysqlSettingValue, type MysqlSslOptions } from './settings.js'
+import {
+  canonicalMysqlOptions,
+  describeMysqlSettings,
+  mysql2Options,
+  mysqlSettingValue,
+  resolveMysqlSettings,
+  type MysqlSettings,
+  type MysqlSettingValue,
+  type MysqlSslOptions,
+} from './settings.js'
 import { streamOf } from './mysql2-internals.js'
 
 export type { MysqlSecurityReport } from './connect.js'
@@ -24,7 +38,10 @@ export type { MysqlSslOptions, MysqlSettingValue } from './settings.js'
 export { PgSslError, isPgSslError }
 
 export interface MysqlConnectOptions extends MysqlSslOptions {
-  /** Every security event (security, fallback, policy-violation, certificate-expiring); PGSSLAUDITLOG appends them as JSON lines. */
+  /**
+   * Every security event (security, fallback, policy-violation, certificate-expiring); PGSSLAUDITLOG appends them as
+   * JSON lines.
+   */
   onSecurityEvent?: (event: SecurityEvent) => void
   /** Any other mysql2 option (charset, timezone, namedPlaceholders, pool options...) is passed on. */
   [mysql2Option: string]: unknown
@@ -34,7 +51,6 @@ export interface MysqlConnectOptions extends MysqlSslOptions {
 export type MysqlConnection = PromiseConnection & { readonly security: MysqlSecurityReport }
 export type MysqlPoolConnection = PromisePoolConnection & { readonly security: MysqlSecurityReport }
 export type MysqlPool = Omit<PromisePool, 'getConnection'> & { getConnection(): Promise<MysqlPoolConnection> }
-
 
 /**
  * Connects as the MySQL 8 client would with these settings, or fails with a coded error. A string
@@ -53,9 +69,16 @@ export async function connectMysql(given: MysqlConnectOptions | string = {}): Pr
     throw error
   }
   let state: ReturnType<typeof stateOf>
-  const stream = mysqlStreamFactory(() => Promise.resolve(prepared), sinks, (s) => (state = s))
+  const stream = mysqlStreamFactory(
+    () => Promise.resolve(prepared),
+    sinks,
+    (s) => (state = s),
+  )
   try {
-    return (await mysqlPromise.createConnection({ ...mysql2Config(extra, settings), stream } as never)) as unknown as MysqlConnection
+    return (await mysqlPromise.createConnection({
+      ...mysql2Config(extra, settings),
+      stream,
+    } as never)) as unknown as MysqlConnection
   } catch (error) {
     throw explained(state?.failure ?? error, state?.records ?? [], state?.useTls ?? false)
   }
@@ -119,12 +142,16 @@ function mysql2Config(extra: Record<string, unknown>, settings: MysqlSettings): 
     ...(value('database') !== undefined ? { database: value('database') } : {}),
     ...(timeout !== undefined ? { connectTimeout: Math.round(Number(timeout) * 1000) } : {}),
     ...(value('enable-cleartext-plugin') === '1' ? { enableCleartextPlugin: true } : {}),
-    ...(value('server-public-key-path') ? { authPlugins: { ...(extra.authPlugins as object | undefined), ...withServerPublicKey() } } : {}),
+    ...(value('server-public-key-path')
+      ? { authPlugins: { ...(extra.authPlugins as object | undefined), ...withServerPublicKey() } }
+      : {}),
   }
 }
 
 type AuthPluginFactory = (options: { serverPublicKey?: Buffer }) => (context: { connection: object }) => unknown
-const MYSQL2_AUTH_PLUGINS = (mysql as unknown as { authPlugins: Record<'caching_sha2_password' | 'sha256_password', AuthPluginFactory> }).authPlugins
+const MYSQL2_AUTH_PLUGINS = (
+  mysql as unknown as { authPlugins: Record<'caching_sha2_password' | 'sha256_password', AuthPluginFactory> }
+).authPlugins
 
 /**
  * server-public-key-path: mysql2's own caching_sha2_password and sha256_password plugins (its
@@ -151,11 +178,22 @@ function explained(error: unknown, attempts: readonly unknown[], encrypted: bool
   }
   if (error instanceof Error) {
     const errno = (error as { errno?: unknown }).errno
-    if (errno === 3159) annotate(error, 'SSL_REQUIRED_BY_SERVER', 'the server requires secure transport (require_secure_transport=ON): use ssl-mode PREFERRED or stronger')
-    else if (errno === 1045 && !encrypted) annotate(error, 'SERVER_REJECTED', 'check user and password; MariaDB also answers 1045 when require_secure_transport refuses a plaintext connection — try ssl-mode=REQUIRED or stronger')
-    else if (typeof errno === 'number' && errno >= 1000 && errno < 5000) annotate(error, 'SERVER_REJECTED', 'see the server message and error number')
+    if (errno === 3159)
+      annotate(
+        error,
+        'SSL_REQUIRED_BY_SERVER',
+        'the server requires secure transport (require_secure_transport=ON): use ssl-mode PREFERRED or stronger',
+      )
+    else if (errno === 1045 && !encrypted)
+      annotate(
+        error,
+        'SERVER_REJECTED',
+        'check user and password; MariaDB also answers 1045 when require_secure_transport refuses a ' +
+          'plaintext connection — try ssl-mode=REQUIRED or stronger',
+      )
+    else if (typeof errno === 'number' && errno >= 1000 && errno < 5000)
+      annotate(error, 'SERVER_REJECTED', 'see the server message and error number')
     Object.defineProperty(error, 'attempts', { value: attempts, enumerable: false, configurable: true })
   }
   return error
 }
-

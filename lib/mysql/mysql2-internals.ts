@@ -26,11 +26,29 @@ const internals = (connection: Mysql2Connection): Mysql2ConnectionInternals => c
 
 /** The members, where they live, and why pg-sslmode/mysql needs each: the canary checks this list. */
 export const MYSQL2_MEMBERS: ReadonlyArray<DriverMember<'Connection' | 'PromiseConnection'>> = [
-  { on: 'Connection', name: 'startTLS', why: "replaced for pg-sslmode's connections: the engine's TLS context, OpenSSL's verdict and MySQL's host-name rule instead of mysql2's" },
-  { on: 'Connection', name: 'packetParser', why: 'fed the decrypted bytes of the TLS session pg-sslmode runs, as mysql2 feeds it from its own' },
-  { on: 'Connection', name: '_handleNetworkError', why: "told the TLS session's errors, as mysql2's own startTLS tells it" },
+  {
+    on: 'Connection',
+    name: 'startTLS',
+    why:
+      "replaced for pg-sslmode's connections: the engine's TLS context, OpenSSL's verdict and " +
+      "MySQL's host-name rule instead of mysql2's",
+  },
+  {
+    on: 'Connection',
+    name: 'packetParser',
+    why: 'fed the decrypted bytes of the TLS session pg-sslmode runs, as mysql2 feeds it from its own',
+  },
+  {
+    on: 'Connection',
+    name: '_handleNetworkError',
+    why: "told the TLS session's errors, as mysql2's own startTLS tells it",
+  },
   { on: 'Connection', name: 'stream', why: 'the TLS socket replaces the gate once the session is verified' },
-  { on: 'PromiseConnection', name: 'connection', why: "the callback connection behind a mysql2/promise one, whose report `security` shows" },
+  {
+    on: 'PromiseConnection',
+    name: 'connection',
+    why: 'the callback connection behind a mysql2/promise one, whose report `security` shows',
+  },
 ]
 
 /** The connection's stream: the gate pg-sslmode gave as the `stream` option, until TLS replaces it. */
@@ -43,7 +61,10 @@ export function streamOf(connection: Mysql2Connection): Socket | TLSSocket | Dup
  * stream; `read` feeds mysql2's packet parser the decrypted bytes and `fail` tells mysql2 of the
  * session's errors.
  */
-export function useTlsSession(connection: Mysql2Connection, tls: TLSSocket): { read(chunk: Buffer): void; fail(error: Error): void } {
+export function useTlsSession(
+  connection: Mysql2Connection,
+  tls: TLSSocket,
+): { read(chunk: Buffer): void; fail(error: Error): void } {
   const mysql2 = internals(connection)
   mysql2.stream = tls
   return { read: (chunk) => mysql2.packetParser.execute(chunk), fail: (error) => mysql2._handleNetworkError(error) }
@@ -61,7 +82,11 @@ function connectionPrototype(): Record<string | symbol, unknown> | undefined {
  * connections and promise connections. Returns false when this mysql2 has no startTLS.
  */
 export function installOnMysql2(
-  replacement: (this: Mysql2Connection, onSecure: (error?: Error) => void, original: (onSecure: (error?: Error) => void) => void) => void,
+  replacement: (
+    this: Mysql2Connection,
+    onSecure: (error?: Error) => void,
+    original: (onSecure: (error?: Error) => void) => void,
+  ) => void,
   reportOf: (connection: Mysql2Connection) => unknown,
 ): boolean {
   const proto = connectionPrototype()
@@ -78,7 +103,8 @@ export function installOnMysql2(
       return reportOf(this)
     },
   })
-  const promiseProto = (mysqlPromise as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection?.prototype
+  const promiseProto = (mysqlPromise as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection
+    ?.prototype
   if (promiseProto && !Object.getOwnPropertyDescriptor(promiseProto, 'security')) {
     Object.defineProperty(promiseProto, 'security', {
       configurable: true,
@@ -91,10 +117,15 @@ export function installOnMysql2(
 }
 
 /** The canary: which members this mysql2 lacks (on the prototype, or used by its class or a parent). */
-export function missingMysql2Members(mysqlModule: typeof mysql = mysql, promiseModule: typeof mysqlPromise = mysqlPromise): string[] {
+export function missingMysql2Members(
+  mysqlModule: typeof mysql = mysql,
+  promiseModule: typeof mysqlPromise = mysqlPromise,
+): string[] {
   const holder = (cls: { prototype: object } | undefined) => ({ instance: cls?.prototype, cls })
   return missingMembers(MYSQL2_MEMBERS, {
     Connection: holder((mysqlModule as unknown as { Connection?: { prototype: object } }).Connection),
-    PromiseConnection: holder((promiseModule as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection),
+    PromiseConnection: holder(
+      (promiseModule as unknown as { PromiseConnection?: { prototype: object } }).PromiseConnection,
+    ),
   })
 }

@@ -40,7 +40,10 @@ export function defaultOptionFiles(env: Readonly<Record<string, string | undefin
  * that does not exist is skipped, as the client does; `required` files (--defaults-file,
  * --defaults-extra-file, !include targets... the client fails on those) must exist.
  */
-export function readOptionFiles(files: ReadonlyArray<{ path: string; required: boolean }>, request: OptionFileRequest): OptionEntry[] {
+export function readOptionFiles(
+  files: ReadonlyArray<{ path: string; required: boolean }>,
+  request: OptionFileRequest,
+): OptionEntry[] {
   const out: OptionEntry[] = []
   for (const { path, required } of files) readOne(path, required, request, out, 0)
   return out
@@ -55,18 +58,24 @@ function readOne(path: string, required: boolean, request: OptionFileRequest, ou
     if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' })
     // my_default.cc: "World-writable config file '%s' is ignored" — anyone could have put options there.
     if (process.platform !== 'win32' && (info.mode & 0o002) !== 0) {
-      ;(request.warn ?? ((m: string) => warnOnce(`mysql-option-file:${path}`, m)))(`World-writable config file '${path}' is ignored`)
+      ;(request.warn ?? ((m: string) => warnOnce(`mysql-option-file:${path}`, m)))(
+        `World-writable config file '${path}' is ignored`,
+      )
       return
     }
     text = readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (!required && code === 'ENOENT') return
-    throw new PgSslError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `could not read MySQL option file "${path}": ${code ?? error}`, {
-      setting: 'option file',
-      file: path,
-      hint: 'check the path given as defaultsFile / defaultsExtraFile or in !include',
-    })
+    throw new PgSslError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `could not read MySQL option file "${path}": ${code ?? error}`,
+      {
+        setting: 'option file',
+        file: path,
+        hint: 'check the path given as defaultsFile / defaultsExtraFile or in !include',
+      },
+    )
   }
   const groups = new Set(request.groups.map((g) => g.toLowerCase()))
   let inGroup: boolean | undefined
@@ -90,7 +99,14 @@ function readOne(path: string, required: boolean, request: OptionFileRequest, ou
   })
 }
 
-function directive(text: string, path: string, line: number, request: OptionFileRequest, out: OptionEntry[], depth: number): void {
+function directive(
+  text: string,
+  path: string,
+  line: number,
+  request: OptionFileRequest,
+  out: OptionEntry[],
+  depth: number,
+): void {
   const match = /^!(includedir|include)\s+(.+?)\s*$/.exec(text)
   if (!match) throw syntax(path, line, 'Wrong !include/!includedir directive in config file')
   if (depth >= MAX_DEPTH) throw syntax(path, line, '!include nests too deeply in config file')
@@ -105,7 +121,8 @@ function directive(text: string, path: string, line: number, request: OptionFile
   } catch {
     return // the client skips a directory it cannot open
   }
-  for (const name of names.filter((n) => n.endsWith('.cnf')).sort()) readOne(join(target, name), false, request, out, depth + 1)
+  for (const name of names.filter((n) => n.endsWith('.cnf')).sort())
+    readOne(join(target, name), false, request, out, depth + 1)
 }
 
 function option(text: string): { name: string; value: string | undefined; loose: boolean } {
@@ -116,29 +133,39 @@ function option(text: string): { name: string; value: string | undefined; loose:
   if (loose) name = name.slice('loose-'.length)
   if (eq < 0) return { name, value: undefined, loose }
   let value = removeEndComment(text.slice(eq + 1)).trim()
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1)
-  return { name, value: unescape(value), loose }
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0])
+    value = value.slice(1, -1)
+  return { name, value: unescapeOptionValue(value), loose }
 }
 
 /** A `#` outside quotes ends the value (remove_end_comment). */
 function removeEndComment(text: string): string {
   let quote: string | undefined
-  let escape = false
+  let escaped = false
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!
-    if ((c === "'" || c === '"') && !escape) {
+    if ((c === "'" || c === '"') && !escaped) {
       if (!quote) quote = c
       else if (quote === c) quote = undefined
     }
     if (!quote && c === '#') return text.slice(0, i)
-    escape = quote !== undefined && c === '\\' && !escape
+    escaped = quote !== undefined && c === '\\' && !escaped
   }
   return text
 }
 
-const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', r: '\r', b: '\b', s: ' ', '"': '"', "'": "'", '\\': '\\' }
+const ESCAPES: Readonly<Record<string, string>> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  s: ' ',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+}
 
-function unescape(value: string): string {
+function unescapeOptionValue(value: string): string {
   let out = ''
   for (let i = 0; i < value.length; i++) {
     if (value[i] === '\\' && i < value.length - 1) {

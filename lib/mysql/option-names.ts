@@ -52,7 +52,9 @@ export const settingNamed = (name: string): MysqlSetting | undefined => BY_NAME.
 
 /** URI keys, compared without `-`: ssl-mode, ssl_mode, sslMode; `db` and `schema` as the connectors take them. */
 export const URI_KEYS: ReadonlyMap<string, string> = new Map([
-  ...MYSQL_SETTINGS.filter((s) => !['host', 'port', 'user', 'password'].includes(s.name)).map((s) => [s.name.replace(/-/g, ''), s.name] as [string, string]),
+  ...MYSQL_SETTINGS.filter((s) => !['host', 'port', 'user', 'password'].includes(s.name)).map(
+    (s) => [s.name.replace(/-/g, ''), s.name] as [string, string],
+  ),
   ['db', 'database'],
   ['schema', 'database'],
 ])
@@ -62,17 +64,68 @@ export const URI_KEYS: ReadonlyMap<string, string> = new Map([
  * without complaint and left alone (`socket`: pg-sslmode/mysql always connects over TCP).
  */
 export const OTHER_CLIENT_OPTIONS: ReadonlySet<string> = new Set([
-  'socket', 'protocol', 'default-character-set', 'character-sets-dir', 'compress', 'compression-algorithms',
-  'zstd-compression-level', 'max-allowed-packet', 'net-buffer-length', 'auto-rehash', 'no-auto-rehash',
-  'prompt', 'pager', 'no-pager', 'silent', 'batch', 'skip-column-names', 'column-names', 'safe-updates',
-  'i-am-a-dummy', 'local-infile', 'load-data-local-dir', 'init-command', 'bind-address', 'default-auth',
-  'plugin-dir', 'histignore',
-  'line-numbers', 'comments', 'show-warnings', 'sigint-ignore', 'reconnect', 'vertical', 'table', 'tee',
-  'no-tee', 'quick', 'quote-names', 'unbuffered', 'xml', 'html', 'raw', 'wait', 'force', 'verbose',
-  'login-path', 'dns-srv-name', 'network-namespace', 'password1', 'password2', 'password3',
-  'plugin-authentication-kerberos-client-mode', 'plugin-authentication-webauthn-client-preserve-privacy',
-  'telemetry-client', 'binary-as-hex', 'connect-expired-password', 'max-join-size', 'select-limit',
-  'shared-memory-base-name', 'pipe', 'default-group-suffix', 'print-defaults',
+  'socket',
+  'protocol',
+  'default-character-set',
+  'character-sets-dir',
+  'compress',
+  'compression-algorithms',
+  'zstd-compression-level',
+  'max-allowed-packet',
+  'net-buffer-length',
+  'auto-rehash',
+  'no-auto-rehash',
+  'prompt',
+  'pager',
+  'no-pager',
+  'silent',
+  'batch',
+  'skip-column-names',
+  'column-names',
+  'safe-updates',
+  'i-am-a-dummy',
+  'local-infile',
+  'load-data-local-dir',
+  'init-command',
+  'bind-address',
+  'default-auth',
+  'plugin-dir',
+  'histignore',
+  'line-numbers',
+  'comments',
+  'show-warnings',
+  'sigint-ignore',
+  'reconnect',
+  'vertical',
+  'table',
+  'tee',
+  'no-tee',
+  'quick',
+  'quote-names',
+  'unbuffered',
+  'xml',
+  'html',
+  'raw',
+  'wait',
+  'force',
+  'verbose',
+  'login-path',
+  'dns-srv-name',
+  'network-namespace',
+  'password1',
+  'password2',
+  'password3',
+  'plugin-authentication-kerberos-client-mode',
+  'plugin-authentication-webauthn-client-preserve-privacy',
+  'telemetry-client',
+  'binary-as-hex',
+  'connect-expired-password',
+  'max-join-size',
+  'select-limit',
+  'shared-memory-base-name',
+  'pipe',
+  'default-group-suffix',
+  'print-defaults',
 ])
 
 /**
@@ -80,8 +133,14 @@ export const OTHER_CLIENT_OPTIONS: ReadonlySet<string> = new Set([
  * TLS setting that silently does nothing is a security bug.
  */
 export const UNSUPPORTED_TLS_OPTIONS: ReadonlyMap<string, string> = new Map([
-  ['ssl-session-data', 'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake'],
-  ['ssl-session-data-continue-on-failed-reuse', 'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake'],
+  [
+    'ssl-session-data',
+    'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake',
+  ],
+  [
+    'ssl-session-data-continue-on-failed-reuse',
+    'resuming a TLS session saved in a file is not supported: every connection runs a full, verified handshake',
+  ],
 ])
 
 /** MariaDB's spellings for TLS: they mean something in MariaDB's client, so they are refused rather than ignored. */

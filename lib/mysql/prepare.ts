@@ -32,7 +32,6 @@ export interface PreparedMysql {
   readonly serverPublicKey?: Buffer
 }
 
-
 export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMysql> {
   const started = performance.now()
   const { policy } = settings
@@ -41,12 +40,22 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
   let upgradedFrom: MysqlSslMode | null = null
   checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
   if (policy.channelBinding === 'require') {
-    throw violation(policy, 'channelBinding', 'authentication bound to the TLS session (SCRAM-SHA-256-PLUS)', 'MySQL has no channel binding')
+    throw violation(
+      policy,
+      'channelBinding',
+      'authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+      'MySQL has no channel binding',
+    )
   }
   if (policy.minimumMode && sslModeRank(LADDER[mode]) < sslModeRank(policy.minimumMode)) {
     const minimum = mysqlModeFor(policy.minimumMode)
     if (policy.onWeakerMode !== 'upgrade') {
-      throw violation(policy, 'minimumMode', `ssl-mode ${minimum} (sslmode ${policy.minimumMode}) or stronger`, `the connection would use ssl-mode ${mode}`)
+      throw violation(
+        policy,
+        'minimumMode',
+        `ssl-mode ${minimum} (sslmode ${policy.minimumMode}) or stronger`,
+        `the connection would use ssl-mode ${mode}`,
+      )
     }
     upgradedFrom = mode
     mode = minimum
@@ -56,10 +65,16 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
   const ca = mysqlSettingValue(settings, 'ssl-ca')
   const capath = mysqlSettingValue(settings, 'ssl-capath')
   if (verifiesChain(mode) && ca === undefined && capath === undefined) {
-    throw new PgSslError('ROOT_CERT_MISSING', 'SSL connection error: CA certificate is required if ssl-mode is VERIFY_CA or VERIFY_IDENTITY', {
-      setting: 'ssl-ca',
-      hint: 'set ssl-ca (or ssl-capath) to the CA that signed the server certificate, or use ssl-mode=REQUIRED if verification is not wanted',
-    })
+    throw new PgSslError(
+      'ROOT_CERT_MISSING',
+      'SSL connection error: CA certificate is required if ssl-mode is VERIFY_CA or VERIFY_IDENTITY',
+      {
+        setting: 'ssl-ca',
+        hint:
+          'set ssl-ca (or ssl-capath) to the CA that signed the server certificate, or use ' +
+          'ssl-mode=REQUIRED if verification is not wanted',
+      },
+    )
   }
   checkFipsMode(mysqlSettingValue(settings, 'ssl-fips-mode'))
   const keyPath = mysqlSettingValue(settings, 'server-public-key-path')
@@ -70,7 +85,8 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
   let warnings: ExpiryWarning[] = []
   try {
     if (usesTls(mode)) {
-      const optional = (key: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [key]: value })
+      const optional = (key: string, value: string | undefined): Record<string, string> =>
+        value === undefined ? {} : { [key]: value }
       material = await loadTlsMaterial({
         // REQUIRED does not verify, so its CA is not even read (the MySQL client warns that it is unused).
         ...(verify ? { ...optional('sslrootcert', ca), ...optional('sslrootcertdir', capath) } : {}),
@@ -85,18 +101,35 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
         filePermissions: policy.filePermissions ?? 'libpq',
       })
     }
-    warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
+    warnings = checkMaterial(
+      policy,
+      { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 },
+      new Date(),
+    )
   } catch (error) {
     throw inMysqlTerms(error)
   }
   const policyTls = policy.tls ?? {}
-  const maxVersion = policyTls.maxVersion && tlsRank(policyTls.maxVersion) < tlsRank(bounds.max) ? policyTls.maxVersion : bounds.max
-  const cipherList = [mysqlSettingValue(settings, 'ssl-cipher'), mysqlSettingValue(settings, 'tls-ciphersuites')].filter((c): c is string => c !== undefined && c !== '')
-  const ciphers = policyTls.ciphers ? policyTls.ciphers.join(':') : cipherList.length > 0 ? cipherList.join(':') : undefined
+  const maxVersion =
+    policyTls.maxVersion && tlsRank(policyTls.maxVersion) < tlsRank(bounds.max) ? policyTls.maxVersion : bounds.max
+  const cipherList = [
+    mysqlSettingValue(settings, 'ssl-cipher'),
+    mysqlSettingValue(settings, 'tls-ciphersuites'),
+  ].filter((c): c is string => c !== undefined && c !== '')
+  const ciphers = policyTls.ciphers
+    ? policyTls.ciphers.join(':')
+    : cipherList.length > 0
+      ? cipherList.join(':')
+      : undefined
   const sni = mysqlSettingValue(settings, 'tls-sni-servername')
   const tlsOptions: ConnectionOptions | undefined = usesTls(mode)
     ? {
-        secureContext: secureContextFor(material, { verifyChain: verify, minVersion: bounds.min as SecureVersion, maxVersion: maxVersion as SecureVersion, ...(ciphers ? { ciphers } : {}) }),
+        secureContext: secureContextFor(material, {
+          verifyChain: verify,
+          minVersion: bounds.min as SecureVersion,
+          maxVersion: maxVersion as SecureVersion,
+          ...(ciphers ? { ciphers } : {}),
+        }),
         ...(sni ? { servername: sni } : {}),
         // OpenSSL's verdict is read after the handshake and decides before any credential is sent.
         rejectUnauthorized: false,
@@ -139,16 +172,24 @@ function readServerPublicKey(path: string): Buffer {
     pem = readFileSync(path)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new PgSslError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `server-public-key-path "${path}" cannot be read: ${code ?? error}`, { setting: 'server-public-key-path', file: path })
+    throw new PgSslError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `server-public-key-path "${path}" cannot be read: ${code ?? error}`,
+      { setting: 'server-public-key-path', file: path },
+    )
   }
   try {
     if (createPublicKey(pem).asymmetricKeyType !== 'rsa') throw new Error('not RSA')
   } catch {
-    throw new PgSslError('INVALID_PEM', `server-public-key-path "${path}" does not hold an RSA public key in PEM form`, {
-      setting: 'server-public-key-path',
-      file: path,
-      hint: "give the server's public key (MySQL: the file named by caching_sha2_password_public_key_path)",
-    })
+    throw new PgSslError(
+      'INVALID_PEM',
+      `server-public-key-path "${path}" does not hold an RSA public key in PEM form`,
+      {
+        setting: 'server-public-key-path',
+        file: path,
+        hint: "give the server's public key (MySQL: the file named by caching_sha2_password_public_key_path)",
+      },
+    )
   }
   return pem
 }
@@ -156,17 +197,34 @@ function readServerPublicKey(path: string): Buffer {
 /** tls-version: a comma-separated list, which Node can honour as long as it has no gap. */
 export function tlsBounds(value: string | undefined): { min: TlsVersion; max: TlsVersion } {
   if (value === undefined) return { min: 'TLSv1.2', max: 'TLSv1.3' }
-  const named = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const named = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
   const ranks = named.map((v) => {
     const rank = TLS_VERSIONS.findIndex((known) => known.toLowerCase() === v.toLowerCase())
-    if (rank < 0) throw new PgSslError('INVALID_SETTING', `invalid tls-version "${value}": "${v}" is not a TLS protocol name`, { setting: 'tls-version', hint: `name protocols from ${TLS_VERSIONS.join(', ')}, e.g. tls-version=TLSv1.2,TLSv1.3` })
+    if (rank < 0)
+      throw new PgSslError('INVALID_SETTING', `invalid tls-version "${value}": "${v}" is not a TLS protocol name`, {
+        setting: 'tls-version',
+        hint: `name protocols from ${TLS_VERSIONS.join(', ')}, e.g. tls-version=TLSv1.2,TLSv1.3`,
+      })
     return rank
   })
-  if (ranks.length === 0) throw new PgSslError('INVALID_SETTING', 'tls-version is empty: no protocol would be allowed', { setting: 'tls-version', hint: 'e.g. tls-version=TLSv1.2,TLSv1.3' })
+  if (ranks.length === 0)
+    throw new PgSslError('INVALID_SETTING', 'tls-version is empty: no protocol would be allowed', {
+      setting: 'tls-version',
+      hint: 'e.g. tls-version=TLSv1.2,TLSv1.3',
+    })
   const min = Math.min(...ranks)
   const max = Math.max(...ranks)
   for (let r = min; r <= max; r++) {
-    if (!ranks.includes(r)) throw new PgSslError('INVALID_SETTING', `tls-version "${value}" leaves out ${TLS_VERSIONS[r]} between the versions it names; OpenSSL (and so Node) can only allow a continuous range`, { setting: 'tls-version', hint: `add ${TLS_VERSIONS[r]} or drop the versions on one side of it` })
+    if (!ranks.includes(r))
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `tls-version "${value}" leaves out ${TLS_VERSIONS[r]} between the versions it names; OpenSSL ` +
+          `(and so Node) can only allow a continuous range`,
+        { setting: 'tls-version', hint: `add ${TLS_VERSIONS[r]} or drop the versions on one side of it` },
+      )
   }
   return { min: TLS_VERSIONS[min]!, max: TLS_VERSIONS[max]! }
 }
@@ -190,7 +248,8 @@ const RENAMES: ReadonlyArray<[RegExp, string]> = (
     ['ssl_(min|max)_protocol_version', 'tls-version'],
     ['sslmode', 'ssl-mode'],
   ] as const
-).map(([name, mysql]) => [new RegExp(`(?<![\\w.-])${name}(?![\\w.-])`, 'g'), mysql] as [RegExp, string])
+)
+  .map(([name, mysql]) => [new RegExp(`(?<![\\w.-])${name}(?![\\w.-])`, 'g'), mysql] as [RegExp, string])
   .concat([[/\(or PGSSL[A-Z]+\)/g, '']])
 
 export function inMysqlTerms(error: unknown): unknown {

@@ -9,7 +9,14 @@ import { PgSslError, warnOnce } from '../engine/errors.js'
 import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import { parseMysqlSslMode, type MysqlSslMode } from './modes.js'
 import { defaultOptionFiles, readOptionFiles } from './option-files.js'
-import { MARIADB_TLS_OPTIONS, MYSQL_SETTINGS, OTHER_CLIENT_OPTIONS, settingNamed, UNSUPPORTED_TLS_OPTIONS, type MysqlSettingName } from './option-names.js'
+import {
+  MARIADB_TLS_OPTIONS,
+  MYSQL_SETTINGS,
+  OTHER_CLIENT_OPTIONS,
+  settingNamed,
+  UNSUPPORTED_TLS_OPTIONS,
+  type MysqlSettingName,
+} from './option-names.js'
 import { parseMysqlUri } from './uri.js'
 
 /** Options of connectMysql() / createMysqlPool() that pg-sslmode reads; any other key goes to mysql2 as is. */
@@ -86,7 +93,14 @@ export function mysqlSettingValue(settings: MysqlSettings, name: MysqlSettingNam
   return settings.values.get(name)?.value
 }
 
-const OPTION_KEYS = new Set([...MYSQL_SETTINGS.map((s) => s.option), 'uri', 'optionFiles', 'policy', 'env', 'onSecurityEvent'])
+const OPTION_KEYS = new Set([
+  ...MYSQL_SETTINGS.map((s) => s.option),
+  'uri',
+  'optionFiles',
+  'policy',
+  'env',
+  'onSecurityEvent',
+])
 
 /** Case, '-' and '_' folded away: sslMode, ssl-mode, ssl_mode, sslmode and SslMode are one name. */
 const fold = (key: string): string => key.toLowerCase().replace(/[-_]/g, '')
@@ -126,13 +140,19 @@ export function mysql2Options(options: MysqlSslOptions & Record<string, unknown>
   for (const refused of ['ssl', 'stream', 'socketPath']) {
     const spelled = Object.keys(options).find((key) => fold(key) === fold(refused) && options[key] !== undefined)
     if (spelled !== undefined) {
-      throw new PgSslError('INVALID_SETTING', `the mysql2 option "${spelled}" cannot be combined with pg-sslmode/mysql`, {
-        setting: spelled,
-        hint:
-          refused === 'ssl'
-            ? 'state TLS as MySQL does: sslMode, sslCa, sslCert, sslKey, sslCrl... (pg-sslmode runs and verifies the TLS session itself)'
-            : 'pg-sslmode/mysql opens the TCP connection itself, so that it can run TLS; connect over TCP (host, port)',
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `the mysql2 option "${spelled}" cannot be combined with pg-sslmode/mysql`,
+        {
+          setting: spelled,
+          hint:
+            refused === 'ssl'
+              ? 'state TLS as MySQL does: sslMode, sslCa, sslCert, sslKey, sslCrl... (pg-sslmode ' +
+                'runs and verifies the TLS session itself)'
+              : 'pg-sslmode/mysql opens the TCP connection itself, so that it can run TLS; connect ' +
+                'over TCP (host, port)',
+        },
+      )
     }
   }
   return Object.fromEntries(Object.entries(options).filter(([key]) => !OPTION_KEYS.has(key)))
@@ -143,7 +163,8 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
   const env = options.env ?? process.env
   const values = new Map<MysqlSettingName, MysqlSettingValue>()
   const notes: string[] = []
-  const set = (name: string, value: string, source: string): void => void values.set(name as MysqlSettingName, { value, source })
+  const set = (name: string, value: string, source: string): void =>
+    void values.set(name as MysqlSettingName, { value, source })
 
   set('host', 'localhost', 'default')
   set('port', '3306', 'default')
@@ -155,35 +176,56 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
     const where = `file:${entry.file}:${entry.line}`
     const mariadb = MARIADB_TLS_OPTIONS.get(entry.name)
     if (mariadb) {
-      throw new PgSslError('OPTION_FILE_INVALID', `"${entry.name}" in ${entry.file} at line ${entry.line} is MariaDB's client option; pg-sslmode/mysql reads MySQL 8's ssl-mode`, {
-        setting: entry.name,
-        file: entry.file,
-        hint: `write ${mariadb} instead: a TLS setting pg-sslmode cannot read the way its author meant is refused, never ignored`,
-      })
+      throw new PgSslError(
+        'OPTION_FILE_INVALID',
+        `"${entry.name}" in ${entry.file} at line ${entry.line} is MariaDB's client option; ` +
+          `pg-sslmode/mysql reads MySQL 8's ssl-mode`,
+        {
+          setting: entry.name,
+          file: entry.file,
+          hint:
+            `write ${mariadb} instead: a TLS setting pg-sslmode cannot read the way its author ` +
+            `meant is refused, never ignored`,
+        },
+      )
     }
     const unsupported = UNSUPPORTED_TLS_OPTIONS.get(entry.name)
     if (unsupported && !entry.loose) {
-      throw new PgSslError('OPTION_FILE_INVALID', `"${entry.name}" in ${entry.file} at line ${entry.line} is not supported by pg-sslmode/mysql: ${unsupported}`, {
-        setting: entry.name,
-        file: entry.file,
-        hint: `remove ${entry.name} (or write loose-${entry.name} if only other programs should read it)`,
-      })
+      throw new PgSslError(
+        'OPTION_FILE_INVALID',
+        `"${entry.name}" in ${entry.file} at line ${entry.line} is not supported by pg-sslmode/mysql: ${unsupported}`,
+        {
+          setting: entry.name,
+          file: entry.file,
+          hint: `remove ${entry.name} (or write loose-${entry.name} if only other programs should read it)`,
+        },
+      )
     }
     const setting = settingNamed(entry.name)
     if (setting) {
       if (entry.value === undefined && setting.flag) {
         set(setting.name, '1', where)
       } else if (entry.value === undefined) {
-        throw new PgSslError('OPTION_FILE_INVALID', `option '${entry.name}' requires an argument (${entry.file} at line ${entry.line})`, { setting: entry.name, file: entry.file })
+        throw new PgSslError(
+          'OPTION_FILE_INVALID',
+          `option '${entry.name}' requires an argument (${entry.file} at line ${entry.line})`,
+          { setting: entry.name, file: entry.file },
+        )
       } else set(setting.name, entry.value, where)
     } else if (!entry.loose && !OTHER_CLIENT_OPTIONS.has(entry.name)) {
       // Echo the value as the client does, unless it may be a secret.
       const shown = entry.value === undefined ? '' : /pass|secret|key/.test(entry.name) ? '=***' : `=${entry.value}`
-      throw new PgSslError('OPTION_FILE_INVALID', `unknown variable '${entry.name}${shown}' in ${entry.file} at line ${entry.line}`, {
-        setting: entry.name,
-        file: entry.file,
-        hint: `the MySQL client refuses an unknown option in [client] too; prefix it with loose- if another program reads it (loose-${entry.name})`,
-      })
+      throw new PgSslError(
+        'OPTION_FILE_INVALID',
+        `unknown variable '${entry.name}${shown}' in ${entry.file} at line ${entry.line}`,
+        {
+          setting: entry.name,
+          file: entry.file,
+          hint:
+            `the MySQL client refuses an unknown option in [client] too; prefix it with loose- ` +
+            `if another program reads it (loose-${entry.name})`,
+        },
+      )
     }
   }
 
@@ -193,7 +235,8 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
     const value = (options as Record<string, unknown>)[setting.option]
     if (value === undefined || value === null) continue
     if (setting.name === 'connect-timeout') {
-      if (typeof value !== 'number' || !(value > 0)) throw invalidOption('connectTimeout', value, 'milliseconds, a positive number')
+      if (typeof value !== 'number' || !(value > 0))
+        throw invalidOption('connectTimeout', value, 'milliseconds, a positive number')
       set(setting.name, String(value / 1000), 'option')
     } else if (setting.flag) {
       if (typeof value !== 'boolean') throw invalidOption(setting.option, value, 'true or false')
@@ -203,10 +246,17 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
 
   const port = values.get('port')!
   if (!/^\d+$/.test(port.value) || Number(port.value) < 1 || Number(port.value) > 65535) {
-    throw new PgSslError('INVALID_SETTING', `invalid port "${port.value}" (${port.source})`, { setting: 'port', hint: 'a TCP port number, 1-65535' })
+    throw new PgSslError('INVALID_SETTING', `invalid port "${port.value}" (${port.source})`, {
+      setting: 'port',
+      hint: 'a TCP port number, 1-65535',
+    })
   }
   const timeout = values.get('connect-timeout')
-  if (timeout && !(Number(timeout.value) > 0)) throw new PgSslError('INVALID_SETTING', `invalid connect-timeout "${timeout.value}" (${timeout.source})`, { setting: 'connect-timeout', hint: 'seconds, a positive number' })
+  if (timeout && !(Number(timeout.value) > 0))
+    throw new PgSslError('INVALID_SETTING', `invalid connect-timeout "${timeout.value}" (${timeout.source})`, {
+      setting: 'connect-timeout',
+      hint: 'seconds, a positive number',
+    })
 
   for (const setting of MYSQL_SETTINGS.filter((s) => s.flag)) {
     const flag = values.get(setting.name)
@@ -214,7 +264,10 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
   }
   const fips = values.get('ssl-fips-mode')
   if (fips && !['OFF', 'ON', 'STRICT'].includes(fips.value.toUpperCase())) {
-    throw new PgSslError('INVALID_SETTING', `invalid ssl-fips-mode "${fips.value}" (${fips.source})`, { setting: 'ssl-fips-mode', hint: 'use OFF, ON or STRICT' })
+    throw new PgSslError('INVALID_SETTING', `invalid ssl-fips-mode "${fips.value}" (${fips.source})`, {
+      setting: 'ssl-fips-mode',
+      hint: 'use OFF, ON or STRICT',
+    })
   }
 
   // The MySQL 8 client (include/sslopt-case.h): --ssl-ca or --ssl-capath without an explicit
@@ -224,12 +277,21 @@ export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings
   if (modeValue) sslMode = parseMysqlSslMode(modeValue.value, `ssl-mode (${modeValue.source})`)
   else if (values.has('ssl-ca') || values.has('ssl-capath')) {
     sslMode = 'VERIFY_CA'
-    notes.push(`ssl-mode VERIFY_CA because ${values.has('ssl-ca') ? 'ssl-ca' : 'ssl-capath'} is given without ssl-mode (as the MySQL 8 client decides)`)
+    notes.push(
+      `ssl-mode VERIFY_CA because ${values.has('ssl-ca') ? 'ssl-ca' : 'ssl-capath'} is given without ` +
+        `ssl-mode (as the MySQL 8 client decides)`,
+    )
   } else sslMode = 'PREFERRED'
   if (sslMode === 'REQUIRED' && (values.has('ssl-ca') || values.has('ssl-capath'))) {
     // The MySQL client's own warning: the CA is loaded but not used.
-    notes.push('ssl-mode REQUIRED does not verify the server certificate: ssl-ca/ssl-capath are not used (use VERIFY_CA or VERIFY_IDENTITY)')
-    warnOnce('mysql-required-with-ca', 'no verification of server certificate will be done. Use --ssl-mode=VERIFY_CA or VERIFY_IDENTITY.')
+    notes.push(
+      'ssl-mode REQUIRED does not verify the server certificate: ssl-ca/ssl-capath are not used (use ' +
+        'VERIFY_CA or VERIFY_IDENTITY)',
+    )
+    warnOnce(
+      'mysql-required-with-ca',
+      'no verification of server certificate will be done. Use --ssl-mode=VERIFY_CA or VERIFY_IDENTITY.',
+    )
   }
 
   const { policy, sources: policySources } = policiesInForce(environmentControls(options.env).policies, options.policy)
@@ -242,7 +304,10 @@ function optionFileEntries(options: MysqlSslOptions, env: Readonly<Record<string
   const groups = request?.groups ?? ['client']
   const files = request?.defaultsFile
     ? [{ path: request.defaultsFile, required: true }]
-    : defaultOptionFiles(env, request?.defaultsExtraFile).map((path) => ({ path, required: path === request?.defaultsExtraFile }))
+    : defaultOptionFiles(env, request?.defaultsExtraFile).map((path) => ({
+        path,
+        required: path === request?.defaultsExtraFile,
+      }))
   return readOptionFiles(files, { groups })
 }
 
@@ -262,11 +327,17 @@ function flagValue(text: string, where: string): boolean {
   const v = text.trim().toUpperCase()
   if (['', '1', 'ON', 'TRUE'].includes(v)) return true
   if (['0', 'OFF', 'FALSE'].includes(v)) return false
-  throw new PgSslError('INVALID_SETTING', `invalid ${where}: "${text}"`, { setting: where.split(' ')[0]!, hint: 'use 1 or 0 (ON/OFF, TRUE/FALSE)' })
+  throw new PgSslError('INVALID_SETTING', `invalid ${where}: "${text}"`, {
+    setting: where.split(' ')[0]!,
+    hint: 'use 1 or 0 (ON/OFF, TRUE/FALSE)',
+  })
 }
 
 function invalidOption(name: string, value: unknown, expected: string): PgSslError {
-  return new PgSslError('INVALID_SETTING', `invalid ${name}: ${JSON.stringify(value)}`, { setting: name, hint: `expected ${expected}` })
+  return new PgSslError('INVALID_SETTING', `invalid ${name}: ${JSON.stringify(value)}`, {
+    setting: name,
+    hint: `expected ${expected}`,
+  })
 }
 
 /** What resolveMysql() shows: every setting with its source, secrets masked. */

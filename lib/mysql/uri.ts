@@ -16,12 +16,21 @@ export function parseMysqlUri(uri: string): ParsedMysqlUri {
   const invalid = (why: string): PgSslError =>
     new PgSslError('INVALID_SETTING', `invalid MySQL URI: ${why}`, {
       setting: 'uri',
-      hint: 'write mysql://user:password@host:port/database?ssl-mode=VERIFY_CA&ssl-ca=/path/ca.pem (percent-encode special characters)',
+      hint:
+        'write mysql://user:password@host:port/database?ssl-mode=VERIFY_CA&ssl-ca=/path/ca.pem ' +
+        '(percent-encode special characters)',
     })
   // The host stops at '@' too: a password with an unencoded '@' or '/' must make the URI invalid,
   // not leave part of the password in the host or port (and so in error messages).
-  const match = /^mysql:\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#@]*)(?::([^/?#@]*))?(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(uri)
-  if (!match) throw invalid(uri.startsWith('mysql://') ? 'it cannot be split into user, host, port, database and options' : 'it must start with mysql://')
+  const match = /^mysql:\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#@]*)(?::([^/?#@]*))?(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(
+    uri,
+  )
+  if (!match)
+    throw invalid(
+      uri.startsWith('mysql://')
+        ? 'it cannot be split into user, host, port, database and options'
+        : 'it must start with mysql://',
+    )
   const values = new Map<string, string>()
   const decode = (text: string, what: string): string => {
     try {
@@ -42,7 +51,8 @@ export function parseMysqlUri(uri: string): ParsedMysqlUri {
     values.set('host', decode(host.startsWith('[') ? host.slice(1, -1) : host, 'the host'))
   }
   if (port !== undefined && port !== '') {
-    if (!/^\d+$/.test(port)) throw invalid('the port is not a number (an unencoded "/" in the password also reads as one: percent-encode it)')
+    if (!/^\d+$/.test(port))
+      throw invalid('the port is not a number (an unencoded "/" in the password also reads as one: percent-encode it)')
     values.set('port', port)
   }
   if (database) values.set('database', decode(database, 'the database'))

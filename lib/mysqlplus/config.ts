@@ -37,7 +37,11 @@ export function parseConfigYaml(text: string, file: string): Record<string, stri
     const line = raw.replace(/\s+#.*$/, '').trim()
     if (line === '' || line.startsWith('#')) return
     const match = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line)
-    if (!match) throw new PgSslError('MYSQLPLUS_CONFIG', `${file}:${i + 1}: not a "key: value" line`, { setting: file, hint: 'the file holds lines such as qy_access_key_id: \'...\'' })
+    if (!match)
+      throw new PgSslError('MYSQLPLUS_CONFIG', `${file}:${i + 1}: not a "key: value" line`, {
+        setting: file,
+        hint: "the file holds lines such as qy_access_key_id: '...'",
+      })
     out[match[1]!] = match[2]!.replace(/^(['"])(.*)\1$/, '$2')
   })
   return out
@@ -54,22 +58,38 @@ export function loadApiConfig(source: ConfigSource = {}): ApiConfig {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (source.file !== undefined || code !== 'ENOENT') {
-      throw new PgSslError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `cannot read the API configuration ${file}: ${code ?? error}`, { setting: file })
+      throw new PgSslError(
+        code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+        `cannot read the API configuration ${file}: ${code ?? error}`,
+        { setting: file },
+      )
     }
   }
   if (text !== undefined) values = parseConfigYaml(text, file)
   const accessKeyId = values.qy_access_key_id ?? env.QY_ACCESS_KEY_ID
   const secretAccessKey = values.qy_secret_access_key ?? env.QY_SECRET_ACCESS_KEY
   if (!accessKeyId || !secretAccessKey) {
-    throw new PgSslError('MYSQLPLUS_CONFIG', `no API key: ${text !== undefined ? `${file} has no qy_access_key_id / qy_secret_access_key` : `${file} does not exist`} and QY_ACCESS_KEY_ID / QY_SECRET_ACCESS_KEY are not set`, {
-      setting: file,
-      hint: 'create an API key in the console and write it to ~/.qingcloud/config.yaml (qy_access_key_id, qy_secret_access_key, zone), or pass -f FILE',
-    })
+    throw new PgSslError(
+      'MYSQLPLUS_CONFIG',
+      'no API key: ' +
+        (text !== undefined ? `${file} has no qy_access_key_id / qy_secret_access_key` : `${file} does not exist`) +
+        ' and QY_ACCESS_KEY_ID / QY_SECRET_ACCESS_KEY are not set',
+      {
+        setting: file,
+        hint:
+          'create an API key in the console and write it to ~/.qingcloud/config.yaml ' +
+          '(qy_access_key_id, qy_secret_access_key, zone), or pass -f FILE',
+      },
+    )
   }
   const protocol = (values.protocol ?? 'https').toLowerCase()
-  if (protocol !== 'https' && protocol !== 'http') throw new PgSslError('MYSQLPLUS_CONFIG', `${file}: protocol must be https or http, not "${protocol}"`, { setting: file })
+  if (protocol !== 'https' && protocol !== 'http')
+    throw new PgSslError('MYSQLPLUS_CONFIG', `${file}: protocol must be https or http, not "${protocol}"`, {
+      setting: file,
+    })
   const port = Number(values.port ?? (protocol === 'https' ? 443 : 80))
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new PgSslError('MYSQLPLUS_CONFIG', `${file}: invalid port "${values.port}"`, { setting: file })
+  if (!Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new PgSslError('MYSQLPLUS_CONFIG', `${file}: invalid port "${values.port}"`, { setting: file })
   const config = {
     accessKeyId,
     zone: values.zone ?? env.QY_ZONE,

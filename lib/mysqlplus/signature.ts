@@ -24,7 +24,9 @@ export function canonicalQuery(params: ApiParams): string {
 
 /** base64(HMAC-SHA256(secret, "GET\n" + path + "\n" + canonical query)). */
 export function signature(params: ApiParams, secretAccessKey: string, path = '/iaas/', method = 'GET'): string {
-  return createHmac('sha256', secretAccessKey).update(`${method}\n${path}\n${canonicalQuery(params)}`).digest('base64')
+  return createHmac('sha256', secretAccessKey)
+    .update(`${method}\n${path}\n${canonicalQuery(params)}`)
+    .digest('base64')
 }
 
 /** The query string to send: the canonical query and its signature. */

@@ -18,8 +18,27 @@
  */
 import { Socket } from 'node:net'
 import pg from './pg.js'
-import { activeQueryOf, connectionOf, failWaitingQueries, holdQueries, isEnding, isPipelined, markEnded, markEnding, pgSocket, promiseKind } from './pg-internals.js'
-import { queuedQueryCount, readyForPgStartup, showNoPassword, showTlsParameters, startupParameters, stopPgAttempt, usePgSocket } from './pg-internals.js'
+import {
+  activeQueryOf,
+  connectionOf,
+  failWaitingQueries,
+  holdQueries,
+  isEnding,
+  isPipelined,
+  markEnded,
+  markEnding,
+  pgSocket,
+  promiseKind,
+} from './pg-internals.js'
+import {
+  queuedQueryCount,
+  readyForPgStartup,
+  showNoPassword,
+  showTlsParameters,
+  startupParameters,
+  stopPgAttempt,
+  usePgSocket,
+} from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
@@ -69,7 +88,9 @@ export class SslClient extends pg.Client implements StartupTarget {
       // A pool constructs clients where a throw would escape; connect() reports it instead.
       settingsError = error
     }
-    const pgOptions = settings ? pgConfig(settings) : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
+    const pgOptions = settings
+      ? pgConfig(settings)
+      : { ssl: false as const, ...(options.Promise ? { Promise: options.Promise } : {}) }
     super(pgOptions)
     showNoPassword(this)
     // As pg: until the connection says which TLS is in effect, connectionParameters.ssl is the ssl option.
@@ -96,10 +117,9 @@ export class SslClient extends pg.Client implements StartupTarget {
     return this.#settings
   }
 
-
   override connect(): Promise<this>
   override connect(callback: (error: Error | undefined) => void): void
-  override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | void {
+  override connect(callback?: (error: Error | undefined, client?: this) => void): Promise<this> | undefined {
     if (this.#started) {
       const error = new Error('Client has already been connected. You cannot reuse a client.')
       if (callback) {
@@ -163,13 +183,25 @@ export class SslClient extends pg.Client implements StartupTarget {
       } catch (error) {
         const e = error as PgSslError
         if (e instanceof PgSslError && e.code === 'POLICY_VIOLATION') {
-          publish({ type: 'policy-violation', time: new Date().toISOString(), rule: e.rule ?? '', required: e.required ?? '', observed: e.observed ?? '', message: e.message, host }, sinks)
+          publish(
+            {
+              type: 'policy-violation',
+              time: new Date().toISOString(),
+              rule: e.rule ?? '',
+              required: e.required ?? '',
+              observed: e.observed ?? '',
+              message: e.message,
+              host,
+            },
+            sinks,
+          )
         }
         throw error
       }
       this.#report = deepFreeze(negotiated.report)
       const time = new Date().toISOString()
-      for (const warning of negotiated.warnings) publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
+      for (const warning of negotiated.warnings)
+        publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
       if (this.#report.fallback !== 'none') publish({ type: 'fallback', time, report: this.#report }, sinks)
       publish({ type: 'security', time, report: this.#report }, sinks)
     } finally {
@@ -250,7 +282,13 @@ export class SslClient extends pg.Client implements StartupTarget {
   nextSocket(): Socket {
     // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
     const own = pgSocket(this)
-    const fresh = !this.#usedOwnSocket && own instanceof Socket && !own.connecting && !own.destroyed && own.readyState === 'closed' && own.remoteAddress === undefined
+    const fresh =
+      !this.#usedOwnSocket &&
+      own instanceof Socket &&
+      !own.connecting &&
+      !own.destroyed &&
+      own.readyState === 'closed' &&
+      own.remoteAddress === undefined
     this.#usedOwnSocket = true
     const socket = fresh ? own : new Socket()
     this.expose(socket)
@@ -265,29 +303,46 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
-  async startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
+  async startOn(
+    stream: Socket,
+    onAuthenticated: () => void,
+    onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
+  ): Promise<StartupFacts> {
     const con = connectionOf(this)
     this.#applicationListeners ??= snapshotListeners(con)
     const settings = this.#resolved()
     const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
     // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
-    const onBackendKey = (processId: number, key: Buffer): void => void (this.#cancelKey = { processId, key })
+    const onBackendKey = (processId: number, key: Buffer): void => {
+      this.#cancelKey = { processId, key }
+    }
     const parameters: Record<string, string> = {}
-    const onParameterStatus = (name: string, value: string): void => void (parameters[name] = value)
+    const onParameterStatus = (name: string, value: string): void => {
+      parameters[name] = value
+    }
     // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: 'auth', untilAuthenticated: openGauss, onBackendKey, onParameterStatus, ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}) })
+    guardStartup(stream, {
+      phase: 'auth',
+      untilAuthenticated: openGauss,
+      onBackendKey,
+      onParameterStatus,
+      ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}),
+    })
     let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false, parameters }
     if (openGauss) {
-      facts = { ...(await authenticate(stream, {
-        protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
-        params: startupParameters(this),
-        user: this.user ?? '',
-        password: async () => {
-          const p = this.password as unknown
-          const value = typeof p === 'function' ? await (p as () => unknown)() : p
-          return typeof value === 'string' ? value : undefined
-        },
-      })), parameters }
+      facts = {
+        ...(await authenticate(stream, {
+          protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
+          params: startupParameters(this),
+          user: this.user ?? '',
+          password: async () => {
+            const p = this.password as unknown
+            const value = typeof p === 'function' ? await (p as () => unknown)() : p
+            return typeof value === 'string' ? value : undefined
+          },
+        })),
+        parameters,
+      }
       onAuthenticated()
       guardStartup(stream, { phase: 'after-auth', onBackendKey, onParameterStatus })
     }
@@ -297,7 +352,9 @@ export class SslClient extends pg.Client implements StartupTarget {
     con.once('authenticationOk', onAuthenticated)
     // end() called once pg has the socket: pg closes it and never settles its connect(); the
     // negotiation must not wait for it.
-    const ended = new Promise<never>((_, reject) => con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))))
+    const ended = new Promise<never>((_, reject) =>
+      con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))),
+    )
     ended.catch(() => {})
     await Promise.race([super.connect(), ended])
     return facts
@@ -316,11 +373,19 @@ export class SslClient extends pg.Client implements StartupTarget {
     if (client instanceof SslClient && activeQueryOf(client) === query) {
       cancelQuery(client).catch((error: unknown) => {
         if (this.listenerCount('error') > 0) this.emit('error', error)
-        else process.emitWarning(`pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`, 'PgSslCancelWarning')
+        else
+          process.emitWarning(
+            `pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`,
+            'PgSslCancelWarning',
+          )
       })
       return
     }
-    ;(pg.Client.prototype as unknown as { cancel(client: unknown, query: unknown): void }).cancel.call(this, client, query)
+    ;(pg.Client.prototype as unknown as { cancel(client: unknown, query: unknown): void }).cancel.call(
+      this,
+      client,
+      query,
+    )
   }
 
   /** @internal The process ID and whole cancel key of the session (BackendKeyData), once connected. */
@@ -408,8 +473,14 @@ export async function cancelQuery(client: SslClient): Promise<CancelOutcome> {
   try {
     session = { host: client.security.host, port: client.security.port }
   } catch {
-    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', { hint: 'cancel a query of a connected client' })
+    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', {
+      hint: 'cancel a query of a connected client',
+    })
   }
-  if (!key) throw new PgSslError('PROTOCOL_VIOLATION', 'cannot cancel: the server sent no cancel key (BackendKeyData) for this session')
+  if (!key)
+    throw new PgSslError(
+      'PROTOCOL_VIOLATION',
+      'cannot cancel: the server sent no cancel key (BackendKeyData) for this session',
+    )
   return sendCancel(SslClient.resolvedSettingsOf(client), session, key)
 }

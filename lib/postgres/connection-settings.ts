@@ -31,7 +31,11 @@ export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defa
     })
   }
   // Policies combine by the stricter value of each rule: the environment's cannot be weakened.
-  const { policy, sources: policySources } = policiesInForce(controls.policies, input.policy, input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [])
+  const { policy, sources: policySources } = policiesInForce(
+    controls.policies,
+    input.policy,
+    input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [],
+  )
   if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
     throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
   }

@@ -6,7 +6,11 @@
 import { PgSslError } from '../engine/errors.js'
 
 if (process.env.NODE_PG_FORCE_NATIVE) {
-  throw new PgSslError('NATIVE_NOT_SUPPORTED', 'NODE_PG_FORCE_NATIVE is set: pg would connect through pg-native, bypassing pg-sslmode', {
-    setting: 'NODE_PG_FORCE_NATIVE',
-  })
+  throw new PgSslError(
+    'NATIVE_NOT_SUPPORTED',
+    'NODE_PG_FORCE_NATIVE is set: pg would connect through pg-native, bypassing pg-sslmode',
+    {
+      setting: 'NODE_PG_FORCE_NATIVE',
+    },
+  )
 }

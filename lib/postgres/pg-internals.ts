@@ -52,25 +52,73 @@ interface PgClientInternals {
 
 /** The members, where they live, and why pg-sslmode needs each: the canary checks this list. */
 export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = [
-  { on: 'Client', name: 'connection', why: 'the pg.Connection whose stream is the socket pg-sslmode opened and verified' },
-  { on: 'Client', name: '_connecting', why: 'reset before each attempt (prefer and host lists start up more than once on one client)' },
+  {
+    on: 'Client',
+    name: 'connection',
+    why: 'the pg.Connection whose stream is the socket pg-sslmode opened and verified',
+  },
+  {
+    on: 'Client',
+    name: '_connecting',
+    why: 'reset before each attempt (prefer and host lists start up more than once on one client)',
+  },
   { on: 'Client', name: '_connected', why: 'reset before each attempt' },
   { on: 'Client', name: '_connectionError', why: 'reset before each attempt' },
-  { on: 'Client', name: '_ending', why: 'set by end() while negotiating; read so that connect() never settles after end(), as in pg' },
+  {
+    on: 'Client',
+    name: '_ending',
+    why: 'set by end() while negotiating; read so that connect() never settles after end(), as in pg',
+  },
   { on: 'Client', name: '_ended', why: "set when end() ends a negotiation, as pg's 'end' handler sets it" },
   { on: 'Client', name: '_queryable', why: 'reset before each attempt' },
-  { on: 'Client', name: '_Promise', why: "pg's Promise option: connect() and end() return that kind of promise, as pg's do" },
-  { on: 'Client', name: 'connectionParameters', why: 'ssl shows the TLS in effect; the password file gives a password per host' },
-  { on: 'Client', name: '_errorAllQueries', why: "fails the queued queries when end() cuts a negotiation short, as pg's own 'end' handler does" },
-  { on: 'Client', name: 'readyForQuery', why: "held false while a connect() callback runs, so a query it makes waits as in pg's ReadyForQuery handler" },
-  { on: 'Client', name: '_pulseQueryQueue', why: 'sends the queries held while a connect() callback ran, as pg does after its callback' },
-  { on: 'Client', name: 'getStartupConf', why: "the start-up parameters pg would send, for openGauss's start-up run by pg-sslmode" },
-  { on: 'Connection', name: 'stream', why: "replaced by the socket of each attempt (pg's own net.Socket for the first)" },
+  {
+    on: 'Client',
+    name: '_Promise',
+    why: "pg's Promise option: connect() and end() return that kind of promise, as pg's do",
+  },
+  {
+    on: 'Client',
+    name: 'connectionParameters',
+    why: 'ssl shows the TLS in effect; the password file gives a password per host',
+  },
+  {
+    on: 'Client',
+    name: '_errorAllQueries',
+    why: "fails the queued queries when end() cuts a negotiation short, as pg's own 'end' handler does",
+  },
+  {
+    on: 'Client',
+    name: 'readyForQuery',
+    why: "held false while a connect() callback runs, so a query it makes waits as in pg's ReadyForQuery handler",
+  },
+  {
+    on: 'Client',
+    name: '_pulseQueryQueue',
+    why: 'sends the queries held while a connect() callback ran, as pg does after its callback',
+  },
+  {
+    on: 'Client',
+    name: 'getStartupConf',
+    why: "the start-up parameters pg would send, for openGauss's start-up run by pg-sslmode",
+  },
+  {
+    on: 'Connection',
+    name: 'stream',
+    why: "replaced by the socket of each attempt (pg's own net.Socket for the first)",
+  },
   { on: 'Connection', name: 'ssl', why: 'set false: TLS is done before pg is given the stream' },
   { on: 'Connection', name: '_ending', why: 'reset before each attempt' },
   { on: 'Connection', name: '_connecting', why: 'reset before each attempt, cleared when one is dropped' },
-  { on: 'Connection', name: 'parsedStatements', why: 'emptied before each attempt: a failed session has no statements' },
-  { on: 'Connection', name: 'startup', why: "a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode" },
+  {
+    on: 'Connection',
+    name: 'parsedStatements',
+    why: 'emptied before each attempt: a failed session has no statements',
+  },
+  {
+    on: 'Connection',
+    name: 'startup',
+    why: 'a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode',
+  },
 ]
 
 type PgClient = InstanceType<typeof pg.Client>
@@ -191,7 +239,8 @@ export function showNoPassword(client: object): void {
 /** How many queries wait to be sent: read without newer pg's queryQueue DeprecationWarning. */
 export function queuedQueryCount(client: object): number {
   const internals = client as PgClientInternals
-  return (internals._queryQueue ?? (Object.hasOwn(internals, 'queryQueue') ? internals.queryQueue : undefined) ?? []).length
+  return (internals._queryQueue ?? (Object.hasOwn(internals, 'queryQueue') ? internals.queryQueue : undefined) ?? [])
+    .length
 }
 
 /** pg's pipeline option: with it, end() lets the queries already queued finish first (pg 8.23+). */
@@ -231,14 +280,21 @@ function forgetStatements(connection: PgConnectionInternals): void {
 
 /** The canary: which members `pgModule` lacks (empty when this pg is one pg-sslmode can drive). */
 export function missingPgMembers(pgModule: typeof pg): string[] {
-  const client = new pgModule.Client({ host: 'localhost', user: 'canary', database: 'canary', password: 'canary' }) as unknown as Record<string, unknown>
+  const client = new pgModule.Client({
+    host: 'localhost',
+    user: 'canary',
+    database: 'canary',
+    password: 'canary',
+  }) as unknown as Record<string, unknown>
   const holders = {
     Client: { instance: client, cls: pgModule.Client },
     // A Connection's _connecting appears only once it connects: its class still uses it.
     Connection: { instance: client.connection as object | undefined, cls: pgModule.Connection },
   }
   const missing = missingMembers(PG_MEMBERS, holders)
-  if (!driverHas(holders.Client, '_getActiveQuery') && !driverHas(holders.Client, 'activeQuery')) missing.push('Client._getActiveQuery or Client.activeQuery')
-  if (!driverHas(holders.Client, '_queryQueue') && !driverHas(holders.Client, 'queryQueue')) missing.push('Client._queryQueue or Client.queryQueue')
+  if (!driverHas(holders.Client, '_getActiveQuery') && !driverHas(holders.Client, 'activeQuery'))
+    missing.push('Client._getActiveQuery or Client.activeQuery')
+  if (!driverHas(holders.Client, '_queryQueue') && !driverHas(holders.Client, 'queryQueue'))
+    missing.push('Client._queryQueue or Client.queryQueue')
   return missing
 }

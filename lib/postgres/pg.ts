@@ -21,10 +21,14 @@ export function requirePgFrom(load: (id: string) => unknown): unknown {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error
-    throw new PgSslError('PEER_MISSING', 'pg-sslmode needs pg, which is not installed: pg is a peer dependency, the application\'s own pg is the one used', {
-      setting: 'pg',
-      hint: 'npm install pg (pg >=8.11.0 <9; npm 7+ and pnpm install it with pg-sslmode, Yarn 1 does not)',
-    })
+    throw new PgSslError(
+      'PEER_MISSING',
+      "pg-sslmode needs pg, which is not installed: pg is a peer dependency, the application's own pg is the one used",
+      {
+        setting: 'pg',
+        hint: 'npm install pg (pg >=8.11.0 <9; npm 7+ and pnpm install it with pg-sslmode, Yarn 1 does not)',
+      },
+    )
   }
 }
 

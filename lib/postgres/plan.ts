@@ -66,8 +66,18 @@ export interface Plan {
   readonly forbiddenFallback?: AttemptSpec
 }
 
-const plaintext = (trigger: AttemptTrigger): AttemptSpec => ({ ssl: false, verifyChain: false, verifyHostname: false, trigger })
-const ssl = (trigger: AttemptTrigger, verifyChain: boolean, verifyHostname = false): AttemptSpec => ({ ssl: true, verifyChain, verifyHostname, trigger })
+const plaintext = (trigger: AttemptTrigger): AttemptSpec => ({
+  ssl: false,
+  verifyChain: false,
+  verifyHostname: false,
+  trigger,
+})
+const ssl = (trigger: AttemptTrigger, verifyChain: boolean, verifyHostname = false): AttemptSpec => ({
+  ssl: true,
+  verifyChain,
+  verifyHostname,
+  trigger,
+})
 
 /** Dialect rules on the mode alone, checked before anything else (no file is read for them). */
 export function checkModeSupported(sslmode: SslMode, dialect: Dialect): void {
@@ -75,7 +85,9 @@ export function checkModeSupported(sslmode: SslMode, dialect: Dialect): void {
   if (sslmode === 'verify-full' && !rules.supportsVerifyFull) {
     throw new PgSslError('UNSUPPORTED_SSLMODE', `sslmode "verify-full" is not supported by ${rules.label}`, {
       setting: 'sslmode',
-      hint: `${rules.label} clients (gsql, its libpq and JDBC) verify the CA but not the host name: use sslmode=verify-ca`,
+      hint:
+        `${rules.label} clients (gsql, its libpq and JDBC) verify the CA but not the host name: ` +
+        `use sslmode=verify-ca`,
     })
   }
 }
@@ -88,28 +100,51 @@ export function planAttempts(input: PlanInput): Plan {
   checkModeSupported(sslmode, dialect)
   if (negotiation === 'direct' && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')) {
     // libpq 17: direct negotiation cannot fall back to (or start with) plaintext.
-    throw new PgSslError('INVALID_SETTING', `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`, {
-      setting: 'sslnegotiation',
-      hint: 'direct TLS has no plaintext path: use sslmode=require or stronger, or sslnegotiation=postgres',
-    })
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", ` +
+        `"verify-ca", or "verify-full")`,
+      {
+        setting: 'sslnegotiation',
+        hint: 'direct TLS has no plaintext path: use sslmode=require or stronger, or sslnegotiation=postgres',
+      },
+    )
   }
   if (rootCert === 'system' && sslmode !== 'verify-full') {
-    throw new PgSslError('INVALID_SETTING', `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`, {
-      setting: 'sslmode',
-      hint: 'the system trust store trusts every public CA, so the host name must be checked too',
-    })
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`,
+      {
+        setting: 'sslmode',
+        hint: 'the system trust store trusts every public CA, so the host name must be checked too',
+      },
+    )
   }
   const hasRoot = rootCert !== 'none'
   if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !hasRoot && transport === 'tcp') {
-    throw new PgSslError('ROOT_CERT_MISSING', `sslmode "${sslmode}" needs a root certificate file to verify the server, and none was given`, {
-      setting: 'sslrootcert',
-      hint: 'set sslrootcert (or PGSSLROOTCERT) to the CA file, put it at ~/.postgresql/root.crt, use sslrootcert=system (verify-full), or use sslmode=require',
-    })
+    throw new PgSslError(
+      'ROOT_CERT_MISSING',
+      `sslmode "${sslmode}" needs a root certificate file to verify the server, and none was given`,
+      {
+        setting: 'sslrootcert',
+        hint:
+          'set sslrootcert (or PGSSLROOTCERT) to the CA file, put it at ~/.postgresql/root.crt, ' +
+          'use sslrootcert=system (verify-full), or use sslmode=require',
+      },
+    )
   }
 
   if (transport === 'unix') {
     if (sslmode !== 'disable') notes.push('SSL is never used over a Unix-domain socket (libpq behaviour)')
-    return { requestedMode: sslmode, effectiveMode: sslmode, dialect, transport, negotiation, attempts: [plaintext('first')], notes }
+    return {
+      requestedMode: sslmode,
+      effectiveMode: sslmode,
+      dialect,
+      transport,
+      negotiation,
+      attempts: [plaintext('first')],
+      notes,
+    }
   }
 
   let effectiveMode = sslmode
@@ -128,7 +163,9 @@ export function planAttempts(input: PlanInput): Plan {
       attempts = [ssl('first', hasRoot)]
       if (hasRoot) {
         effectiveMode = 'verify-ca'
-        notes.push('a root CA is available, so require verifies the server certificate chain like verify-ca (libpq behaviour)')
+        notes.push(
+          'a root CA is available, so require verifies the server certificate chain like verify-ca (libpq behaviour)',
+        )
       }
       break
     case 'verify-ca':
@@ -139,7 +176,10 @@ export function planAttempts(input: PlanInput): Plan {
       break
   }
   if (hasRoot && (sslmode === 'allow' || sslmode === 'prefer')) {
-    notes.push(`a root CA is available, so the SSL attempt of ${sslmode} verifies the server certificate chain (libpq behaviour)`)
+    notes.push(
+      `a root CA is available, so the SSL attempt of ${sslmode} verifies the server certificate ` +
+        `chain (libpq behaviour)`,
+    )
   }
   if (negotiation === 'direct') attempts = attempts.map((a) => (a.ssl ? { ...a, direct: true } : a))
   return { requestedMode: sslmode, effectiveMode, dialect, transport, negotiation, attempts, notes }

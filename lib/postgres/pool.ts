@@ -22,7 +22,9 @@ export interface SslPool extends Omit<Pg.Pool, 'connect'> {
   /** What connectRetry did so far: retries, clients waiting now, time waited, recovered and exhausted connections. */
   readonly connectRetryStats: ConnectRetryStats
   connect(): Promise<SslPoolClient>
-  connect(callback: (error: Error | undefined, client: SslPoolClient | undefined, done: (release?: unknown) => void) => void): void
+  connect(
+    callback: (error: Error | undefined, client: SslPoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): void
 }
 
 /**
@@ -49,13 +51,21 @@ export function createPool(options: PoolOptions = {}): SslPool {
 function poolConfig(options: PoolOptions, counters: RetryCounters): Pg.PoolConfig {
   // pg-pool keeps the password non-enumerable; keep it so when passing the options on.
   const config: Record<string | symbol, unknown> = { ...(options as Record<string, unknown>) }
-  if ('password' in options && !Object.keys(options).includes('password')) config.password = (options as { password?: unknown }).password
+  if ('password' in options && !Object.keys(options).includes('password'))
+    config.password = (options as { password?: unknown }).password
   const Client = (options as { Client?: unknown }).Client
-  if (Client !== undefined && !(typeof Client === 'function' && (Client === SslClient || Client.prototype instanceof SslClient))) {
-    throw new PgSslError('INVALID_SETTING', 'a pg-sslmode pool makes every connection an SslClient: its Client option takes SslClient or a subclass of it', {
-      setting: 'Client',
-      hint: 'extend SslClient instead of pg.Client, or leave Client out',
-    })
+  if (
+    Client !== undefined &&
+    !(typeof Client === 'function' && (Client === SslClient || Client.prototype instanceof SslClient))
+  ) {
+    throw new PgSslError(
+      'INVALID_SETTING',
+      'a pg-sslmode pool makes every connection an SslClient: its Client option takes SslClient or a subclass of it',
+      {
+        setting: 'Client',
+        hint: 'extend SslClient instead of pg.Client, or leave Client out',
+      },
+    )
   }
   // Unlike a single connect() (libpq tries once), a pool waits for a server that is restarting.
   if (config.connectRetry === undefined) config.connectRetry = true
@@ -69,12 +79,20 @@ function poolConfig(options: PoolOptions, counters: RetryCounters): Pg.PoolConfi
  * take a pg "driver" (TypeORM's `driver`, Sequelize's `dialectModule`, Knex's `_driver()`).
  */
 export const pgDriver: typeof pg = Object.freeze(
-  Object.defineProperty({ ...pg, Client: SslClient as unknown as typeof pg.Client, Pool: SslPgPool as unknown as typeof pg.Pool }, 'native', { get: refuseNative, enumerable: false }),
+  Object.defineProperty(
+    { ...pg, Client: SslClient as unknown as typeof pg.Client, Pool: SslPgPool as unknown as typeof pg.Pool },
+    'native',
+    { get: refuseNative, enumerable: false },
+  ),
 ) as typeof pg
 
 /** pg.native would be libpq through pg-native: connections pg-sslmode never sees. Refused, never skipped. */
 export function refuseNative(): never {
-  throw new PgSslError('NATIVE_NOT_SUPPORTED', 'pg.native (pg-native) was asked for, but its connections would bypass pg-sslmode\'s sslmode semantics and policy', {
-    setting: 'native',
-  })
+  throw new PgSslError(
+    'NATIVE_NOT_SUPPORTED',
+    "pg.native (pg-native) was asked for, but its connections would bypass pg-sslmode's sslmode semantics and policy",
+    {
+      setting: 'native',
+    },
+  )
 }

@@ -50,7 +50,15 @@ export function coveredPgCopies(): readonly CoveredPg[] {
 
 function isPgModule(value: unknown): value is Record<string, unknown> {
   const v = value as Record<string, unknown> | null
-  return typeof v === 'object' && v !== null && typeof v.Client === 'function' && typeof v.Pool === 'function' && typeof v.Connection === 'function' && typeof v.DatabaseError === 'function' && typeof v.types === 'object'
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.Client === 'function' &&
+    typeof v.Pool === 'function' &&
+    typeof v.Connection === 'function' &&
+    typeof v.DatabaseError === 'function' &&
+    typeof v.types === 'object'
+  )
 }
 
 function cover(state: RegisterState, pg: Record<string, unknown>, file: string | undefined): void {
@@ -64,7 +72,10 @@ function cover(state: RegisterState, pg: Record<string, unknown>, file: string |
   const entry = { version: versionAt(path), path }
   state.covered.push(entry)
   if (process.env.PGSSLREGISTER !== 'quiet') {
-    process.stderr.write(`pg-sslmode/register: pg ${entry.version} at ${entry.path} now connects with libpq's sslmode semantics${process.env.PGSSLPOLICY ? ` (policy: PGSSLPOLICY=${process.env.PGSSLPOLICY})` : ''}\n`)
+    process.stderr.write(
+      `pg-sslmode/register: pg ${entry.version} at ${entry.path} now connects with libpq's sslmode ` +
+        `semantics${process.env.PGSSLPOLICY ? ` (policy: PGSSLPOLICY=${process.env.PGSSLPOLICY})` : ''}\n`,
+    )
   }
 }
 

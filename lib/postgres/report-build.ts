@@ -36,7 +36,8 @@ export function buildReport(input: ReportInput): SecurityReport {
   const verified = encrypted && spec.verifyChain
   const firstSsl = endpointRecords[0]?.ssl
   let fallback: Fallback = 'none'
-  if (endpointRecords.length > 1) fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
+  if (endpointRecords.length > 1)
+    fallback = firstSsl && !encrypted ? 'plaintext-after-ssl' : !firstSsl && encrypted ? 'ssl-after-plaintext' : 'none'
   return {
     requestedMode: plan.policyUpgradedFrom ?? plan.requestedMode,
     effectiveMode: plan.effectiveMode,
@@ -59,8 +60,15 @@ export function buildReport(input: ReportInput): SecurityReport {
     rootCertificate: spec.verifyChain ? (input.rootCertificateFile ?? null) : null,
     notes: [
       ...fallbackNotes(plan, fallback, endpointRecords),
-      ...(encrypted && input.keyPassphraseFile ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`] : []),
-      ...(input.startup?.serverSignatureVerified ? [`the server proved it knows the password (openGauss SHA256 server signature, protocol ${input.startup.protocolVersion})`] : []),
+      ...(encrypted && input.keyPassphraseFile
+        ? [`the client key passphrase was read from ${input.keyPassphraseFile} and its .rand pair`]
+        : []),
+      ...(input.startup?.serverSignatureVerified
+        ? [
+            `the server proved it knows the password (openGauss SHA256 server signature, protocol ` +
+              `${input.startup.protocolVersion})`,
+          ]
+        : []),
     ],
     policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
     diagnostics: [...(input.diagnostics ?? [])],
@@ -76,7 +84,9 @@ export function buildReport(input: ReportInput): SecurityReport {
 function fallbackNotes(plan: Plan, fallback: Fallback, records: readonly AttemptRecord[]): string[] {
   const notes = [...plan.notes]
   const first = records[0]?.failure
-  if (fallback === 'plaintext-after-ssl' && first) notes.push(`fell back to plaintext after the SSL attempt failed: ${first.message}`)
-  if (fallback === 'ssl-after-plaintext' && first) notes.push(`retried with SSL after the server rejected plaintext: ${first.message}`)
+  if (fallback === 'plaintext-after-ssl' && first)
+    notes.push(`fell back to plaintext after the SSL attempt failed: ${first.message}`)
+  if (fallback === 'ssl-after-plaintext' && first)
+    notes.push(`retried with SSL after the server rejected plaintext: ${first.message}`)
   return notes
 }

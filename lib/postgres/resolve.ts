@@ -17,7 +17,10 @@ export interface ResolvedEndpoint {
   readonly address: string
   readonly transport: 'tcp' | 'unix'
   readonly plan: Plan
-  /** Where this host's password comes from when a password file supplies it: "passfile:FILE:LINE" (the password is never shown). */
+  /**
+   * Where this host's password comes from when a password file supplies it: "passfile:FILE:LINE" (the password is never
+   * shown).
+   */
   readonly passwordSource?: string
 }
 

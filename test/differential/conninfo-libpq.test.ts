@@ -108,16 +108,62 @@ const REFUSED_ON_PURPOSE: ReadonlyArray<[uri: string, secret: string]> = [
   ['postgresql://u:s3cr@t9@h:5432/db', 't9'],
 ]
 
-const KEYS = ['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'application_name', 'options', 'connect_timeout', 'sslsni', 'requiressl', 'target_session_attrs', 'sslpassword']
-const rawValue = fc.constantFrom('db', '5432', 'verify-ca', '/etc/pg/ca.pem', 'a b', "it's", 'back\\slash', '', 'x=y', 'ü', '0', '1', "''", '\\', ' ')
+const KEYS = [
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslcrl',
+  'application_name',
+  'options',
+  'connect_timeout',
+  'sslsni',
+  'requiressl',
+  'target_session_attrs',
+  'sslpassword',
+]
+const rawValue = fc.constantFrom(
+  'db',
+  '5432',
+  'verify-ca',
+  '/etc/pg/ca.pem',
+  'a b',
+  "it's",
+  'back\\slash',
+  '',
+  'x=y',
+  'ü',
+  '0',
+  '1',
+  "''",
+  '\\',
+  ' ',
+)
 const quoted = rawValue.map((v) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`)
 const unquotedEscaped = rawValue.map((v) => v.replace(/\\/g, '\\\\').replace(/ /g, '\\ ').replace(/'/g, "\\'"))
-const pair = fc.tuple(fc.constantFrom(...KEYS, 'bogus'), fc.constantFrom('=', ' = ', '= ', ' ='), fc.oneof(quoted, unquotedEscaped, rawValue)).map(([k, eq, v]) => `${k}${eq}${v}`)
-const conninfo = fc.array(pair, { minLength: 0, maxLength: 5 }).chain((pairs) => fc.constantFrom(' ', '  ', '\t').map((sep) => pairs.join(sep)))
+const pair = fc
+  .tuple(
+    fc.constantFrom(...KEYS, 'bogus'),
+    fc.constantFrom('=', ' = ', '= ', ' ='),
+    fc.oneof(quoted, unquotedEscaped, rawValue),
+  )
+  .map(([k, eq, v]) => `${k}${eq}${v}`)
+const conninfo = fc
+  .array(pair, { minLength: 0, maxLength: 5 })
+  .chain((pairs) => fc.constantFrom(' ', '  ', '\t').map((sep) => pairs.join(sep)))
 
 const enc = (s: string) => encodeURIComponent(s)
 const uriPart = fc.constantFrom('app', 'p@ss', 'a b', 'ü', '', 'x:y', '%', '/x')
-const hostSpec = fc.oneof(fc.constantFrom('db', 'localhost', '127.0.0.1', '[::1]', '', '[fe80::1]'), fc.constantFrom('db:5432', '[::1]:6543', ':5433', 'h1,h2', 'h1:1,h2:2'))
+const hostSpec = fc.oneof(
+  fc.constantFrom('db', 'localhost', '127.0.0.1', '[::1]', '', '[fe80::1]'),
+  fc.constantFrom('db:5432', '[::1]:6543', ':5433', 'h1,h2', 'h1:1,h2:2'),
+)
 const uri = fc
   .tuple(
     fc.constantFrom('postgresql://', 'postgres://'),
@@ -127,13 +173,16 @@ const uri = fc
     fc.array(fc.tuple(fc.constantFrom(...KEYS, 'ssl', 'bogus'), rawValue), { maxLength: 3 }),
   )
   .map(([scheme, userInfo, host, db, params]) => {
-    const user = userInfo ? `${enc(userInfo[0])}${userInfo[1] !== null ? ':' + enc(userInfo[1]) : ''}@` : ''
+    const user = userInfo ? `${enc(userInfo[0])}${userInfo[1] !== null ? `:${enc(userInfo[1])}` : ''}@` : ''
     const path = db !== undefined ? `/${enc(db)}` : ''
-    const query = params.length ? '?' + params.map(([k, v]) => `${k}=${enc(v)}`).join('&') : ''
+    const query = params.length ? `?${params.map(([k, v]) => `${k}=${enc(v)}`).join('&')}` : ''
     return `${scheme}${user}${host}${path}${query}`
   })
 
-const GENERATED = [...fc.sample(conninfo, { numRuns: 120, seed: 20261121 }), ...fc.sample(uri, { numRuns: 120, seed: 20261122 })]
+const GENERATED = [
+  ...fc.sample(conninfo, { numRuns: 120, seed: 20261121 }),
+  ...fc.sample(uri, { numRuns: 120, seed: 20261122 }),
+]
 
 const { python, problem } = psycopg2Python()
 if (!python) {
@@ -148,14 +197,28 @@ if (!python) {
     const expected = reference.results[i]!
     const mine = ours(dsn)
     // Non-ASCII escaped: a raw U+2028 in a test name would break the TAP stream's line.
-    const name = JSON.stringify(dsn).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    const name = JSON.stringify(dsn).replace(
+      /[^\x20-\x7e]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    )
     const secret = refusedOnPurpose.get(dsn)
     if (secret !== undefined) {
-      t.ok('keywords' in expected && JSON.stringify(expected.keywords).includes(secret), `${name}: libpq puts part of the password into another keyword (${JSON.stringify(expected)})`)
-      t.ok('error' in mine && !mine.error.includes(secret), `${name}: refused without repeating it (${'error' in mine ? mine.error : 'accepted'})`)
+      t.ok(
+        'keywords' in expected && JSON.stringify(expected.keywords).includes(secret),
+        `${name}: libpq puts part of the password into another keyword (${JSON.stringify(expected)})`,
+      )
+      t.ok(
+        'error' in mine && !mine.error.includes(secret),
+        `${name}: refused without repeating it (${'error' in mine ? mine.error : 'accepted'})`,
+      )
       return
     }
-    if ('error' in expected) t.ok('error' in mine, `${name}: libpq refuses it (${expected.error}); so do we${'error' in mine ? ` (${mine.error})` : `, but we got ${JSON.stringify(mine)}`}`)
+    if ('error' in expected)
+      t.ok(
+        'error' in mine,
+        `${name}: libpq refuses it (${expected.error}); so do ` +
+          `we${'error' in mine ? ` (${mine.error})` : `, but we got ${JSON.stringify(mine)}`}`,
+      )
     else t.same(mine, expected, name)
   })
 }

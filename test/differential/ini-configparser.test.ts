@@ -33,7 +33,8 @@ function ours(bytes: Buffer): Outcome {
 }
 
 const HAND_WRITTEN: string[] = [
-  '[postgresql]\nhost=127.0.0.1\nport=5432\ndatabase=postgres\nuser=app\npassword=secret\nsslmode=verify-ca\nsslrootcert=/home/app/sslcert/cacert.pem\n',
+  '[postgresql]\nhost=127.0.0.1\nport=5432\ndatabase=postgres\nuser=app\npassword=secret\nsslmode=ve' +
+    'rify-ca\nsslrootcert=/home/app/sslcert/cacert.pem\n',
   '[postgresql]\nHost : db\nSSLMode=  require  \n',
   '[postgresql]\nhost = db\n  sslmode = require\n',
   '[postgresql]\na = b = c\nd: e=f\ng=h:i\n',
@@ -90,20 +91,71 @@ const HAND_WRITTEN: string[] = [
 ]
 
 const ws = fc.constantFrom('', '', ' ', '  ', '\t', '\u00a0', '\u3000', '\x0b', '\x1c')
-const names = fc.constantFrom('host', 'Host', 'PORT', 'sslmode', 'sslrootcert', 'user', 'db name', 'dbname', 'database', 'a', 'x%y', 'ключ', '')
-const values = fc.constantFrom('127.0.0.1', '5432', 'verify-ca', '/etc/pg/ca.pem', '', 'a b', '50%%', '%(host)s', '%(missing)s', '%(a', '%x', ' spaced ', '#x', ';x', 'a=b', 'c:d', 'ü', '%(HOST)s/x', '%(port)s%%')
+const names = fc.constantFrom(
+  'host',
+  'Host',
+  'PORT',
+  'sslmode',
+  'sslrootcert',
+  'user',
+  'db name',
+  'dbname',
+  'database',
+  'a',
+  'x%y',
+  'ключ',
+  '',
+)
+const values = fc.constantFrom(
+  '127.0.0.1',
+  '5432',
+  'verify-ca',
+  '/etc/pg/ca.pem',
+  '',
+  'a b',
+  '50%%',
+  '%(host)s',
+  '%(missing)s',
+  '%(a',
+  '%x',
+  ' spaced ',
+  '#x',
+  ';x',
+  'a=b',
+  'c:d',
+  'ü',
+  '%(HOST)s/x',
+  '%(port)s%%',
+)
 const sections = fc.constantFrom('postgresql', 'postgresql', 'DEFAULT', 'other', 'Postgresql', 'sec ] x', 'a]b', ' ')
 const line = fc.oneof(
-  { weight: 2, arbitrary: fc.tuple(ws, sections, ws, fc.constantFrom('', ' # c', ']')).map(([a, s, b, c]) => `${a}[${s}]${b}${c}`) },
-  { weight: 6, arbitrary: fc.tuple(ws, names, ws, fc.constantFrom('=', ':', ' = ', ': ', '=='), ws, values, ws).map((p) => p.join('')) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(ws, sections, ws, fc.constantFrom('', ' # c', ']')).map(([a, s, b, c]) => `${a}[${s}]${b}${c}`),
+  },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(ws, names, ws, fc.constantFrom('=', ':', ' = ', ': ', '=='), ws, values, ws)
+      .map((p) => p.join('')),
+  },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(' ', '\t', '    '), values).map(([i, v]) => i + v) },
   { weight: 1, arbitrary: fc.tuple(ws, fc.constantFrom('#', ';'), values).map((p) => p.join('')) },
   { weight: 1, arbitrary: fc.constantFrom('', '   ', '\t') },
   { weight: 1, arbitrary: fc.constantFrom('no delimiter here', '=novalue', '[unterminated', ']', '%(host)s') },
 )
 const files = fc
-  .tuple(fc.boolean(), fc.constantFrom('\n', '\r\n', '\r'), fc.boolean(), fc.array(line, { minLength: 1, maxLength: 10 }), fc.boolean())
-  .map(([bom, eol, header, lines, trailing]) => (bom ? '\ufeff' : '') + (header ? ['[postgresql]', ...lines] : lines).join(eol) + (trailing ? eol : ''))
+  .tuple(
+    fc.boolean(),
+    fc.constantFrom('\n', '\r\n', '\r'),
+    fc.boolean(),
+    fc.array(line, { minLength: 1, maxLength: 10 }),
+    fc.boolean(),
+  )
+  .map(
+    ([bom, eol, header, lines, trailing]) =>
+      (bom ? '\ufeff' : '') + (header ? ['[postgresql]', ...lines] : lines).join(eol) + (trailing ? eol : ''),
+  )
 
 const GENERATED = fc.sample(files, { numRuns: 240, seed: 20261121 })
 
@@ -124,7 +176,11 @@ if (!python) {
     paths.forEach((path, i) => {
       const mine = ours(readFileSync(path))
       if ('error' in reference[i]!) errors++
-      t.same(mine, reference[i], `${path.split('/').pop()}: ${JSON.stringify(readFileSync(path, 'utf8')).slice(0, 120)}`)
+      t.same(
+        mine,
+        reference[i],
+        `${path.split('/').pop()}: ${JSON.stringify(readFileSync(path, 'utf8')).slice(0, 120)}`,
+      )
     })
     t.ok(paths.length >= 150, 'at least 150 files')
     t.ok(errors > 10 && errors < paths.length - 50, `the corpus has both valid files and errors (${errors} errors)`)

@@ -17,7 +17,14 @@ t.test("cancel(client, query) without pg's activeQuery DeprecationWarning", asyn
   const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`)
   process.on('warning', onWarning)
   t.teardown(() => void process.off('warning', onWarning))
-  const options = { host: 'localhost', port: cluster.port, user: cluster.user, env: isolatedEnv(), sslmode: 'verify-full' as const, sslrootcert: fixture('ca.crt') }
+  const options = {
+    host: 'localhost',
+    port: cluster.port,
+    user: cluster.user,
+    env: isolatedEnv(),
+    sslmode: 'verify-full' as const,
+    sslrootcert: fixture('ca.crt'),
+  }
   const client = await connect(options)
   const query = new pg.Query('select pg_sleep(30)')
   const done = new Promise<unknown>((resolve) => {
@@ -30,11 +37,18 @@ t.test("cancel(client, query) without pg's activeQuery DeprecationWarning", asyn
   t.equal(((await done) as { code?: string })?.code, '57014', 'the query was cancelled')
   await client.end()
   await new Promise((r) => setTimeout(r, 50))
-  t.same(warnings.filter((w) => /activeQuery/.test(w)), [], 'no deprecation warning')
+  t.same(
+    warnings.filter((w) => /activeQuery/.test(w)),
+    [],
+    'no deprecation warning',
+  )
   // The control: pg's getter does warn, so the assertion above can fail.
   void (client as unknown as { activeQuery: unknown }).activeQuery
   await new Promise((r) => setTimeout(r, 50))
-  t.ok(warnings.some((w) => /activeQuery/.test(w)), 'reading client.activeQuery itself warns (pg 8.15+)')
+  t.ok(
+    warnings.some((w) => /activeQuery/.test(w)),
+    'reading client.activeQuery itself warns (pg 8.15+)',
+  )
 })
 
 endsWithNoOpenSockets(t)

@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, PgSslError } from '../../lib/index.js'
+import { connect, type PgSslError } from '../../lib/index.js'
 import { materialStats } from '../../lib/engine/tls/material.js'
 import { FIXTURES, fixture, privateCopy, startClusters, TEST_USER } from '../../scripts/harness.js'
 import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
@@ -36,11 +36,19 @@ const psql = spawnSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).st
 function libpqConnects(conninfo: string): Promise<boolean | undefined> {
   if (!psql) return Promise.resolve(undefined)
   return new Promise((resolve) =>
-    execFile(psql, ['-X', '-w', '-A', '-t', '-c', 'select 1', conninfo], { env: { PATH: process.env.PATH ?? '', HOME: home } }, (error) => resolve(!error)),
+    execFile(
+      psql,
+      ['-X', '-w', '-A', '-t', '-c', 'select 1', conninfo],
+      { env: { PATH: process.env.PATH ?? '', HOME: home } },
+      (error) => resolve(!error),
+    ),
   )
 }
 
-async function attempt(conninfo: string, extra: Record<string, unknown> = {}): Promise<{ error?: PgSslError; client?: Awaited<ReturnType<typeof connect>> }> {
+async function attempt(
+  conninfo: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ error?: PgSslError; client?: Awaited<ReturnType<typeof connect>> }> {
   try {
     return { client: await connect({ connectionString: conninfo, env: { HOME: home }, ...extra }) }
   } catch (error) {
@@ -48,7 +56,8 @@ async function attempt(conninfo: string, extra: Record<string, unknown> = {}): P
   }
 }
 
-const base = (name: Name, extra = '') => `host=${clusters[name].host} port=${clusters[name].port} user=${TEST_USER} ${extra}`.trim()
+const base = (name: Name, extra = '') =>
+  `host=${clusters[name].host} port=${clusters[name].port} user=${TEST_USER} ${extra}`.trim()
 const CA = fixture('ca.crt')
 const CRLS = fixture('crl-bundle.crl')
 
@@ -59,28 +68,103 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'expired server certificate', conninfo: base('expired', `sslmode=verify-ca sslrootcert=${CA}`), expect: { reason: 'expired' } },
-  { name: 'server certificate not yet valid', conninfo: base('notYetValid', `sslmode=verify-ca sslrootcert=${CA}`), expect: { reason: 'not-yet-valid' } },
-  { name: 'revoked server certificate', conninfo: base('revoked', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`), expect: { reason: 'revoked' } },
-  { name: 'revoked intermediate CA', conninfo: base('badIntermediate', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`), expect: { reason: 'revoked' } },
-  { name: 'revoked intermediate CA, no CRL configured', conninfo: base('badIntermediate', `sslmode=verify-full sslrootcert=${CA}`), expect: 'connected' },
-  { name: 'wrong CA', conninfo: base('good', `sslmode=verify-ca sslrootcert=${fixture('other-ca.crt')}`), expect: { reason: 'untrusted-root' } },
-  { name: 'intermediate sent by the server', conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA}`), expect: 'connected' },
-  { name: 'intermediate sent, every CRL present', conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`), expect: 'connected' },
-  { name: 'intermediate sent, intermediate CRL missing', conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA} sslcrl=${fixture('ca-revoking.crl')}`), expect: { reason: 'crl-problem' } },
-  { name: 'CRL directory', conninfo: base('badIntermediate', `sslmode=verify-ca sslrootcert=${CA} sslcrldir=${fixture('crl-dir')}`), expect: { reason: 'revoked' } },
-  { name: 'intermediate not sent by the server', conninfo: base('chainLeafOnly', `sslmode=verify-ca sslrootcert=${CA}`), expect: { reason: 'untrusted-root' } },
-  { name: 'intermediate not sent, but in sslrootcert', conninfo: base('chainLeafOnly', `sslmode=verify-ca sslrootcert=${join(home, 'ca-and-intermediate.pem')}`), expect: 'connected' },
+  {
+    name: 'expired server certificate',
+    conninfo: base('expired', `sslmode=verify-ca sslrootcert=${CA}`),
+    expect: { reason: 'expired' },
+  },
+  {
+    name: 'server certificate not yet valid',
+    conninfo: base('notYetValid', `sslmode=verify-ca sslrootcert=${CA}`),
+    expect: { reason: 'not-yet-valid' },
+  },
+  {
+    name: 'revoked server certificate',
+    conninfo: base('revoked', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`),
+    expect: { reason: 'revoked' },
+  },
+  {
+    name: 'revoked intermediate CA',
+    conninfo: base('badIntermediate', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`),
+    expect: { reason: 'revoked' },
+  },
+  {
+    name: 'revoked intermediate CA, no CRL configured',
+    conninfo: base('badIntermediate', `sslmode=verify-full sslrootcert=${CA}`),
+    expect: 'connected',
+  },
+  {
+    name: 'wrong CA',
+    conninfo: base('good', `sslmode=verify-ca sslrootcert=${fixture('other-ca.crt')}`),
+    expect: { reason: 'untrusted-root' },
+  },
+  {
+    name: 'intermediate sent by the server',
+    conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA}`),
+    expect: 'connected',
+  },
+  {
+    name: 'intermediate sent, every CRL present',
+    conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA} sslcrl=${CRLS}`),
+    expect: 'connected',
+  },
+  {
+    name: 'intermediate sent, intermediate CRL missing',
+    conninfo: base('chainBundle', `sslmode=verify-full sslrootcert=${CA} sslcrl=${fixture('ca-revoking.crl')}`),
+    expect: { reason: 'crl-problem' },
+  },
+  {
+    name: 'CRL directory',
+    conninfo: base('badIntermediate', `sslmode=verify-ca sslrootcert=${CA} sslcrldir=${fixture('crl-dir')}`),
+    expect: { reason: 'revoked' },
+  },
+  {
+    name: 'intermediate not sent by the server',
+    conninfo: base('chainLeafOnly', `sslmode=verify-ca sslrootcert=${CA}`),
+    expect: { reason: 'untrusted-root' },
+  },
+  {
+    name: 'intermediate not sent, but in sslrootcert',
+    conninfo: base('chainLeafOnly', `sslmode=verify-ca sslrootcert=${join(home, 'ca-and-intermediate.pem')}`),
+    expect: 'connected',
+  },
   // Node exposes only the certificates OpenSSL can link as issuers, so the non-CA "issuer" the
   // server sends is not seen here (test/chain.test.ts shows not-a-ca when it is).
-  { name: 'issued by a non-CA certificate', conninfo: base('byLeaf', `sslmode=verify-ca sslrootcert=${CA}`), expect: { reason: 'untrusted-root' } },
-  { name: 'certificate for another host', conninfo: base('otherHost', `sslmode=verify-full sslrootcert=${CA}`), expect: { code: 'HOSTNAME_MISMATCH' } },
-  { name: 'wildcard certificate, matching name', conninfo: base('wildcard', `host=db.pg-sslmode.test hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`), expect: 'connected' },
-  { name: 'wildcard certificate, two labels', conninfo: base('wildcard', `host=a.db.pg-sslmode.test hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`), expect: { code: 'HOSTNAME_MISMATCH' } },
-  { name: 'IP-only certificate, IP host', conninfo: base('ipOnly', `sslmode=verify-full sslrootcert=${CA}`), expect: 'connected' },
-  { name: 'IP-only certificate, host name (CN is db.example.com)', conninfo: base('ipOnly', `host=localhost hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`), expect: { code: 'HOSTNAME_MISMATCH' } },
+  {
+    name: 'issued by a non-CA certificate',
+    conninfo: base('byLeaf', `sslmode=verify-ca sslrootcert=${CA}`),
+    expect: { reason: 'untrusted-root' },
+  },
+  {
+    name: 'certificate for another host',
+    conninfo: base('otherHost', `sslmode=verify-full sslrootcert=${CA}`),
+    expect: { code: 'HOSTNAME_MISMATCH' },
+  },
+  {
+    name: 'wildcard certificate, matching name',
+    conninfo: base('wildcard', `host=db.pg-sslmode.test hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`),
+    expect: 'connected',
+  },
+  {
+    name: 'wildcard certificate, two labels',
+    conninfo: base('wildcard', `host=a.db.pg-sslmode.test hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`),
+    expect: { code: 'HOSTNAME_MISMATCH' },
+  },
+  {
+    name: 'IP-only certificate, IP host',
+    conninfo: base('ipOnly', `sslmode=verify-full sslrootcert=${CA}`),
+    expect: 'connected',
+  },
+  {
+    name: 'IP-only certificate, host name (CN is db.example.com)',
+    conninfo: base('ipOnly', `host=localhost hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${CA}`),
+    expect: { code: 'HOSTNAME_MISMATCH' },
+  },
 ]
-writeFileSync(join(home, 'ca-and-intermediate.pem'), [CA, fixture('intermediate-ca.crt')].map((f) => spawnSync('cat', [f], { encoding: 'utf8' }).stdout).join(''))
+writeFileSync(
+  join(home, 'ca-and-intermediate.pem'),
+  [CA, fixture('intermediate-ca.crt')].map((f) => spawnSync('cat', [f], { encoding: 'utf8' }).stdout).join(''),
+)
 
 t.test('each scenario gives its reason, and libpq agrees on connect/refuse', async (t) => {
   for (const s of SCENARIOS) {
@@ -101,7 +185,8 @@ t.test('each scenario gives its reason, and libpq agrees on connect/refuse', asy
       }
     }
     const libpq = await libpqConnects(s.conninfo)
-    if (libpq !== undefined) t.equal(libpq, s.expect === 'connected', `${s.name}: libpq ${libpq ? 'connects' : 'refuses'} too`)
+    if (libpq !== undefined)
+      t.equal(libpq, s.expect === 'connected', `${s.name}: libpq ${libpq ? 'connects' : 'refuses'} too`)
   }
 })
 
@@ -114,7 +199,11 @@ t.test('a revocation error names the serial and the CRL issuer', async (t) => {
 
 t.test('two-way authentication with encrypted client keys (PKCS#8 and legacy PEM)', async (t) => {
   for (const keyFile of ['client-encrypted.key', 'client-legacy.key']) {
-    const conninfo = base('clientCert', `sslmode=verify-full sslrootcert=${CA} sslcert=${fixture('client.crt')} sslkey=${privateCopy(keyFile)} sslpassword=fixture-passphrase`)
+    const conninfo = base(
+      'clientCert',
+      `sslmode=verify-full sslrootcert=${CA} sslcert=${fixture('client.crt')} ` +
+        `sslkey=${privateCopy(keyFile)} sslpassword=fixture-passphrase`,
+    )
     const { client, error } = await attempt(conninfo)
     t.ok(client, `${keyFile}: ${error?.message ?? 'connected'}`)
     if (client) {
@@ -130,7 +219,10 @@ t.test('two-way authentication with encrypted client keys (PKCS#8 and legacy PEM
 
 t.test('key file permissions: libpq rule in the postgres dialect, and psql agrees', async (t) => {
   const key = privateCopy('client.key')
-  const conninfo = base('clientCert', `sslmode=verify-ca sslrootcert=${CA} sslcert=${fixture('client.crt')} sslkey=${key}`)
+  const conninfo = base(
+    'clientCert',
+    `sslmode=verify-ca sslrootcert=${CA} sslcert=${fixture('client.crt')} sslkey=${key}`,
+  )
   const expectations: Array<[mode: number, owner: 'root' | 'nobody', ok: boolean]> = [
     [0o600, 'root', true],
     [0o640, 'root', true],
@@ -161,7 +253,10 @@ t.test('openGauss rule: certificate, key and root CA 0600 in the gaussdb dialect
   t.equal(error?.code, 'FILE_PERMISSIONS')
   t.match(error?.message, /permission should be u=rw\(600\) or less/)
   t.match(error?.hint, /chmod 600/)
-  const off = await attempt(base('good', `sslmode=verify-ca sslrootcert=${ca}`), { dialect: 'gaussdb', filePermissions: 'off' })
+  const off = await attempt(base('good', `sslmode=verify-ca sslrootcert=${ca}`), {
+    dialect: 'gaussdb',
+    filePermissions: 'off',
+  })
   t.ok(off.client, 'filePermissions: off lets it through')
   await off.client?.end()
   const postgres = await attempt(base('good', `sslmode=verify-ca sslrootcert=${ca}`))
@@ -175,7 +270,10 @@ t.test('the DWS console bundle: sslcertdir, passphrase from .cipher/.rand, two-w
   for (const f of readdirSync(bundle)) chmodSync(join(bundle, f), 0o600)
   const conninfo = base('clientCert', 'sslmode=verify-ca')
   for (const how of ['option', 'env'] as const) {
-    const extra = how === 'option' ? { sslcertdir: bundle, dialect: 'gaussdb' } : { env: { HOME: home, PGSSLCERTDIR: bundle }, dialect: 'gaussdb' }
+    const extra =
+      how === 'option'
+        ? { sslcertdir: bundle, dialect: 'gaussdb' }
+        : { env: { HOME: home, PGSSLCERTDIR: bundle }, dialect: 'gaussdb' }
     const { client, error } = await attempt(conninfo, extra)
     t.ok(client, `${how}: ${error?.message ?? 'connected'}`)
     if (client) {
@@ -187,7 +285,11 @@ t.test('the DWS console bundle: sslcertdir, passphrase from .cipher/.rand, two-w
     }
   }
   const postgres = await attempt(conninfo, { sslcertdir: bundle })
-  t.equal(postgres.error?.code, 'KEY_DECRYPT_FAILED', 'the postgres dialect does not read .cipher files (libpq does not)')
+  t.equal(
+    postgres.error?.code,
+    'KEY_DECRYPT_FAILED',
+    'the postgres dialect does not read .cipher files (libpq does not)',
+  )
   copyFileSync(join(bundle, 'client.key.cipher'), join(bundle, `${TEST_USER}.key.cipher`))
   writeFileSync(join(bundle, `${TEST_USER}.key.rand`), Buffer.alloc(24))
   chmodSync(join(bundle, `${TEST_USER}.key.rand`), 0o600)

@@ -18,7 +18,9 @@ t.teardown(() => cluster.stop())
 function isInFlightError(error: unknown): boolean {
   const e = error as { code?: string; message?: string }
   if (error instanceof pg.DatabaseError) return e.code === '57P01' || e.code === '57P02'
-  return /Connection terminated|ECONNRESET|EPIPE|not queryable|write after end/.test(`${e.code ?? ''} ${e.message ?? ''}`)
+  return /Connection terminated|ECONNRESET|EPIPE|not queryable|write after end/.test(
+    `${e.code ?? ''} ${e.message ?? ''}`,
+  )
 }
 
 t.test('3,000 queries, concurrency 20, one fast restart: no unsent query fails', async (t) => {
@@ -54,7 +56,11 @@ t.test('3,000 queries, concurrency 20, one fast restart: no unsent query fails',
   const worker = async (): Promise<void> => {
     while (next < total) {
       const i = next++
-      if (i === 500) restarted = cluster.restart().then(() => void (restartedAt = Date.now()))
+      if (i === 500) {
+        restarted = cluster.restart().then(() => {
+          restartedAt = Date.now()
+        })
+      }
       let client
       try {
         client = await pool.connect()
@@ -79,41 +85,85 @@ t.test('3,000 queries, concurrency 20, one fast restart: no unsent query fails',
   await restarted
 
   t.equal(answered + acquireFailures.length + inFlightFailures.length, total, 'every query settled')
-  t.same(acquireFailures.map((e) => `${(e as Error).message}`), [], 'no query that never reached a server failed')
-  t.ok(inFlightFailures.length <= 20 + idleErrors, `only statements in flight failed (${inFlightFailures.length}; concurrency 20)`)
+  t.same(
+    acquireFailures.map((e) => `${(e as Error).message}`),
+    [],
+    'no query that never reached a server failed',
+  )
+  t.ok(
+    inFlightFailures.length <= 20 + idleErrors,
+    `only statements in flight failed (${inFlightFailures.length}; concurrency 20)`,
+  )
   const unclear = inFlightFailures.filter((e) => !isInFlightError(e))
-  t.same(unclear.map((e) => `${(e as Error).message}`), [], 'each in-flight failure is a clear "the server went away" error')
+  t.same(
+    unclear.map((e) => `${(e as Error).message}`),
+    [],
+    'each in-flight failure is a clear "the server went away" error',
+  )
   const stats = pool.connectRetryStats
-  t.ok(stats.retries > 0 && events.length === stats.retries, `the pool waited for the server: ${stats.retries} retries, each an audit event`)
+  t.ok(
+    stats.retries > 0 && events.length === stats.retries,
+    `the pool waited for the server: ${stats.retries} retries, each an audit event`,
+  )
   t.equal(stats.waiting, 0, 'no client is still waiting')
   t.equal(stats.exhausted, 0, 'no connection gave up')
-  t.ok(events.every((e) => e.type === 'connect-retry' && e.reason.length > 0 && e.delayMillis >= 0), 'each retry event says why and how long it waited')
-  t.comment(`answered ${answered}, in-flight failures ${inFlightFailures.length}, idle clients lost ${idleErrors}, retries ${stats.retries} (${stats.recovered} connections recovered, ${stats.waitedMillis} ms waited); first answer ${firstAnswerAfterRestart ? firstAnswerAfterRestart - restartedAt : '?'} ms after the server was ready`)
+  t.ok(
+    events.every((e) => e.type === 'connect-retry' && e.reason.length > 0 && e.delayMillis >= 0),
+    'each retry event says why and how long it waited',
+  )
+  t.comment(
+    `answered ${answered}, in-flight failures ${inFlightFailures.length}, idle clients lost ` +
+      `${idleErrors}, retries ${stats.retries} (${stats.recovered} connections recovered, ` +
+      `${stats.waitedMillis} ms waited); first answer ` +
+      `${firstAnswerAfterRestart ? firstAnswerAfterRestart - restartedAt : '?'} ms after the server was ready`,
+  )
 
   const client = await pool.connect()
   t.equal(client.security.outcome, 'encrypted-verified', 'new connections are verified again')
   client.release()
   await pool.end()
-  t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket left open (once the closing ones have closed)')
+  t.ok(
+    (await socketsSettleTo(socketsBefore)) <= socketsBefore,
+    'no socket left open (once the closing ones have closed)',
+  )
   t.equal(unhandled, 0, 'no unhandled rejection')
 })
 
 t.test('pool.query() (what ORMs call) rides through the restart as well', async (t) => {
-  const pool = createPool({ host: cluster.host, port: cluster.port, user: cluster.user, env: isolatedEnv(), sslmode: 'verify-full', sslrootcert: fixture('ca.crt'), max: 10, connectionTimeoutMillis: 20_000 })
+  const pool = createPool({
+    host: cluster.host,
+    port: cluster.port,
+    user: cluster.user,
+    env: isolatedEnv(),
+    sslmode: 'verify-full',
+    sslrootcert: fixture('ca.crt'),
+    max: 10,
+    connectionTimeoutMillis: 20_000,
+  })
   pool.on('error', () => {})
   await pool.query('select 1')
   // Every idle connection dies with the server; every query below needs a new connection.
   await cluster.restart().then(async () => {
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => pool.query('select $1::int as i', [i])))
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => pool.query('select $1::int as i', [i])),
+    )
     const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[]
-    t.same(failed.map((f) => String(f.reason?.message)).filter((m) => !isInFlightError({ message: m })), [], 'nothing but the dead idle connection may fail')
+    t.same(
+      failed.map((f) => String(f.reason?.message)).filter((m) => !isInFlightError({ message: m })),
+      [],
+      'nothing but the dead idle connection may fail',
+    )
   })
   // Queries issued while the server is down wait for it.
   const down = cluster.restart()
   const during = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => pool.query('select $1::int as i', [i])))
   await down
   const unsent = during.filter((r) => r.status === 'rejected' && !isInFlightError(r.reason)) as PromiseRejectedResult[]
-  t.same(unsent.map((r) => String(r.reason?.message)), [], 'queries issued during the restart were answered once the server was back')
+  t.same(
+    unsent.map((r) => String(r.reason?.message)),
+    [],
+    'queries issued during the restart were answered once the server was back',
+  )
   await pool.end()
 })
 

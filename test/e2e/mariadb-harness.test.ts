@@ -17,7 +17,11 @@ if (why && process.env.CI === 'true') throw new Error(`MariaDB is required in CI
 
 const servers: Record<string, MariaDb> = {}
 if (!why) {
-  const [sslOn, sslOff, required] = await Promise.all([startMariaDb({ ssl: true }), startMariaDb({ ssl: false }), startMariaDb({ ssl: true, requireSecureTransport: true })])
+  const [sslOn, sslOff, required] = await Promise.all([
+    startMariaDb({ ssl: true }),
+    startMariaDb({ ssl: false }),
+    startMariaDb({ ssl: true, requireSecureTransport: true }),
+  ])
   Object.assign(servers, { sslOn, sslOff, required })
   t.teardown(() => Promise.all(Object.values(servers).map((s) => s.stop())))
 }
@@ -39,7 +43,11 @@ t.test('TLS really off: have_ssl DISABLED, the handshake offers no SSL', { skip:
   const [vars] = await c.query("SHOW VARIABLES LIKE 'have_ssl'")
   t.same(vars, [{ Variable_name: 'have_ssl', Value: 'DISABLED' }])
   await c.end()
-  await t.rejects(mysql.createConnection({ ...base(servers.sslOff!), ssl: { ca: CA } }), /does not support secure connection/i, 'asking for TLS fails')
+  await t.rejects(
+    mysql.createConnection({ ...base(servers.sslOff!), ssl: { ca: CA } }),
+    /does not support secure connection/i,
+    'asking for TLS fails',
+  )
 })
 
 t.test('require_secure_transport=ON refuses plaintext, takes TLS', { skip: why ?? false }, async (t) => {
@@ -54,8 +62,15 @@ t.test('require_secure_transport=ON refuses plaintext, takes TLS', { skip: why ?
 
 t.test('the REQUIRE X509 user needs a client certificate', { skip: why ?? false }, async (t) => {
   const x509 = { ...base(servers.sslOn!), user: 'x509user' }
-  await t.rejects(mysql.createConnection({ ...x509, ssl: { ca: CA } }), /Access denied/i, 'TLS without a client certificate is refused')
-  const c = await mysql.createConnection({ ...x509, ssl: { ca: CA, cert: readFileSync(fixture('client.crt')), key: readFileSync(fixture('client.key')) } })
+  await t.rejects(
+    mysql.createConnection({ ...x509, ssl: { ca: CA } }),
+    /Access denied/i,
+    'TLS without a client certificate is refused',
+  )
+  const c = await mysql.createConnection({
+    ...x509,
+    ssl: { ca: CA, cert: readFileSync(fixture('client.crt')), key: readFileSync(fixture('client.key')) },
+  })
   const [rows] = (await c.query('SELECT CURRENT_USER() AS u')) as unknown as [Array<{ u: string }>]
   t.equal(rows[0]!.u, 'x509user@%')
   await c.end()

@@ -37,7 +37,10 @@ async function connectOnce(): Promise<void> {
 t.test('the second connection reads and parses nothing', async (t) => {
   await connectOnce()
   const after1 = { ...materialStats }
-  t.ok(after1.reads >= 3 && after1.parses >= 3 && after1.secureContexts >= 1, 'the first connection loaded the material')
+  t.ok(
+    after1.reads >= 3 && after1.parses >= 3 && after1.secureContexts >= 1,
+    'the first connection loaded the material',
+  )
   await connectOnce()
   await connectOnce()
   t.same(materialStats, after1, 'no read, no parse, no new TLS context')
@@ -57,12 +60,12 @@ t.test('a same-size rewrite with the same mtime is a new version (inode and ctim
   // time (and for a rename, the inode) tells the two apart.
   const pem = readFileSync(fixture('ca.crt'), 'utf8')
   const fixed = new Date('2030-01-01T00:00:00Z')
-  writeFileSync(rootFile, pem + '# version a\n')
+  writeFileSync(rootFile, `${pem}# version a\n`)
   utimesSync(rootFile, fixed, fixed)
   await connectOnce()
   const stamp = statSync(rootFile)
   const before = { ...materialStats }
-  writeFileSync(rootFile, pem + '# version b\n')
+  writeFileSync(rootFile, `${pem}# version b\n`)
   utimesSync(rootFile, fixed, fixed)
   t.equal(statSync(rootFile).mtimeMs, stamp.mtimeMs, 'same mtime')
   t.equal(statSync(rootFile).size, stamp.size, 'same size')
@@ -72,7 +75,7 @@ t.test('a same-size rewrite with the same mtime is a new version (inode and ctim
   // A file renamed over the path (a new inode) with the same size and mtime: read again too.
   const before2 = { ...materialStats }
   const replacement = join(home, 'ca-new.crt')
-  writeFileSync(replacement, pem + '# version c\n')
+  writeFileSync(replacement, `${pem}# version c\n`)
   utimesSync(replacement, fixed, fixed)
   renameSync(replacement, rootFile)
   await connectOnce()

@@ -15,7 +15,12 @@ const why = mariadbProblem()
 if (why && process.env.CI === 'true') throw new Error(`MariaDB is required in CI: ${why}`)
 
 if (!why) {
-  const servers = await startMariaDbs(Object.fromEntries(MYSQL_SERVER_KINDS.map((k) => [k.name, k.server])) as Record<string, Parameters<typeof startMariaDbs>[0][string]>)
+  const servers = await startMariaDbs(
+    Object.fromEntries(MYSQL_SERVER_KINDS.map((k) => [k.name, k.server])) as Record<
+      string,
+      Parameters<typeof startMariaDbs>[0][string]
+    >,
+  )
   t.teardown(() => servers.stopAll())
 
   t.test('every cell of the table', async (t) => {
@@ -33,7 +38,14 @@ if (!why) {
 
   t.test('a refused cell leaves no socket open and names each attempt', async (t) => {
     const before = await openSocketCount()
-    const error = await connectMysql({ host: '127.0.0.1', port: servers['tls-off']!.port, user: 'app', sslMode: 'REQUIRED', optionFiles: false, env: {} }).then(
+    const error = await connectMysql({
+      host: '127.0.0.1',
+      port: servers['tls-off']!.port,
+      user: 'app',
+      sslMode: 'REQUIRED',
+      optionFiles: false,
+      env: {},
+    }).then(
       () => undefined,
       (e: unknown) => e as { code: string; attempts: unknown[] },
     )

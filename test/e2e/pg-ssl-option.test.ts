@@ -20,7 +20,13 @@ t.teardown(() => clusters.stopAll())
 
 const CA = readFileSync(fixture('ca.crt'))
 const OTHER_CA = readFileSync(fixture('other-ca.crt'))
-const at = (c: { port: number; user: string }, extra: ConnectOptions = {}): ConnectOptions => ({ host: 'localhost', port: c.port, user: c.user, env: isolatedEnv(), ...extra })
+const at = (c: { port: number; user: string }, extra: ConnectOptions = {}): ConnectOptions => ({
+  host: 'localhost',
+  port: c.port,
+  user: c.user,
+  env: isolatedEnv(),
+  ...extra,
+})
 
 t.test('ssl: { ca } verifies the chain and the host name (pg: rejectUnauthorized defaults to true)', async (t) => {
   const client = await connect(at(clusters.sslOn, { ssl: { ca: CA } }))
@@ -31,7 +37,9 @@ t.test('ssl: { ca } verifies the chain and the host name (pg: rejectUnauthorized
   await client.end()
   const wrong = await rejection(connect(at(clusters.sslOn, { ssl: { ca: OTHER_CA } })))
   t.equal(wrong.code, 'CERT_VERIFY_FAILED')
-  const byIp = await rejection(connect(at(clusters.sslOn, { host: '127.0.0.2', hostaddr: '127.0.0.1', ssl: { ca: CA } })))
+  const byIp = await rejection(
+    connect(at(clusters.sslOn, { host: '127.0.0.2', hostaddr: '127.0.0.1', ssl: { ca: CA } })),
+  )
   t.equal(byIp.code, 'HOSTNAME_MISMATCH', 'the host name is checked, as Node does for pg')
   const servername = await connect(at(clusters.sslOn, { host: '127.0.0.1', ssl: { ca: CA, servername: 'localhost' } }))
   t.equal(servername.security.hostnameVerified, true, 'ssl.servername is the name checked (and sent as SNI)')
@@ -40,11 +48,23 @@ t.test('ssl: { ca } verifies the chain and the host name (pg: rejectUnauthorized
 
 t.test('ssl: true uses the system trust store (SSL_CERT_FILE), verify-full', async (t) => {
   const home = isolatedEnv().HOME!
-  const client = await connect(at(clusters.sslOn, { ssl: true, env: { HOME: home, SSL_CERT_FILE: fixture('ca.crt'), SSL_CERT_DIR: join(home, 'none') } }))
+  const client = await connect(
+    at(clusters.sslOn, {
+      ssl: true,
+      env: { HOME: home, SSL_CERT_FILE: fixture('ca.crt'), SSL_CERT_DIR: join(home, 'none') },
+    }),
+  )
   t.equal(client.security.effectiveMode, 'verify-full')
   t.match(client.security.rootCertificate, /^system \(file .*ca\.crt/)
   await client.end()
-  const untrusted = await rejection(connect(at(clusters.sslOn, { ssl: true, env: { HOME: home, SSL_CERT_FILE: fixture('other-ca.crt'), SSL_CERT_DIR: join(home, 'none') } })))
+  const untrusted = await rejection(
+    connect(
+      at(clusters.sslOn, {
+        ssl: true,
+        env: { HOME: home, SSL_CERT_FILE: fixture('other-ca.crt'), SSL_CERT_DIR: join(home, 'none') },
+      }),
+    ),
+  )
   t.equal(untrusted.code, 'CERT_VERIFY_FAILED')
 })
 
@@ -53,14 +73,21 @@ t.test('ssl: { rejectUnauthorized: false } encrypts without verifying; strings a
   t.equal(client.security.outcome, 'encrypted', 'encrypted, nothing verified (the ca is not used as a root)')
   t.equal((await serverView(client)).ssl, true)
   await client.end()
-  for (const [ssl, mode] of [['require', 'require'], ['no-verify', 'require'], ['prefer', 'prefer'], ['disable', 'disable']] as const) {
+  for (const [ssl, mode] of [
+    ['require', 'require'],
+    ['no-verify', 'require'],
+    ['prefer', 'prefer'],
+    ['disable', 'disable'],
+  ] as const) {
     const c = await connect(at(clusters.sslOn, { ssl }))
     t.equal(c.security.requestedMode, mode, `ssl: '${ssl}'`)
     await c.end()
   }
   const refused = await rejection(connect(at(clusters.requireSsl, { ssl: false })))
   t.equal(refused.sslCode, 'SSL_REQUIRED_BY_SERVER', 'ssl: false is sslmode=disable')
-  const keyword = await connect(at(clusters.sslOn, { ssl: { rejectUnauthorized: false }, sslmode: 'verify-ca', sslrootcert: fixture('ca.crt') }))
+  const keyword = await connect(
+    at(clusters.sslOn, { ssl: { rejectUnauthorized: false }, sslmode: 'verify-ca', sslrootcert: fixture('ca.crt') }),
+  )
   t.equal(keyword.security.effectiveMode, 'verify-ca', 'libpq keywords win over what ssl implies')
   await keyword.end()
 })
@@ -68,7 +95,12 @@ t.test('ssl: { rejectUnauthorized: false } encrypts without verifying; strings a
 t.test('ssl: { ca, cert, key, passphrase } authenticates with the client certificate', async (t) => {
   const client = await connect(
     at(clusters.clientCert, {
-      ssl: { ca: CA, cert: readFileSync(fixture('client.crt')), key: readFileSync(fixture('client-encrypted.key')), passphrase: 'fixture-passphrase' },
+      ssl: {
+        ca: CA,
+        cert: readFileSync(fixture('client.crt')),
+        key: readFileSync(fixture('client-encrypted.key')),
+        passphrase: 'fixture-passphrase',
+      },
     }),
   )
   t.equal(client.security.clientCertificateSent, true)
@@ -82,13 +114,29 @@ t.test('ssl: { ca, cert, key, passphrase } authenticates with the client certifi
   t.notOk(Object.keys(ssl).includes('key'), 'but not enumerable')
   t.notMatch(JSON.stringify(ssl), /PRIVATE KEY|fixture-passphrase/)
   await client.end()
-  const wrongPass = await rejection(connect(at(clusters.clientCert, { ssl: { ca: CA, cert: readFileSync(fixture('client.crt')), key: readFileSync(fixture('client-encrypted.key')), passphrase: 'wrong' } })))
+  const wrongPass = await rejection(
+    connect(
+      at(clusters.clientCert, {
+        ssl: {
+          ca: CA,
+          cert: readFileSync(fixture('client.crt')),
+          key: readFileSync(fixture('client-encrypted.key')),
+          passphrase: 'wrong',
+        },
+      }),
+    ),
+  )
   t.equal(wrongPass.code, 'KEY_DECRYPT_FAILED')
   t.notMatch(wrongPass.message, /wrong/)
 })
 
 t.test('what has no libpq equivalent is refused by name', async (t) => {
-  for (const [name, value] of [['checkServerIdentity', () => undefined], ['secureContext', {}], ['ciphers', 'HIGH'], ['pfx', Buffer.alloc(1)]] as const) {
+  for (const [name, value] of [
+    ['checkServerIdentity', () => undefined],
+    ['secureContext', {}],
+    ['ciphers', 'HIGH'],
+    ['pfx', Buffer.alloc(1)],
+  ] as const) {
     const error = await rejection(new SslClient(at(clusters.sslOn, { ssl: { [name]: value } as never })).connect())
     t.equal(error.code, 'INVALID_SETTING', name)
     t.equal(error.setting, `ssl.${name}`)
@@ -99,7 +147,9 @@ t.test('what has no libpq equivalent is refused by name', async (t) => {
 t.test("an environment policy is never weakened by pg's ssl option", async (t) => {
   const file = join(isolatedEnv().HOME!, 'policy.json')
   writeFileSync(file, JSON.stringify({ minimumMode: 'verify-full' }))
-  const error = await rejection(connect(at(clusters.sslOn, { ssl: { rejectUnauthorized: false }, env: { ...isolatedEnv(), PGSSLPOLICY: file } })))
+  const error = await rejection(
+    connect(at(clusters.sslOn, { ssl: { rejectUnauthorized: false }, env: { ...isolatedEnv(), PGSSLPOLICY: file } })),
+  )
   t.equal(error.code, 'POLICY_VIOLATION')
   t.equal(error.rule, 'minimumMode')
 })

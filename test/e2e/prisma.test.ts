@@ -47,9 +47,14 @@ let adapter: PrismaPg
 if (mode === 'register') {
   adapter = new PrismaPg({ host: 'localhost', port: Number(port), user, database: 'postgres' })
 } else {
-  pool = createPool({ host: 'localhost', port: Number(port), user, database: 'postgres', sslmode: 'verify-full', sslrootcert: ca, env: { HOME: process.env.HOME } })
+  pool = createPool({
+    host: 'localhost', port: Number(port), user, database: 'postgres',
+    sslmode: 'verify-full', sslrootcert: ca, env: { HOME: process.env.HOME },
+  })
   out.poolIsPgPool = pool instanceof pg.Pool
-  pool.on('connect', (client) => void (out.outcome = (client as unknown as { security: { outcome: string } }).security.outcome))
+  pool.on('connect', (client) => {
+    out.outcome = (client as unknown as { security: { outcome: string } }).security.outcome
+  })
   adapter = new PrismaPg(pool)
 }
 const prisma = new PrismaClient({ adapter })
@@ -57,10 +62,12 @@ try {
   await prisma.$executeRawUnsafe('create table if not exists "Note" (id int primary key, body text not null)')
   await prisma.note.upsert({ where: { id: 1 }, create: { id: 1, body: 'kept' }, update: {} })
   out.notes = await prisma.note.findMany()
-  out.ssl = ((await prisma.$queryRawUnsafe('select ssl from pg_stat_ssl where pid = pg_backend_pid()')) as Array<{ ssl: boolean }>)[0]?.ssl
+  const sslRows = await prisma.$queryRawUnsafe('select ssl from pg_stat_ssl where pid = pg_backend_pid()')
+  out.ssl = (sslRows as Array<{ ssl: boolean }>)[0]?.ssl
 } catch (error) {
   const e = error as { code?: string; sslCode?: string; cause?: { code?: string }; message: string }
-  out.error = JSON.stringify(error, Object.getOwnPropertyNames(error)).match(/(CERT_VERIFY_FAILED|SSL_DISABLED_ON_SERVER|HOSTNAME_MISMATCH)/)?.[1] ?? e.message
+  const codes = /(CERT_VERIFY_FAILED|SSL_DISABLED_ON_SERVER|HOSTNAME_MISMATCH)/
+  out.error = JSON.stringify(error, Object.getOwnPropertyNames(error)).match(codes)?.[1] ?? e.message
 }
 await prisma.$disconnect()
 await pool?.end()
@@ -74,32 +81,63 @@ if (why) {
 } else {
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
-  const app = installApp('prisma', ['prisma@7', '@prisma/client@7', '@prisma/adapter-pg@7', 'pg', 'tsx'], { 'schema.prisma': SCHEMA, 'prisma.config.ts': CONFIG, 'app.ts': APP })
-  t.ok(app.install.ok, `npm install prisma@7 @prisma/client@7 @prisma/adapter-pg@7 pg tsx pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
+  const app = installApp('prisma', ['prisma@7', '@prisma/client@7', '@prisma/adapter-pg@7', 'pg', 'tsx'], {
+    'schema.prisma': SCHEMA,
+    'prisma.config.ts': CONFIG,
+    'app.ts': APP,
+  })
+  t.ok(
+    app.install.ok,
+    `npm install prisma@7 @prisma/client@7 @prisma/adapter-pg@7 pg tsx pg-sslmode (${app.install.ms} ` +
+      `ms)${app.install.ok ? '' : `: ${app.install.error}`}`,
+  )
   const env = { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) }
   const generate = spawnSync(join(app.dir, 'node_modules', '.bin', 'prisma'), ['generate'], {
     cwd: app.dir,
     encoding: 'utf8',
     timeout: 120_000,
     // Any existing file: generate does not run the schema engine, but the CLI would download one.
-    env: { ...env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    env: {
+      ...env,
+      PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
+      CHECKPOINT_DISABLE: '1',
+      PRISMA_HIDE_UPDATE_MESSAGE: '1',
+    },
   })
-  t.equal(generate.status, 0, `prisma generate without downloads: ${(generate.stdout + generate.stderr).trim().split('\n').slice(-2).join(' | ')}`)
+  t.equal(
+    generate.status,
+    0,
+    `prisma generate without downloads: ` +
+      `${(generate.stdout + generate.stderr).trim().split('\n').slice(-2).join(' | ')}`,
+  )
   const tsx = join(app.dir, 'node_modules', '.bin', 'tsx')
   const args = [String(cluster.port), cluster.user]
 
   t.test('@prisma/adapter-pg over createPool(): verify-full, rows, TLS seen by the server', async (t) => {
     const run = runInApp(app, [tsx, 'app.ts', ...args, fixture('ca.crt'), 'pool'], env)
     t.equal(run.status, 0, run.stderr)
-    t.same(run.result, { poolIsPgPool: true, outcome: 'encrypted-verified', notes: [{ id: 1, body: 'kept' }], ssl: true })
+    t.same(run.result, {
+      poolIsPgPool: true,
+      outcome: 'encrypted-verified',
+      notes: [{ id: 1, body: 'kept' }],
+      ssl: true,
+    })
   })
 
   t.test('@prisma/adapter-pg under pg-sslmode/register: the environment decides, a wrong CA is refused', async (t) => {
     const registerEnv = { ...env, PGSSLMODE: 'verify-full', PGSSLROOTCERT: fixture('ca.crt'), PGSSLREGISTER: 'quiet' }
-    const run = runInApp(app, [process.execPath, '--import', 'pg-sslmode/register', '--import', 'tsx', 'app.ts', ...args, '', 'register'], registerEnv)
+    const run = runInApp(
+      app,
+      [process.execPath, '--import', 'pg-sslmode/register', '--import', 'tsx', 'app.ts', ...args, '', 'register'],
+      registerEnv,
+    )
     t.equal(run.status, 0, run.stderr)
     t.same(run.result, { notes: [{ id: 1, body: 'kept' }], ssl: true })
-    const refused = runInApp(app, [process.execPath, '--import', 'pg-sslmode/register', '--import', 'tsx', 'app.ts', ...args, '', 'register'], { ...registerEnv, PGSSLROOTCERT: fixture('other-ca.crt') })
+    const refused = runInApp(
+      app,
+      [process.execPath, '--import', 'pg-sslmode/register', '--import', 'tsx', 'app.ts', ...args, '', 'register'],
+      { ...registerEnv, PGSSLROOTCERT: fixture('other-ca.crt') },
+    )
     t.equal(refused.result.error, 'CERT_VERIFY_FAILED', 'PGSSLROOTCERT is read as libpq reads it (plain pg ignores it)')
   })
 }

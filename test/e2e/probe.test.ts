@@ -22,21 +22,37 @@ const clusters = await startClusters({
 t.teardown(() => clusters.stopAll())
 
 function runProbe(conninfo: string, ...args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [bin, 'probe', conninfo, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...isolatedEnv() } })
+  const r = spawnSync(process.execPath, [bin, 'probe', conninfo, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...isolatedEnv() },
+  })
   return { code: r.status, out: r.stdout + r.stderr }
 }
 
-for (const [name, serverSsl, requireSsl] of [['ssl=on require_ssl=on', true, true], ['ssl=on require_ssl=off', true, false], ['ssl=off', false, false]] as const) {
+for (const [name, serverSsl, requireSsl] of [
+  ['ssl=on require_ssl=on', true, true],
+  ['ssl=on require_ssl=off', true, false],
+  ['ssl=off', false, false],
+] as const) {
   t.test(`probe of a server with ${name}`, async (t) => {
     const c = clusters[name]
     const { code, out } = runProbe(`host=${c.host} port=${c.port} user=app sslrootcert=${fixture('ca.crt')}`, '--json')
     t.equal(code, 0, out)
     const report = JSON.parse(out) as ProbeReport
-    t.same(report.server, { ssl: serverSsl, requireSsl: serverSsl ? requireSsl : 'unknown' }, 'the server columns are read off the answers')
+    t.same(
+      report.server,
+      { ssl: serverSsl, requireSsl: serverSsl ? requireSsl : 'unknown' },
+      'the server columns are read off the answers',
+    )
     for (const cell of seedTable('postgres').filter((x) => x.serverSsl === serverSsl && x.requireSsl === requireSsl)) {
       const row = report.modes.find((m) => m.mode === cell.mode)!
       if (cell.error) t.equal(row.code, cell.error, `${cell.mode}: ${cell.wording}`)
-      else t.equal(row.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', `${cell.mode}: ${cell.wording} (probe: ${row.result})`)
+      else
+        t.equal(
+          row.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted',
+          cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted',
+          `${cell.mode}: ${cell.wording} (probe: ${row.result})`,
+        )
     }
     if (serverSsl) {
       t.same(report.tlsVersions, { 'TLSv1.2': true, 'TLSv1.3': true })
@@ -51,7 +67,11 @@ t.test('human output and --policy', async (t) => {
   t.equal(text.code, 1, 'strict needs a CRL, which this probe does not give')
   t.match(text.out, /server ssl=on, require_ssl=off/)
   t.match(text.out, /policy: NOT satisfied — .*requireCrl/)
-  const ok = runProbe(`host=${c.host} port=${c.port} user=app sslrootcert=${fixture('ca.crt')} sslcrl=${fixture('ca-empty.crl')}`, '--policy', 'strict')
+  const ok = runProbe(
+    `host=${c.host} port=${c.port} user=app sslrootcert=${fixture('ca.crt')} sslcrl=${fixture('ca-empty.crl')}`,
+    '--policy',
+    'strict',
+  )
   t.equal(ok.code, 0, ok.out)
   t.match(ok.out, /policy: satisfied — connected with verify-full, TLSv1\.3/)
   t.equal(runProbe('').code, 2)

@@ -5,11 +5,13 @@
  */
 import t, { type Test } from 'tap'
 import { createServer, type Server, type Socket } from 'node:net'
-import { connect, PgSslError } from '../../lib/index.js'
+import { connect, type PgSslError } from '../../lib/index.js'
 import { startCluster } from '../../scripts/harness.js'
 import { isolatedEnv, openSocketCount, socketsSettleTo, endsWithNoOpenSockets } from '../support.js'
 
-async function testPeer(onConnection: (socket: Socket) => void): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
+async function testPeer(
+  onConnection: (socket: Socket) => void,
+): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
@@ -78,9 +80,15 @@ t.test('an answer that is not S, N or E', async (t) => {
 })
 
 t.test('a peer that closes during the handshake: SSL_HANDSHAKE_FAILED, then prefer tries plaintext', async (t) => {
-  const peer = await testPeer((socket) => socket.once('data', () => socket.write('S', () => socket.once('data', () => socket.destroy()))))
+  const peer = await testPeer((socket) =>
+    socket.once('data', () => socket.write('S', () => socket.once('data', () => socket.destroy()))),
+  )
   const error = await failure({ ...base, port: peer.port, sslmode: 'prefer', connectionTimeoutMillis: 3000 })
-  t.match(error.attempts, [{ ssl: true, failure: { code: 'SSL_HANDSHAKE_FAILED' } }, { ssl: false }], 'the handshake failure let prefer retry in plaintext')
+  t.match(
+    error.attempts,
+    [{ ssl: true, failure: { code: 'SSL_HANDSHAKE_FAILED' } }, { ssl: false }],
+    'the handshake failure let prefer retry in plaintext',
+  )
 })
 
 t.test('several hosts are tried in order; the report names the one that answered', async (t) => {
@@ -89,7 +97,12 @@ t.test('several hosts are tried in order; the report names the one that answered
   await new Promise<void>((resolve) => closed.server.close(() => resolve()))
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
-  const client = await connect({ ...base, host: `127.0.0.1,${cluster.host}`, port: `${port},${cluster.port}`, sslmode: 'require' })
+  const client = await connect({
+    ...base,
+    host: `127.0.0.1,${cluster.host}`,
+    port: `${port},${cluster.port}`,
+    sslmode: 'require',
+  })
   t.equal(client.security.port, cluster.port)
   t.match(client.security.attempts, [
     { port, result: 'failed', failure: { code: 'CONNECTION_FAILED' } },
@@ -164,7 +177,10 @@ t.test('garbage after a valid start is refused', async (t) => {
   huge.write('S', 0)
   huge.writeUInt32BE(1_000_000, 1)
   const parameterPeer = await testPeer(afterStartup(Buffer.concat([AUTH_OK, huge])))
-  t.match((await fastFailure(t, parameterPeer.port)).message, /lost synchronization with server: got message type "S", length 1000000/)
+  t.match(
+    (await fastFailure(t, parameterPeer.port)).message,
+    /lost synchronization with server: got message type "S", length 1000000/,
+  )
 })
 
 t.test("a server that sends 'S' then closes: prefer's error keeps both attempts' reasons", async (t) => {
@@ -172,13 +188,20 @@ t.test("a server that sends 'S' then closes: prefer's error keeps both attempts'
   let connections = 0
   const peer = await testPeer((socket) => {
     connections++
-    if (connections === 1) socket.once('data', () => socket.write('S', () => socket.once('data', () => socket.destroy())))
+    if (connections === 1)
+      socket.once('data', () => socket.write('S', () => socket.once('data', () => socket.destroy())))
     else afterStartup(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'))(socket)
   })
   const error = await failure({ ...base, port: peer.port, sslmode: 'prefer' })
   t.equal(error.code, 'PROTOCOL_VIOLATION', 'the last attempt decides the code')
-  t.match(error.message, /expected authentication request from server, but received H \(earlier attempt: SSL handshake failed/)
-  t.match(error.attempts, [{ ssl: true, failure: { code: 'SSL_HANDSHAKE_FAILED' } }, { ssl: false, failure: { code: 'PROTOCOL_VIOLATION' } }])
+  t.match(
+    error.message,
+    /expected authentication request from server, but received H \(earlier attempt: SSL handshake failed/,
+  )
+  t.match(error.attempts, [
+    { ssl: true, failure: { code: 'SSL_HANDSHAKE_FAILED' } },
+    { ssl: false, failure: { code: 'PROTOCOL_VIOLATION' } },
+  ])
 })
 
 t.test('a real server is not disturbed by the check (start-up messages of every kind pass)', async (t) => {

@@ -12,7 +12,8 @@ import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
 
 const psql = spawnSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).stdout.trim()
 if (!psql) {
-  if (process.env.CI === 'true') t.fail('psql (libpq) is required on CI for the comparison with libpq: install postgresql-client')
+  if (process.env.CI === 'true')
+    t.fail('psql (libpq) is required on CI for the comparison with libpq: install postgresql-client')
   else t.comment('psql not found: skipping the comparison with libpq (install postgresql-client to run it)')
   t.end()
 } else {
@@ -41,7 +42,8 @@ if (!psql) {
       const client = await connect({ connectionString: conninfo, env: { HOME: home } })
       const server = await serverView(client)
       await client.end()
-      if (server.ssl !== client.security.encrypted) return { seen: 'failed', detail: 'report disagrees with pg_stat_ssl' }
+      if (server.ssl !== client.security.encrypted)
+        return { seen: 'failed', detail: 'report disagrees with pg_stat_ssl' }
       return { seen: server.ssl ? 'encrypted' : 'plaintext', detail: client.security.outcome }
     } catch (error) {
       return { seen: 'failed', detail: `${(error as { code?: string }).code}: ${(error as Error).message}` }
@@ -72,15 +74,24 @@ if (!psql) {
   t.test(`libpq and pg-sslmode agree (server PostgreSQL ${binaries.version})`, async (t) => {
     const clusters: Record<string, Cluster> = {}
     t.teardown(() => Promise.all(Object.values(clusters).map((c) => c.stop())))
-    await Promise.all(Object.entries(SERVERS).map(async ([name, opts]) => (clusters[name] = await startCluster({ ...opts, binaries }))))
+    await Promise.all(
+      Object.entries(SERVERS).map(async ([name, opts]) => (clusters[name] = await startCluster({ ...opts, binaries }))),
+    )
     const home = isolatedEnv().HOME!
     let compared = 0
     for (const [serverName, cluster] of Object.entries(clusters)) {
       for (const mode of SSL_MODES) {
         for (const [rootName, root] of Object.entries(ROOTS)) {
-          const conninfo = `host=${cluster.host} port=${cluster.port} user=${cluster.user} dbname=${cluster.database} sslmode=${mode}` + (root ? ` ${root}` : '')
+          const conninfo =
+            `host=${cluster.host} port=${cluster.port} user=${cluster.user} ` +
+            `dbname=${cluster.database} sslmode=${mode}${root ? ` ${root}` : ''}`
           const [libpq, ours] = await Promise.all([viaPsql(conninfo, home), viaUs(conninfo, home)])
-          t.equal(ours.seen, libpq.seen, `${serverName}, sslmode=${mode}, ${rootName}: libpq ${libpq.seen} (${libpq.detail}), pg-sslmode ${ours.seen} (${ours.detail})`)
+          t.equal(
+            ours.seen,
+            libpq.seen,
+            `${serverName}, sslmode=${mode}, ${rootName}: libpq ${libpq.seen} (${libpq.detail}), ` +
+              `pg-sslmode ${ours.seen} (${ours.detail})`,
+          )
           compared++
         }
       }

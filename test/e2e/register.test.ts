@@ -29,7 +29,12 @@ interface Outcome {
   error?: { code: string | null; message: string }
 }
 
-function run(script: string, args: string[], nodeFlags: string[], env: Record<string, string> = {}): Promise<{ outcome: Outcome | undefined; stderr: string; code: number }> {
+function run(
+  script: string,
+  args: string[],
+  nodeFlags: string[],
+  env: Record<string, string> = {},
+): Promise<{ outcome: Outcome | undefined; stderr: string; code: number }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -65,10 +70,14 @@ function run(script: string, args: string[], nodeFlags: string[], env: Record<st
   })
 }
 
-function verified(t: import("tap").Test, outcome: Outcome | undefined, stderr: string): void {
+function verified(t: import('tap').Test, outcome: Outcome | undefined, stderr: string): void {
   t.same(outcome?.error, undefined, `no error (${stderr.split('\n').filter(Boolean).slice(-3).join(' | ')})`)
-  t.equal(outcome?.rows?.[0]?.ssl, true, 'the server saw the ORM\'s query over TLS (pg_stat_ssl)')
-  t.match(outcome?.security, { outcome: 'encrypted-verified', requestedMode: 'verify-full', hostnameVerified: true }, 'PGSSLMODE=verify-full with PGSSLROOTCERT, as libpq reads them')
+  t.equal(outcome?.rows?.[0]?.ssl, true, "the server saw the ORM's query over TLS (pg_stat_ssl)")
+  t.match(
+    outcome?.security,
+    { outcome: 'encrypted-verified', requestedMode: 'verify-full', hostnameVerified: true },
+    'PGSSLMODE=verify-full with PGSSLROOTCERT, as libpq reads them',
+  )
 }
 
 const libraries: Array<[name: string, script: string, flag: string, register: string]> = [
@@ -81,13 +90,21 @@ for (const [name, script, flag, register] of libraries) {
   t.test(`${name}: node ${flag} pg-sslmode/register, no code change`, async (t) => {
     const { outcome, stderr } = await run(script, ['register'], [flag, register])
     verified(t, outcome, stderr)
-    t.match(stderr, /pg-sslmode\/register: pg \d+\.\d+\.\d+ at \S+ now connects with libpq's sslmode semantics/, 'a start-up line says which pg copies are covered')
-    if (name === 'pg-promise') t.match(stderr, /pg-promise\/node_modules\/pg now connects/, 'pg-promise\'s own nested copy of pg is covered too')
+    t.match(
+      stderr,
+      /pg-sslmode\/register: pg \d+\.\d+\.\d+ at \S+ now connects with libpq's sslmode semantics/,
+      'a start-up line says which pg copies are covered',
+    )
+    if (name === 'pg-promise')
+      t.match(stderr, /pg-promise\/node_modules\/pg now connects/, "pg-promise's own nested copy of pg is covered too")
   })
 
   t.test(`${name}: without pg-sslmode, the same settings do not give a verified connection (control)`, async (t) => {
     const { outcome } = await run(script, ['register'], [])
-    t.ok(outcome?.error !== undefined || outcome?.security == null, `plain pg ignores PGSSLROOTCERT and has no report: ${outcome?.error?.message ?? 'no security report'}`)
+    t.ok(
+      outcome?.error !== undefined || outcome?.security == null,
+      `plain pg ignores PGSSLROOTCERT and has no report: ${outcome?.error?.message ?? 'no security report'}`,
+    )
   })
 }
 
@@ -96,28 +113,48 @@ t.test('NODE_OPTIONS=--import pg-sslmode/register works the same (any launcher)'
   verified(t, outcome, stderr)
 })
 
-t.test('TypeORM\'s own hook: driver: pgDriver', async (t) => {
+t.test("TypeORM's own hook: driver: pgDriver", async (t) => {
   const { outcome, stderr } = await run('typeorm.mjs', ['driver'], [])
   verified(t, outcome, stderr)
 })
 
-t.test('Sequelize\'s own hook: dialectModule: pgDriver', async (t) => {
+t.test("Sequelize's own hook: dialectModule: pgDriver", async (t) => {
   const { outcome, stderr } = await run('sequelize.cjs', ['driver'], [])
   verified(t, outcome, stderr)
 })
 
-t.test('an ORM\'s ssl option cannot weaken the environment\'s policy', async (t) => {
+t.test("an ORM's ssl option cannot weaken the environment's policy", async (t) => {
   const policyFile = join(tmpdir(), `pg-sslmode-register-policy-${process.pid}.json`)
   writeFileSync(policyFile, JSON.stringify({ minimumMode: 'verify-ca' }))
   for (const [name, script, flag, register] of libraries.slice(0, 2)) {
-    const { outcome } = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: 'false', PGSSLMODE: 'disable' })
+    const { outcome } = await run(script, ['register'], [flag, register], {
+      PGSSLPOLICY: policyFile,
+      ORM_SSL: 'false',
+      PGSSLMODE: 'disable',
+    })
     t.equal(outcome?.error?.code, 'POLICY_VIOLATION', `${name} with ssl: false: ${outcome?.error?.message}`)
-    t.match(outcome?.error?.message, /minimumMode \(set by env:PGSSLPOLICY=/, 'the violation names the environment\'s rule')
+    t.match(
+      outcome?.error?.message,
+      /minimumMode \(set by env:PGSSLPOLICY=/,
+      "the violation names the environment's rule",
+    )
     // With PGSSLMODE=verify-full the ORM's ssl: false is the weaker of two TLS sources: the stricter applies.
     const stricter = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: 'false' })
-    t.match(stricter.outcome?.security, { outcome: 'encrypted-verified', requestedMode: 'verify-full' }, `${name} with ssl: false under PGSSLMODE=verify-full: verify-full`)
-    const lax = await run(script, ['register'], [flag, register], { PGSSLPOLICY: policyFile, ORM_SSL: JSON.stringify({ rejectUnauthorized: false }) })
-    t.match(lax.outcome?.security, { outcome: 'encrypted-verified' }, `${name} with rejectUnauthorized: false still verifies: the root CA is there (libpq's require rule) and the policy asks for it`)
+    t.match(
+      stricter.outcome?.security,
+      { outcome: 'encrypted-verified', requestedMode: 'verify-full' },
+      `${name} with ssl: false under PGSSLMODE=verify-full: verify-full`,
+    )
+    const lax = await run(script, ['register'], [flag, register], {
+      PGSSLPOLICY: policyFile,
+      ORM_SSL: JSON.stringify({ rejectUnauthorized: false }),
+    })
+    t.match(
+      lax.outcome?.security,
+      { outcome: 'encrypted-verified' },
+      `${name} with rejectUnauthorized: false still verifies: the root CA is there (libpq's require ` +
+        `rule) and the policy asks for it`,
+    )
   }
 })
 

@@ -19,7 +19,6 @@ t.teardown(async () => {
 })
 const options = { host: peer.host, port: peer.port, user: cluster.user, env: isolatedEnv() }
 
-
 for (const dialect of ['opengauss', 'gaussdb'] as const) {
   t.test(`${dialect}: allow retries with SSL after 57P03`, async (t) => {
     const client = await connect({ ...options, dialect, sslmode: 'allow' })
@@ -60,14 +59,23 @@ t.test("the seed table's require_ssl=on row, against the openGauss-like refusal"
   for (const dialect of ['postgres', 'opengauss', 'gaussdb'] as const) {
     for (const cell of seedTable(dialect).filter((c) => c.serverSsl && c.requireSsl)) {
       const verifies = cell.mode === 'verify-ca' || cell.mode === 'verify-full'
-      const run = connect({ ...options, dialect, sslmode: cell.mode, ...(verifies ? { sslrootcert: privateCopy('ca.crt') } : {}) })
+      const run = connect({
+        ...options,
+        dialect,
+        sslmode: cell.mode,
+        ...(verifies ? { sslrootcert: privateCopy('ca.crt') } : {}),
+      })
       // PostgreSQL's libpq does not retry allow with SSL after 57P03: the documented difference.
       const expectedError = dialect === 'postgres' && cell.mode === 'allow' ? 'SSL_REQUIRED_BY_SERVER' : cell.error
       if (expectedError) {
         t.equal((await rejection(run)).sslCode, expectedError, `${dialect} ${cell.mode}: ${expectedError}`)
       } else {
         const client = await run
-        t.equal(client.security.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted', `${dialect} ${cell.mode}: ${cell.wording}`)
+        t.equal(
+          client.security.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted',
+          cell.outcome === 'unencrypted' ? 'unencrypted' : 'encrypted',
+          `${dialect} ${cell.mode}: ${cell.wording}`,
+        )
         await client.end()
       }
     }

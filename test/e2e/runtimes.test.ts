@@ -27,10 +27,22 @@ if (why) {
     'registered.mjs': REGISTERED_APP,
     'register-first.mjs': "import 'pg-sslmode/register'\nawait import('./registered.mjs')\n",
   })
-  t.ok(app.install.ok, `npm install pg bun@${RUNTIMES.bun} deno@${RUNTIMES.deno} pg-sslmode (${app.install.ms} ms)${app.install.ok ? '' : `: ${app.install.error}`}`)
+  t.ok(
+    app.install.ok,
+    `npm install pg bun@${RUNTIMES.bun} deno@${RUNTIMES.deno} pg-sslmode (${app.install.ms} ` +
+      `ms)${app.install.ok ? '' : `: ${app.install.error}`}`,
+  )
   const bin = (name: string): string => join(app.dir, 'node_modules', '.bin', name)
   const env = { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'pg-sslmode-home-')) }
-  const pgEnv = { ...env, PGHOST: 'localhost', PGPORT: String(cluster.port), PGUSER: cluster.user, PGSSLMODE: 'verify-full', PGSSLROOTCERT: fixture('ca.crt'), PGSSLREGISTER: 'quiet' }
+  const pgEnv = {
+    ...env,
+    PGHOST: 'localhost',
+    PGPORT: String(cluster.port),
+    PGUSER: cluster.user,
+    PGSSLMODE: 'verify-full',
+    PGSSLROOTCERT: fixture('ca.crt'),
+    PGSSLREGISTER: 'quiet',
+  }
   const args = [String(cluster.port), cluster.user, fixture('ca.crt'), fixture('other-ca.crt')]
   const runtimes: Array<[name: string, run: string[], registered: string[]]> = [
     ['Bun', [bin('bun'), 'app.mjs'], [bin('bun'), '--preload', 'pg-sslmode/register', 'registered.mjs']],
@@ -44,7 +56,11 @@ if (why) {
       t.equal(checks.status, 0, checks.stderr)
       t.match(checks.result, CHECKS_PASS)
       const covered = runInApp(app, registered, pgEnv)
-      t.same(covered.result, { security: 'encrypted-verified', mode: 'verify-full' }, `register covers a plain pg.Client ${covered.stderr}`)
+      t.same(
+        covered.result,
+        { security: 'encrypted-verified', mode: 'verify-full' },
+        `register covers a plain pg.Client ${covered.stderr}`,
+      )
     })
   }
 }

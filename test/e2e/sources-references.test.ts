@@ -15,7 +15,11 @@ import { serverView, endsWithNoOpenSockets } from '../support.js'
 
 type Seen = 'encrypted' | 'plaintext' | 'failed'
 
-const clusters = await startClusters({ sslOn: { ssl: true }, sslOff: { ssl: false }, requireSsl: { ssl: true, requireSsl: true } })
+const clusters = await startClusters({
+  sslOn: { ssl: true },
+  sslOff: { ssl: false },
+  requireSsl: { ssl: true, requireSsl: true },
+})
 t.teardown(() => clusters.stopAll())
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-refs-'))
 const home = mkdtempSync(join(tmpdir(), 'pg-sslmode-home-'))
@@ -34,9 +38,17 @@ async function ours(options: Parameters<typeof connect>[0]): Promise<{ seen: See
 const CASES: Array<{ name: string; cluster: 'sslOn' | 'sslOff' | 'requireSsl'; lines: string[] }> = []
 for (const cluster of ['sslOn', 'sslOff', 'requireSsl'] as const) {
   for (const sslmode of ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']) {
-    CASES.push({ name: `${cluster} sslmode=${sslmode}`, cluster, lines: [`sslmode = ${sslmode}`, `sslrootcert: ${fixture('ca.crt')}`] })
+    CASES.push({
+      name: `${cluster} sslmode=${sslmode}`,
+      cluster,
+      lines: [`sslmode = ${sslmode}`, `sslrootcert: ${fixture('ca.crt')}`],
+    })
   }
-  CASES.push({ name: `${cluster} wrong CA, require`, cluster, lines: ['sslmode=require', `sslrootcert=${fixture('other-ca.crt')}`] })
+  CASES.push({
+    name: `${cluster} wrong CA, require`,
+    cluster,
+    lines: ['sslmode=require', `sslrootcert=${fixture('other-ca.crt')}`],
+  })
   CASES.push({ name: `${cluster} no CA, verify-ca`, cluster, lines: ['sslmode=verify-ca'] })
 }
 
@@ -50,15 +62,26 @@ if (!python) {
       const cluster = clusters[c.cluster]
       const path = join(dir, `case-${i}.ini`)
       // The seed's layout, with a [DEFAULT] section and interpolation as users write them.
-      writeFileSync(path, `[DEFAULT]\nhost = ${cluster.host}\n\n[postgresql]\nport=${cluster.port}\ndatabase = ${cluster.database}\nuser = ${cluster.user}\napplication_name = ini-%(user)s\n${c.lines.join('\n')}\n`)
+      writeFileSync(
+        path,
+        `[DEFAULT]\nhost = ${cluster.host}\n\n[postgresql]\nport=${cluster.port}\ndatabase = ` +
+          `${cluster.database}\nuser = ${cluster.user}\napplication_name = ini-%(user)s\n${c.lines.join('\n')}\n`,
+      )
       return { ini: path, section: 'postgresql' }
     })
-    const reference = runOracle<Array<{ ssl?: boolean; error?: string }>>(python, 'psycopg2_connect_oracle.py', files, { HOME: home })
+    const reference = runOracle<Array<{ ssl?: boolean; error?: string }>>(python, 'psycopg2_connect_oracle.py', files, {
+      HOME: home,
+    })
     for (const [i, c] of CASES.entries()) {
       const theirs = reference[i]!
       const seen: Seen = theirs.error ? 'failed' : theirs.ssl ? 'encrypted' : 'plaintext'
       const mine = await ours({ ini: files[i]!.ini })
-      t.equal(mine.seen, seen, `${c.name}: psycopg2 ${seen}${theirs.error ? ` (${theirs.error})` : ''}, pg-sslmode ${mine.seen} (${mine.detail})`)
+      t.equal(
+        mine.seen,
+        seen,
+        `${c.name}: psycopg2 ${seen}${theirs.error ? ` (${theirs.error})` : ''}, pg-sslmode ` +
+          `${mine.seen} (${mine.detail})`,
+      )
     }
   })
 }
@@ -77,14 +100,26 @@ if (!psql) {
         const name = `${cluster}-${sslmode}`
         names.push(name)
         const c = clusters[cluster]
-        lines.push(`[${name}]`, `host=${c.host}`, `port=${c.port}`, `user=${c.user}`, `dbname=${c.database}`, `sslmode=${sslmode}`, `sslrootcert=${fixture('ca.crt')}`, '')
+        lines.push(
+          `[${name}]`,
+          `host=${c.host}`,
+          `port=${c.port}`,
+          `user=${c.user}`,
+          `dbname=${c.database}`,
+          `sslmode=${sslmode}`,
+          `sslrootcert=${fixture('ca.crt')}`,
+          '',
+        )
       }
     }
     writeFileSync(services, lines.join('\n'))
     for (const name of names) {
       const theirs = await new Promise<Seen>((resolve) =>
-        execFile(psql, ['-X', '-w', '-A', '-t', '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()', `service=${name}`], { env: { PATH: process.env.PATH ?? '', HOME: home, PGSERVICEFILE: services } }, (error, stdout) =>
-          resolve(error ? 'failed' : stdout.trim() === 't' ? 'encrypted' : 'plaintext'),
+        execFile(
+          psql,
+          ['-X', '-w', '-A', '-t', '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()', `service=${name}`],
+          { env: { PATH: process.env.PATH ?? '', HOME: home, PGSERVICEFILE: services } },
+          (error, stdout) => resolve(error ? 'failed' : stdout.trim() === 't' ? 'encrypted' : 'plaintext'),
         ),
       )
       const mine = await ours({ connectionString: `service=${name}`, env: { PGSERVICEFILE: services } })

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { connect } from '../../lib/index.js'
-import { PgSslError } from '../../lib/engine/errors.js'
+import type { PgSslError } from '../../lib/engine/errors.js'
 import { availableServers, privateCopy, startCluster, type Cluster } from '../../scripts/harness.js'
 import { SERVER_CONFIGS, seedTable, serverKey } from '../../scripts/seed-table.js'
 import { isolatedEnv, openSocketCount, socketsSettleTo, serverView, endsWithNoOpenSockets } from '../support.js'
@@ -24,7 +24,9 @@ for (const binaries of availableServers()) {
     for (const dialect of ['postgres', 'gaussdb'] as const) {
       for (const cell of seedTable(dialect)) {
         const cluster = clusters.get(serverKey(cell.serverSsl, cell.requireSsl))!
-        const name = `${dialect}: server ${serverKey(cell.serverSsl, cell.requireSsl)}, sslmode=${cell.mode} → ${cell.wording}`
+        const name =
+          `${dialect}: server ${serverKey(cell.serverSsl, cell.requireSsl)}, ` +
+          `sslmode=${cell.mode} → ${cell.wording}`
         const verifies = cell.mode === 'verify-ca' || cell.mode === 'verify-full'
         const options = {
           host: cluster.host,
@@ -58,7 +60,11 @@ for (const binaries of availableServers()) {
         t.equal(report.cipher, server.cipher, `${name}: cipher agrees with pg_stat_ssl`)
         if (report.encrypted && dialect === 'gaussdb') {
           t.equal(report.protocol, 'TLSv1.2', `${name}: gsql speaks TLS 1.2 only`)
-          t.match(report.cipher, /^(ECDHE-(RSA|ECDSA)|DHE-RSA)-AES(128|256)-GCM-SHA(256|384)$/, `${name}: one of gsql's cipher suites`)
+          t.match(
+            report.cipher,
+            /^(ECDHE-(RSA|ECDSA)|DHE-RSA)-AES(128|256)-GCM-SHA(256|384)$/,
+            `${name}: one of gsql's cipher suites`,
+          )
         }
         if (cell.mode === 'verify-full') t.ok(report.hostnameVerified, `${name}: host name verified`)
         if (cell.mode === 'allow' && cell.requireSsl && cell.serverSsl) {
@@ -67,7 +73,10 @@ for (const binaries of availableServers()) {
         }
       }
     }
-    t.ok((await socketsSettleTo(socketsBefore)) <= socketsBefore, 'no socket is left open after 96 connections and failures')
+    t.ok(
+      (await socketsSettleTo(socketsBefore)) <= socketsBefore,
+      'no socket is left open after 96 connections and failures',
+    )
   })
 }
 

@@ -35,7 +35,9 @@ const STALLED_LISTENER = [
 
 async function stalledListener(): Promise<{ port: number }> {
   const child = spawn('python3', ['-c', STALLED_LISTENER], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const port = Number(await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)))
+  const port = Number(
+    await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
+  )
   await new Promise((r) => setTimeout(r, 200))
   t.teardown(() => {
     child.stdin!.end()
@@ -49,7 +51,10 @@ t.teardown(() => stallTls.close())
 const stallTcp = await stalledListener()
 const base: ConnectOptions = { host: '127.0.0.1', user: 'app', password: 'not-sent', env: isolatedEnv() }
 
-for (const [phase, port] of [['the TLS handshake', stallTls.port], ['the TCP connect', stallTcp.port]] as const) {
+for (const [phase, port] of [
+  ['the TLS handshake', stallTls.port],
+  ['the TCP connect', stallTcp.port],
+] as const) {
   t.test(`a stalled ${phase}: connect_timeout, connectionTimeoutMillis and pg-pool's timeout end it`, async (t) => {
     const before = await openSocketCount()
     let started = Date.now()
@@ -86,34 +91,54 @@ t.test("a start-up that stalls after 'N': connect_timeout ends it", async (t) =>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const started = Date.now()
-  const error = await rejection(connect({ ...base, port: (server.address() as { port: number }).port, sslmode: 'prefer', connectionTimeoutMillis: 300 }))
+  const error = await rejection(
+    connect({
+      ...base,
+      port: (server.address() as { port: number }).port,
+      sslmode: 'prefer',
+      connectionTimeoutMillis: 300,
+    }),
+  )
   t.equal(error.code, 'CONNECT_TIMEOUT')
   t.ok(Date.now() - started < 2000, `ended after ${Date.now() - started} ms`)
 })
 
 const libpqProblem = libpq18Problem()
-t.test('libpq 18 times out on the same peers', { skip: libpqProblem && process.env.CI !== 'true' ? libpqProblem : false }, async (t) => {
-  for (const port of [stallTls.port, stallTcp.port]) {
-    const started = Date.now()
-    const result = await libpq18ConnectAsync(`host=127.0.0.1 port=${port} user=app sslmode=require connect_timeout=2`, isolatedEnv())
-    t.equal(result.ok, false)
-    t.match(result.error, /timeout expired/, `libpq: ${result.error.trim()}`)
-    t.ok(Date.now() - started < 5000)
-  }
-})
+t.test(
+  'libpq 18 times out on the same peers',
+  { skip: libpqProblem && process.env.CI !== 'true' ? libpqProblem : false },
+  async (t) => {
+    for (const port of [stallTls.port, stallTcp.port]) {
+      const started = Date.now()
+      const result = await libpq18ConnectAsync(
+        `host=127.0.0.1 port=${port} user=app sslmode=require connect_timeout=2`,
+        isolatedEnv(),
+      )
+      t.equal(result.ok, false)
+      t.match(result.error, /timeout expired/, `libpq: ${result.error.trim()}`)
+      t.ok(Date.now() - started < 5000)
+    }
+  },
+)
 
 t.test('a host list moves on from a stalled host, as libpq 18 does', async (t) => {
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
   for (const stalled of [stallTls.port, stallTcp.port]) {
-    const conninfo = `host=127.0.0.1,127.0.0.1 port=${stalled},${cluster.port} user=${cluster.user} dbname=postgres sslmode=require connect_timeout=2`
+    const conninfo =
+      `host=127.0.0.1,127.0.0.1 port=${stalled},${cluster.port} user=${cluster.user} ` +
+      `dbname=postgres sslmode=require connect_timeout=2`
     const client = await connect({ connectionString: conninfo, env: isolatedEnv() })
     t.equal(client.security.port, cluster.port, 'the second host answered')
     t.match(client.security.attempts[0], { port: stalled, result: 'failed', failure: { code: 'CONNECT_TIMEOUT' } })
     await client.end()
     if (!libpqProblem) {
       const libpq = await libpq18ConnectAsync(conninfo, isolatedEnv())
-      t.same({ ok: libpq.ok, port: libpq.port }, { ok: true, port: String(cluster.port) }, 'libpq 18 goes on to the same host')
+      t.same(
+        { ok: libpq.ok, port: libpq.port },
+        { ok: true, port: String(cluster.port) },
+        'libpq 18 goes on to the same host',
+      )
     }
   }
 })

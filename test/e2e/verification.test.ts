@@ -8,7 +8,14 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { connect, isPgSslError } from '../../lib/index.js'
 import { fixture, privateCopy, startClusters, TEST_PASSWORD } from '../../scripts/harness.js'
-import { isolatedEnv, openSocketCount, socketsSettleTo, rejection, serverView, endsWithNoOpenSockets } from '../support.js'
+import {
+  isolatedEnv,
+  openSocketCount,
+  socketsSettleTo,
+  rejection,
+  serverView,
+  endsWithNoOpenSockets,
+} from '../support.js'
 
 const clusters = await startClusters({
   sslOn: { ssl: true },
@@ -16,21 +23,31 @@ const clusters = await startClusters({
   otherHost: { ssl: true, serverCert: 'server-otherhost' },
   revoked: { ssl: true, serverCert: 'server-revoked' },
   clientCert: { ssl: true, clientCert: true },
-  sslRejected: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 reject', 'hostnossl all all 127.0.0.1/32 trust'] },
+  sslRejected: {
+    ssl: true,
+    hbaTcpLines: ['hostssl all all 127.0.0.1/32 reject', 'hostnossl all all 127.0.0.1/32 trust'],
+  },
   password: { ssl: true, hbaTcpLines: ['hostssl all all 127.0.0.1/32 scram-sha-256'] },
 })
 t.teardown(() => clusters.stopAll())
 
-const at = (c: { host: string; port: number; user: string }) => ({ host: c.host, port: c.port, user: c.user, env: isolatedEnv() })
+const at = (c: { host: string; port: number; user: string }) => ({
+  host: c.host,
+  port: c.port,
+  user: c.user,
+  env: isolatedEnv(),
+})
 const CA = fixture('ca.crt')
 const OTHER_CA = fixture('other-ca.crt')
-
 
 t.test('verify-full checks the host name; verify-ca does not', async (t) => {
   const error = await rejection(connect({ ...at(clusters.otherHost), sslmode: 'verify-full', sslrootcert: CA }))
   t.equal(error.code, 'HOSTNAME_MISMATCH')
   // libpq's wording: the first name and how many others were examined.
-  t.equal(error.message, 'server certificate for "db.example.com" (and 1 other name) does not match host name "127.0.0.1"')
+  t.equal(
+    error.message,
+    'server certificate for "db.example.com" (and 1 other name) does not match host name "127.0.0.1"',
+  )
   t.equal(error.setting, 'host')
 
   const ca = await connect({ ...at(clusters.otherHost), sslmode: 'verify-ca', sslrootcert: CA })
@@ -39,14 +56,24 @@ t.test('verify-full checks the host name; verify-ca does not', async (t) => {
   await ca.end()
 
   // hostaddr: connect to the IP, verify (and send SNI for) the name.
-  const byName = await connect({ ...at(clusters.otherHost), host: 'db.example.com', hostaddr: '127.0.0.1', sslmode: 'verify-full', sslrootcert: CA })
+  const byName = await connect({
+    ...at(clusters.otherHost),
+    host: 'db.example.com',
+    hostaddr: '127.0.0.1',
+    sslmode: 'verify-full',
+    sslrootcert: CA,
+  })
   t.equal(byName.security.hostnameVerified, true)
   t.equal(byName.security.host, 'db.example.com')
   await byName.end()
 
   const local = await connect({ ...at(clusters.sslOn), host: 'localhost', sslmode: 'verify-full', sslrootcert: CA })
   t.equal(local.security.hostnameVerified, true)
-  t.match(local.security.serverCertificate, { subject: /CN=localhost/, issuer: /CN=pg-sslmode test root CA/, fingerprint256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ })
+  t.match(local.security.serverCertificate, {
+    subject: /CN=localhost/,
+    issuer: /CN=pg-sslmode test root CA/,
+    fingerprint256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
+  })
   await local.end()
 })
 
@@ -66,17 +93,36 @@ t.test('CRLs: a revoked server certificate fails with reason revoked; CRLs need 
     t.equal(error.reason, 'revoked')
     t.match(error.hint, /CRL/)
   }
-  const notRevoked = await connect({ ...at(clusters.sslOn), sslmode: 'verify-full', sslrootcert: CA, sslcrl: fixture('ca-revoking.crl') })
+  const notRevoked = await connect({
+    ...at(clusters.sslOn),
+    sslmode: 'verify-full',
+    sslrootcert: CA,
+    sslcrl: fixture('ca-revoking.crl'),
+  })
   t.equal(notRevoked.security.outcome, 'encrypted-verified', 'a CRL that does not list the certificate passes')
   await notRevoked.end()
-  const emptyCrl = await connect({ ...at(clusters.revoked), sslmode: 'verify-ca', sslrootcert: CA, sslcrl: fixture('ca-empty.crl') })
+  const emptyCrl = await connect({
+    ...at(clusters.revoked),
+    sslmode: 'verify-ca',
+    sslrootcert: CA,
+    sslcrl: fixture('ca-empty.crl'),
+  })
   t.equal(emptyCrl.security.outcome, 'encrypted-verified')
   await emptyCrl.end()
   const withoutRoot = await connect({ ...at(clusters.revoked), sslmode: 'require', sslcrl: fixture('ca-revoking.crl') })
   t.equal(withoutRoot.security.outcome, 'encrypted', 'without a root CA libpq loads no CRL, and neither do we')
   await withoutRoot.end()
-  const prefer = await connect({ ...at(clusters.revoked), sslmode: 'prefer', sslrootcert: CA, sslcrl: fixture('ca-revoking.crl') })
-  t.equal(prefer.security.fallback, 'plaintext-after-ssl', 'prefer falls back to plaintext after a revoked certificate, as libpq does')
+  const prefer = await connect({
+    ...at(clusters.revoked),
+    sslmode: 'prefer',
+    sslrootcert: CA,
+    sslcrl: fixture('ca-revoking.crl'),
+  })
+  t.equal(
+    prefer.security.fallback,
+    'plaintext-after-ssl',
+    'prefer falls back to plaintext after a revoked certificate, as libpq does',
+  )
   await prefer.end()
 })
 
@@ -115,7 +161,12 @@ t.test('prefer falls back to plaintext and the report shows why', async (t) => {
   t.equal(wrongCa.security.encrypted, false)
   t.equal(wrongCa.security.fallback, 'plaintext-after-ssl')
   t.match(wrongCa.security.attempts, [
-    { ssl: true, verifyChain: true, result: 'failed', failure: { code: 'CERT_VERIFY_FAILED', reason: 'untrusted-root' } },
+    {
+      ssl: true,
+      verifyChain: true,
+      result: 'failed',
+      failure: { code: 'CERT_VERIFY_FAILED', reason: 'untrusted-root' },
+    },
     { ssl: false, sameSocket: false, result: 'connected' },
   ])
   t.match(wrongCa.security.notes.join(' '), /fell back to plaintext/)
@@ -124,15 +175,22 @@ t.test('prefer falls back to plaintext and the report shows why', async (t) => {
 
   const noSsl = await connect({ ...at(clusters.sslOff), sslmode: 'prefer' })
   t.equal(noSsl.security.fallback, 'plaintext-after-ssl')
-  t.match(noSsl.security.attempts, [
-    { ssl: true, result: 'failed', failure: { code: 'SSL_DISABLED_ON_SERVER' } },
-    { ssl: false, sameSocket: true, result: 'connected' },
-  ], "after 'N' the plaintext start-up reuses the socket, as libpq does")
+  t.match(
+    noSsl.security.attempts,
+    [
+      { ssl: true, result: 'failed', failure: { code: 'SSL_DISABLED_ON_SERVER' } },
+      { ssl: false, sameSocket: true, result: 'connected' },
+    ],
+    "after 'N' the plaintext start-up reuses the socket, as libpq does",
+  )
   await noSsl.end()
 
   const authRejected = await connect({ ...at(clusters.sslRejected), sslmode: 'prefer' })
   t.equal(authRejected.security.encrypted, false)
-  t.match(authRejected.security.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28000' } }, { ssl: false, result: 'connected' }])
+  t.match(authRejected.security.attempts, [
+    { ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28000' } },
+    { ssl: false, result: 'connected' },
+  ])
   await authRejected.end()
 
   t.ok((await socketsSettleTo(before)) <= before, 'no socket left behind by the failed attempts')
@@ -140,7 +198,13 @@ t.test('prefer falls back to plaintext and the report shows why', async (t) => {
 
 t.test('client certificates: sent, refused, encrypted keys, mismatched keys', async (t) => {
   const key = privateCopy('client.key')
-  const client = await connect({ ...at(clusters.clientCert), sslmode: 'verify-full', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: key })
+  const client = await connect({
+    ...at(clusters.clientCert),
+    sslmode: 'verify-full',
+    sslrootcert: CA,
+    sslcert: fixture('client.crt'),
+    sslkey: key,
+  })
   t.equal(client.security.clientCertificateSent, true)
   t.match((await serverView(client)).clientDn, /CN=app/, 'the server saw the client certificate')
   await client.end()
@@ -157,7 +221,14 @@ t.test('client certificates: sent, refused, encrypted keys, mismatched keys', as
   await encrypted.end()
 
   const certModeDisabled = await rejection(
-    connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: key, sslcertmode: 'disable' }),
+    connect({
+      ...at(clusters.clientCert),
+      sslmode: 'verify-ca',
+      sslrootcert: CA,
+      sslcert: fixture('client.crt'),
+      sslkey: key,
+      sslcertmode: 'disable',
+    }),
   )
   t.equal(certModeDisabled.sslCode, 'SERVER_REJECTED', 'sslcertmode=disable keeps the certificate back')
 
@@ -166,26 +237,57 @@ t.test('client certificates: sent, refused, encrypted keys, mismatched keys', as
   t.equal(noCert.sqlstate, '28000')
 
   const otherCa = await rejection(
-    connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('other-client.crt'), sslkey: privateCopy('other-client.key') }),
+    connect({
+      ...at(clusters.clientCert),
+      sslmode: 'verify-ca',
+      sslrootcert: CA,
+      sslcert: fixture('other-client.crt'),
+      sslkey: privateCopy('other-client.key'),
+    }),
   )
   t.equal(otherCa.code, 'SSL_HANDSHAKE_FAILED', 'the server refuses a client certificate from an unknown CA')
 
   const wrongPass = await rejection(
-    connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: privateCopy('client-encrypted.key'), sslpassword: 'not-the-passphrase' }),
+    connect({
+      ...at(clusters.clientCert),
+      sslmode: 'verify-ca',
+      sslrootcert: CA,
+      sslcert: fixture('client.crt'),
+      sslkey: privateCopy('client-encrypted.key'),
+      sslpassword: 'not-the-passphrase',
+    }),
   )
   t.equal(wrongPass.code, 'KEY_DECRYPT_FAILED')
   t.notMatch(JSON.stringify({ m: wrongPass.message, h: wrongPass.hint, a: wrongPass.attempts }), /not-the-passphrase/)
   t.equal(wrongPass.attempts, undefined, 'refused before any connection attempt')
 
-  const noPass = await rejection(connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: privateCopy('client-encrypted.key') }))
+  const noPass = await rejection(
+    connect({
+      ...at(clusters.clientCert),
+      sslmode: 'verify-ca',
+      sslrootcert: CA,
+      sslcert: fixture('client.crt'),
+      sslkey: privateCopy('client-encrypted.key'),
+    }),
+  )
   t.equal(noPass.code, 'KEY_DECRYPT_FAILED')
 
-  const mismatch = await rejection(connect({ ...at(clusters.clientCert), sslmode: 'verify-ca', sslrootcert: CA, sslcert: fixture('client.crt'), sslkey: privateCopy('other-client.key') }))
+  const mismatch = await rejection(
+    connect({
+      ...at(clusters.clientCert),
+      sslmode: 'verify-ca',
+      sslrootcert: CA,
+      sslcert: fixture('client.crt'),
+      sslkey: privateCopy('other-client.key'),
+    }),
+  )
   t.equal(mismatch.code, 'KEY_MISMATCH')
 })
 
 t.test('file problems are reported before connecting, naming the file', async (t) => {
-  const missing = await rejection(connect({ ...at(clusters.sslOn), sslmode: 'verify-ca', sslrootcert: '/nonexistent/ca.pem' }))
+  const missing = await rejection(
+    connect({ ...at(clusters.sslOn), sslmode: 'verify-ca', sslrootcert: '/nonexistent/ca.pem' }),
+  )
   t.equal(missing.code, 'FILE_NOT_FOUND')
   t.equal(missing.file, '/nonexistent/ca.pem')
   t.equal(missing.setting, 'sslrootcert')
@@ -200,7 +302,12 @@ t.test('file problems are reported before connecting, naming the file', async (t
 })
 
 t.test('a Unix-domain socket never uses SSL, whatever the mode, and the report says so', async (t) => {
-  const client = await connect({ ...at(clusters.sslOn), host: clusters.sslOn.socketDir, sslmode: 'verify-full', sslrootcert: CA })
+  const client = await connect({
+    ...at(clusters.sslOn),
+    host: clusters.sslOn.socketDir,
+    sslmode: 'verify-full',
+    sslrootcert: CA,
+  })
   t.equal(client.security.transport, 'unix')
   t.equal(client.security.encrypted, false)
   t.equal(client.security.outcome, 'unencrypted')
@@ -234,7 +341,12 @@ t.test('passwords reach the server and never an error', async (t) => {
   const ok = await connect({ ...at(clusters.password), sslmode: 'require', password: TEST_PASSWORD })
   t.equal(ok.security.encrypted, true)
   await ok.end()
-  const viaUri = await connect({ connectionString: `postgresql://app:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${clusters.password.port}/app?sslmode=require`, env: isolatedEnv() })
+  const viaUri = await connect({
+    connectionString:
+      `postgresql://app:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${clusters.password.port}/` +
+      `app?sslmode=require`,
+    env: isolatedEnv(),
+  })
   await viaUri.end()
   const wrong = 'wrong-password-value'
   const error = await rejection(connect({ ...at(clusters.password), sslmode: 'require', password: wrong }))
@@ -247,7 +359,10 @@ t.test('passwords reach the server and never an error', async (t) => {
   t.match(error.message, /^password authentication failed for user "app"$/, "pg's message")
   t.ok(isPgSslError(error, 'SERVER_REJECTED'), 'and still recognised as a pg-sslmode error')
   t.match(error.attempts, [{ ssl: true, result: 'failed', failure: { code: 'SERVER_REJECTED', sqlstate: '28P01' } }])
-  t.notMatch(JSON.stringify({ message: error.message, hint: error.hint, attempts: error.attempts, stack: error.stack }), new RegExp(wrong))
+  t.notMatch(
+    JSON.stringify({ message: error.message, hint: error.hint, attempts: error.attempts, stack: error.stack }),
+    new RegExp(wrong),
+  )
 })
 
 endsWithNoOpenSockets(t)

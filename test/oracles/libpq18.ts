@@ -27,12 +27,24 @@ export function libpq18Problem(): string | undefined {
 
 /** libpq18Connect without blocking this process (for servers or peers that run in it). */
 export async function libpq18ConnectAsync(conninfo: string, env: Record<string, string>): Promise<LibpqResult> {
-  const answer = await runOracleAsync<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(python3()!, 'libpq_connect_oracle.py', { conninfos: [conninfo] }, { ...env, LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+  const answer = await runOracleAsync<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(
+    python3()!,
+    'libpq_connect_oracle.py',
+    { conninfos: [conninfo] },
+    { ...env, LD_LIBRARY_PATH: LIBPQ_DIR },
+    [`${LIBPQ_DIR}/libpq.so.5`],
+  )
   return { ...answer.results[0]!, version: answer.version }
 }
 
 /** PQconnectdb(conninfo) in a process that sees only `env` (HOME, SSL_CERT_FILE, PGPASSFILE, ...). */
 export function libpq18Connect(conninfo: string, env: Record<string, string>): LibpqResult {
-  const answer = runOracle<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(python3()!, 'libpq_connect_oracle.py', { conninfos: [conninfo] }, { ...env, LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+  const answer = runOracle<{ version: number; results: Array<Omit<LibpqResult, 'version'>> }>(
+    python3()!,
+    'libpq_connect_oracle.py',
+    { conninfos: [conninfo] },
+    { ...env, LD_LIBRARY_PATH: LIBPQ_DIR },
+    [`${LIBPQ_DIR}/libpq.so.5`],
+  )
   return { ...answer.results[0]!, version: answer.version }
 }

@@ -21,7 +21,13 @@ export function python3(): string | undefined {
  * Runs a Python oracle script with JSON on stdin and returns its parsed JSON output. The script
  * sees no PG* variable of this machine: only PATH and the given variables.
  */
-export function runOracle<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}, args: string[] = []): T {
+export function runOracle<T>(
+  python: string,
+  script: string,
+  input: unknown,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): T {
   const out = execFileSync(python, [join(ORACLES, script), ...args], {
     input: JSON.stringify(input),
     encoding: 'utf8',
@@ -32,10 +38,19 @@ export function runOracle<T>(python: string, script: string, input: unknown, env
 }
 
 /** runOracle without blocking the event loop: for oracles that talk to servers living in this process. */
-export function runOracleAsync<T>(python: string, script: string, input: unknown, env: Record<string, string> = {}, args: string[] = []): Promise<T> {
+export function runOracleAsync<T>(
+  python: string,
+  script: string,
+  input: unknown,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = execFile(python, [join(ORACLES, script), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } }, (error, stdout) =>
-      error ? reject(error) : resolve(JSON.parse(stdout) as T),
+    const child = execFile(
+      python,
+      [join(ORACLES, script), ...args],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as T)),
     )
     child.stdin!.end(JSON.stringify(input))
   })
@@ -50,7 +65,8 @@ export function psycopg2Python(): { python?: string; problem?: string } {
   if (!system) return { problem: 'python3 not found' }
   const venv = join(tmpdir(), 'pg-sslmode-psycopg2-venv')
   const python = join(venv, 'bin', 'python')
-  const works = (): boolean => spawnSync(python, ['-c', 'import psycopg2.extensions'], { encoding: 'utf8' }).status === 0
+  const works = (): boolean =>
+    spawnSync(python, ['-c', 'import psycopg2.extensions'], { encoding: 'utf8' }).status === 0
   if (existsSync(python) && works()) return { python }
   const made = spawnSync(system, ['-m', 'venv', venv], { encoding: 'utf8' })
   if (made.status !== 0) return { problem: `python3 -m venv failed: ${made.stderr.trim()}` }
@@ -58,7 +74,8 @@ export function psycopg2Python(): { python?: string; problem?: string } {
   const quiet = ['install', '-q', '--disable-pip-version-check', 'psycopg2-binary']
   if (spawnSync(pip, [...quiet, '--no-index'], { encoding: 'utf8' }).status !== 0) {
     const online = spawnSync(pip, quiet, { encoding: 'utf8', timeout: 300_000 })
-    if (online.status !== 0) return { problem: `pip install psycopg2-binary failed: ${online.stderr.trim().split('\n').pop()}` }
+    if (online.status !== 0)
+      return { problem: `pip install psycopg2-binary failed: ${online.stderr.trim().split('\n').pop()}` }
   }
   return works() ? { python } : { problem: 'psycopg2 was installed but does not import' }
 }

@@ -37,7 +37,11 @@ export type SecurityEvent =
       readonly code: string
       readonly message: string
     }
-  | ({ readonly type: 'certificate-expiring'; readonly time: string; readonly host: string | undefined } & ExpiryWarning)
+  | ({
+      readonly type: 'certificate-expiring'
+      readonly time: string
+      readonly host: string | undefined
+    } & ExpiryWarning)
 
 export interface EventSinks {
   readonly onSecurityEvent?: ((event: SecurityEvent) => void) | undefined
@@ -49,10 +53,14 @@ export interface EventSinks {
 export function publish(event: SecurityEvent, sinks: EventSinks): void {
   for (const file of sinks.auditLogs ?? []) {
     try {
-      appendFileSync(file, JSON.stringify(event) + '\n', { mode: 0o600 })
+      appendFileSync(file, `${JSON.stringify(event)}\n`, { mode: 0o600 })
     } catch (error) {
       // An audit log that cannot be written must not break connections, but must not be silent.
-      warnOnce(`audit:${file}`, `cannot write the audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, 'PgSslAuditWarning')
+      warnOnce(
+        `audit:${file}`,
+        `cannot write the audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        'PgSslAuditWarning',
+      )
     }
   }
   if (sinks.emitter && sinks.emitter.listenerCount(event.type) > 0) sinks.emitter.emit(event.type, event)
@@ -60,7 +68,10 @@ export function publish(event: SecurityEvent, sinks: EventSinks): void {
     try {
       sinks.onSecurityEvent(event)
     } catch (error) {
-      process.emitWarning(`pg-sslmode: onSecurityEvent threw: ${(error as Error)?.message ?? error}`, 'PgSslAuditWarning')
+      process.emitWarning(
+        `pg-sslmode: onSecurityEvent threw: ${(error as Error)?.message ?? error}`,
+        'PgSslAuditWarning',
+      )
     }
   }
 }

@@ -6,7 +6,16 @@
  */
 import { readFileSync } from 'node:fs'
 import { PgSslError } from '../errors.js'
-import { SERVER_FAMILIES, SSL_MODES, sslModeRank, TLS_VERSIONS, tlsRank, type ServerFamily, type SslMode, type TlsVersion } from '../terms.js'
+import {
+  SERVER_FAMILIES,
+  SSL_MODES,
+  sslModeRank,
+  TLS_VERSIONS,
+  tlsRank,
+  type ServerFamily,
+  type SslMode,
+  type TlsVersion,
+} from '../terms.js'
 import { FILE_PERMISSION_RULES, type FilePermissionRule } from '../tls/permissions.js'
 
 export interface SslPolicy {
@@ -49,7 +58,23 @@ export interface SslPolicy {
 
 export type PresetName = 'libpq' | 'recommended' | 'gaussdb' | 'strict'
 
-export const AUTH_METHOD_NAMES = ['none', 'password', 'md5', 'scram-sha-256', 'scram-sha-256-plus', 'sha256', 'md5_sha256', 'sm3', 'gss', 'sspi', 'mysql_native_password', 'caching_sha2_password', 'sha256_password', 'mysql_clear_password', 'client_ed25519'] as const
+export const AUTH_METHOD_NAMES = [
+  'none',
+  'password',
+  'md5',
+  'scram-sha-256',
+  'scram-sha-256-plus',
+  'sha256',
+  'md5_sha256',
+  'sm3',
+  'gss',
+  'sspi',
+  'mysql_native_password',
+  'caching_sha2_password',
+  'sha256_password',
+  'mysql_clear_password',
+  'client_ed25519',
+] as const
 
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number]
 
@@ -91,15 +116,32 @@ const invalid = (where: string, message: string): PgSslError =>
     hint: 'see the policy rules in the README; a policy that cannot be read is never ignored',
   })
 
-const KNOWN = new Set(['minimumMode', 'onWeakerMode', 'requireClientCertificate', 'allowPlaintextFallback', 'tls', 'filePermissions', 'certificateExpiry', 'requireCrl', 'pinnedServerFingerprints', 'forbiddenModes', 'allowedDialects', 'channelBinding', 'allowedAuthMethods', 'allowKeyLog'])
+const KNOWN = new Set([
+  'minimumMode',
+  'onWeakerMode',
+  'requireClientCertificate',
+  'allowPlaintextFallback',
+  'tls',
+  'filePermissions',
+  'certificateExpiry',
+  'requireCrl',
+  'pinnedServerFingerprints',
+  'forbiddenModes',
+  'allowedDialects',
+  'channelBinding',
+  'allowedAuthMethods',
+  'allowKeyLog',
+])
 
 /** Check a policy object read from code or JSON; unknown rules and wrong types are errors. */
 export function validatePolicy(value: unknown, where: string): SslPolicy {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, 'a policy is a JSON object or a preset name')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(where, 'a policy is a JSON object or a preset name')
   const p = value as Record<string, unknown>
   for (const key of Object.keys(p)) if (!KNOWN.has(key)) throw invalid(where, `unknown rule "${key}"`)
   const oneOf = <T extends string>(key: string, v: unknown, allowed: readonly T[]): void => {
-    if (v !== undefined && !allowed.includes(v as T)) throw invalid(where, `${key} must be one of ${allowed.join(', ')}`)
+    if (v !== undefined && !allowed.includes(v as T))
+      throw invalid(where, `${key} must be one of ${allowed.join(', ')}`)
   }
   const bool = (key: string): void => {
     if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalid(where, `${key} must be true or false`)
@@ -115,15 +157,18 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   if (p.tls !== undefined) {
     const tls = p.tls as Record<string, unknown>
     if (typeof tls !== 'object' || tls === null) throw invalid(where, 'tls must be an object')
-    for (const key of Object.keys(tls)) if (!['minVersion', 'maxVersion', 'ciphers'].includes(key)) throw invalid(where, `unknown rule "tls.${key}"`)
+    for (const key of Object.keys(tls))
+      if (!['minVersion', 'maxVersion', 'ciphers'].includes(key)) throw invalid(where, `unknown rule "tls.${key}"`)
     oneOf('tls.minVersion', tls.minVersion, TLS_VERSIONS)
     oneOf('tls.maxVersion', tls.maxVersion, TLS_VERSIONS)
-    if (tls.ciphers !== undefined && (!Array.isArray(tls.ciphers) || tls.ciphers.some((c) => typeof c !== 'string'))) throw invalid(where, 'tls.ciphers must be a list of cipher names')
+    if (tls.ciphers !== undefined && (!Array.isArray(tls.ciphers) || tls.ciphers.some((c) => typeof c !== 'string')))
+      throw invalid(where, 'tls.ciphers must be a list of cipher names')
   }
   if (p.certificateExpiry !== undefined) {
     const e = p.certificateExpiry as Record<string, unknown>
     for (const key of ['warnWithinDays', 'rejectWithinDays']) {
-      if (e[key] !== undefined && (typeof e[key] !== 'number' || (e[key] as number) < 0)) throw invalid(where, `certificateExpiry.${key} must be a number of days`)
+      if (e[key] !== undefined && (typeof e[key] !== 'number' || (e[key] as number) < 0))
+        throw invalid(where, `certificateExpiry.${key} must be a number of days`)
     }
   }
   const list = (key: string, allowed?: readonly string[]): void => {
@@ -138,7 +183,8 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   list('allowedDialects', SERVER_FAMILIES)
   list('allowedAuthMethods', AUTH_METHOD_NAMES)
   for (const fp of (p.pinnedServerFingerprints as string[] | undefined) ?? []) {
-    if (!/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fp)) throw invalid(where, `pinned fingerprint "${fp}" is not a SHA-256 fingerprint`)
+    if (!/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(fp))
+      throw invalid(where, `pinned fingerprint "${fp}" is not a SHA-256 fingerprint`)
   }
   return p as SslPolicy
 }
@@ -154,25 +200,38 @@ export function loadPolicy(source: string | SslPolicy, where: string): SslPolicy
   try {
     text = readFileSync(source, 'utf8')
   } catch (error) {
-    throw new PgSslError('POLICY_INVALID', `the SSL policy file "${source}" (${where}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
-      setting: 'policy',
-      file: source,
-      hint: 'a policy that cannot be read is never ignored: fix the path or unset the variable',
-    })
+    throw new PgSslError(
+      'POLICY_INVALID',
+      `the SSL policy file "${source}" (${where}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        setting: 'policy',
+        file: source,
+        hint: 'a policy that cannot be read is never ignored: fix the path or unset the variable',
+      },
+    )
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new PgSslError('POLICY_INVALID', `the SSL policy file "${source}" is not valid JSON: ${(error as Error).message}`, { setting: 'policy', file: source })
+    throw new PgSslError(
+      'POLICY_INVALID',
+      `the SSL policy file "${source}" is not valid JSON: ${(error as Error).message}`,
+      { setting: 'policy', file: source },
+    )
   }
   return validatePolicy(parsed, `${where} ${source}`)
 }
 
-const maxBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined => (a === undefined ? b : b === undefined ? a : rank(a) >= rank(b) ? a : b)
-const minBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined => (a === undefined ? b : b === undefined ? a : rank(a) <= rank(b) ? a : b)
-const intersect = <T>(a: T[] | undefined, b: T[] | undefined, eq: (x: T, y: T) => boolean = (x, y) => x === y): T[] | undefined =>
-  a === undefined ? b : b === undefined ? a : a.filter((x) => b.some((y) => eq(x, y)))
+const maxBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined =>
+  a === undefined ? b : b === undefined ? a : rank(a) >= rank(b) ? a : b
+const minBy = <T>(a: T | undefined, b: T | undefined, rank: (v: T) => number): T | undefined =>
+  a === undefined ? b : b === undefined ? a : rank(a) <= rank(b) ? a : b
+const intersect = <T>(
+  a: T[] | undefined,
+  b: T[] | undefined,
+  eq: (x: T, y: T) => boolean = (x, y) => x === y,
+): T[] | undefined => (a === undefined ? b : b === undefined ? a : a.filter((x) => b.some((y) => eq(x, y))))
 const normalizeFingerprint = (fp: string): string => fp.replace(/:/g, '').toUpperCase()
 
 type Environment = Readonly<Record<string, string | undefined>>
@@ -183,8 +242,13 @@ type Environment = Readonly<Record<string, string | undefined>>
  * passes one (`env: { HOME }`) must not take the environment's policy or audit log away with it.
  * When the `env` option names a policy or log of its own, that one applies as well.
  */
-export function environmentControls(envOption: Environment | undefined, processEnv: Environment = process.env): { policies: string[]; auditLogs: string[] } {
-  const both = (name: string): string[] => [...new Set([processEnv[name], envOption?.[name]].filter((v): v is string => typeof v === 'string' && v !== ''))]
+export function environmentControls(
+  envOption: Environment | undefined,
+  processEnv: Environment = process.env,
+): { policies: string[]; auditLogs: string[] } {
+  const both = (name: string): string[] => [
+    ...new Set([processEnv[name], envOption?.[name]].filter((v): v is string => typeof v === 'string' && v !== '')),
+  ]
   return { policies: both('PGSSLPOLICY'), auditLogs: both('PGSSLAUDITLOG') }
 }
 
@@ -193,7 +257,11 @@ export function environmentControls(envOption: Environment | undefined, processE
  * weaken it), the policy option, then any `extra` rules the caller adds — each labelled with where
  * it came from.
  */
-export function policiesInForce(environmentPolicies: readonly string[], option: string | SslPolicy | undefined, extra: ReadonlyArray<[SslPolicy, string]> = []): { policy: SslPolicy; sources: string[] } {
+export function policiesInForce(
+  environmentPolicies: readonly string[],
+  option: string | SslPolicy | undefined,
+  extra: ReadonlyArray<[SslPolicy, string]> = [],
+): { policy: SslPolicy; sources: string[] } {
   const policies: SslPolicy[] = []
   const sources: string[] = []
   for (const value of environmentPolicies) {
@@ -218,8 +286,12 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
   policies.forEach((p, i) => {
     for (const [key, value] of Object.entries(p)) {
       if (value === undefined || key === 'ruleSources') continue
-      const rules = key === 'tls' || key === 'certificateExpiry' ? Object.keys(value as object).map((k) => `${key}.${k}`) : [key]
-      for (const rule of rules) (ruleSources[rule] ??= []).push(labels[i] ?? 'policy')
+      const rules =
+        key === 'tls' || key === 'certificateExpiry' ? Object.keys(value as object).map((k) => `${key}.${k}`) : [key]
+      for (const rule of rules) {
+        ruleSources[rule] ??= []
+        ruleSources[rule].push(labels[i] ?? 'policy')
+      }
     }
   })
   for (const p of policies) {
@@ -234,15 +306,26 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
     }
     out = dropUndefined({
       minimumMode: maxBy(out.minimumMode, p.minimumMode, sslModeRank),
-      onWeakerMode: out.onWeakerMode === 'reject' || p.onWeakerMode === 'reject' ? 'reject' : (out.onWeakerMode ?? p.onWeakerMode),
+      onWeakerMode:
+        out.onWeakerMode === 'reject' || p.onWeakerMode === 'reject' ? 'reject' : (out.onWeakerMode ?? p.onWeakerMode),
       requireClientCertificate: out.requireClientCertificate || p.requireClientCertificate || undefined,
-      allowPlaintextFallback: out.allowPlaintextFallback === false || p.allowPlaintextFallback === false ? false : (out.allowPlaintextFallback ?? p.allowPlaintextFallback),
+      allowPlaintextFallback:
+        out.allowPlaintextFallback === false || p.allowPlaintextFallback === false
+          ? false
+          : (out.allowPlaintextFallback ?? p.allowPlaintextFallback),
       tls: Object.values(tls).some((v) => v !== undefined) ? dropUndefined(tls) : undefined,
       filePermissions: maxBy(out.filePermissions, p.filePermissions, (r) => PERMISSION_ORDER.indexOf(r)),
       certificateExpiry: Object.values(expiry).some((v) => v !== undefined) ? dropUndefined(expiry) : undefined,
       requireCrl: out.requireCrl || p.requireCrl || undefined,
-      pinnedServerFingerprints: intersect(out.pinnedServerFingerprints, p.pinnedServerFingerprints, (x, y) => normalizeFingerprint(x) === normalizeFingerprint(y)),
-      forbiddenModes: out.forbiddenModes || p.forbiddenModes ? [...new Set([...(out.forbiddenModes ?? []), ...(p.forbiddenModes ?? [])])] : undefined,
+      pinnedServerFingerprints: intersect(
+        out.pinnedServerFingerprints,
+        p.pinnedServerFingerprints,
+        (x, y) => normalizeFingerprint(x) === normalizeFingerprint(y),
+      ),
+      forbiddenModes:
+        out.forbiddenModes || p.forbiddenModes
+          ? [...new Set([...(out.forbiddenModes ?? []), ...(p.forbiddenModes ?? [])])]
+          : undefined,
       allowedDialects: intersect(out.allowedDialects, p.allowedDialects),
       channelBinding: out.channelBinding === 'require' || p.channelBinding === 'require' ? 'require' : undefined,
       allowedAuthMethods: intersect(out.allowedAuthMethods, p.allowedAuthMethods),
@@ -250,7 +333,11 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
     })
   }
   if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {
-    throw invalid('combined', `tls.minVersion ${out.tls.minVersion} is above tls.maxVersion ${out.tls.maxVersion}: no connection could satisfy both`)
+    throw invalid(
+      'combined',
+      `tls.minVersion ${out.tls.minVersion} is above tls.maxVersion ${out.tls.maxVersion}: no ` +
+        `connection could satisfy both`,
+    )
   }
   return labels.length > 0 && Object.keys(ruleSources).length > 0 ? { ...out, ruleSources } : out
 }

@@ -26,9 +26,9 @@ const TLS13 = 0x0304
 
 /** TLS 1.3 suites: AEAD, key length, hash. */
 const SUITES: Readonly<Record<number, { cipher: string; keyLength: number; hash: string }>> = {
-  0x1301: { cipher: 'aes-128-gcm', keyLength: 16, hash: 'sha256' },
-  0x1302: { cipher: 'aes-256-gcm', keyLength: 32, hash: 'sha384' },
-  0x1303: { cipher: 'chacha20-poly1305', keyLength: 32, hash: 'sha256' },
+  4865: { cipher: 'aes-128-gcm', keyLength: 16, hash: 'sha256' },
+  4866: { cipher: 'aes-256-gcm', keyLength: 32, hash: 'sha384' },
+  4867: { cipher: 'chacha20-poly1305', keyLength: 32, hash: 'sha256' },
 }
 
 export type CertificateRequestSeen = 'requested' | 'not-requested' | 'unknown'
@@ -166,13 +166,18 @@ function expandLabel(hash: string, secret: Buffer, label: string, length: number
   const blocks: Buffer[] = []
   let previous = Buffer.alloc(0)
   for (let i = 1; Buffer.concat(blocks).length < length; i++) {
-    previous = createHmac(hash, secret).update(Buffer.concat([previous, info, Buffer.from([i])])).digest()
+    previous = createHmac(hash, secret)
+      .update(Buffer.concat([previous, info, Buffer.from([i])]))
+      .digest()
     blocks.push(previous)
   }
   return Buffer.concat(blocks).subarray(0, length)
 }
 
-function recordDecipher(suite: { cipher: string; keyLength: number; hash: string }, secret: Buffer): { decipher: (record: Buffer, header: Buffer) => Buffer } {
+function recordDecipher(
+  suite: { cipher: string; keyLength: number; hash: string },
+  secret: Buffer,
+): { decipher: (record: Buffer, header: Buffer) => Buffer } {
   const key = expandLabel(suite.hash, secret, 'key', suite.keyLength)
   const iv = expandLabel(suite.hash, secret, 'iv', 12)
   let sequence = 0n

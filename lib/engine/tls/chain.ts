@@ -45,7 +45,12 @@ export type ChainResult =
 const MAX_DEPTH = 100 // OpenSSL's default verify depth
 const oneLine = (name: string): string => name.replace(/\n/g, ', ')
 
-function fail(reason: VerifyFailureReason, cert: X509Certificate, message: string, extra: { serial?: string; crlIssuer?: string } = {}): ChainResult {
+function fail(
+  reason: VerifyFailureReason,
+  cert: X509Certificate,
+  message: string,
+  extra: { serial?: string; crlIssuer?: string } = {},
+): ChainResult {
   return { ok: false, reason, message, subject: oneLine(cert.subject), ...extra }
 }
 
@@ -61,7 +66,8 @@ function names(cert: X509Certificate): { subject: string; issuer: string } {
   return n
 }
 
-const namesIssuer = (issuer: X509Certificate, cert: X509Certificate): boolean => names(issuer).subject === names(cert).issuer
+const namesIssuer = (issuer: X509Certificate, cert: X509Certificate): boolean =>
+  names(issuer).subject === names(cert).issuer
 const signedBy = (issuer: X509Certificate, cert: X509Certificate): boolean => {
   try {
     return cert.verify(issuer.publicKey)
@@ -73,7 +79,11 @@ const selfIssued = (cert: X509Certificate): boolean => namesIssuer(cert, cert)
 const sameCertificate = (a: X509Certificate, b: X509Certificate): boolean => a.fingerprint256 === b.fingerprint256
 
 /** The issuer OpenSSL would pick from `candidates`: by name, one whose key verifies the signature first. */
-function issuerAmong(candidates: readonly X509Certificate[], cert: X509Certificate, chain: readonly X509Certificate[]): X509Certificate | undefined {
+function issuerAmong(
+  candidates: readonly X509Certificate[],
+  cert: X509Certificate,
+  chain: readonly X509Certificate[],
+): X509Certificate | undefined {
   const named = candidates.filter((c) => namesIssuer(c, cert) && !chain.some((x) => sameCertificate(x, c)))
   return named.find((c) => signedBy(c, cert)) ?? named[0]
 }
@@ -87,7 +97,8 @@ export function verifyChain(input: ChainInput): ChainResult {
 
   const chain: X509Certificate[] = [leaf]
   for (let current = leaf; !selfIssued(current); ) {
-    if (chain.length > MAX_DEPTH) return fail('chain-incomplete', current, `certificate chain is longer than ${MAX_DEPTH}`)
+    if (chain.length > MAX_DEPTH)
+      return fail('chain-incomplete', current, `certificate chain is longer than ${MAX_DEPTH}`)
     const issuer = issuerAmong(input.roots, current, chain) ?? issuerAmong(untrusted, current, chain)
     if (!issuer) break
     chain.push(issuer)
@@ -98,21 +109,46 @@ export function verifyChain(input: ChainInput): ChainResult {
   if (!selfIssued(top)) {
     const issuerName = oneLine(top.issuer)
     if (trusted(top)) {
-      return fail('chain-incomplete', top, `"${oneLine(top.subject)}" is in sslrootcert but is not a self-signed root, and its issuer "${issuerName}" is not in sslrootcert: libpq needs the whole chain up to the root CA there`)
+      return fail(
+        'chain-incomplete',
+        top,
+        `"${oneLine(top.subject)}" is in sslrootcert but is not a self-signed root, and its issuer ` +
+          `"${issuerName}" is not in sslrootcert: libpq needs the whole chain up to the root CA there`,
+      )
     }
     if (chain.length > 1 || untrusted.length > 0) {
-      return fail('chain-incomplete', top, `the certificates the server sent do not reach a trusted root: the issuer "${issuerName}" of "${oneLine(top.subject)}" was neither sent nor is in sslrootcert`)
+      return fail(
+        'chain-incomplete',
+        top,
+        `the certificates the server sent do not reach a trusted root: the issuer "${issuerName}" of ` +
+          `"${oneLine(top.subject)}" was neither sent nor is in sslrootcert`,
+      )
     }
-    return fail('untrusted-root', top, `"${oneLine(top.subject)}" is issued by "${issuerName}", which is not in sslrootcert, and the server presented no certificate that can act as its issuer`)
+    return fail(
+      'untrusted-root',
+      top,
+      `"${oneLine(top.subject)}" is issued by "${issuerName}", which is not in sslrootcert, and the ` +
+        `server presented no certificate that can act as its issuer`,
+    )
   }
   if (!trusted(top)) {
-    return fail('untrusted-root', top, `the chain ends at "${oneLine(top.subject)}", a self-signed certificate that is not in sslrootcert`)
+    return fail(
+      'untrusted-root',
+      top,
+      `the chain ends at "${oneLine(top.subject)}", a self-signed certificate that is not in sslrootcert`,
+    )
   }
 
   // In OpenSSL's order (verify_chain): CA flags, then revocation, then signatures and dates from the root down.
   for (let i = 1; i < chain.length; i++) {
     const cert = chain[i]!
-    if (!cert.ca) return fail('not-a-ca', cert, `"${oneLine(cert.subject)}" signed "${oneLine(chain[i - 1]!.subject)}" but is not a CA certificate (basicConstraints)`)
+    if (!cert.ca)
+      return fail(
+        'not-a-ca',
+        cert,
+        `"${oneLine(cert.subject)}" signed "${oneLine(chain[i - 1]!.subject)}" but is not a CA ` +
+          `certificate (basicConstraints)`,
+      )
   }
 
   if (input.crls) {
@@ -120,12 +156,29 @@ export function verifyChain(input: ChainInput): ChainResult {
       const cert = chain[i]!
       const issuer = chain[i + 1] ?? cert
       const crl = crlFor(input.crls, names(cert).issuer, issuer, now)
-      if (!crl) return fail('crl-problem', cert, `no CRL from "${oneLine(cert.issuer)}" (signed with its key) to check "${oneLine(cert.subject)}" against (libpq checks every certificate of the chain)`)
-      if (now < crl.thisUpdate) return fail('crl-problem', cert, `the CRL of "${crl.issuer}" is not valid before ${crl.thisUpdate.toISOString()}`)
-      if (crl.nextUpdate && now > crl.nextUpdate) return fail('crl-problem', cert, `the CRL of "${crl.issuer}" expired on ${crl.nextUpdate.toISOString()}`)
+      if (!crl)
+        return fail(
+          'crl-problem',
+          cert,
+          `no CRL from "${oneLine(cert.issuer)}" (signed with its key) to check ` +
+            `"${oneLine(cert.subject)}" against (libpq checks every certificate of the chain)`,
+        )
+      if (now < crl.thisUpdate)
+        return fail(
+          'crl-problem',
+          cert,
+          `the CRL of "${crl.issuer}" is not valid before ${crl.thisUpdate.toISOString()}`,
+        )
+      if (crl.nextUpdate && now > crl.nextUpdate)
+        return fail('crl-problem', cert, `the CRL of "${crl.issuer}" expired on ${crl.nextUpdate.toISOString()}`)
       const serial = normalizeSerial(cert.serialNumber)
       if (crl.revoked.has(serial)) {
-        return fail('revoked', cert, `certificate "${oneLine(cert.subject)}" (serial ${serial}) is revoked by the CRL of "${crl.issuer}"`, { serial, crlIssuer: crl.issuer })
+        return fail(
+          'revoked',
+          cert,
+          `certificate "${oneLine(cert.subject)}" (serial ${serial}) is revoked by the CRL of "${crl.issuer}"`,
+          { serial, crlIssuer: crl.issuer },
+        )
       }
     }
   }
@@ -135,10 +188,24 @@ export function verifyChain(input: ChainInput): ChainResult {
     const issuer = chain[i + 1]
     // A trusted self-signed root's own signature is not checked (X509_V_FLAG_CHECK_SS_SIGNATURE is off).
     if (issuer && !signedBy(issuer, cert)) {
-      return fail('bad-signature', cert, `the signature on "${oneLine(cert.subject)}" does not verify with the key of "${oneLine(issuer.subject)}"`)
+      return fail(
+        'bad-signature',
+        cert,
+        `the signature on "${oneLine(cert.subject)}" does not verify with the key of "${oneLine(issuer.subject)}"`,
+      )
     }
-    if (now < new Date(cert.validFrom)) return fail('not-yet-valid', cert, `certificate "${oneLine(cert.subject)}" is not valid before ${new Date(cert.validFrom).toISOString()}`)
-    if (now > new Date(cert.validTo)) return fail('expired', cert, `certificate "${oneLine(cert.subject)}" expired on ${new Date(cert.validTo).toISOString()}`)
+    if (now < new Date(cert.validFrom))
+      return fail(
+        'not-yet-valid',
+        cert,
+        `certificate "${oneLine(cert.subject)}" is not valid before ${new Date(cert.validFrom).toISOString()}`,
+      )
+    if (now > new Date(cert.validTo))
+      return fail(
+        'expired',
+        cert,
+        `certificate "${oneLine(cert.subject)}" expired on ${new Date(cert.validTo).toISOString()}`,
+      )
   }
   return { ok: true, chain }
 }

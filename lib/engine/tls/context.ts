@@ -9,7 +9,6 @@ import { objectId } from './identity.js'
 import type { TlsMaterial } from './material.js'
 import { materialStats } from './material.js'
 
-
 const MAX_CONTEXTS = 32
 const contexts = new Map<string, SecureContext>()
 

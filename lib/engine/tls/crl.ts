@@ -112,7 +112,15 @@ function nameText(nameDer: Buffer): string {
       const [type, value] = attribute.value as forge.asn1.Asn1[]
       const oid = forge.asn1.derToOid(forge.util.createBuffer(type!.value as string))
       const short = (forge.pki.oids[oid] as string | undefined) ?? oid
-      const label = { commonName: 'CN', organizationName: 'O', organizationalUnitName: 'OU', countryName: 'C', localityName: 'L', stateOrProvinceName: 'ST' }[short] ?? short
+      const label =
+        {
+          commonName: 'CN',
+          organizationName: 'O',
+          organizationalUnitName: 'OU',
+          countryName: 'C',
+          localityName: 'L',
+          stateOrProvinceName: 'ST',
+        }[short] ?? short
       parts.push(`${label}=${forge.util.decodeUtf8(value!.value as string)}`)
     }
   }
@@ -125,7 +133,12 @@ export function crlSignedBy(crl: ParsedCrl, issuer: X509Certificate): boolean {
     if (crl.signatureAlgorithm === RSASSA_PSS) {
       const pss = pssParameters(crl.signatureParameters)
       if (!pss) return false
-      return verify(pss.hash, crl.tbs, { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pss.saltLength }, crl.signature)
+      return verify(
+        pss.hash,
+        crl.tbs,
+        { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pss.saltLength },
+        crl.signature,
+      )
     }
     const hash = SIGNATURE_HASHES[crl.signatureAlgorithm]
     if (hash === undefined) return false
@@ -144,7 +157,9 @@ function pssParameters(parameters: Buffer | undefined): { hash: string; saltLeng
       const inner = children(parameters, field)[0]!
       if (tagOf(parameters, field) === 0xa0) {
         const oidElement = children(parameters, inner)[0]!
-        const oid = forge.asn1.derToOid(forge.util.createBuffer(parameters.subarray(oidElement.valueStart, oidElement.end).toString('binary')))
+        const oid = forge.asn1.derToOid(
+          forge.util.createBuffer(parameters.subarray(oidElement.valueStart, oidElement.end).toString('binary')),
+        )
         const name = HASH_OIDS[oid]
         if (!name) return undefined
         hash = name
@@ -160,12 +175,22 @@ function pssParameters(parameters: Buffer | undefined): { hash: string; saltLeng
  * The CRL OpenSSL would use for a certificate (get_crl_sk): one from its issuer's name and signed
  * by its issuer's key, preferring one that is current, and of those the most recent.
  */
-export function crlFor(crls: readonly ParsedCrl[], issuerKey: string, issuer: X509Certificate, now: Date): ParsedCrl | undefined {
+export function crlFor(
+  crls: readonly ParsedCrl[],
+  issuerKey: string,
+  issuer: X509Certificate,
+  now: Date,
+): ParsedCrl | undefined {
   const current = (c: ParsedCrl): boolean => c.thisUpdate <= now && (c.nextUpdate === undefined || now <= c.nextUpdate)
   let best: ParsedCrl | undefined
   for (const crl of crls) {
     if (crl.issuerKey !== issuerKey || !crlSignedBy(crl, issuer)) continue
-    if (!best || (current(crl) && !current(best)) || (current(crl) === current(best) && crl.thisUpdate > best.thisUpdate)) best = crl
+    if (
+      !best ||
+      (current(crl) && !current(best)) ||
+      (current(crl) === current(best) && crl.thisUpdate > best.thisUpdate)
+    )
+      best = crl
   }
   return best
 }
@@ -183,7 +208,9 @@ export function crlCheckingMarker(): Buffer {
   const { privateKey } = generateKeyPairSync('ed25519')
   const a = forge.asn1
   const der = (node: forge.asn1.Asn1): Buffer => Buffer.from(a.toDer(node).getBytes(), 'binary')
-  const ed25519 = a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [a.create(a.Class.UNIVERSAL, a.Type.OID, false, a.oidToDer('1.3.101.112').getBytes())])
+  const ed25519 = a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [
+    a.create(a.Class.UNIVERSAL, a.Type.OID, false, a.oidToDer('1.3.101.112').getBytes()),
+  ])
   const issuer = a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [
     a.create(a.Class.UNIVERSAL, a.Type.SET, true, [
       a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [
@@ -203,8 +230,12 @@ export function crlCheckingMarker(): Buffer {
   const crl = a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [
     tbs,
     ed25519,
-    a.create(a.Class.UNIVERSAL, a.Type.BITSTRING, false, '\0' + signature.toString('binary')),
+    a.create(a.Class.UNIVERSAL, a.Type.BITSTRING, false, `\0${signature.toString('binary')}`),
   ])
-  marker = Buffer.from(`-----BEGIN X509 CRL-----\n${der(crl).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`)
+  marker = Buffer.from(
+    `-----BEGIN X509 CRL-----\n${der(crl)
+      .toString('base64')
+      .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`,
+  )
   return marker
 }

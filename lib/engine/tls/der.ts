@@ -110,9 +110,11 @@ function canonicalValue(der: Buffer, value: Element): Buffer {
   const bytes = der.subarray(value.valueStart, value.end)
   let text: string
   if (tag === BMP_STRING) text = Buffer.from(bytes).swap16().toString('utf16le')
-  else if (tag === UNIVERSAL_STRING) text = String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readUInt32BE(i * 4)))
+  else if (tag === UNIVERSAL_STRING)
+    text = String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readUInt32BE(i * 4)))
   else if (tag === UTF8_STRING) text = bytes.toString('utf8')
-  else if (tag === 0x13 || tag === 0x16 || tag === 0x14 || tag === 0x1a) text = bytes.toString('latin1') // Printable, IA5, T61, Visible
+  else if (tag === 0x13 || tag === 0x16 || tag === 0x14 || tag === 0x1a)
+    text = bytes.toString('latin1') // Printable, IA5, T61, Visible
   else return bytesOf(der, value)
   const canonical = text
     .replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '')
@@ -123,6 +125,13 @@ function canonicalValue(der: Buffer, value: Element): Buffer {
 
 function tlv(tag: number, value: Buffer): Buffer {
   const n = value.length
-  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : n < 0x10000 ? Buffer.from([0x82, n >> 8, n & 0xff]) : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff])
+  const length =
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : n < 0x10000
+          ? Buffer.from([0x82, n >> 8, n & 0xff])
+          : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff])
   return Buffer.concat([Buffer.from([tag]), length, value])
 }

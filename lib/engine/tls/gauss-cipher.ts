@@ -52,10 +52,20 @@ function checkCrc(bytes: Buffer, crcAt: number, file: string): void {
 }
 
 /** The passphrase held by a .cipher/.rand pair. Never log the result. */
-export function decryptKeyPassphrase(cipher: Buffer, rand: Buffer, files: { cipher: string; rand: string } = { cipher: '.cipher', rand: '.rand' }): string {
-  for (const [bytes, size, file] of [[cipher, CIPHER_SIZE, files.cipher], [rand, RAND_SIZE, files.rand]] as const) {
+export function decryptKeyPassphrase(
+  cipher: Buffer,
+  rand: Buffer,
+  files: { cipher: string; rand: string } = { cipher: '.cipher', rand: '.rand' },
+): string {
+  for (const [bytes, size, file] of [
+    [cipher, CIPHER_SIZE, files.cipher],
+    [rand, RAND_SIZE, files.rand],
+  ] as const) {
     if (bytes.length !== size) {
-      throw new PgSslError('KEY_CIPHER_CORRUPT', `"${file}" has ${bytes.length} bytes, expected ${size}`, { setting: 'sslkey', file })
+      throw new PgSslError('KEY_CIPHER_CORRUPT', `"${file}" has ${bytes.length} bytes, expected ${size}`, {
+        setting: 'sslkey',
+        file,
+      })
     }
   }
   checkCrc(cipher, 52, files.cipher)
@@ -78,7 +88,9 @@ export interface CipherPair {
 export function encryptKeyPassphraseBytes(passphrase: string, random: (n: number) => Buffer = randomBytes): CipherPair {
   const secret = Buffer.from(passphrase, 'utf8')
   if (secret.length === 0 || secret.length > FIELD - 1) {
-    throw new PgSslError('INVALID_SETTING', `a key passphrase for .cipher/.rand must be 1 to ${FIELD - 1} bytes long`, { setting: 'sslpassword' })
+    throw new PgSslError('INVALID_SETTING', `a key passphrase for .cipher/.rand must be 1 to ${FIELD - 1} bytes long`, {
+      setting: 'sslpassword',
+    })
   }
   const randkey = random(FIELD)
   const keySalt = random(FIELD)
@@ -104,7 +116,10 @@ export function encryptKeyPassphraseBytes(passphrase: string, random: (n: number
  * Write `<prefix>.key.cipher` and `<prefix>.key.rand` (mode 0600) for `passphrase`, e.g.
  * encryptKeyPassphrase('fixtures/sslcert/client', 'Gauss@123').
  */
-export async function encryptKeyPassphrase(prefix: string, passphrase: string): Promise<{ cipherFile: string; randFile: string }> {
+export async function encryptKeyPassphrase(
+  prefix: string,
+  passphrase: string,
+): Promise<{ cipherFile: string; randFile: string }> {
   const pair = encryptKeyPassphraseBytes(passphrase)
   const cipherFile = `${prefix}.key.cipher`
   const randFile = `${prefix}.key.rand`

@@ -27,7 +27,11 @@ export interface TlsHandshake {
 }
 
 /** Runs the handshake; a failure rejects with SSL_HANDSHAKE_FAILED and the socket is destroyed. */
-export async function runTlsHandshake(socket: Socket, tlsOptions: ConnectionOptions, options: HandshakeOptions = {}): Promise<TlsHandshake> {
+export async function runTlsHandshake(
+  socket: Socket,
+  tlsOptions: ConnectionOptions,
+  options: HandshakeOptions = {},
+): Promise<TlsHandshake> {
   // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts).
   const watch = options.watchCertificateRequest ? watchHandshake(socket) : undefined
   const tls = tlsConnect({ ...tlsOptions, socket: (watch?.stream ?? socket) as Socket })
@@ -49,12 +53,20 @@ export async function runTlsHandshake(socket: Socket, tlsOptions: ConnectionOpti
     // peer's close arrives as an error): the handshake is over, and so is the wait for it.
     const onClose = (): void => {
       done()
-      reject(new PgSslError('SSL_HANDSHAKE_FAILED', 'SSL handshake failed: the connection was closed before the handshake completed'))
+      reject(
+        new PgSslError(
+          'SSL_HANDSHAKE_FAILED',
+          'SSL handshake failed: the connection was closed before the handshake completed',
+        ),
+      )
     }
     const onSecure = (): void => {
       done()
       // Read synchronously here: a tick later Node may already have dropped the peer certificate.
-      resolve({ ...sessionFacts(tls, tlsOptions.secureContext, `${socket.remoteAddress}:${socket.remotePort}`), ...(watch ? { certificateRequest: watch.verdict() } : {}) })
+      resolve({
+        ...sessionFacts(tls, tlsOptions.secureContext, `${socket.remoteAddress}:${socket.remotePort}`),
+        ...(watch ? { certificateRequest: watch.verdict() } : {}),
+      })
     }
     tls.once('error', onError)
     tls.once('close', onClose)
@@ -104,7 +116,7 @@ function sessionFacts(tls: TLSSocket, context: object | undefined, server: strin
     const seen = { raw: leaf.raw, fingerprint256: leaf.fingerprint256 }
     tls.getPeerCertificate = ((full?: boolean) => {
       const now = live(full as true)
-      return now && now.raw ? now : seen
+      return now?.raw ? now : seen
     }) as TLSSocket['getPeerCertificate']
   }
   return {
@@ -116,7 +128,10 @@ function sessionFacts(tls: TLSSocket, context: object | undefined, server: strin
     chainComplete,
     alpn: typeof tls.alpnProtocol === 'string' ? tls.alpnProtocol : null,
     opensslAuthorized: tls.authorized,
-    opensslError: tls.authorizationError === undefined || tls.authorizationError === null ? undefined : String(tls.authorizationError),
+    opensslError:
+      tls.authorizationError === undefined || tls.authorizationError === null
+        ? undefined
+        : String(tls.authorizationError),
   }
 }
 
@@ -158,6 +173,9 @@ function appendKeyLog(file: string, line: Buffer): void {
   try {
     appendFileSync(file, line, { mode: 0o600 })
   } catch (error) {
-    warnOnce(`keylog:${file}`, `could not write SSL key logging file "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`)
+    warnOnce(
+      `keylog:${file}`,
+      `could not write SSL key logging file "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`,
+    )
   }
 }

@@ -71,7 +71,9 @@ function compareName(name: Buffer, host: Buffer): [Compared, string | undefined]
   return [{ rc: asciiCaseEqual(name, host) || wildcardMatch(name, host) ? 1 : 0 }, shown]
 }
 
-/** pq_verify_peer_name_matches_certificate_ip: 4 or 16 bytes, compared with the host parsed as inet_aton/inet_pton do. */
+/**
+ * pq_verify_peer_name_matches_certificate_ip: 4 or 16 bytes, compared with the host parsed as inet_aton/inet_pton do.
+ */
 function compareIp(address: Buffer, host: string): [Compared, string | undefined] {
   if (address.length === 4) {
     const parsed = ipv4Aton(host)
@@ -152,7 +154,7 @@ export function ipv4Aton(text: string): Buffer | undefined {
   const max = [0xffffffff, 0xffffff, 0xffff, 0xff][bytes.length]!
   if (value > max) return undefined
   const out = Buffer.alloc(4)
-  bytes.forEach((b, k) => (out[k] = b))
+  out.set(bytes)
   const word = out.readUInt32BE(0) | value
   out.writeUInt32BE(word >>> 0, 0)
   return out
@@ -283,7 +285,12 @@ export function certificateNames(der: Buffer): CertificateNames {
   for (const rdn of children(der, subject)) {
     for (const attribute of children(der, rdn)) {
       const [type, value] = children(der, attribute)
-      if (commonName === undefined && type && value && der.subarray(type.valueStart, type.end).equals(OID_COMMON_NAME)) {
+      if (
+        commonName === undefined &&
+        type &&
+        value &&
+        der.subarray(type.valueStart, type.end).equals(OID_COMMON_NAME)
+      ) {
         commonName = Buffer.from(der.subarray(value.valueStart, value.end))
       }
     }

@@ -7,6 +7,9 @@ let nextId = 1
 
 export function objectId(value: object): number {
   let id = ids.get(value)
-  if (id === undefined) ids.set(value, (id = nextId++))
+  if (id === undefined) {
+    id = nextId++
+    ids.set(value, id)
+  }
   return id
 }

@@ -1,7 +1,8 @@
 /**
  * Certificate material named by the settings: root CA, CRL(s), client certificate and key.
  * Files are read once and cached by path and version (inode, size, times), so a pool of
- * connections opens and fstats the files but does not re-read or re-parse them; a changed file is picked up on the next connection.
+ * connections opens and fstats the files but does not re-read or re-parse them; a changed file is picked up on the next
+ * connection.
  * Problems are reported before any network traffic, naming the file and never its contents.
  */
 import { X509Certificate, createHash, createHmac, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
@@ -43,7 +44,15 @@ export interface TlsMaterial {
   /** The decrypted client key (PKCS#8 PEM), non-enumerable so it cannot be logged by accident. */
   readonly key?: Buffer
   /** Files, for the report and errors. */
-  readonly files: Readonly<{ sslrootcert?: string; sslrootcertdir?: string; sslcrl?: string; sslcrldir?: string; sslcert?: string; sslkey?: string; keyPassphrase?: string }>
+  readonly files: Readonly<{
+    sslrootcert?: string
+    sslrootcertdir?: string
+    sslcrl?: string
+    sslcrldir?: string
+    sslcert?: string
+    sslkey?: string
+    keyPassphrase?: string
+  }>
 }
 
 export interface MaterialRequest {
@@ -105,14 +114,25 @@ function readCached(path: string, setting: string): CacheEntry {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${path}" does not exist`, { setting, file: path, cause: error })
+      throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${path}" does not exist`, {
+        setting,
+        file: path,
+        cause: error,
+      })
     }
-    throw new PgSslError('FILE_UNREADABLE', `could not open ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+    throw new PgSslError('FILE_UNREADABLE', `could not open ${describe(setting)} "${path}": ${code ?? 'error'}`, {
+      setting,
+      file: path,
+      cause: error,
+    })
   }
   try {
     const info = fstatSync(fd)
     if (!info.isFile()) {
-      throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, { setting, file: path })
+      throw new PgSslError('FILE_UNREADABLE', `${describe(setting)} "${path}" is not a regular file`, {
+        setting,
+        file: path,
+      })
     }
     const version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`
     const hit = cache.get(path)
@@ -122,7 +142,11 @@ function readCached(path: string, setting: string): CacheEntry {
       data = readFileSync(fd)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, { setting, file: path, cause: error })
+      throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${path}": ${code ?? 'error'}`, {
+        setting,
+        file: path,
+        cause: error,
+      })
     }
     materialStats.reads++
     const entry: CacheEntry = { version, mode: info.mode, uid: info.uid, data, parsed: new Map() }
@@ -193,7 +217,11 @@ function certificates(entry: CacheEntry, setting: string, path: string): Buffer[
       try {
         new X509Certificate(item)
       } catch (error) {
-        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid certificate`, { setting, file: path, cause: error })
+        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid certificate`, {
+          setting,
+          file: path,
+          cause: error,
+        })
       }
     }
     return ders
@@ -205,12 +233,19 @@ function crls(entry: CacheEntry, setting: string, path: string): Array<{ raw: Bu
     const text = entry.data.toString('latin1')
     const blocks = [...text.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'X509 CRL')
     // PEM blocks, or else the whole file as DER.
-    const items = blocks.length > 0 ? blocks.map((m) => ({ raw: Buffer.from(m[0], 'latin1'), der: pemBody(m[0]) })) : [{ raw: entry.data, der: entry.data }]
+    const items =
+      blocks.length > 0
+        ? blocks.map((m) => ({ raw: Buffer.from(m[0], 'latin1'), der: pemBody(m[0]) }))
+        : [{ raw: entry.data, der: entry.data }]
     return items.map(({ raw, der }) => {
       try {
         return { raw, parsed: parseCrl(der) }
       } catch (error) {
-        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid PEM or DER CRL`, { setting, file: path, cause: error })
+        throw new PgSslError('INVALID_PEM', `${describe(setting)} "${path}" does not hold a valid PEM or DER CRL`, {
+          setting,
+          file: path,
+          cause: error,
+        })
       }
     })
   })
@@ -231,7 +266,12 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
     // libpq reads the key as PEM and, failing that, as DER (SSL_FILETYPE_ASN1).
     const attempts: Array<Parameters<typeof createPrivateKey>[0]> = pem
       ? [{ key: entry.data, ...(passphrase !== undefined ? { passphrase } : {}) }]
-      : (['pkcs8', 'pkcs1', 'sec1'] as const).map((type) => ({ key: entry.data, format: 'der' as const, type, ...(passphrase !== undefined ? { passphrase } : {}) }))
+      : (['pkcs8', 'pkcs1', 'sec1'] as const).map((type) => ({
+          key: entry.data,
+          format: 'der' as const,
+          type,
+          ...(passphrase !== undefined ? { passphrase } : {}),
+        }))
     let firstError: unknown
     for (const attempt of attempts) {
       try {
@@ -244,7 +284,12 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
     const message = String((firstError as Error).message)
     // Without a passphrase OpenSSL 3 reports "interrupted or cancelled" (its password prompt gave up).
     const encrypted = isEncryptedKey(entry.data)
-    if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && passphrase === undefined) || /bad decrypt/i.test(message)) {
+    if (
+      code === 'ERR_MISSING_PASSPHRASE' ||
+      code === 'ERR_OSSL_BAD_DECRYPT' ||
+      (encrypted && passphrase === undefined) ||
+      /bad decrypt/i.test(message)
+    ) {
       throw new PgSslError(
         'KEY_DECRYPT_FAILED',
         passphrase === undefined
@@ -253,7 +298,11 @@ function privateKey(entry: CacheEntry, path: string, passphrase: string | undefi
         { setting: 'sslpassword', file: path },
       )
     }
-    throw new PgSslError('INVALID_PEM', `client private key file "${path}" does not hold a valid private key (PEM, or DER as PKCS#8, PKCS#1 or SEC1)`, { setting: 'sslkey', file: path })
+    throw new PgSslError(
+      'INVALID_PEM',
+      `client private key file "${path}" does not hold a valid private key (PEM, or DER as PKCS#8, PKCS#1 or SEC1)`,
+      { setting: 'sslkey', file: path },
+    )
   })
 }
 
@@ -263,7 +312,10 @@ function isEncryptedKey(data: Buffer): boolean {
 }
 
 /** The GaussDB bundle's passphrase files: <user>.key.cipher first, then client.key.cipher. */
-async function passphraseFromCipherFiles(dir: string, user: string): Promise<{ passphrase: string; cipherFile: string } | undefined> {
+async function passphraseFromCipherFiles(
+  dir: string,
+  user: string,
+): Promise<{ passphrase: string; cipherFile: string } | undefined> {
   for (const prefix of [user, 'client']) {
     const cipherFile = join(dir, `${prefix}.key.cipher`)
     const randFile = join(dir, `${prefix}.key.rand`)
@@ -273,7 +325,11 @@ async function passphraseFromCipherFiles(dir: string, user: string): Promise<{ p
       ;[cipher, rand] = await Promise.all([readFile(cipherFile), readFile(randFile)])
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-      throw new PgSslError('FILE_UNREADABLE', `could not read "${cipherFile}" / "${randFile}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { setting: 'sslkey', file: cipherFile })
+      throw new PgSslError(
+        'FILE_UNREADABLE',
+        `could not read "${cipherFile}" / "${randFile}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        { setting: 'sslkey', file: cipherFile },
+      )
     }
     return { passphrase: decryptKeyPassphrase(cipher, rand, { cipher: cipherFile, rand: randFile }), cipherFile }
   }
@@ -339,8 +395,12 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
       crl.push(...(await loadCrlDirectory(request.sslcrldir)))
       files.sslcrldir = request.sslcrldir
     }
-    const rootEntry = request.inline?.ca || request.sslrootcert === undefined ? undefined : readCached(request.sslrootcert, 'sslrootcert')
-    if (rootEntry?.data.includes('-----BEGIN X509 CRL-----')) crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
+    const rootEntry =
+      request.inline?.ca || request.sslrootcert === undefined
+        ? undefined
+        : readCached(request.sslrootcert, 'sslrootcert')
+    if (rootEntry?.data.includes('-----BEGIN X509 CRL-----'))
+      crl.push(...crls(rootEntry, 'sslrootcert', request.sslrootcert!))
   }
 
   let cert: Buffer | undefined
@@ -357,10 +417,16 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     files.sslcert = inlineCert ? "ssl.cert (pg's ssl option)" : certName
     const inlineKey = inlineCert ? request.inline?.key : undefined
     if (inlineCert ? inlineKey === undefined : request.sslkey === undefined) {
-      throw new PgSslError('FILE_NOT_FOUND', `certificate present, but not private key file (client certificate "${certName}")`, {
-        setting: inlineCert ? 'ssl.key' : 'sslkey',
-        hint: inlineCert ? "give ssl.key next to ssl.cert in pg's ssl option" : 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
-      })
+      throw new PgSslError(
+        'FILE_NOT_FOUND',
+        `certificate present, but not private key file (client certificate "${certName}")`,
+        {
+          setting: inlineCert ? 'ssl.key' : 'sslkey',
+          hint: inlineCert
+            ? "give ssl.key next to ssl.cert in pg's ssl option"
+            : 'set sslkey (or PGSSLKEY) to the private key of the client certificate',
+        },
+      )
     }
     const keyName = inlineKey ? 'ssl.key' : request.sslkey!
     const keyEntry = inlineKey ? inlineEntry(inlineKey) : readCached(keyName, 'sslkey')
@@ -376,10 +442,14 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     const keyObject = privateKey(keyEntry, keyName, passphrase)
     files.sslkey = inlineKey ? "ssl.key (pg's ssl option)" : keyName
     if (!clientChain[0]!.checkPrivateKey(keyObject)) {
-      throw new PgSslError('KEY_MISMATCH', `client private key "${keyName}" does not match client certificate "${certName}"`, {
-        setting: inlineKey ? 'ssl.key' : 'sslkey',
-        ...(inlineKey ? {} : { file: keyName }),
-      })
+      throw new PgSslError(
+        'KEY_MISMATCH',
+        `client private key "${keyName}" does not match client certificate "${certName}"`,
+        {
+          setting: inlineKey ? 'ssl.key' : 'sslkey',
+          ...(inlineKey ? {} : { file: keyName }),
+        },
+      )
     }
     // node:tls takes PEM, not a KeyObject; exported once per key file version.
     key = parsedOnce(keyEntry, `pem:${passphrase === undefined ? 'none' : fingerprintSecret(passphrase)}`, () =>
@@ -392,7 +462,9 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     ...(ca ? { ca } : {}),
     ...(roots ? { roots } : {}),
     // With CRL checking on but no CRL found, Node is given a marker CRL so that it checks (and fails) as libpq does.
-    ...(crl ? { crl: crl.length > 0 ? crl.map((c) => c.raw) : [crlCheckingMarker()], crlList: crl.map((c) => c.parsed) } : {}),
+    ...(crl
+      ? { crl: crl.length > 0 ? crl.map((c) => c.raw) : [crlCheckingMarker()], crlList: crl.map((c) => c.parsed) }
+      : {}),
     ...(cert ? { cert } : {}),
     ...(clientChain ? { clientChain } : {}),
     files,
@@ -407,21 +479,30 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
  * its own name's hash (the caller filters by it). Other names (foo.crl) are never read; make such a
  * directory with `openssl rehash`.
  */
-async function hashedDirectory(dir: string, setting: 'sslcrldir' | 'sslrootcertdir', suffix: '.r' | '.'): Promise<Array<{ hash: string; path: string }>> {
+async function hashedDirectory(
+  dir: string,
+  setting: 'sslcrldir' | 'sslrootcertdir',
+  suffix: '.r' | '.',
+): Promise<Array<{ hash: string; path: string }>> {
   let names: string[]
   try {
     names = await readdir(dir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${dir}" does not exist`, { setting, file: dir })
-    throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${dir}": ${code ?? 'error'}`, { setting, file: dir })
+    if (code === 'ENOENT')
+      throw new PgSslError('FILE_NOT_FOUND', `${describe(setting)} "${dir}" does not exist`, { setting, file: dir })
+    throw new PgSslError('FILE_UNREADABLE', `could not read ${describe(setting)} "${dir}": ${code ?? 'error'}`, {
+      setting,
+      file: dir,
+    })
   }
   const present = new Set(names)
   const first = new RegExp(`^([0-9a-f]{8})${suffix.replace('.', '\\.')}0$`)
   const hashes = [...new Set(names.map((n) => first.exec(n)?.[1]).filter((h): h is string => h !== undefined))].sort()
   const out: Array<{ hash: string; path: string }> = []
   for (const hash of hashes) {
-    for (let n = 0; present.has(`${hash}${suffix}${n}`); n++) out.push({ hash, path: join(dir, `${hash}${suffix}${n}`) })
+    for (let n = 0; present.has(`${hash}${suffix}${n}`); n++)
+      out.push({ hash, path: join(dir, `${hash}${suffix}${n}`) })
   }
   return out
 }
@@ -429,7 +510,9 @@ async function hashedDirectory(dir: string, setting: 'sslcrldir' | 'sslrootcertd
 async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }>> {
   const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
   for (const { hash, path } of await hashedDirectory(dir, 'sslcrldir', '.r')) {
-    out.push(...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash))
+    out.push(
+      ...crls(readCached(path, 'sslcrldir'), 'sslcrldir', path).filter((c) => nameHash(c.parsed.issuerDer) === hash),
+    )
   }
   return out
 }
@@ -445,11 +528,15 @@ async function loadRootCertDirectory(dir: string): Promise<Array<{ pem: Buffer; 
     })
   }
   if (out.length === 0) {
-    throw new PgSslError('FILE_NOT_FOUND', `root certificate directory "${dir}" holds no CA certificate under its subject hash (<hash>.0)`, {
-      setting: 'sslrootcertdir',
-      file: dir,
-      hint: `name the files as OpenSSL looks them up: openssl rehash '${dir}'`,
-    })
+    throw new PgSslError(
+      'FILE_NOT_FOUND',
+      `root certificate directory "${dir}" holds no CA certificate under its subject hash (<hash>.0)`,
+      {
+        setting: 'sslrootcertdir',
+        file: dir,
+        hint: `name the files as OpenSSL looks them up: openssl rehash '${dir}'`,
+      },
+    )
   }
   return out
 }

@@ -18,9 +18,15 @@ export interface FileStat {
   readonly uid: number
 }
 
-const octal = (mode: number): string => '0' + (mode & 0o777).toString(8).padStart(3, '0')
+const octal = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`
 
-export function checkPermissions(path: string, role: MaterialRole, stat: FileStat, rule: FilePermissionRule, platform: string = process.platform): void {
+export function checkPermissions(
+  path: string,
+  role: MaterialRole,
+  stat: FileStat,
+  rule: FilePermissionRule,
+  platform: string = process.platform,
+): void {
   if (rule === 'off' || platform === 'win32') return
   const mode = stat.mode & 0o777
   if (rule === 'libpq') {
@@ -29,7 +35,9 @@ export function checkPermissions(path: string, role: MaterialRole, stat: FileSta
     if (tooOpen) {
       throw new PgSslError(
         'FILE_PERMISSIONS',
-        `private key file "${path}" has group or world access (mode ${octal(mode)}); file must have permissions u=rw (0600) or less if owned by the current user, or permissions u=rw,g=r (0640) or less if owned by root`,
+        `private key file "${path}" has group or world access (mode ${octal(mode)}); file must have ` +
+          `permissions u=rw (0600) or less if owned by the current user, or permissions u=rw,g=r ` +
+          `(0640) or less if owned by root`,
         { setting: role, file: path, hint: `chmod ${stat.uid === 0 ? '640' : '600'} '${path}'` },
       )
     }
@@ -37,11 +45,16 @@ export function checkPermissions(path: string, role: MaterialRole, stat: FileSta
   }
   if (role === 'sslcert' || role === 'sslkey' || role === 'sslrootcert') {
     if (mode & ~0o600) {
-      throw new PgSslError('FILE_PERMISSIONS', `The file "${path}" permission should be u=rw(600) or less (it is ${octal(mode)}); openGauss and GaussDB clients refuse it`, {
-        setting: role,
-        file: path,
-        hint: `chmod 600 '${path}'`,
-      })
+      throw new PgSslError(
+        'FILE_PERMISSIONS',
+        `The file "${path}" permission should be u=rw(600) or less (it is ${octal(mode)}); openGauss ` +
+          `and GaussDB clients refuse it`,
+        {
+          setting: role,
+          file: path,
+          hint: `chmod 600 '${path}'`,
+        },
+      )
     }
   }
 }

@@ -11,17 +11,28 @@ import { materialStats, type TlsMaterial } from './material.js'
 const MAX_AGE_MS = 10 * 60_000
 const MAX_ENTRIES = 256
 
-
 const cache = new Map<string, { result: ChainResult; until: number }>()
 
-export function verifyServerCertificate(presented: readonly X509Certificate[], material: TlsMaterial, now = new Date()): ChainResult {
+export function verifyServerCertificate(
+  presented: readonly X509Certificate[],
+  material: TlsMaterial,
+  now = new Date(),
+): ChainResult {
   const roots = material.roots ?? []
-  const key = [presented.map((c) => c.fingerprint256).join(','), roots.length ? objectId(roots) : 0, material.crlList ? material.crlList.map(objectId).join('.') : '-'].join('|')
+  const key = [
+    presented.map((c) => c.fingerprint256).join(','),
+    roots.length ? objectId(roots) : 0,
+    material.crlList ? material.crlList.map(objectId).join('.') : '-',
+  ].join('|')
   const hit = cache.get(key)
   if (hit && hit.until > now.getTime()) return hit.result
   materialStats.verifications++
   const result = verifyChain({ presented, roots, ...(material.crlList ? { crls: material.crlList } : {}), now })
-  const boundaries = [now.getTime() + MAX_AGE_MS, ...presented.map((c) => new Date(c.validTo).getTime()), ...(material.crlList ?? []).map((c) => c.nextUpdate?.getTime() ?? Infinity)]
+  const boundaries = [
+    now.getTime() + MAX_AGE_MS,
+    ...presented.map((c) => new Date(c.validTo).getTime()),
+    ...(material.crlList ?? []).map((c) => c.nextUpdate?.getTime() ?? Infinity),
+  ]
   if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!)
   cache.set(key, { result, until: Math.min(...boundaries) })
   return result

@@ -13,7 +13,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
 
-const OPENSSL_DIRS = ['/usr/lib/ssl', '/etc/pki/tls', '/etc/ssl', '/opt/homebrew/etc/openssl@3', '/usr/local/etc/openssl@3', '/usr/local/etc/openssl', '/private/etc/ssl']
+const OPENSSL_DIRS = [
+  '/usr/lib/ssl',
+  '/etc/pki/tls',
+  '/etc/ssl',
+  '/opt/homebrew/etc/openssl@3',
+  '/usr/local/etc/openssl@3',
+  '/usr/local/etc/openssl',
+  '/private/etc/ssl',
+]
 
 export interface TrustStoreEnvironment {
   readonly SSL_CERT_FILE?: string | undefined
@@ -84,10 +92,15 @@ export function loadSystemStore(env: TrustStoreEnvironment): SystemStore {
     }
   }
   if (pems.length === 0) {
-    throw new PgSslError('ROOT_CERT_MISSING', `sslrootcert=system: the system trust store holds no certificates (file "${file}", directories ${dirs.map((d) => `"${d}"`).join(', ') || 'none'})`, {
-      setting: 'sslrootcert',
-      hint: 'install the system CA bundle (Debian: ca-certificates), or point SSL_CERT_FILE / SSL_CERT_DIR at one',
-    })
+    throw new PgSslError(
+      'ROOT_CERT_MISSING',
+      `sslrootcert=system: the system trust store holds no certificates (file "${file}", directories ` +
+        `${dirs.map((d) => `"${d}"`).join(', ') || 'none'})`,
+      {
+        setting: 'sslrootcert',
+        hint: 'install the system CA bundle (Debian: ca-certificates), or point SSL_CERT_FILE / SSL_CERT_DIR at one',
+      },
+    )
   }
   const store: SystemStore = {
     description: `system (file ${file}, directories ${dirs.join(':') || 'none'})`,

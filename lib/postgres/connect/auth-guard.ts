@@ -43,7 +43,11 @@ export interface RequireAuth {
 export function parseRequireAuth(text: string, openGauss: boolean): RequireAuth | undefined {
   if (text === '') return undefined
   const known: readonly string[] = openGauss ? OPENGAUSS_METHODS : POSTGRES_METHODS
-  const invalid = (message: string): PgSslError => new PgSslError('INVALID_SETTING', message, { setting: 'require_auth', hint: `use a comma list of ${[...known, 'none'].join(', ')}, all plain or all negated with "!"` })
+  const invalid = (message: string): PgSslError =>
+    new PgSslError('INVALID_SETTING', message, {
+      setting: 'require_auth',
+      hint: `use a comma list of ${[...known, 'none'].join(', ')}, all plain or all negated with "!"`,
+    })
   let allowed = new Set<string>()
   let authRequired = true
   let negated = false
@@ -53,7 +57,8 @@ export function parseRequireAuth(text: string, openGauss: boolean): RequireAuth 
       if (index === 0) {
         allowed = new Set(known)
         authRequired = false
-      } else if (!negated) throw invalid(`negative require_auth method "${method}" cannot be mixed with non-negative methods`)
+      } else if (!negated)
+        throw invalid(`negative require_auth method "${method}" cannot be mixed with non-negative methods`)
       negated = true
       method = method.slice(1)
     } else if (negated) throw invalid(`require_auth method "${method}" cannot be mixed with negative methods`)
@@ -63,7 +68,8 @@ export function parseRequireAuth(text: string, openGauss: boolean): RequireAuth 
       return
     }
     if (!known.includes(method)) throw invalid(`invalid require_auth value: "${method}"`)
-    if (negated ? !allowed.has(method) : allowed.has(method)) throw invalid(`require_auth method "${raw.trim()}" is specified more than once`)
+    if (negated ? !allowed.has(method) : allowed.has(method))
+      throw invalid(`require_auth method "${raw.trim()}" is specified more than once`)
     if (negated) allowed.delete(method)
     else allowed.add(method)
   })
@@ -101,15 +107,30 @@ export class AuthGuard {
     const { requireAuth, channelBinding, policy, openGauss } = this.options
     const method = this.#methodOf(code)
     if (code === OK) {
-      if (requireAuth?.authRequired && !this.#finished) return this.#authRefused('server did not complete authentication')
+      if (requireAuth?.authRequired && !this.#finished)
+        return this.#authRefused('server did not complete authentication')
       if (!policyAllows(policy, this.seen.method)) {
-        return violation(policy, 'allowedAuthMethods', `one of ${policy.allowedAuthMethods!.join(', ')}`, `the server authenticated the client with ${this.seen.method}`)
+        return violation(
+          policy,
+          'allowedAuthMethods',
+          `one of ${policy.allowedAuthMethods!.join(', ')}`,
+          `the server authenticated the client with ${this.seen.method}`,
+        )
       }
       if (channelBinding === 'require' && !this.seen.channelBinding) {
-        return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but server authenticated client without channel binding', { setting: 'channel_binding' })
+        return new PgSslError(
+          'CHANNEL_BINDING_REQUIRED',
+          'channel binding required, but server authenticated client without channel binding',
+          { setting: 'channel_binding' },
+        )
       }
       if (policy.channelBinding === 'require' && !this.seen.channelBinding) {
-        return violation(policy, 'channelBinding', 'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)', `the server authenticated the client with ${this.seen.method}`)
+        return violation(
+          policy,
+          'channelBinding',
+          'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+          `the server authenticated the client with ${this.seen.method}`,
+        )
       }
       return this.options.certificateCheck?.()
     }
@@ -119,7 +140,11 @@ export class AuthGuard {
       mechanisms = body.subarray(4).toString('utf8').split('\0').filter(Boolean)
       // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
       if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.options.tls) {
-        return new PgSslError('PROTOCOL_VIOLATION', 'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection', { hint: 'something between client and server may have removed TLS' })
+        return new PgSslError(
+          'PROTOCOL_VIOLATION',
+          'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
+          { hint: 'something between client and server may have removed TLS' },
+        )
       }
       // pg's choice (sasl.js startSession): PLUS when offered and channel binding is not disabled.
       this.#plus = mechanisms.includes('SCRAM-SHA-256-PLUS') && channelBinding !== 'disable' && this.options.tls
@@ -132,24 +157,53 @@ export class AuthGuard {
     }
     // Before any password leaves: the policy's methods (for SASL, what pg will pick).
     if (!policyAllows(policy, sasl ? this.seen.method : method)) {
-      return violation(policy, 'allowedAuthMethods', `one of ${policy.allowedAuthMethods!.join(', ')}`, `the server asked for ${sasl ? this.seen.method : method} authentication`)
+      return violation(
+        policy,
+        'allowedAuthMethods',
+        `one of ${policy.allowedAuthMethods!.join(', ')}`,
+        `the server asked for ${sasl ? this.seen.method : method} authentication`,
+      )
     }
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
-    const needsPassword = code === CLEARTEXT || code === MD5 || code === SASL || (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
+    const needsPassword =
+      code === CLEARTEXT || code === MD5 || code === SASL || (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
     if (needsPassword && !this.options.hasPassword) {
-      return new PgSslError('PASSWORD_REQUIRED', `fe_sendauth: no password supplied (the server asked for ${sasl ? this.seen.method : method} authentication)`, { setting: 'password' })
+      return new PgSslError(
+        'PASSWORD_REQUIRED',
+        `fe_sendauth: no password supplied (the server asked for ${sasl ? this.seen.method : method} authentication)`,
+        { setting: 'password' },
+      )
     }
     const bindingRequired = channelBinding === 'require' || policy.channelBinding === 'require'
     if (channelBinding === 'require' && !this.options.tls) {
-      return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but SSL not in use', { setting: 'channel_binding' })
+      return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but SSL not in use', {
+        setting: 'channel_binding',
+      })
     }
     if (bindingRequired) {
       const refuse = (message: string): PgSslError =>
-        channelBinding === 'require' ? new PgSslError('CHANNEL_BINDING_REQUIRED', message, { setting: 'channel_binding' }) : violation(policy, 'channelBinding', 'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)', message)
+        channelBinding === 'require'
+          ? new PgSslError('CHANNEL_BINDING_REQUIRED', message, { setting: 'channel_binding' })
+          : violation(
+              policy,
+              'channelBinding',
+              'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+              message,
+            )
       if (!sasl) return refuse("channel binding required but not supported by server's authentication request")
-      if (code === SASL && !this.#plus) return refuse('channel binding is required, but server did not offer an authentication method that supports channel binding')
+      if (code === SASL && !this.#plus)
+        return refuse(
+          'channel binding is required, but server did not offer an authentication method that ' +
+            'supports channel binding',
+        )
     }
-    if (code === CLEARTEXT || code === MD5 || code === SASL_FINAL || (openGauss && (code === OG_SHA256 || code === OG_MD5_SHA256 || code === OG_SM3))) this.#finished = true
+    if (
+      code === CLEARTEXT ||
+      code === MD5 ||
+      code === SASL_FINAL ||
+      (openGauss && (code === OG_SHA256 || code === OG_MD5_SHA256 || code === OG_SM3))
+    )
+      this.#finished = true
     return undefined
   }
 
@@ -167,7 +221,11 @@ export class AuthGuard {
   }
 
   #authRefused(reason: string): PgSslError {
-    return new PgSslError('AUTH_METHOD_NOT_ALLOWED', `authentication method requirement "${this.options.requireAuth!.text}" failed: ${reason}`, { setting: 'require_auth' })
+    return new PgSslError(
+      'AUTH_METHOD_NOT_ALLOWED',
+      `authentication method requirement "${this.options.requireAuth!.text}" failed: ${reason}`,
+      { setting: 'require_auth' },
+    )
   }
 }
 

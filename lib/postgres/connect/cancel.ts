@@ -52,7 +52,11 @@ export function cancelRequestPacket(key: CancelKey): Buffer {
 }
 
 /** Send a cancel request for the session at `session` (its report's host and port). */
-export async function sendCancel(settings: ResolvedSettings, session: { host: string; port: number }, key: CancelKey): Promise<CancelOutcome> {
+export async function sendCancel(
+  settings: ResolvedSettings,
+  session: { host: string; port: number },
+  key: CancelKey,
+): Promise<CancelOutcome> {
   const prepared = await prepare(settings)
   let index = prepared.endpoints.findIndex((e) => e.host === session.host && e.port === session.port)
   if (index < 0) index = 0
@@ -65,7 +69,8 @@ export async function sendCancel(settings: ResolvedSettings, session: { host: st
     const previous = failures.at(-1)
     if (previous !== undefined && !mayFollow(spec, previous, settings.dialect)) break
     let stream: Socket | undefined
-    const record = (result: AttemptRecord['result'], error?: PgSslError): void => void records.push(attemptRecord(endpoint, spec, false, result, error))
+    const record = (result: AttemptRecord['result'], error?: PgSslError): void =>
+      void records.push(attemptRecord(endpoint, spec, false, result, error))
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
@@ -75,9 +80,18 @@ export async function sendCancel(settings: ResolvedSettings, session: { host: st
       stream = await openSocket(endpoint, keepAliveOf(settings))
       let protocol: string | null = null
       if (spec.ssl) {
-        const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), { direct: spec.direct === true, onTlsSocket: (tls) => void (stream = tls) })
+        const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
+          direct: spec.direct === true,
+          onTlsSocket: (tls) => {
+            stream = tls
+          },
+        })
         if (answer.kind === 'refused') {
-          throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (cancel request)', { setting: 'sslmode' })
+          throw new PgSslError(
+            'SSL_DISABLED_ON_SERVER',
+            'server does not support SSL, but SSL was required (cancel request)',
+            { setting: 'sslmode' },
+          )
         }
         stream = answer.socket
         protocol = answer.session.protocol
@@ -85,7 +99,14 @@ export async function sendCancel(settings: ResolvedSettings, session: { host: st
       }
       await deliver(stream, cancelRequestPacket(key))
       record('connected')
-      return { host: endpoint.host, port: endpoint.port, encrypted: spec.ssl, serverCertificateVerified: spec.ssl && spec.verifyChain, protocol, attempts: records }
+      return {
+        host: endpoint.host,
+        port: endpoint.port,
+        encrypted: spec.ssl,
+        serverCertificateVerified: spec.ssl && spec.verifyChain,
+        protocol,
+        attempts: records,
+      }
     } catch (error) {
       const failure = classify(error, timedOut, timeoutMs)
       record('failed', failure.error)

@@ -32,7 +32,11 @@ import { negotiateSsl, openSocket, openSocketShuffled, type Endpoint, type TlsSe
  * What SslClient.connect() runs: prepare (no network), then the attempts, for this client;
  * `counters` are the pool's, when a pool made the client.
  */
-export async function negotiate(client: StartupTarget, resolved: ResolvedSettings, counters?: RetryCounters): Promise<Negotiated> {
+export async function negotiate(
+  client: StartupTarget,
+  resolved: ResolvedSettings,
+  counters?: RetryCounters,
+): Promise<Negotiated> {
   const started = performance.now()
   const prepared = await prepare(resolved)
   const preparedAt = performance.now()
@@ -45,21 +49,33 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
   // prefer-standby: a first pass that takes only a standby, then a second that takes any host.
   const passes: TargetSessionAttrs[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs]
   // load_balance_hosts=random (libpq 16): the host list in a random order, once per connection.
-  const order = settingValue(settings, 'load_balance_hosts') === 'random' ? shuffledOrder(prepared.endpoints.length) : prepared.endpoints.map((_, i) => i)
+  const order =
+    settingValue(settings, 'load_balance_hosts') === 'random'
+      ? shuffledOrder(prepared.endpoints.length)
+      : prepared.endpoints.map((_, i) => i)
   for (let retries = 0; ; retries++) {
     const failures: PgSslError[] = []
-    passes: for (const want of passes) {
+    everyPass: for (const want of passes) {
       for (const i of order) {
-        if (client.aborted) break passes
+        if (client.aborted) break everyPass
         try {
-          const { report, warnings } = await connectEndpoint(prepared, prepared.endpoints[i]!, prepared.plans[i]!, records, client, retries, preparedAt - started, want)
+          const { report, warnings } = await connectEndpoint(
+            prepared,
+            prepared.endpoints[i]!,
+            prepared.plans[i]!,
+            records,
+            client,
+            retries,
+            preparedAt - started,
+            want,
+          )
           if (retries > 0 && counters) counters.recovered++
           return { report, warnings: [...prepared.warnings, ...warnings] }
         } catch (error) {
           failures.push(error as PgSslError)
           // libpq (PQconnectPoll) tries the next host only when this one could not be reached, timed
           // out, answered 57P03 "cannot connect now" or was of the wrong kind; anything else ends it.
-          if (!nextHostAllowed.has(error as object)) break passes
+          if (!nextHostAllowed.has(error as object)) break everyPass
         }
       }
     }
@@ -72,20 +88,37 @@ export async function negotiate(client: StartupTarget, resolved: ResolvedSetting
     const delay = backoffDelay(retries, settings.connectRetry)
     if (elapsed + delay >= settings.connectRetry.budgetMillis) {
       if (counters) counters.exhausted++
-      lastError = new PgSslError(lastError!.code, `${lastError!.message} (gave up after ${retries} connection ${retries === 1 ? 'retry' : 'retries'} in ${(elapsed / 1000).toFixed(1)} s: connectRetry budget ${settings.connectRetry.budgetMillis} ms)`, {
-        ...detailsOf(lastError!),
-        cause: lastError,
-      })
+      lastError = new PgSslError(
+        lastError!.code,
+        `${lastError!.message} (gave up after ${retries} connection ` +
+          `${retries === 1 ? 'retry' : 'retries'} in ${(elapsed / 1000).toFixed(1)} s: connectRetry ` +
+          `budget ${settings.connectRetry.budgetMillis} ms)`,
+        {
+          ...detailsOf(lastError!),
+          cause: lastError,
+        },
+      )
       break
     }
     publish(
-      { type: 'connect-retry', time: new Date().toISOString(), host: settings.values.host?.value, retry: retries + 1, delayMillis: delay, elapsedMillis: elapsed, reason: reasons.at(-1)!, code: lastError!.code, message: lastError!.message },
+      {
+        type: 'connect-retry',
+        time: new Date().toISOString(),
+        host: settings.values.host?.value,
+        retry: retries + 1,
+        delayMillis: delay,
+        elapsedMillis: elapsed,
+        reason: reasons.at(-1)!,
+        code: lastError!.code,
+        message: lastError!.message,
+      },
       { onSecurityEvent: settings.onSecurityEvent, auditLogs: settings.auditLogs, emitter: client },
     )
     await waitUnlessAborted(client, delay, counters)
   }
   // Ended from outside (end(), or connection.stream destroyed): pg's words for it.
-  if (client.aborted) lastError = new PgSslError('CONNECTION_FAILED', TERMINATED, { ...(lastError ? { cause: lastError } : {}) })
+  if (client.aborted)
+    lastError = new PgSslError('CONNECTION_FAILED', TERMINATED, { ...(lastError ? { cause: lastError } : {}) })
   lastError!.attempts = records
   throw publicError(lastError!)
 }
@@ -166,7 +199,8 @@ async function connectEndpoint(
       if (client.aborted) break
       if (previous !== undefined && !mayFollow(spec, previous, settings.dialect)) break
       const sameSocket = !spec.ssl && reusable !== undefined
-      const record = (result: AttemptRecord['result'], error?: PgSslError): void => void records.push(attemptRecord(endpoint, spec, sameSocket, result, error))
+      const record = (result: AttemptRecord['result'], error?: PgSslError): void =>
+        void records.push(attemptRecord(endpoint, spec, sameSocket, result, error))
       let stream: Socket | undefined
       const begun = performance.now()
       let tcpAt = begun
@@ -196,15 +230,21 @@ async function connectEndpoint(
             watchCertificateRequest: certModeRequire,
             keyLogFile,
             onTlsSocket: (tls) => client.expose(track(tls)),
-            onAnswer: () => void (answerAt = performance.now()),
+            onAnswer: () => {
+              answerAt = performance.now()
+            },
           })
           tlsAt = performance.now()
           if (answer.kind === 'refused') {
             reusable = answer.socket
-            throw new PgSslError('SSL_DISABLED_ON_SERVER', 'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)', {
-              setting: 'sslmode',
-              hint: 'the server answered the SSLRequest with "N": ssl is off on the server',
-            })
+            throw new PgSslError(
+              'SSL_DISABLED_ON_SERVER',
+              'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)',
+              {
+                setting: 'sslmode',
+                hint: 'the server answered the SSLRequest with "N": ssl is off on the server',
+              },
+            )
           }
           stream = answer.socket
           session = answer.session
@@ -216,7 +256,10 @@ async function connectEndpoint(
           policy: settings.policy,
           openGauss: DIALECTS[settings.dialect].openGaussAuthentication,
           tls: session !== undefined,
-          hasPassword: settings.values.password !== undefined || settings.passwordFunction !== undefined || endpoint.passfile !== undefined,
+          hasPassword:
+            settings.values.password !== undefined ||
+            settings.passwordFunction !== undefined ||
+            endpoint.passfile !== undefined,
           ...(certModeRequire ? { certificateCheck: () => clientCertificateExchanged(session, prepared) } : {}),
         })
         useEndpointPassword(client, endpoint, settings)
@@ -273,7 +316,15 @@ async function connectEndpoint(
   }
   const error = finalError(failures, plan, settings.policy)
   // The server was never reached, the attempt timed out, or it said 57P03 (libpq: try_next_host).
-  if (!reached || timedOut || failures.some((f) => (f.error.sqlstate === '57P03' && f.kind === 'rejected') || f.error.code === 'TARGET_SESSION_ATTRS_MISMATCH')) nextHostAllowed.add(error)
+  if (
+    !reached ||
+    timedOut ||
+    failures.some(
+      (f) =>
+        (f.error.sqlstate === '57P03' && f.kind === 'rejected') || f.error.code === 'TARGET_SESSION_ATTRS_MISMATCH',
+    )
+  )
+    nextHostAllowed.add(error)
   throw error
 }
 
@@ -284,10 +335,23 @@ async function connectEndpoint(
 function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepared: Prepared): PgSslError | undefined {
   const hint = ERROR_CODES.CLIENT_CERT_REQUIRED.hint
   if (session?.certificateRequest === 'unknown') {
-    return new PgSslError('CLIENT_CERT_REQUIRED', 'sslcertmode=require: could not tell whether the server requested an SSL certificate (the handshake could not be read)', { setting: 'sslcertmode', hint })
+    return new PgSslError(
+      'CLIENT_CERT_REQUIRED',
+      'sslcertmode=require: could not tell whether the server requested an SSL certificate (the ' +
+        'handshake could not be read)',
+      { setting: 'sslcertmode', hint },
+    )
   }
-  if (session?.certificateRequest !== 'requested') return new PgSslError('CLIENT_CERT_REQUIRED', 'server did not request an SSL certificate', { setting: 'sslcertmode', hint })
-  if (prepared.material.cert === undefined) return new PgSslError('CLIENT_CERT_REQUIRED', 'server accepted connection without a valid SSL certificate', { setting: 'sslcertmode', hint })
+  if (session?.certificateRequest !== 'requested')
+    return new PgSslError('CLIENT_CERT_REQUIRED', 'server did not request an SSL certificate', {
+      setting: 'sslcertmode',
+      hint,
+    })
+  if (prepared.material.cert === undefined)
+    return new PgSslError('CLIENT_CERT_REQUIRED', 'server accepted connection without a valid SSL certificate', {
+      setting: 'sslcertmode',
+      hint,
+    })
   return undefined
 }
 

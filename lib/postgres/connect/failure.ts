@@ -37,7 +37,11 @@ export function mayFollow(next: AttemptSpec, failure: Failure, dialect: Dialect)
 export function classify(error: unknown, timedOut: boolean, timeoutMs: number): Failure {
   if (timedOut) {
     // pg's words first ("timeout expired"), so code written for pg recognises it.
-    const timeout = new PgSslError('CONNECT_TIMEOUT', `timeout expired: the connection attempt did not finish within ${timeoutMs / 1000} s (connect_timeout)`, { setting: 'connect_timeout', cause: error })
+    const timeout = new PgSslError(
+      'CONNECT_TIMEOUT',
+      `timeout expired: the connection attempt did not finish within ${timeoutMs / 1000} s (connect_timeout)`,
+      { setting: 'connect_timeout', cause: error },
+    )
     return new Failure('other', timeout)
   }
   if (error instanceof Failure) return error
@@ -52,7 +56,12 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
         return new Failure('other', error)
     }
   }
-  return new Failure('other', new PgSslError('CONNECTION_FAILED', `connection failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+  return new Failure(
+    'other',
+    new PgSslError('CONNECTION_FAILED', `connection failed: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    }),
+  )
 }
 
 /**
@@ -65,35 +74,60 @@ export function finalError(failures: readonly Failure[], plan: Plan, policy: Ssl
   const last = lastFailure.error
   // prefer would have gone on in plaintext here (libpq's retry rule): what refused is the policy, not the mode.
   if (plan.forbiddenFallback && mayFollow(plan.forbiddenFallback, lastFailure, plan.dialect)) {
-    return violation(policy, 'allowPlaintextFallback', 'no plaintext fallback (allowPlaintextFallback: false)', `the SSL attempt failed and sslmode=${plan.requestedMode} would have continued without encryption`, last.message)
+    return violation(
+      policy,
+      'allowPlaintextFallback',
+      'no plaintext fallback (allowPlaintextFallback: false)',
+      `the SSL attempt failed and sslmode=${plan.requestedMode} would have continued without encryption`,
+      last.message,
+    )
   }
   const sslFailure = failures.find((f) => f.kind === 'handshake')?.error
   if (last.code === 'SSL_REQUIRED_BY_SERVER' && sslFailure) {
-    return new PgSslError(sslFailure.code, `${sslFailure.message}; the plaintext retry was refused too (${last.message})`, {
-      ...(sslFailure.reason ? { reason: sslFailure.reason } : {}),
-      ...(sslFailure.setting ? { setting: sslFailure.setting } : {}),
-      hint: sslFailure.hint,
-      cause: sslFailure,
-    })
+    return new PgSslError(
+      sslFailure.code,
+      `${sslFailure.message}; the plaintext retry was refused too (${last.message})`,
+      {
+        ...(sslFailure.reason ? { reason: sslFailure.reason } : {}),
+        ...(sslFailure.setting ? { setting: sslFailure.setting } : {}),
+        hint: sslFailure.hint,
+        cause: sslFailure,
+      },
+    )
   }
   if (last.code === 'SSL_REQUIRED_BY_SERVER' && plan.requestedMode === 'allow' && last.sqlstate === '57P03') {
     return new PgSslError(last.code, last.message, {
       sqlstate: '57P03',
       setting: 'sslmode',
-      hint: `PostgreSQL's libpq does not retry with SSL after SQLSTATE 57P03; openGauss's does: use dialect 'opengauss' or 'gaussdb' for an openGauss server, or sslmode=require`,
+      hint:
+        `PostgreSQL's libpq does not retry with SSL after SQLSTATE 57P03; openGauss's does: use ` +
+        `dialect 'opengauss' or 'gaussdb' for an openGauss server, or sslmode=require`,
     })
   }
   // libpq lists every attempt's error; the code stays the last attempt's.
-  if (failures.length > 1) return withEarlierAttempts(last, failures.slice(0, -1).map((f) => f.error))
+  if (failures.length > 1)
+    return withEarlierAttempts(
+      last,
+      failures.slice(0, -1).map((f) => f.error),
+    )
   return last
 }
 
 function withEarlierAttempts(last: PgSslError, earlier: readonly PgSslError[]): PgSslError {
-  return new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, { ...detailsOf(last), cause: last })
+  return new PgSslError(last.code, `${last.message} (earlier attempt: ${earlier.map((e) => e.message).join('; ')})`, {
+    ...detailsOf(last),
+    cause: last,
+  })
 }
 
 /** One attempt as the report and the error list it (security.attempts, error.attempts). */
-export function attemptRecord(endpoint: { host: string; port: number }, spec: AttemptSpec, sameSocket: boolean, result: AttemptRecord['result'], error?: PgSslError): AttemptRecord {
+export function attemptRecord(
+  endpoint: { host: string; port: number },
+  spec: AttemptSpec,
+  sameSocket: boolean,
+  result: AttemptRecord['result'],
+  error?: PgSslError,
+): AttemptRecord {
   return {
     host: endpoint.host,
     port: endpoint.port,
@@ -115,7 +149,6 @@ export function failureSummary(error: PgSslError): NonNullable<AttemptRecord['fa
   }
 }
 
-
 /**
  * The error the caller gets: a refusal the server sent is pg's own DatabaseError (SQLSTATE in
  * `code`, as pg gives it) carrying pg-sslmode's code, hint and attempts; everything else is the
@@ -126,8 +159,15 @@ export function publicError(error: PgSslError): Error {
   let server: unknown = error
   while (server && !(server instanceof pg.DatabaseError)) server = (server as { cause?: unknown }).cause
   if (!(server instanceof pg.DatabaseError)) return error
-  const details: Record<string, unknown> = { sslCode: error.code, sslHint: error.hint, sslMessage: error.message, sqlstate: server.code ?? '', attempts: error.attempts }
+  const details: Record<string, unknown> = {
+    sslCode: error.code,
+    sslHint: error.hint,
+    sslMessage: error.message,
+    sqlstate: server.code ?? '',
+    attempts: error.attempts,
+  }
   if (error.setting !== undefined) details.setting = error.setting
-  for (const [name, value] of Object.entries(details)) Object.defineProperty(server, name, { value, enumerable: true, configurable: true, writable: name === 'attempts' })
+  for (const [name, value] of Object.entries(details))
+    Object.defineProperty(server, name, { value, enumerable: true, configurable: true, writable: name === 'attempts' })
   return server
 }

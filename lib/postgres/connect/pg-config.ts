@@ -30,15 +30,16 @@ export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
   if (v('options') !== undefined) config.options = v('options')
   if (v('client_encoding') !== undefined) config.client_encoding = v('client_encoding')
   const replication = v('replication')
-  if (replication !== undefined) config.replication = replication === 'database' ? 'database' : ['1', 'true', 'on', 'yes'].includes(replication)
+  if (replication !== undefined)
+    config.replication = replication === 'database' ? 'database' : ['1', 'true', 'on', 'yes'].includes(replication)
   // pg offers SCRAM-SHA-256-PLUS only with enableChannelBinding: on unless channel_binding=disable
   // (and always for require, whatever the pg option says).
   const binding = v('channel_binding') ?? 'prefer'
-  if (binding === 'require' || (binding === 'prefer' && settings.passThrough.enableChannelBinding === undefined)) config.enableChannelBinding = true
+  if (binding === 'require' || (binding === 'prefer' && settings.passThrough.enableChannelBinding === undefined))
+    config.enableChannelBinding = true
   if (binding === 'disable') config.enableChannelBinding = false
   return config
 }
-
 
 /**
  * What `client.connectionParameters.ssl` shows, as pg's does: false without TLS, else the TLS
@@ -75,6 +76,7 @@ export function sslOptionAsPgShowsIt(ssl: unknown): unknown {
   if (typeof ssl !== 'object' || ssl === null) return ssl
   const shown: Record<string, unknown> = { ...(ssl as Record<string, unknown>) }
   const key = (ssl as { key?: unknown }).key
-  if (key !== undefined) Object.defineProperty(shown, 'key', { value: key, enumerable: false, writable: true, configurable: true })
+  if (key !== undefined)
+    Object.defineProperty(shown, 'key', { value: key, enumerable: false, writable: true, configurable: true })
   return shown
 }

@@ -5,7 +5,14 @@
 import { openGaussProtocolMinor } from '../opengauss/startup.js'
 import { DIALECTS } from '../dialects.js'
 import { warnOnce } from '../../engine/errors.js'
-import { checkDialectAndMode, checkMaterial, modeForPolicy, violation, withoutPlaintextFallback, type ExpiryWarning } from '../../engine/policy/enforce.js'
+import {
+  checkDialectAndMode,
+  checkMaterial,
+  modeForPolicy,
+  violation,
+  withoutPlaintextFallback,
+  type ExpiryWarning,
+} from '../../engine/policy/enforce.js'
 import { passwordFromFile } from '../settings/passfile.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
 import { effectiveUser, settingValue } from '../settings/resolve.js'
@@ -33,7 +40,13 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   // The openGauss start-up asks for the protocol max_protocol_version names: checked before any traffic.
   if (rules.openGaussAuthentication) openGaussProtocolMinor(settingValue(settings, 'max_protocol_version'))
   if (settings.policy.allowKeyLog === false && settingValue(settings, 'sslkeylogfile') !== undefined) {
-    throw violation(settings.policy, 'allowKeyLog', 'no TLS key log', `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`, 'a key log lets whoever reads it decrypt the session')
+    throw violation(
+      settings.policy,
+      'allowKeyLog',
+      'no TLS key log',
+      `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`,
+      'a key log lets whoever reads it decrypt the session',
+    )
   }
   const endpoints = withPasswordFile(endpointsOf(settings), settings)
   const sendClientCertificate = settingValue(settings, 'sslcertmode') !== 'disable'
@@ -41,11 +54,14 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   // Dialect and policy rules on the mode first: they fail before any file is read.
   checkModeSupported(settings.sslmode, settings.dialect)
   checkDialectAndMode(policy, settings.dialect, settings.sslmode)
-  const policyMayNeedTls = policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
+  const policyMayNeedTls =
+    policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
   const usesTls = endpoints.some((e) => !e.socketPath) && (settings.sslmode !== 'disable' || policyMayNeedTls)
   // pg's ssl.servername: the name SNI carries and verify-full checks, as Node uses it.
   const servername = settings.inline.servername
-  if (servername !== undefined) endpoints.forEach((e, i) => (endpoints[i] = { ...e, hostName: servername }))
+  if (servername !== undefined) {
+    for (const [i, e] of endpoints.entries()) endpoints[i] = { ...e, hostName: servername }
+  }
   const material: TlsMaterial = usesTls
     ? await loadTlsMaterial({
         ...optional('sslrootcert', settingValue(settings, 'sslrootcert')),
@@ -62,7 +78,11 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
         ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
       })
     : { rootCert: 'none', files: {} }
-  const warnings = checkMaterial(policy, { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 }, new Date())
+  const warnings = checkMaterial(
+    policy,
+    { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 },
+    new Date(),
+  )
   const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
   return { settings, requireAuth, endpoints, material, plans, warnings }
 }
@@ -73,7 +93,16 @@ function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): En
   if (!file || settings.values.password !== undefined || settings.passwordFunction) return endpoints
   const user = effectiveUser(settings)
   return endpoints.map((endpoint) => {
-    const found = passwordFromFile(file, { host: endpoint.hostName ?? endpoint.host, port: String(endpoint.port), dbname: settingValue(settings, 'dbname') ?? user, user }, (message) => warnOnce(message, message))
+    const found = passwordFromFile(
+      file,
+      {
+        host: endpoint.hostName ?? endpoint.host,
+        port: String(endpoint.port),
+        dbname: settingValue(settings, 'dbname') ?? user,
+        user,
+      },
+      (message) => warnOnce(message, message),
+    )
     if (!found) return endpoint
     const withPassword = { ...endpoint }
     Object.defineProperty(withPassword, 'passfile', { value: found, enumerable: false })
@@ -84,19 +113,29 @@ function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): En
 /** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
 function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, transport: 'tcp' | 'unix'): Plan {
   const { policy } = settings
-  const negotiation = settingValue(settings, 'sslnegotiation') === 'direct' ? ('direct' as const) : ('postgres' as const)
+  const negotiation =
+    settingValue(settings, 'sslnegotiation') === 'direct' ? ('direct' as const) : ('postgres' as const)
   const input = { dialect: settings.dialect, rootCert: material.rootCert, transport, negotiation }
   let plan = planAttempts({ ...input, sslmode: settings.sslmode })
   const { mode, upgradedFrom } = modeForPolicy(policy, plan)
   if (upgradedFrom) {
     checkDialectAndMode(policy, settings.dialect, mode)
     const upgraded = planAttempts({ ...input, sslmode: mode })
-    plan = { ...upgraded, policyUpgradedFrom: upgradedFrom, notes: [`the SSL policy raised sslmode ${upgradedFrom} to ${mode} (minimumMode)`, ...upgraded.notes] }
+    plan = {
+      ...upgraded,
+      policyUpgradedFrom: upgradedFrom,
+      notes: [`the SSL policy raised sslmode ${upgradedFrom} to ${mode} (minimumMode)`, ...upgraded.notes],
+    }
   }
   const attempts = withoutPlaintextFallback(policy, plan.attempts)
   if (attempts.length !== plan.attempts.length) {
     const forbiddenFallback = plan.attempts.find((a) => !attempts.includes(a))!
-    plan = { ...plan, attempts, forbiddenFallback, notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'] }
+    plan = {
+      ...plan,
+      attempts,
+      forbiddenFallback,
+      notes: [...plan.notes, 'the SSL policy forbids the plaintext fallback of prefer (allowPlaintextFallback: false)'],
+    }
   }
   // How sources that disagreed about TLS were settled comes first: it is why the mode is what it is.
   return settings.notes.length > 0 ? { ...plan, notes: [...settings.notes, ...plan.notes] } : plan
@@ -119,4 +158,3 @@ export function keepAliveOf(settings: ResolvedSettings): { enable: boolean; init
   const idle = settingValue(settings, 'keepalives_idle')
   return { enable: settingValue(settings, 'keepalives') !== '0', initialDelayMs: idle ? Number(idle) * 1000 : 0 }
 }
-

@@ -29,21 +29,31 @@ export function transientReason(error: PgSslError): string | undefined {
       // During a failover the host that will be the primary is still a standby.
       return 'target_session_attrs: no host of the kind asked for yet'
     case 'SERVER_REJECTED':
-      return error.sqlstate !== undefined && GOING_AWAY_SQLSTATE.has(error.sqlstate) ? `SQLSTATE ${error.sqlstate}` : undefined
+      return error.sqlstate !== undefined && GOING_AWAY_SQLSTATE.has(error.sqlstate)
+        ? `SQLSTATE ${error.sqlstate}`
+        : undefined
     default:
       return undefined
   }
 }
 
 function errnoOf(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code
   }
   return undefined
 }
 
 /** The wait before retry number `retry` (0-based): half the ceiling plus a random half ("equal jitter"). */
-export function backoffDelay(retry: number, settings: ConnectRetrySettings, random: () => number = Math.random): number {
+export function backoffDelay(
+  retry: number,
+  settings: ConnectRetrySettings,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(settings.maxDelayMillis, settings.initialDelayMillis * 2 ** Math.min(retry, 30))
   return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
@@ -70,7 +80,13 @@ export class RetryCounters implements ConnectRetryStats {
   recovered = 0
   exhausted = 0
   snapshot(): ConnectRetryStats {
-    return Object.freeze({ retries: this.retries, waiting: this.waiting, waitedMillis: this.waitedMillis, recovered: this.recovered, exhausted: this.exhausted })
+    return Object.freeze({
+      retries: this.retries,
+      waiting: this.waiting,
+      waitedMillis: this.waitedMillis,
+      recovered: this.recovered,
+      exhausted: this.exhausted,
+    })
   }
 }
 

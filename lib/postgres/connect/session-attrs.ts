@@ -17,12 +17,19 @@ export type AskServer = (sql: string) => Promise<string | undefined>
  * undefined when the session is of the kind asked for, else libpq's message for it. `want` is
  * the pass's requirement: prefer-standby's first pass is 'standby', its second 'any'.
  */
-export async function targetSessionMismatch(want: TargetSessionAttrs, parameters: Readonly<Record<string, string>>, ask: AskServer): Promise<string | undefined> {
+export async function targetSessionMismatch(
+  want: TargetSessionAttrs,
+  parameters: Readonly<Record<string, string>>,
+  ask: AskServer,
+): Promise<string | undefined> {
   if (want === 'any') return undefined
   if (want === 'read-write' || want === 'read-only') {
     const hot = parameters.in_hot_standby
     const readOnlyDefault = parameters.default_transaction_read_only
-    const readOnly = hot === undefined || readOnlyDefault === undefined ? (await ask('SHOW transaction_read_only')) === 'on' : hot === 'on' || readOnlyDefault === 'on'
+    const readOnly =
+      hot === undefined || readOnlyDefault === undefined
+        ? (await ask('SHOW transaction_read_only')) === 'on'
+        : hot === 'on' || readOnlyDefault === 'on'
     if (want === 'read-write' && readOnly) return 'session is read-only'
     if (want === 'read-only' && !readOnly) return 'session is not read-only'
     return undefined

@@ -22,14 +22,22 @@ const NEGOTIATE_PROTOCOL = 0x76 // v
 const READY_FOR_QUERY = 0x5a // Z
 const BACKEND_KEY = 0x4b // K
 const PARAMETER_STATUS = 0x53 // S
-const AFTER_AUTH = new Set([0x53, 0x4b, READY_FOR_QUERY, ERROR_RESPONSE, 0x4e, 0x41, NEGOTIATE_PROTOCOL]) // S K Z E N A v
+// S K Z E N A v
+const AFTER_AUTH = new Set([0x53, 0x4b, READY_FOR_QUERY, ERROR_RESPONSE, 0x4e, 0x41, NEGOTIATE_PROTOCOL])
 
-const printable = (type: number): string => (type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`)
+const printable = (type: number): string =>
+  type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`
 
 export interface GuardOptions {
-  /** Where the conversation stands: before authentication, or after AuthenticationOk (openGauss's own start-up did that part). */
+  /**
+   * Where the conversation stands: before authentication, or after AuthenticationOk (openGauss's
+   * own start-up did that part).
+   */
   readonly phase: 'auth' | 'after-auth'
-  /** Stop at the end of the chunk that holds AuthenticationOk (openGauss reads the authentication itself, then hands the rest back). */
+  /**
+   * Stop at the end of the chunk that holds AuthenticationOk (openGauss reads the authentication
+   * itself, then hands the rest back).
+   */
   readonly untilAuthenticated?: boolean
   /**
    * Called with every authentication request (its code and whole body, AuthenticationOk
@@ -112,7 +120,8 @@ export class StartupChecker {
   #checkType(type: number): string | undefined {
     this.#type = type
     if (this.#phase === 'auth') {
-      if (type !== AUTH_REQUEST && type !== ERROR_RESPONSE && type !== NEGOTIATE_PROTOCOL) return `expected authentication request from server, but received ${printable(type)}`
+      if (type !== AUTH_REQUEST && type !== ERROR_RESPONSE && type !== NEGOTIATE_PROTOCOL)
+        return `expected authentication request from server, but received ${printable(type)}`
     } else if (!AFTER_AUTH.has(type)) {
       return `unexpected message type "${printable(type)}" from the server during start-up`
     }
@@ -121,14 +130,19 @@ export class StartupChecker {
 
   #checkLength(type: number, length: number): string | undefined {
     if (this.#phase === 'auth') {
-      if (type === AUTH_REQUEST && (length < 8 || length > 2000)) return `received invalid authentication request (length ${length})`
-      if (type === NEGOTIATE_PROTOCOL && (length < 8 || length > 2000)) return `received invalid protocol negotiation message (length ${length})`
-      if (type === ERROR_RESPONSE && (length < 8 || length > 30000)) return `received invalid error message (length ${length})`
+      if (type === AUTH_REQUEST && (length < 8 || length > 2000))
+        return `received invalid authentication request (length ${length})`
+      if (type === NEGOTIATE_PROTOCOL && (length < 8 || length > 2000))
+        return `received invalid protocol negotiation message (length ${length})`
+      if (type === ERROR_RESPONSE && (length < 8 || length > 30000))
+        return `received invalid error message (length ${length})`
       return undefined
     }
-    if (length < 4 || (length > 30000 && type !== ERROR_RESPONSE && type !== 0x4e && type !== 0x41)) return `lost synchronization with server: got message type "${printable(type)}", length ${length}`
+    if (length < 4 || (length > 30000 && type !== ERROR_RESPONSE && type !== 0x4e && type !== 0x41))
+      return `lost synchronization with server: got message type "${printable(type)}", length ${length}`
     // A cancel key is 4 bytes (protocol 3.0) up to 256 bytes (3.2): libpq 18 refuses anything else.
-    if (type === BACKEND_KEY && (length < 12 || length > 8 + 256)) return `received invalid BackendKeyData message (length ${length})`
+    if (type === BACKEND_KEY && (length < 12 || length > 8 + 256))
+      return `received invalid BackendKeyData message (length ${length})`
     return undefined
   }
 
@@ -158,7 +172,10 @@ export class StartupChecker {
   }
 }
 
-/** Check what the server sends on `stream` until ReadyForQuery; destroy it with PROTOCOL_VIOLATION on the first offence. */
+/**
+ * Check what the server sends on `stream` until ReadyForQuery; destroy it with PROTOCOL_VIOLATION
+ * on the first offence.
+ */
 export function guardStartup(stream: Socket, options: GuardOptions): void {
   const checker = new StartupChecker(options.phase)
   const originalEmit = stream.emit
@@ -166,8 +183,7 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
     // Assigned, never deleted: a deleted property sends the socket to V8's slow dictionary mode.
     stream.emit = originalEmit
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emit's arguments are whatever the event carries
-  stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: any[]): boolean {
+  stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {
       checker.requests.length = 0
       checker.parameters.length = 0
@@ -175,7 +191,11 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
       for (const [name, value] of checker.parameters) options.onParameterStatus?.(name, value)
       if (verdict !== undefined && verdict !== 'done') {
         detach()
-        stream.destroy(new PgSslError('PROTOCOL_VIOLATION', verdict, { hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between' }))
+        stream.destroy(
+          new PgSslError('PROTOCOL_VIOLATION', verdict, {
+            hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between',
+          }),
+        )
         return true
       }
       if (checker.backendKey && options.onBackendKey) {
@@ -194,6 +214,6 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
     } else if (event === 'close') {
       detach()
     }
-    return (originalEmit as (event: string | symbol, ...args: any[]) => boolean).call(this, event, ...args)
+    return (originalEmit as (event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args)
   } as Socket['emit']
 }

@@ -11,7 +11,11 @@ import { PgSslError } from '../../engine/errors.js'
 import { Failure } from './failure.js'
 
 /** Run the PostgreSQL start-up (authentication) on an established socket for `target`. */
-export async function startUp(stream: Socket, target: StartupTarget, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts> {
+export async function startUp(
+  stream: Socket,
+  target: StartupTarget,
+  onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
+): Promise<StartupFacts> {
   let authenticated = false
   try {
     return await target.startOn(
@@ -35,16 +39,27 @@ function startupFailure(error: unknown, authenticated: boolean, stream: Socket):
     const kind = authenticated ? 'other' : 'rejected'
     // PostgreSQL: no pg_hba line for plaintext ("..., no encryption"); openGauss require_ssl: 57P03.
     const plaintextRefused =
-      !(stream instanceof TLSSocket) && ((sqlstate === '28000' && /no encryption/.test(message)) || (sqlstate === '57P03' && /ssl/i.test(message)))
+      !(stream instanceof TLSSocket) &&
+      ((sqlstate === '28000' && /no encryption/.test(message)) || (sqlstate === '57P03' && /ssl/i.test(message)))
     if (plaintextRefused && !authenticated) {
-      const refused = new PgSslError('SSL_REQUIRED_BY_SERVER', `server requires SSL, client disabled it: ${message} (SQLSTATE ${sqlstate})`, {
-        sqlstate,
-        setting: 'sslmode',
-        cause: error,
-      })
+      const refused = new PgSslError(
+        'SSL_REQUIRED_BY_SERVER',
+        `server requires SSL, client disabled it: ${message} (SQLSTATE ${sqlstate})`,
+        {
+          sqlstate,
+          setting: 'sslmode',
+          cause: error,
+        },
+      )
       return new Failure(kind, refused)
     }
-    return new Failure(kind, new PgSslError('SERVER_REJECTED', `server rejected the connection: ${message} (SQLSTATE ${sqlstate})`, { sqlstate, cause: error }))
+    return new Failure(
+      kind,
+      new PgSslError('SERVER_REJECTED', `server rejected the connection: ${message} (SQLSTATE ${sqlstate})`, {
+        sqlstate,
+        cause: error,
+      }),
+    )
   }
   if (error instanceof PgSslError) return new Failure('other', error)
   const code = (error as { code?: unknown })?.code

@@ -14,7 +14,11 @@ export interface StartupTarget extends NodeJS.EventEmitter {
   nextSocket(): Socket
   /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
   expose(stream: Socket): void
-  startOn(stream: Socket, onAuthenticated: () => void, onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined): Promise<StartupFacts>
+  startOn(
+    stream: Socket,
+    onAuthenticated: () => void,
+    onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
+  ): Promise<StartupFacts>
   abandonAttempt(): void
   /** One value from a query on the connected session, as the server's text (target_session_attrs checks). */
   askServer(sql: string): Promise<string | undefined>
@@ -34,7 +38,10 @@ export const TERMINATED = 'Connection terminated unexpectedly'
 
 /** What a start-up established besides the connection: the protocol version, and openGauss's server proof. */
 export interface StartupFacts {
-  /** 3.0 for pg's start-up; for the openGauss dialects the version asked for (3.51 by default) or the one a PostgreSQL server named. */
+  /**
+   * 3.0 for pg's start-up; for the openGauss dialects the version asked for (3.51 by default) or the one a PostgreSQL
+   * server named.
+   */
   readonly protocolVersion: string
   /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */
   readonly serverSignatureVerified: boolean

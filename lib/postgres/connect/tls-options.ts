@@ -27,7 +27,11 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
     // offered, so that a capable server simply negotiates within them.
     minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
     maxVersion,
-    ...(policyTls.ciphers ? { ciphers: policyTls.ciphers.join(':') } : rules.defaultCiphers ? { ciphers: rules.defaultCiphers } : {}),
+    ...(policyTls.ciphers
+      ? { ciphers: policyTls.ciphers.join(':') }
+      : rules.defaultCiphers
+        ? { ciphers: rules.defaultCiphers }
+        : {}),
   })
   return {
     secureContext,
@@ -44,4 +48,3 @@ function lowerOf(a: SecureVersion | undefined, b: SecureVersion | undefined): Se
   if (b === undefined) return a
   return tlsRank(a) <= tlsRank(b) ? a : b
 }
-

@@ -16,8 +16,6 @@ import type { Endpoint } from '../settings/endpoints.js'
 
 export type { Endpoint, TlsSessionFacts }
 
-
-
 /** The outcome of asking the server for SSL. */
 export type SslAnswer =
   | { readonly kind: 'tls'; readonly socket: TLSSocket; readonly session: TlsSessionFacts }
@@ -30,7 +28,11 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]) // length 
  * Opens the TCP or Unix socket — on `socket` when given (pg's own, shown as client.connection.stream).
  * Rejects with CONNECTION_FAILED; never leaves a socket open.
  */
-export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }, socket: Socket = new NetSocket()): Promise<Socket> {
+export function openSocket(
+  endpoint: Endpoint,
+  keepAlive: { enable: boolean; initialDelayMs: number },
+  socket: Socket = new NetSocket(),
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     if (endpoint.socketPath) socket.connect({ path: endpoint.socketPath })
     else socket.connect({ host: endpoint.address, port: endpoint.port })
@@ -45,10 +47,22 @@ export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; ini
       } else resolve(socket)
     }
     const onError = (error: NodeJS.ErrnoException): void =>
-      settle(new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, { setting: 'host', cause: error }))
+      settle(
+        new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: ${error.code ?? error.message}`, {
+          setting: 'host',
+          cause: error,
+        }),
+      )
     // Closed while connecting without an error: connect_timeout, end(), or pg-pool's
     // connectionTimeoutMillis destroyed the socket. The wait ends with it.
-    const onClose = (): void => settle(new PgSslError('CONNECTION_FAILED', `could not connect to ${where}: the connection attempt was closed before it completed`, { setting: 'host' }))
+    const onClose = (): void =>
+      settle(
+        new PgSslError(
+          'CONNECTION_FAILED',
+          `could not connect to ${where}: the connection attempt was closed before it completed`,
+          { setting: 'host' },
+        ),
+      )
     const onConnect = (): void => {
       socket.setNoDelay(true)
       if (keepAlive.enable && !endpoint.socketPath) socket.setKeepAlive(true, keepAlive.initialDelayMs)
@@ -64,13 +78,22 @@ export function openSocket(endpoint: Endpoint, keepAlive: { enable: boolean; ini
  * load_balance_hosts=random: libpq 16 shuffles the addresses a host name resolves to as well, and
  * tries them in turn (try_next_addr). A literal address or a Unix socket is just opened.
  */
-export async function openSocketShuffled(endpoint: Endpoint, keepAlive: { enable: boolean; initialDelayMs: number }, nextSocket: () => Socket): Promise<Socket> {
+export async function openSocketShuffled(
+  endpoint: Endpoint,
+  keepAlive: { enable: boolean; initialDelayMs: number },
+  nextSocket: () => Socket,
+): Promise<Socket> {
   if (endpoint.socketPath || isIP(endpoint.address)) return openSocket(endpoint, keepAlive, nextSocket())
   let addresses: Array<{ address: string }>
   try {
     addresses = await lookup(endpoint.address, { all: true })
   } catch (error) {
-    throw new PgSslError('CONNECTION_FAILED', `could not translate host name "${endpoint.address}" to address: ${(error as NodeJS.ErrnoException).code ?? error}`, { setting: 'host', cause: error })
+    throw new PgSslError(
+      'CONNECTION_FAILED',
+      `could not translate host name "${endpoint.address}" to address: ` +
+        `${(error as NodeJS.ErrnoException).code ?? error}`,
+      { setting: 'host', cause: error },
+    )
   }
   let last: unknown
   for (const i of shuffledOrder(addresses.length)) {
@@ -98,13 +121,19 @@ function firstChunk(socket: Socket): Promise<Buffer> {
     }
     const onError = (error: Error): void => {
       cleanup()
-      reject(new PgSslError('CONNECTION_FAILED', `connection lost during SSL negotiation: ${error.message}`, { cause: error }))
+      reject(
+        new PgSslError('CONNECTION_FAILED', `connection lost during SSL negotiation: ${error.message}`, {
+          cause: error,
+        }),
+      )
     }
     const onClose = (): void => {
       cleanup()
-      reject(new PgSslError('CONNECTION_FAILED', 'server closed the connection during SSL negotiation', {
-        hint: 'the server may have crashed or refused the connection; check its log',
-      }))
+      reject(
+        new PgSslError('CONNECTION_FAILED', 'server closed the connection during SSL negotiation', {
+          hint: 'the server may have crashed or refused the connection; check its log',
+        }),
+      )
     }
     socket.on('data', onData)
     socket.once('error', onError)
@@ -124,7 +153,11 @@ export interface NegotiateOptions extends HandshakeOptions {
   readonly onAnswer?: () => void
 }
 
-export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions, options: NegotiateOptions = {}): Promise<SslAnswer> {
+export async function negotiateSsl(
+  socket: Socket,
+  tlsOptions: ConnectionOptions,
+  options: NegotiateOptions = {},
+): Promise<SslAnswer> {
   const { direct = false } = options
   if (direct) return startTls(socket, { ...tlsOptions, ALPNProtocols: ['postgresql'] }, true, options)
   socket.write(SSL_REQUEST)
@@ -145,7 +178,12 @@ export async function negotiateSsl(socket: Socket, tlsOptions: ConnectionOptions
   return startTls(socket, tlsOptions, false, options)
 }
 
-async function startTls(socket: Socket, tlsOptions: ConnectionOptions, direct: boolean, options: NegotiateOptions): Promise<SslAnswer> {
+async function startTls(
+  socket: Socket,
+  tlsOptions: ConnectionOptions,
+  direct: boolean,
+  options: NegotiateOptions,
+): Promise<SslAnswer> {
   const { socket: tls, session } = await runTlsHandshake(socket, tlsOptions, options)
   // libpq 17: a direct connection is only PostgreSQL if the server chose ALPN "postgresql".
   if (direct && tls.alpnProtocol !== 'postgresql') {

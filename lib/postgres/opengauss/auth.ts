@@ -46,14 +46,19 @@ export function sha256Response(password: string, saltHex: string, tokenHex: stri
 
 /** What an openGauss server proves it knows the password with (protocol < 3.50). */
 export function sha256ServerSignature(password: string, saltHex: string, tokenHex: string, iterations: number): string {
-  return createHmac('sha256', keys(password, saltHex, iterations).serverKey).update(Buffer.from(tokenHex, 'hex')).digest('hex')
+  return createHmac('sha256', keys(password, saltHex, iterations).serverKey)
+    .update(Buffer.from(tokenHex, 'hex'))
+    .digest('hex')
 }
 
 /** The response to AUTH_REQ_MD5_SHA256. */
 export function md5Sha256Response(password: string, saltHex: string, md5Salt: Buffer): string {
   const { serverKey, storedKey } = keys(password, saltHex, DEFAULT_ITERATIONS)
-  const digest = createHash('md5').update(saltHex + serverKey.toString('hex') + storedKey.toString('hex')).update(md5Salt).digest('hex')
-  return 'md5' + digest
+  const digest = createHash('md5')
+    .update(saltHex + serverKey.toString('hex') + storedKey.toString('hex'))
+    .update(md5Salt)
+    .digest('hex')
+  return `md5${digest}`
 }
 
 /**
@@ -61,8 +66,10 @@ export function md5Sha256Response(password: string, saltHex: string, md5Salt: Bu
  * pg_sha256_encrypt_for_md5): "sha256" + hex(SHA256(md5 hex of password+user, then the md5 salt)).
  */
 export function sha256ForMd5Response(user: string, password: string, md5Salt: Buffer): string {
-  const md5 = createHash('md5').update(password + user).digest('hex')
-  return 'sha256' + createHash('sha256').update(md5).update(md5Salt).digest('hex')
+  const md5 = createHash('md5')
+    .update(password + user)
+    .digest('hex')
+  return `sha256${createHash('sha256').update(md5).update(md5Salt).digest('hex')}`
 }
 
 /** Constant-time comparison of two hex strings (for a server signature, or a test peer). */
@@ -74,6 +81,8 @@ export function sameHex(a: string, b: string): boolean {
 
 /** PostgreSQL's MD5 password response: "md5" + md5(md5(password + user) + salt). */
 export function postgresMd5Response(user: string, password: string, salt: Buffer): string {
-  const inner = createHash('md5').update(password + user).digest('hex')
-  return 'md5' + createHash('md5').update(inner).update(salt).digest('hex')
+  const inner = createHash('md5')
+    .update(password + user)
+    .digest('hex')
+  return `md5${createHash('md5').update(inner).update(salt).digest('hex')}`
 }

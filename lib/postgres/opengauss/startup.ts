@@ -20,7 +20,15 @@
 import type { Socket } from 'node:net'
 import pg from '../pg.js'
 import { PgSslError } from '../../engine/errors.js'
-import { DEFAULT_ITERATIONS, md5Sha256Response, postgresMd5Response, sameHex, sha256ForMd5Response, sha256Response, sha256ServerSignature } from './auth.js'
+import {
+  DEFAULT_ITERATIONS,
+  md5Sha256Response,
+  postgresMd5Response,
+  sameHex,
+  sha256ForMd5Response,
+  sha256Response,
+  sha256ServerSignature,
+} from './auth.js'
 
 /** The protocol minor versions an openGauss client may ask for (max_protocol_version), newest first. */
 export const OPENGAUSS_PROTOCOL_MINORS = [51, 50, 0] as const
@@ -35,7 +43,7 @@ export function openGaussProtocolMinor(value: string | undefined): number {
   if (!(OPENGAUSS_PROTOCOL_MINORS as readonly number[]).includes(minor)) {
     throw new PgSslError('INVALID_SETTING', `invalid max_protocol_version value: "${value}" (openGauss dialects)`, {
       setting: 'max_protocol_version',
-      hint: 'use 3.51 (gsql\'s, the default), 3.50 or 3.0; see docs/dialects.md for what each means',
+      hint: "use 3.51 (gsql's, the default), 3.50 or 3.0; see docs/dialects.md for what each means",
     })
   }
   return minor
@@ -52,7 +60,10 @@ const MD5_PASSWORD = 1
 const SHA256_PASSWORD = 2
 
 function startupMessage(params: Record<string, string>, minor: number): Buffer {
-  const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`, 'utf8')]), Buffer.from([0])])
+  const body = Buffer.concat([
+    ...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`, 'utf8')]),
+    Buffer.from([0]),
+  ])
   const head = Buffer.alloc(8)
   head.writeInt32BE(body.length + 8, 0)
   head.writeInt32BE((3 << 16) | minor, 4)
@@ -60,7 +71,7 @@ function startupMessage(params: Record<string, string>, minor: number): Buffer {
 }
 
 function passwordMessage(text: string): Buffer {
-  const body = Buffer.from(text + '\0', 'utf8')
+  const body = Buffer.from(`${text}\0`, 'utf8')
   const head = Buffer.alloc(5)
   head.write('p', 0)
   head.writeInt32BE(body.length + 4, 1)
@@ -94,7 +105,10 @@ export interface OpenGaussAuthInput {
 }
 
 export interface OpenGaussStartup {
-  /** The protocol version the session runs in: the one asked for, or the one a PostgreSQL server named in NegotiateProtocolVersion. */
+  /**
+   * The protocol version the session runs in: the one asked for, or the one a PostgreSQL server
+   * named in NegotiateProtocolVersion.
+   */
   readonly protocolVersion: string
   /** With protocol minor < 50 and a SHA256 exchange: the server proved it knows the password. */
   readonly serverSignatureVerified: boolean
@@ -120,15 +134,26 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
       }
     }
     const onError = (error: Error): void =>
-      finish(error instanceof PgSslError ? error : new PgSslError('CONNECTION_FAILED', `connection lost during authentication: ${error.message}`, { cause: error }))
-    const onClose = (): void => finish(new PgSslError('CONNECTION_FAILED', 'server closed the connection during authentication'))
+      finish(
+        error instanceof PgSslError
+          ? error
+          : new PgSslError('CONNECTION_FAILED', `connection lost during authentication: ${error.message}`, {
+              cause: error,
+            }),
+      )
+    const onClose = (): void =>
+      finish(new PgSslError('CONNECTION_FAILED', 'server closed the connection during authentication'))
     const needPassword = async (): Promise<string> => {
       const password = await input.password()
       if (password === undefined) {
-        throw new PgSslError('SERVER_REJECTED', 'the server requested password authentication, but no password was given', {
-          setting: 'password',
-          hint: 'set password (or PGPASSWORD)',
-        })
+        throw new PgSslError(
+          'SERVER_REJECTED',
+          'the server requested password authentication, but no password was given',
+          {
+            setting: 'password',
+            hint: 'set password (or PGPASSWORD)',
+          },
+        )
       }
       return password
     }
@@ -141,7 +166,11 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
         return false
       }
       if (type === 'N') return false // NoticeResponse
-      if (type !== 'R') throw new PgSslError('PROTOCOL_VIOLATION', `expected an authentication request from the server, but received "${type}"`)
+      if (type !== 'R')
+        throw new PgSslError(
+          'PROTOCOL_VIOLATION',
+          `expected an authentication request from the server, but received "${type}"`,
+        )
       const code = body.readInt32BE(0)
       switch (code) {
         case AUTH_OK:
@@ -160,9 +189,13 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
             return false
           }
           if (stored !== PLAIN_PASSWORD && stored !== SHA256_PASSWORD) {
-            throw new PgSslError('UNSUPPORTED_AUTH', `the server stores this password with method ${stored}, which is not supported (sha256 and md5 are)`, {
-              hint: 'store the password with password_encryption_type=2 (sha256)',
-            })
+            throw new PgSslError(
+              'UNSUPPORTED_AUTH',
+              `the server stores this password with method ${stored}, which is not supported (sha256 and md5 are)`,
+              {
+                hint: 'store the password with password_encryption_type=2 (sha256)',
+              },
+            )
           }
           const salt = body.subarray(8, 72).toString('latin1')
           const token = body.subarray(72, 80).toString('latin1')
@@ -170,10 +203,18 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
           const iterations = sessionMinor > GAUSS_BASE && body.length >= 84 ? body.readInt32BE(80) : DEFAULT_ITERATIONS
           const password = await needPassword()
           if (serverSignature !== undefined) {
-            if (serverSignature.length !== 64 || !sameHex(serverSignature, sha256ServerSignature(password, salt, token, iterations))) {
-              throw new PgSslError('SERVER_SIGNATURE_MISMATCH', `the server's SHA256 signature does not match the password (protocol 3.${sessionMinor}): it does not know the password, so it is not the server it claims to be`, {
-                setting: 'password',
-              })
+            if (
+              serverSignature.length !== 64 ||
+              !sameHex(serverSignature, sha256ServerSignature(password, salt, token, iterations))
+            ) {
+              throw new PgSslError(
+                'SERVER_SIGNATURE_MISMATCH',
+                `the server's SHA256 signature does not match the password (protocol 3.${sessionMinor}): ` +
+                  'it does not know the password, so it is not the server it claims to be',
+                {
+                  setting: 'password',
+                },
+              )
             }
             serverSignatureVerified = true
           }
@@ -186,11 +227,18 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
           return false
         }
         case AUTH_SM3:
-          throw new PgSslError('UNSUPPORTED_AUTH', 'the server asks for SM3 password authentication, which is not supported', {
-            hint: 'store the password as sha256 (password_encryption_type=2) for this user',
-          })
+          throw new PgSslError(
+            'UNSUPPORTED_AUTH',
+            'the server asks for SM3 password authentication, which is not supported',
+            {
+              hint: 'store the password as sha256 (password_encryption_type=2) for this user',
+            },
+          )
         default:
-          throw new PgSslError('UNSUPPORTED_AUTH', `authentication method ${code} is not supported in the openGauss dialects`)
+          throw new PgSslError(
+            'UNSUPPORTED_AUTH',
+            `authentication method ${code} is not supported in the openGauss dialects`,
+          )
       }
     }
     const onData = (chunk: Buffer): void => {
@@ -202,7 +250,8 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
       try {
         while (buffer.length >= 5) {
           const length = buffer.readInt32BE(1)
-          if (length < 4 || length > 1_000_000) throw new PgSslError('PROTOCOL_VIOLATION', 'received a malformed message during authentication')
+          if (length < 4 || length > 1_000_000)
+            throw new PgSslError('PROTOCOL_VIOLATION', 'received a malformed message during authentication')
           if (buffer.length < 1 + length) break
           const type = String.fromCharCode(buffer[0]!)
           const body = buffer.subarray(5, 1 + length)

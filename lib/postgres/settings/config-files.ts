@@ -22,9 +22,13 @@ export function readConfigFile(path: string, setting: string): Buffer | undefine
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw new PgSslError('FILE_UNREADABLE', `could not access ${setting} file "${path}": ${code ?? 'error'}`, { setting, file: path })
+    throw new PgSslError('FILE_UNREADABLE', `could not access ${setting} file "${path}": ${code ?? 'error'}`, {
+      setting,
+      file: path,
+    })
   }
-  if (!info.isFile()) throw new PgSslError('FILE_UNREADABLE', `${setting} file "${path}" is not a regular file`, { setting, file: path })
+  if (!info.isFile())
+    throw new PgSslError('FILE_UNREADABLE', `${setting} file "${path}" is not a regular file`, { setting, file: path })
   const hit = cache.get(path)
   if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit.bytes
   let bytes: Buffer
@@ -32,7 +36,10 @@ export function readConfigFile(path: string, setting: string): Buffer | undefine
     bytes = readFileSync(path)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new PgSslError('FILE_UNREADABLE', `could not read ${setting} file "${path}": ${code ?? 'error'}`, { setting, file: path })
+    throw new PgSslError('FILE_UNREADABLE', `could not read ${setting} file "${path}": ${code ?? 'error'}`, {
+      setting,
+      file: path,
+    })
   }
   cache.set(path, { mtimeMs: info.mtimeMs, size: info.size, bytes })
   return bytes

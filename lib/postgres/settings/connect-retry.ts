@@ -5,7 +5,10 @@
 import { PgSslError } from '../../engine/errors.js'
 
 export interface ConnectRetryOptions {
-  /** Give up once this many milliseconds have passed since connect() (default: connectionTimeoutMillis if set, else 10 000). */
+  /**
+   * Give up once this many milliseconds have passed since connect() (default: connectionTimeoutMillis if set, else 10
+   * 000).
+   */
   budgetMillis?: number
   /** The first wait (default 50 ms); each later wait doubles, up to maxDelayMillis, with jitter. */
   initialDelayMillis?: number
@@ -28,14 +31,22 @@ export function connectRetryOf(raw: unknown, connectionTimeoutMillis: unknown): 
   if (raw === undefined || raw === false) return undefined
   const given: ConnectRetryOptions = raw === true ? {} : (raw as ConnectRetryOptions)
   if (typeof given !== 'object' || given === null) {
-    throw new PgSslError('INVALID_SETTING', 'connectRetry must be true, false or { budgetMillis, initialDelayMillis, maxDelayMillis }', { setting: 'connectRetry' })
+    throw new PgSslError(
+      'INVALID_SETTING',
+      'connectRetry must be true, false or { budgetMillis, initialDelayMillis, maxDelayMillis }',
+      { setting: 'connectRetry' },
+    )
   }
   for (const name of Object.keys(given)) {
     if (!['budgetMillis', 'initialDelayMillis', 'maxDelayMillis'].includes(name)) {
-      throw new PgSslError('INVALID_SETTING', `unknown connectRetry field "${name}"`, { setting: 'connectRetry', hint: 'connectRetry takes budgetMillis, initialDelayMillis and maxDelayMillis' })
+      throw new PgSslError('INVALID_SETTING', `unknown connectRetry field "${name}"`, {
+        setting: 'connectRetry',
+        hint: 'connectRetry takes budgetMillis, initialDelayMillis and maxDelayMillis',
+      })
     }
   }
-  const poolTimeout = typeof connectionTimeoutMillis === 'number' && connectionTimeoutMillis > 0 ? connectionTimeoutMillis : undefined
+  const poolTimeout =
+    typeof connectionTimeoutMillis === 'number' && connectionTimeoutMillis > 0 ? connectionTimeoutMillis : undefined
   const settings = {
     budgetMillis: given.budgetMillis ?? poolTimeout ?? DEFAULT_RETRY_BUDGET_MS,
     initialDelayMillis: given.initialDelayMillis ?? DEFAULT_INITIAL_DELAY_MS,
@@ -43,11 +54,15 @@ export function connectRetryOf(raw: unknown, connectionTimeoutMillis: unknown): 
   }
   for (const [name, value] of Object.entries(settings)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new PgSslError('INVALID_SETTING', `connectRetry.${name} must be a non-negative number of milliseconds`, { setting: 'connectRetry' })
+      throw new PgSslError('INVALID_SETTING', `connectRetry.${name} must be a non-negative number of milliseconds`, {
+        setting: 'connectRetry',
+      })
     }
   }
   if (settings.initialDelayMillis > settings.maxDelayMillis) {
-    throw new PgSslError('INVALID_SETTING', 'connectRetry.initialDelayMillis is larger than maxDelayMillis', { setting: 'connectRetry' })
+    throw new PgSslError('INVALID_SETTING', 'connectRetry.initialDelayMillis is larger than maxDelayMillis', {
+      setting: 'connectRetry',
+    })
   }
   return settings
 }

@@ -42,7 +42,8 @@ function checkKeyword(name: string, where: string): void {
  * Unicode spaces (U+00A0, U+2028, U+3000, U+FEFF, ...) are part of a value, as in libpq — read as
  * separators they would let `host=db\u00A0sslmode=disable` turn one value into a second keyword.
  */
-export const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r'
+export const isSpace = (c: string | undefined): boolean =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r'
 
 /** `host=db port=5432 sslmode='verify-ca'` — whitespace-separated, optional single quotes. */
 export function parseConninfo(text: string): KeywordValues {
@@ -60,10 +61,16 @@ export function parseConninfo(text: string): KeywordValues {
     const name = text.slice(nameStart, i)
     while (isSpace(text[i])) i++
     if (text[i] !== '=') {
-      throw new PgSslError('INVALID_SETTING', `missing "=" after "${afterSecret ? '***' : name}" in connection info string`, {
-        ...(afterSecret ? {} : { setting: name }),
-        hint: afterSecret ? "quote values that contain spaces: password='two words'" : 'write key=value pairs separated by spaces',
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `missing "=" after "${afterSecret ? '***' : name}" in connection info string`,
+        {
+          ...(afterSecret ? {} : { setting: name }),
+          hint: afterSecret
+            ? "quote values that contain spaces: password='two words'"
+            : 'write key=value pairs separated by spaces',
+        },
+      )
     }
     i++
     while (isSpace(text[i])) i++
@@ -104,9 +111,13 @@ export function parseConninfo(text: string): KeywordValues {
       }
     }
     if (afterSecret && !keyword(name)) {
-      throw new PgSslError('INVALID_SETTING', 'invalid connection option "***" after a password in connection info string', {
-        hint: "quote values that contain spaces: password='two words'",
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        'invalid connection option "***" after a password in connection info string',
+        {
+          hint: "quote values that contain spaces: password='two words'",
+        },
+      )
     }
     checkKeyword(name, 'connection info string')
     storeKeyword(out, name, value)
@@ -171,10 +182,17 @@ export function parseUri(uri: string): KeywordValues {
     hostStart = at + 1
   }
   const suspect = (part: string): PgSslError =>
-    new PgSslError('INVALID_SETTING', `the connection URI's ${part} contains an unencoded "@": a "/" or "@" in the user name or password must be percent-encoded`, {
-      setting: part === 'host' ? 'host' : part === 'port' ? 'port' : 'dbname',
-      hint: 'write "/" as %2F and "@" as %40 in the user name, password and database name (the URI is not shown: it may hold a password)',
-    })
+    new PgSslError(
+      'INVALID_SETTING',
+      `the connection URI's ${part} contains an unencoded "@": a "/" or "@" in the user name or ` +
+        `password must be percent-encoded`,
+      {
+        setting: part === 'host' ? 'host' : part === 'port' ? 'port' : 'dbname',
+        hint:
+          'write "/" as %2F and "@" as %40 in the user name, password and database name (the URI ' +
+          'is not shown: it may hold a password)',
+      },
+    )
 
   // host[:port] pairs up to '/' or '?'.
   let i = hostStart
@@ -185,11 +203,20 @@ export function parseUri(uri: string): KeywordValues {
     let host: string
     if (rest[i] === '[') {
       const close = rest.indexOf(']', i)
-      if (close < 0) throw new PgSslError('INVALID_SETTING', 'end of string reached when looking for matching "]" in IPv6 host address in URI', { setting: 'host' })
+      if (close < 0)
+        throw new PgSslError(
+          'INVALID_SETTING',
+          'end of string reached when looking for matching "]" in IPv6 host address in URI',
+          { setting: 'host' },
+        )
       host = rest.slice(i + 1, close)
-      if (!host) throw new PgSslError('INVALID_SETTING', 'IPv6 host address may not be empty in URI', { setting: 'host' })
+      if (!host)
+        throw new PgSslError('INVALID_SETTING', 'IPv6 host address may not be empty in URI', { setting: 'host' })
       i = close + 1
-      if (i < rest.length && !':/?,'.includes(rest[i]!)) throw new PgSslError('INVALID_SETTING', `unexpected character "${rest[i]}" after IPv6 host address in URI`, { setting: 'host' })
+      if (i < rest.length && !':/?,'.includes(rest[i]!))
+        throw new PgSslError('INVALID_SETTING', `unexpected character "${rest[i]}" after IPv6 host address in URI`, {
+          setting: 'host',
+        })
     } else {
       const from = i
       while (i < rest.length && !':/?,'.includes(rest[i]!)) i++
@@ -230,7 +257,8 @@ export function parseUri(uri: string): KeywordValues {
     for (const pair of query.split('&')) {
       if (!pair) continue
       const eq = pair.indexOf('=')
-      if (eq < 0) throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`)
+      if (eq < 0)
+        throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`)
       let name = percentDecode(pair.slice(0, eq), 'query parameter')
       let value = percentDecode(pair.slice(eq + 1), 'query parameter')
       // libpq accepts JDBC's ssl=true as sslmode=require.

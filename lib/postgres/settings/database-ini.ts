@@ -39,16 +39,25 @@ export function readIniSettings(source: IniSource): Record<string, IniSetting> {
     parsed = parseIni(decodeIni(bytes))
     if (!parsed.sections.has(section)) {
       const names = [...parsed.sections.keys()]
-      throw new PgSslError('INI_SECTION_MISSING', `section [${section}] not found in ini file "${file}"` + (names.length ? ` (it has: ${names.map((n) => `[${n}]`).join(', ')})` : ' (it has no sections)'), {
-        setting: 'ini',
-        file,
-      })
+      throw new PgSslError(
+        'INI_SECTION_MISSING',
+        `section [${section}] not found in ini file ` +
+          `"${file}"${names.length ? ` (it has: ${names.map((n) => `[${n}]`).join(', ')})` : ' (it has no sections)'}`,
+        {
+          setting: 'ini',
+          file,
+        },
+      )
     }
     items = sectionItems(parsed, section)
   } catch (error) {
     if (error instanceof IniError) {
       const at = error.line !== undefined ? `:${error.line}` : ''
-      throw new PgSslError('INI_SYNTAX', `${file}${at}: ${error.message} (configparser ${error.kind})`, { setting: 'ini', file, cause: error })
+      throw new PgSslError('INI_SYNTAX', `${file}${at}: ${error.message} (configparser ${error.kind})`, {
+        setting: 'ini',
+        file,
+        cause: error,
+      })
     }
     throw error
   }
@@ -61,7 +70,9 @@ export function readIniSettings(source: IniSource): Record<string, IniSetting> {
       throw new PgSslError('INVALID_SETTING', `invalid connection option "${key}" in ${file}:${line} [${section}]`, {
         setting: key,
         file,
-        hint: suggestion ? `did you mean "${suggestion}"?` : 'ini keys are libpq keywords (host, port, dbname or database, user, sslmode, sslrootcert, ...)',
+        hint: suggestion
+          ? `did you mean "${suggestion}"?`
+          : 'ini keys are libpq keywords (host, port, dbname or database, user, sslmode, sslrootcert, ...)',
       })
     }
     if (key === 'database' && items.has('dbname')) {

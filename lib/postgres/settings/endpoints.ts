@@ -31,10 +31,16 @@ export function endpointsOf(settings: MergedSettings): Endpoint[] {
   const ports = splitList(settings.values.port?.value)
   const count = Math.max(hosts.length, addrs.length, 1)
   if (hosts.length > 1 && addrs.length > 1 && hosts.length !== addrs.length) {
-    throw new PgSslError('INVALID_SETTING', `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, { setting: 'hostaddr' })
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`,
+      { setting: 'hostaddr' },
+    )
   }
   if (ports.length > 1 && ports.length !== count) {
-    throw new PgSslError('INVALID_SETTING', `could not match ${ports.length} port numbers to ${count} hosts`, { setting: 'port' })
+    throw new PgSslError('INVALID_SETTING', `could not match ${ports.length} port numbers to ${count} hosts`, {
+      setting: 'port',
+    })
   }
   const endpoints: Endpoint[] = []
   for (let i = 0; i < count; i++) {

@@ -103,7 +103,7 @@ export function parseIni(text: string): ParsedIni {
       return
     }
     const firstNonSpace = line.search(NON_SPACE)
-    const indent = firstNonSpace < 0 ? 0 : firstNonSpace
+    const indent = Math.max(firstNonSpace, 0)
     if (current && optionName && indent > indentLevel) {
       current.get(optionName)!.parts.push(value)
       return
@@ -130,13 +130,18 @@ export function parseIni(text: string): ParsedIni {
     if (!current) throw new IniError('MissingSectionHeaderError', 'file contains no section headers', lineNo)
     const option = OPTION_LINE.exec(value)
     if (!option) {
-      deferred ??= new IniError('ParsingError', 'line is not a section header, an option (key = value) or a comment', lineNo)
+      deferred ??= new IniError(
+        'ParsingError',
+        'line is not a section header, an option (key = value) or a comment',
+        lineNo,
+      )
       return
     }
     if (!option[1]) deferred ??= new IniError('ParsingError', 'option without a name', lineNo)
     const name = optionKey(rstrip(option[1]!))
     const id = `${sectionName}\u0000${name}`
-    if (added.has(id)) throw new IniError('DuplicateOptionError', `option "${name}" in section "${sectionName}" already exists`, lineNo)
+    if (added.has(id))
+      throw new IniError('DuplicateOptionError', `option "${name}" in section "${sectionName}" already exists`, lineNo)
     added.add(id)
     current.set(name, { parts: [strip(option[3]!)], line: lineNo })
     optionName = name
@@ -162,7 +167,11 @@ function interpolate(option: string, value: string, map: ReadonlyMap<string, str
   const out: string[] = []
   const some = (rest: string, depth: number): void => {
     if (depth > MAX_INTERPOLATION_DEPTH) {
-      throw new IniError('InterpolationDepthError', `recursion limit exceeded in value substitution: option "${option}"`, line)
+      throw new IniError(
+        'InterpolationDepthError',
+        `recursion limit exceeded in value substitution: option "${option}"`,
+        line,
+      )
     }
     while (rest) {
       const p = rest.indexOf('%')
@@ -180,15 +189,29 @@ function interpolate(option: string, value: string, map: ReadonlyMap<string, str
         rest = rest.slice(2)
       } else if (c === '(') {
         const m = INTERPOLATION_KEY.exec(rest)
-        if (!m) throw new IniError('InterpolationSyntaxError', `bad interpolation variable reference in option "${option}"`, line)
+        if (!m)
+          throw new IniError(
+            'InterpolationSyntaxError',
+            `bad interpolation variable reference in option "${option}"`,
+            line,
+          )
         const name = optionKey(m[1]!)
         rest = rest.slice(m[0].length)
         const v = map.get(name)
-        if (v === undefined) throw new IniError('InterpolationMissingOptionError', `option "${option}" refers to "%(${name})s", which is not set`, line)
+        if (v === undefined)
+          throw new IniError(
+            'InterpolationMissingOptionError',
+            `option "${option}" refers to "%(${name})s", which is not set`,
+            line,
+          )
         if (v.includes('%')) some(v, depth + 1)
         else out.push(v)
       } else {
-        throw new IniError('InterpolationSyntaxError', `'%' must be followed by '%' or '(' in option "${option}" (write %% for a literal %)`, line)
+        throw new IniError(
+          'InterpolationSyntaxError',
+          `'%' must be followed by '%' or '(' in option "${option}" (write %% for a literal %)`,
+          line,
+        )
       }
     }
   }

@@ -52,7 +52,21 @@ export interface LibpqKeywordOptions {
 }
 
 export interface SettingsOptions
-  extends Omit<pg.ClientConfig, 'ssl' | 'stream' | 'connectionString' | 'port' | 'host' | 'user' | 'options' | 'application_name' | 'client_encoding' | 'replication' | 'keepAlive' | 'sslnegotiation'>,
+  extends Omit<
+      pg.ClientConfig,
+      | 'ssl'
+      | 'stream'
+      | 'connectionString'
+      | 'port'
+      | 'host'
+      | 'user'
+      | 'options'
+      | 'application_name'
+      | 'client_encoding'
+      | 'replication'
+      | 'keepAlive'
+      | 'sslnegotiation'
+    >,
     LibpqKeywordOptions {
   /** libpq `key=value` conninfo or a `postgresql://` URI. */
   connectionString?: string

@@ -25,7 +25,11 @@ export interface PassfileQuery {
 export const DEFAULT_SOCKET_DIR = '/var/run/postgresql'
 
 /** The password for this host, or undefined. `warn` is told about a file libpq would ignore. */
-export function passwordFromFile(file: string, query: PassfileQuery, warn: (message: string) => void): PassfileEntry | undefined {
+export function passwordFromFile(
+  file: string,
+  query: PassfileQuery,
+  warn: (message: string) => void,
+): PassfileEntry | undefined {
   let text: string
   let fd: number
   try {

@@ -6,15 +6,18 @@
  * | pg                                   | pg-sslmode                                            |
  * |--------------------------------------|-------------------------------------------------------|
  * | `false`                              | sslmode=disable                                       |
- * | `true`, `{}`                         | sslmode=verify-full, sslrootcert=system (pg: Node's CA list and host-name check) |
+ * | `true`, `{}`                         | sslmode=verify-full, sslrootcert=system (2)           |
  * | `{ ca }`                             | sslmode=verify-full against those roots               |
  * | `{ rejectUnauthorized: false }`      | sslmode=require: encrypted, nothing verified (ca not used as a root) |
  * | `{ cert, key, passphrase }`          | client certificate, key, sslpassword                  |
  * | `{ crl }`                            | sslcrl                                                |
  * | `{ servername }`                     | the name SNI carries and verify-full checks           |
  * | `{ minVersion, maxVersion }`         | ssl_min_protocol_version, ssl_max_protocol_version    |
- * | `'disable'`…`'verify-full'`          | that sslmode, with libpq's meaning (pg 8 reads `require` and `verify-ca` as verify-full; pg 9 and libpq do not) |
+ * | `'disable'`…`'verify-full'`          | that sslmode, with libpq's meaning (1)                |
  * | `'no-verify'`                        | sslmode=require                                       |
+ *
+ * (1) pg 8 reads `require` and `verify-ca` as verify-full; pg 9 and libpq do not.
+ * (2) what pg does with them: Node's CA list and its host-name check.
  *
  * Where `ssl` (or pg.defaults.ssl) and libpq's sslmode disagree the stricter mode applies
  * (tls-spellings.ts); libpq keywords for files (sslrootcert, ...) win over what `ssl` implies.
@@ -28,7 +31,17 @@ import type { InlineMaterial } from '../../engine/tls/material.js'
 
 export type { InlineMaterial }
 
-const SUPPORTED = new Set(['rejectUnauthorized', 'ca', 'cert', 'key', 'passphrase', 'servername', 'minVersion', 'maxVersion', 'crl'])
+const SUPPORTED = new Set([
+  'rejectUnauthorized',
+  'ca',
+  'cert',
+  'key',
+  'passphrase',
+  'servername',
+  'minVersion',
+  'maxVersion',
+  'crl',
+])
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 
 /** `label` names the setting in errors: `ssl` for the option, `pg.defaults.ssl` for pg's defaults. */
@@ -38,13 +51,27 @@ export function translatePgSsl(ssl: unknown, label = 'ssl'): { keywords: Keyword
   if (typeof ssl === 'string') {
     if (ssl === 'no-verify') return { keywords: { sslmode: 'require' }, inline: {} }
     if ((SSL_MODES as readonly string[]).includes(ssl)) return { keywords: { sslmode: ssl }, inline: {} }
-    throw invalid(label, `pg's ${label} "${ssl}" is not an sslmode`, `use true, false, an object, or one of ${[...SSL_MODES, 'no-verify'].join(', ')}`)
+    throw invalid(
+      label,
+      `pg's ${label} "${ssl}" is not an sslmode`,
+      `use true, false, an object, or one of ${[...SSL_MODES, 'no-verify'].join(', ')}`,
+    )
   }
-  if (typeof ssl !== 'object' || ssl === null) throw invalid(label, `pg's ${label} must be a boolean, an sslmode or an object`, 'see the README table "pg\'s ssl option"')
+  if (typeof ssl !== 'object' || ssl === null)
+    throw invalid(
+      label,
+      `pg's ${label} must be a boolean, an sslmode or an object`,
+      'see the README table "pg\'s ssl option"',
+    )
   const o = ssl as Record<string, unknown>
   for (const [name, value] of Object.entries(o)) {
     if (value === undefined || SUPPORTED.has(name)) continue
-    throw invalid(`${label}.${name}`, `pg's ${label}.${name} has no libpq equivalent and would change how the server is verified or how TLS is set up`, 'state SSL with libpq keywords (sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword) or the supported ssl fields: ' + [...SUPPORTED].join(', '))
+    throw invalid(
+      `${label}.${name}`,
+      `pg's ${label}.${name} has no libpq equivalent and would change how the server is verified or how TLS is set up`,
+      `state SSL with libpq keywords (sslmode, sslrootcert, sslcert, sslkey, sslcrl, sslpassword) or ` +
+        `the supported ssl fields: ${[...SUPPORTED].join(', ')}`,
+    )
   }
   const keywords: KeywordValues = {}
   const verify = o.rejectUnauthorized !== false
@@ -52,10 +79,18 @@ export function translatePgSsl(ssl: unknown, label = 'ssl'): { keywords: Keyword
   keywords.sslmode = verify ? 'verify-full' : 'require'
   if (verify && !ca) keywords.sslrootcert = 'system'
   if (o.passphrase !== undefined) keywords.sslpassword = text(o.passphrase, `${label}.passphrase`)
-  for (const [field, keyword] of [['minVersion', 'ssl_min_protocol_version'], ['maxVersion', 'ssl_max_protocol_version']] as const) {
+  for (const [field, keyword] of [
+    ['minVersion', 'ssl_min_protocol_version'],
+    ['maxVersion', 'ssl_max_protocol_version'],
+  ] as const) {
     if (o[field] === undefined) continue
     const version = text(o[field], `${label}.${field}`)
-    if (!TLS_VERSIONS.includes(version)) throw invalid(`${label}.${field}`, `${label}.${field} "${version}" is not a TLS version`, `use one of ${TLS_VERSIONS.join(', ')}`)
+    if (!TLS_VERSIONS.includes(version))
+      throw invalid(
+        `${label}.${field}`,
+        `${label}.${field} "${version}" is not a TLS version`,
+        `use one of ${TLS_VERSIONS.join(', ')}`,
+      )
     keywords[keyword] = version
   }
   const cert = pems(o.cert, `${label}.cert`)
@@ -77,12 +112,17 @@ function pems(value: unknown, name: string): Buffer[] | undefined {
   return list.map((item) => {
     if (typeof item === 'string') return Buffer.from(item)
     if (Buffer.isBuffer(item)) return item
-    throw invalid(name, `${name} must be a string or a Buffer (or an array of them)`, 'pass the PEM contents, as pg takes them')
+    throw invalid(
+      name,
+      `${name} must be a string or a Buffer (or an array of them)`,
+      'pass the PEM contents, as pg takes them',
+    )
   })
 }
 
 function text(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw invalid(name, `${name} must be a string`, 'see the README table "pg\'s ssl option"')
+  if (typeof value !== 'string')
+    throw invalid(name, `${name} must be a string`, 'see the README table "pg\'s ssl option"')
   return value
 }
 

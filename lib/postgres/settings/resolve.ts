@@ -14,7 +14,13 @@ import { isSpace, parseConnectionString, storeKeyword, type KeywordValues } from
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
 import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
-import { reconcileTlsSpellings, refuseTwoRootSources, type PgSslClaim, type Setting, type SettingSource } from './tls-spellings.js'
+import {
+  reconcileTlsSpellings,
+  refuseTwoRootSources,
+  type PgSslClaim,
+  type Setting,
+  type SettingSource,
+} from './tls-spellings.js'
 import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { Environment, SettingsOptions } from './options.js'
@@ -23,7 +29,6 @@ import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
 export type { Setting, SettingSource }
 
 export type { Environment }
-
 
 /** The sources merged by precedence (no policy yet: connection-settings.ts adds it). */
 export interface MergedSettings {
@@ -50,7 +55,17 @@ export interface MergedSettings {
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
 /** Options that belong to this library, not to libpq or pg (the policy ones are read by connection-settings.ts). */
-const OWN_OPTIONS = new Set(['connectionString', 'env', 'dialect', 'ini', 'filePermissions', 'sslcertdir', 'policy', 'onSecurityEvent', 'connectRetry'])
+const OWN_OPTIONS = new Set([
+  'connectionString',
+  'env',
+  'dialect',
+  'ini',
+  'filePermissions',
+  'sslcertdir',
+  'policy',
+  'onSecurityEvent',
+  'connectRetry',
+])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
@@ -100,11 +115,13 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
     if (typeof input.connectionString !== 'string') {
       throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
     }
-    for (const [name, value] of Object.entries(parseConnectionString(input.connectionString))) put(name, { value, source: 'conninfo' })
+    for (const [name, value] of Object.entries(parseConnectionString(input.connectionString)))
+      put(name, { value, source: 'conninfo' })
   }
   if (input.ini !== undefined) {
     const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
-    for (const [name, { value, line }] of Object.entries(readIniSettings(source))) put(name, { value, source: `ini:${source.file}:${line}` })
+    for (const [name, { value, line }] of Object.entries(readIniSettings(source)))
+      put(name, { value, source: `ini:${source.file}:${line}` })
   }
   for (const [name, value] of Object.entries(explicit)) put(name, { value, source: 'option' })
 
@@ -127,7 +144,8 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
 
   // PGREQUIRESSL=1 means sslmode=require when nothing else set sslmode (libpq's
   // conninfo_add_defaults; requiressl in a connection string or option became sslmode already).
-  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1')) put('sslmode', { value: 'require', source: 'requiressl' })
+  if (values.sslmode === undefined && values.requiressl?.value.startsWith('1'))
+    put('sslmode', { value: 'require', source: 'requiressl' })
 
   // pg's ssl option and pg.defaults.ssl against libpq's sslmode: the stricter applies.
   const claims: PgSslClaim[] = [...(pgSsl ? [pgSsl] : []), ...changedPgDefaultsSsl()]
@@ -150,7 +168,8 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
   }
   // libpq's default password file (PGPASSFILE and passfile= come first).
   const pgpass = join(home, '.pgpass')
-  if (values.passfile === undefined && io.fileExists(pgpass)) values.passfile = { value: pgpass, source: 'default-file:passfile' }
+  if (values.passfile === undefined && io.fileExists(pgpass))
+    values.passfile = { value: pgpass, source: 'default-file:passfile' }
 
   let dialect: Dialect = 'postgres'
   if (input.dialect !== undefined) {
@@ -173,7 +192,8 @@ export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defau
     values.sslmode = { value: 'verify-full', source: 'default' }
   }
   for (const k of KEYWORDS) {
-    if (values[k.name] === undefined && k.default !== undefined) values[k.name] = { value: k.default, source: 'default' }
+    if (values[k.name] === undefined && k.default !== undefined)
+      values[k.name] = { value: k.default, source: 'default' }
   }
   validate(values)
 
@@ -212,13 +232,18 @@ function readOptions(input: SettingsOptions): {
   const entries = Object.entries(input)
   if (!Object.keys(input).includes('password') && 'password' in input) entries.push(['password', input.password])
   for (const [name, raw] of entries) {
-    // pg reads a null option as absent (its val() falls back to the environment and defaults); ORMs pass null for "not set".
+    // pg reads a null option as absent (its val() falls back to the environment and defaults); ORMs pass null for "not
+    // set".
     if (raw === undefined || raw === null || OWN_OPTIONS.has(name)) continue
     if (name === 'stream') {
-      throw new PgSslError('INVALID_SETTING', `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`, {
-        setting: name,
-        hint: 'remove the stream option; state SSL with libpq keywords or pg\'s ssl option',
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `the pg option "${name}" cannot be used with pg-sslmode: it opens the sockets itself`,
+        {
+          setting: name,
+          hint: "remove the stream option; state SSL with libpq keywords or pg's ssl option",
+        },
+      )
     }
     if (name === 'ssl') {
       pgSsl = { source: 'pg.ssl', ...translatePgSsl(raw) }
@@ -237,7 +262,10 @@ function readOptions(input: SettingsOptions): {
       storeKeyword(explicit, kw, optionToString(kw, raw))
     } else if (name.startsWith('ssl')) {
       // An unknown ssl* option is almost always a typo of a security setting: never ignore it.
-      const suggestion = closest(name, KEYWORDS.map((k) => k.name))
+      const suggestion = closest(
+        name,
+        KEYWORDS.map((k) => k.name),
+      )
       throw new PgSslError('INVALID_SETTING', `unknown SSL option "${name}"`, {
         setting: name,
         hint: suggestion ? `did you mean "${suggestion}"?` : 'see the libpq keyword list in the README',
@@ -261,7 +289,10 @@ function convertPgOption(name: string, raw: unknown, into: KeywordValues): void 
     case 'connectionTimeoutMillis': {
       // pg counts milliseconds, libpq seconds; 0 means no limit in both.
       const ms = Number(raw)
-      if (!Number.isFinite(ms) || ms < 0) throw new PgSslError('INVALID_SETTING', 'connectionTimeoutMillis must be a non-negative number', { setting: name })
+      if (!Number.isFinite(ms) || ms < 0)
+        throw new PgSslError('INVALID_SETTING', 'connectionTimeoutMillis must be a non-negative number', {
+          setting: name,
+        })
       into.connect_timeout = String(ms / 1000)
       return
     }
@@ -279,16 +310,24 @@ function validate(values: Record<string, Setting>): void {
     const k = keyword(name)!
     const where = describeSource(setting.source)
     if (k.values && !k.values.includes(setting.value)) {
-      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`, {
-        setting: name,
-        hint: `use one of: ${k.values.join(', ')}`,
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`,
+        {
+          setting: name,
+          hint: `use one of: ${k.values.join(', ')}`,
+        },
+      )
     }
     if (k.use === 'refused' && setting.source !== 'default' && !(k.accepts ?? []).includes(setting.value)) {
-      throw new PgSslError('INVALID_SETTING', `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`, {
-        setting: name,
-        hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`,
+        {
+          setting: name,
+          hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
+        },
+      )
     }
   }
   checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
@@ -299,10 +338,16 @@ function validate(values: Record<string, Setting>): void {
   const max = values.ssl_max_protocol_version
   const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
   if (min && max && order.indexOf(min.value) > order.indexOf(max.value)) {
-    throw new PgSslError('INVALID_SETTING', `invalid SSL protocol version range: ssl_min_protocol_version ${min.value} (from ${describeSource(min.source)}) is above ssl_max_protocol_version ${max.value} (from ${describeSource(max.source)})`, {
-      setting: 'ssl_max_protocol_version',
-      hint: 'the minimum must not be above the maximum',
-    })
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `invalid SSL protocol version range: ssl_min_protocol_version ${min.value} (from ` +
+        `${describeSource(min.source)}) is above ssl_max_protocol_version ${max.value} (from ` +
+        `${describeSource(max.source)})`,
+      {
+        setting: 'ssl_max_protocol_version',
+        hint: 'the minimum must not be above the maximum',
+      },
+    )
   }
 }
 
@@ -313,7 +358,11 @@ function checkNumber(values: Record<string, Setting>, name: string, ok: (n: numb
     if (part === '' && list) continue
     const n = libpqNumber(part)
     if (n === undefined || !ok(n)) {
-      throw new PgSslError('INVALID_SETTING', `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`, { setting: name })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`,
+        { setting: name },
+      )
     }
   }
 }
@@ -360,7 +409,9 @@ const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
   connect_timeout: 'connect_timeout',
 }
 /** pg.defaults as pg set them, before the application could change them. */
-const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = { ...(pg.defaults as unknown as Record<string, unknown>) }
+const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = {
+  ...(pg.defaults as unknown as Record<string, unknown>),
+}
 
 /** pg.defaults.ssl, when the application changed it from pg's default (false): pg applies it to every client. */
 function changedPgDefaultsSsl(): PgSslClaim[] {

@@ -42,9 +42,16 @@ export function readService(lookup: ServiceLookup): Record<string, ServiceSettin
     const found = parseServiceFile(bytes.toString('utf8'), lookup.service, file)
     if (found) return found
   }
-  throw new PgSslError('SERVICE_NOT_FOUND', `definition of service "${lookup.service}" not found` + (tried.length ? ` (looked in ${tried.join(', ')})` : ` (no service file at ${userFile} or in ${lookup.sysconfDir})`), {
-    setting: 'service',
-  })
+  throw new PgSslError(
+    'SERVICE_NOT_FOUND',
+    `definition of service "${lookup.service}" not found` +
+      (tried.length
+        ? ` (looked in ${tried.join(', ')})`
+        : ` (no service file at ${userFile} or in ${lookup.sysconfDir})`),
+    {
+      setting: 'service',
+    },
+  )
 }
 
 function parseServiceFile(text: string, service: string, file: string): Record<string, ServiceSetting> | undefined {
@@ -61,7 +68,10 @@ function parseServiceFile(text: string, service: string, file: string): Record<s
     if (!found) continue
     const eq = line.indexOf('=')
     const invalid = (why: string): PgSslError =>
-      new PgSslError('SERVICE_FILE_INVALID', `${why} in service file "${file}", line ${i + 1}`, { setting: 'service', file })
+      new PgSslError('SERVICE_FILE_INVALID', `${why} in service file "${file}", line ${i + 1}`, {
+        setting: 'service',
+        file,
+      })
     if (eq < 0) throw invalid('syntax error')
     const key = line.slice(0, eq)
     if (key === 'service') throw invalid('nested service specifications not supported')

@@ -63,9 +63,13 @@ export function reconcileTlsSpellings(
   const notes: string[] = []
   const libpqAnswer = values.sslmode
   if (libpqAnswer) {
-    const overridden = libpqModes.filter((s) => s !== libpqAnswer && sslModeRank(s.value as SslMode) > sslModeRank(libpqAnswer.value as SslMode))
+    const overridden = libpqModes.filter(
+      (s) => s !== libpqAnswer && sslModeRank(s.value as SslMode) > sslModeRank(libpqAnswer.value as SslMode),
+    )
     for (const weaker of overridden) {
-      const note = `sslmode=${libpqAnswer.value} (${describe(libpqAnswer.source)}) overrides the stricter sslmode=${weaker.value} (${describe(weaker.source)}), by libpq's precedence`
+      const note =
+        `sslmode=${libpqAnswer.value} (${describe(libpqAnswer.source)}) overrides the ` +
+        `stricter sslmode=${weaker.value} (${describe(weaker.source)}), by libpq's precedence`
       notes.push(note)
       warnOnce(`sslmode-overridden:${note}`, note, 'PgSslSettingsWarning')
     }
@@ -80,8 +84,12 @@ export function reconcileTlsSpellings(
     const a = sslModeRank(mode)
     const b = sslModeRank(chosen.value as SslMode)
     if (a === b) continue
-    const [strict, weak] = a > b ? [{ value: mode, source: claim.source }, chosen] : [chosen, { value: mode, source: claim.source }]
-    notes.push(`${describe(strict.source)} asks for sslmode ${strict.value} and ${describe(weak.source)} for ${weak.value}: the stricter, ${strict.value}, applies`)
+    const [strict, weak] =
+      a > b ? [{ value: mode, source: claim.source }, chosen] : [chosen, { value: mode, source: claim.source }]
+    notes.push(
+      `${describe(strict.source)} asks for sslmode ${strict.value} and ${describe(weak.source)} for ` +
+        `${weak.value}: the stricter, ${strict.value}, applies`,
+    )
     chosen = strict
   }
   if (chosen) values.sslmode = chosen
@@ -94,9 +102,17 @@ export function reconcileTlsSpellings(
         values[name] = { value, source: claim.source }
         continue
       }
-      const stricter = name === 'ssl_min_protocol_version' ? TLS_ORDER.indexOf(value) > TLS_ORDER.indexOf(current.value) : name === 'ssl_max_protocol_version' ? TLS_ORDER.indexOf(value) < TLS_ORDER.indexOf(current.value) : false
+      const stricter =
+        name === 'ssl_min_protocol_version'
+          ? TLS_ORDER.indexOf(value) > TLS_ORDER.indexOf(current.value)
+          : name === 'ssl_max_protocol_version'
+            ? TLS_ORDER.indexOf(value) < TLS_ORDER.indexOf(current.value)
+            : false
       if (stricter) {
-        notes.push(`${name} ${value} (${describe(claim.source)}) is stricter than ${current.value} (${describe(current.source)}) and applies`)
+        notes.push(
+          `${name} ${value} (${describe(claim.source)}) is stricter than ${current.value} ` +
+            `(${describe(current.source)}) and applies`,
+        )
         values[name] = { value, source: claim.source }
       }
     }
@@ -108,11 +124,22 @@ export function reconcileTlsSpellings(
 }
 
 /** pg's ssl.ca and a root certificate named by a libpq source cannot both be meant. */
-export function refuseTwoRootSources(values: Readonly<Record<string, Setting>>, inline: InlineMaterial, describe: (source: SettingSource) => string): void {
+export function refuseTwoRootSources(
+  values: Readonly<Record<string, Setting>>,
+  inline: InlineMaterial,
+  describe: (source: SettingSource) => string,
+): void {
   const root = values.sslrootcert
   if (!inline.ca || !root || root.source.startsWith('default-file:')) return
-  throw new PgSslError('INVALID_SETTING', `two sources name the trusted root certificates: pg's ssl.ca and sslrootcert=${root.value} (${describe(root.source)})`, {
-    setting: 'sslrootcert',
-    hint: 'keep one of them: which trust anchors were meant cannot be guessed, and the wrong one could trust servers nobody meant to trust',
-  })
+  throw new PgSslError(
+    'INVALID_SETTING',
+    `two sources name the trusted root certificates: pg's ssl.ca and sslrootcert=${root.value} ` +
+      `(${describe(root.source)})`,
+    {
+      setting: 'sslrootcert',
+      hint:
+        'keep one of them: which trust anchors were meant cannot be guessed, and the wrong one ' +
+        'could trust servers nobody meant to trust',
+    },
+  )
 }

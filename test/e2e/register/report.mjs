@@ -5,6 +5,8 @@ export async function report(library, run) {
     console.log(JSON.stringify({ library, rows, security: security ?? null }))
   } catch (error) {
     const e = error?.original ?? error?.parent ?? error
-    console.log(JSON.stringify({ library, error: { code: e?.sslCode ?? e?.code ?? null, message: String(e?.message ?? e) } }))
+    console.log(
+      JSON.stringify({ library, error: { code: e?.sslCode ?? e?.code ?? null, message: String(e?.message ?? e) } }),
+    )
   }
 }

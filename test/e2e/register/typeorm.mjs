@@ -5,7 +5,15 @@ import { report } from './report.mjs'
 const mode = process.argv[2]
 const driver = mode === 'driver' ? { driver: (await import(process.env.PG_SSLMODE_ESM)).pgDriver } : {}
 const ssl = process.env.ORM_SSL ? { ssl: JSON.parse(process.env.ORM_SSL) } : {}
-const ds = new DataSource({ type: 'postgres', host: process.env.PGHOST, port: Number(process.env.PGPORT), username: process.env.PGUSER, database: process.env.PGDATABASE, ...driver, ...ssl })
+const ds = new DataSource({
+  type: 'postgres',
+  host: process.env.PGHOST,
+  port: Number(process.env.PGPORT),
+  username: process.env.PGUSER,
+  database: process.env.PGDATABASE,
+  ...driver,
+  ...ssl,
+})
 await report('typeorm', async () => {
   await ds.initialize()
   try {
