@@ -22,6 +22,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['mysqlplus/'],
   // the PostgreSQL side
   ['postgres/pg.ts', 'postgres/native-guard.ts', 'postgres/pg-internals.ts'],
+  ['postgres/protocol/'],
   ['postgres/opengauss/'],
   ['postgres/dialects.ts'],
   ['postgres/settings/'],

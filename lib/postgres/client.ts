@@ -320,16 +320,11 @@ export class SslClient extends pg.Client implements StartupTarget {
     const onParameterStatus = (name: string, value: string): void => {
       parameters[name] = value
     }
-    // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, {
-      phase: 'auth',
-      untilAuthenticated: openGauss,
-      onBackendKey,
-      onParameterStatus,
-      ...(onAuthenticationRequest ? { onAuthenticationRequest } : {}),
-    })
+    const guarded = onAuthenticationRequest ? { onAuthenticationRequest } : {}
     let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false, parameters }
     if (openGauss) {
+      // openGauss's authentication is run here (opengauss/startup.ts), with the same framing and
+      // checks as pg's start-up; pg is given the socket after AuthenticationOk.
       facts = {
         ...(await authenticate(stream, {
           protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
@@ -340,12 +335,14 @@ export class SslClient extends pg.Client implements StartupTarget {
             const value = typeof p === 'function' ? await (p as () => unknown)() : p
             return typeof value === 'string' ? value : undefined
           },
+          ...guarded,
         })),
         parameters,
       }
       onAuthenticated()
-      guardStartup(stream, { phase: 'after-auth', onBackendKey, onParameterStatus })
     }
+    // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
+    guardStartup(stream, { phase: openGauss ? 'after-auth' : 'auth', onBackendKey, onParameterStatus, ...guarded })
     this.expose(adoptConnected(stream))
     // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
     readyForPgStartup(this, { startupDone: openGauss })

@@ -13,6 +13,7 @@
 import { PgSslError } from '../../engine/errors.js'
 import { violation } from '../../engine/policy/enforce.js'
 import type { SslPolicy } from '../../engine/policy/policy.js'
+import { saslMechanisms } from '../protocol/messages.js'
 
 const OK = 0
 const CLEARTEXT = 3
@@ -137,7 +138,7 @@ export class AuthGuard {
     const sasl = !openGauss && (code === SASL || code === SASL_CONTINUE || code === SASL_FINAL)
     let mechanisms: string[] = []
     if (!openGauss && code === SASL) {
-      mechanisms = body.subarray(4).toString('utf8').split('\0').filter(Boolean)
+      mechanisms = saslMechanisms(body)
       // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
       if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.options.tls) {
         return new PgSslError(

@@ -1,0 +1,98 @@
+/**
+ * The one backend-message framer of the start-up (sans-I/O, in the manner of pg-protocol's
+ * Parser): bytes in, whole messages out. Each message's type is checked at its first byte and
+ * its length at the fifth, by the rules of where the conversation stands (startup-rules.ts:
+ * libpq's bounds), before its body is waited for — so an HTTP server, garbage or a 2 GB length is
+ * refused as soon as its first bytes arrive, never buffered.
+ *
+ * Used by the start-up guard (connect/startup-guard.ts, the driver over pg's socket) and by
+ * openGauss's authentication (opengauss/startup.ts, the driver over the socket before pg has it).
+ */
+import { PgSslError } from '../../engine/errors.js'
+
+/** What may come where the conversation stands: each answer is a problem, or undefined. */
+export interface FrameRules {
+  /** Checked at a message's first byte. */
+  checkType(type: number): string | undefined
+  /** Checked at its fifth: `length` is the header's, which counts its own four bytes. */
+  checkLength(type: number, length: number): string | undefined
+}
+
+export interface FramedMessage {
+  readonly type: number
+  /** The body after the 5-byte header. It may share memory with the chunk: copy what is kept. */
+  readonly body: Buffer
+  /** Where in the chunk given to messages() this message ended: what follows is not read yet. */
+  readonly end: number
+}
+
+const HINT = 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between'
+
+/** PROTOCOL_VIOLATION: the server sent what a PostgreSQL server does not send here. */
+export function protocolViolation(problem: string): PgSslError {
+  return new PgSslError('PROTOCOL_VIOLATION', problem, { hint: HINT })
+}
+
+export class BackendFramer {
+  /** The rules for the next message; changing them between messages is how a phase moves on. */
+  rules: FrameRules
+  readonly #header = Buffer.alloc(5)
+  #headerBytes = 0
+  /** Body bytes still to come, or -1 while a header is being read. */
+  #bodyLeft = -1
+  #parts: Buffer[] = []
+  #failed: PgSslError | undefined
+
+  constructor(rules: FrameRules) {
+    this.rules = rules
+  }
+
+  /** Between two messages: nothing of a next one has arrived. */
+  get atBoundary(): boolean {
+    return this.#headerBytes === 0 && this.#bodyLeft < 0
+  }
+
+  /**
+   * The whole messages `chunk` completes, in order. They are read as they are asked for: a caller
+   * that stops after one (AuthenticationOk, ReadyForQuery) leaves the rest of the chunk unread, and
+   * the framer at the boundary after that message. Throws PROTOCOL_VIOLATION (and again on every
+   * later call) when the rules refuse a type or a length.
+   */
+  *messages(chunk: Buffer): Generator<FramedMessage, void, undefined> {
+    if (this.#failed) throw this.#failed
+    let i = 0
+    while (i < chunk.length) {
+      if (this.#bodyLeft < 0) {
+        const take = Math.min(5 - this.#headerBytes, chunk.length - i)
+        chunk.copy(this.#header, this.#headerBytes, i, i + take)
+        if (this.#headerBytes === 0) this.#check(this.rules.checkType(this.#header[0]!))
+        this.#headerBytes += take
+        i += take
+        if (this.#headerBytes < 5) return
+        const length = this.#header.readUInt32BE(1)
+        this.#check(this.rules.checkLength(this.#header[0]!, length))
+        this.#bodyLeft = length - 4
+        this.#parts = []
+      }
+      const take = Math.min(this.#bodyLeft, chunk.length - i)
+      if (take > 0) this.#parts.push(chunk.subarray(i, i + take))
+      this.#bodyLeft -= take
+      i += take
+      if (this.#bodyLeft === 0) {
+        const parts = this.#parts
+        const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+        const type = this.#header[0]!
+        this.#headerBytes = 0
+        this.#bodyLeft = -1
+        this.#parts = []
+        yield { type, body, end: i }
+      }
+    }
+  }
+
+  #check(problem: string | undefined): void {
+    if (problem === undefined) return
+    this.#failed = protocolViolation(problem)
+    throw this.#failed
+  }
+}
