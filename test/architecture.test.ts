@@ -26,7 +26,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['postgres/opengauss/'],
   ['postgres/dialects.ts'],
   ['postgres/settings/'],
-  ['postgres/plan.ts'],
+  ['postgres/plan.ts', 'postgres/host-order.ts'],
   ['postgres/report-build.ts'],
   ['postgres/options.ts', 'postgres/connection-settings.ts'],
   ['postgres/connect/'],

@@ -5,7 +5,8 @@
  * servers are in test/e2e/topology.test.ts.
  */
 import t from 'tap'
-import { shuffledOrder, targetSessionMismatch } from '../lib/postgres/connect/session-attrs.js'
+import { targetSessionMismatch } from '../lib/postgres/connect/session-attrs.js'
+import { shuffledOrder } from '../lib/postgres/host-order.js'
 
 const PRIMARY = { in_hot_standby: 'off', default_transaction_read_only: 'off' }
 const STANDBY = { in_hot_standby: 'on', default_transaction_read_only: 'off' }

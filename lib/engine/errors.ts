@@ -258,7 +258,7 @@ export class PgSslError extends Error {
   readonly required?: string
   readonly observed?: string
   readonly ruleSource?: string
-  attempts?: readonly unknown[]
+  readonly attempts?: readonly unknown[]
 
   constructor(code: PgSslErrorCode, message: string, details: PgSslErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -277,6 +277,21 @@ export class PgSslError extends Error {
     if (details.ruleSource !== undefined) this.ruleSource = details.ruleSource
     if (details.attempts !== undefined) this.attempts = details.attempts
   }
+}
+
+/**
+ * The error a connection (or a cancel request) ends with, made whole: the same code, message,
+ * details, cause and stack, with every attempt that was made — so the error the caller gets is
+ * complete when it is made, never patched afterwards.
+ */
+export function withAttempts(error: PgSslError, attempts: readonly unknown[]): PgSslError {
+  const whole = new PgSslError(error.code, error.message, {
+    ...detailsOf(error),
+    attempts,
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+  })
+  whole.stack = error.stack
+  return whole
 }
 
 /** The details of an error, to build another from it (a reworded or combined message). */

@@ -150,7 +150,7 @@ export function mysqlStreamFactory(
       (error) => {
         state.failure = error as PgSslError
         auditRefusal(error, sinks, undefined)
-        gate.destroy(keepCode(error as Error))
+        gate.destroy(error as Error)
       },
     )
     return gate
@@ -300,7 +300,9 @@ function startTls(
       },
     })
     fail(state, coded)
-    onSecure(keepCode(coded))
+    // Through the stream, not onSecure: mysql2 stamps HANDSHAKE_SSL_ERROR on an error given to the
+    // startTLS callback, and the stable code must reach the caller as it was made.
+    gate.destroy(coded)
   }
   state.times.tlsStart = performance.now()
   runTlsHandshake(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
@@ -331,7 +333,7 @@ function startTls(
         watch.see(chunk)
       } catch (error) {
         closeQuietly(tls)
-        gate.destroy(keepCode(error as Error)) // refused before mysql2 answers the request
+        gate.destroy(error as Error) // refused before mysql2 answers the request
         return
       }
       mysql2.read(chunk)
@@ -534,22 +536,6 @@ export function auditRefusal(error: unknown, sinks: EventSinks, host: string | u
     },
     sinks,
   )
-}
-
-/**
- * mysql2 stamps its own code on an error that ends the handshake (HANDSHAKE_SSL_ERROR); pg-sslmode's
- * stable code must survive that, so `code` becomes a property that ignores the assignment.
- */
-export function keepCode<E extends Error>(error: E): E {
-  const code = (error as { code?: unknown }).code
-  if (error instanceof PgSslError)
-    Object.defineProperty(error, 'code', {
-      get: () => code,
-      set: () => undefined,
-      enumerable: true,
-      configurable: true,
-    })
-  return error
 }
 
 /** A network error stays mysql2's (ECONNREFUSED...) and also carries pg-sslmode's code, as server errors do. */

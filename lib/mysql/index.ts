@@ -13,7 +13,7 @@ import type {
   PoolConnection as PromisePoolConnection,
   PoolOptions,
 } from 'mysql2/promise'
-import { isPgSslError, PgSslError } from '../engine/errors.js'
+import { isPgSslError, PgSslError, withAttempts } from '../engine/errors.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 import { environmentControls } from '../engine/policy/policy.js'
 import { annotate, auditRefusal, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
@@ -172,10 +172,7 @@ function sinksOf(options: MysqlConnectOptions) {
 
 /** The refusal, with every attempt made; a server's own error keeps mysql2's shape and gains pg-sslmode's code. */
 function explained(error: unknown, attempts: readonly unknown[], encrypted: boolean): unknown {
-  if (error instanceof PgSslError) {
-    error.attempts = attempts
-    return error
-  }
+  if (error instanceof PgSslError) return withAttempts(error, attempts)
   if (error instanceof Error) {
     const errno = (error as { errno?: unknown }).errno
     if (errno === 3159)

@@ -44,16 +44,20 @@ import type { SecurityReport } from '../engine/report.js'
 import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
-import { DIALECTS } from './dialects.js'
-import { authenticate, openGaussProtocolMinor } from './opengauss/startup.js'
+import { authenticate } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
 import { closeQuietly, watchExternalDestroy } from '../engine/sockets.js'
 import { publish } from '../engine/policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
 import { negotiate } from './connect/executor.js'
 import { sendCancel, type CancelOutcome } from './connect/cancel.js'
-import { TERMINATED, type Negotiated, type StartupFacts, type StartupTarget } from './connect/target.js'
-import { settingValue } from './settings/resolve.js'
+import {
+  type Negotiated,
+  type StartOptions,
+  type StartupFacts,
+  type StartupTarget,
+  TERMINATED,
+} from './connect/target.js'
 
 type Listener = (...args: unknown[]) => void
 
@@ -303,15 +307,10 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal Run the start-up on an established socket (pg's, or openGauss's before pg's). */
-  async startOn(
-    stream: Socket,
-    onAuthenticated: () => void,
-    onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
-  ): Promise<StartupFacts> {
+  async startOn(stream: Socket, start: StartOptions): Promise<StartupFacts> {
     const con = connectionOf(this)
     this.#applicationListeners ??= snapshotListeners(con)
-    const settings = this.#resolved()
-    const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
+    const { onAuthenticated, onAuthenticationRequest, openGauss } = start
     // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
     const onBackendKey = (processId: number, key: Buffer): void => {
       this.#cancelKey = { processId, key }
@@ -327,7 +326,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       // checks as pg's start-up; pg is given the socket after AuthenticationOk.
       facts = {
         ...(await authenticate(stream, {
-          protocolMinor: openGaussProtocolMinor(settingValue(settings, 'max_protocol_version')),
+          protocolMinor: openGauss.protocolMinor,
           params: startupParameters(this),
           user: this.user ?? '',
           password: async () => {
@@ -345,7 +344,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     guardStartup(stream, { phase: openGauss ? 'after-auth' : 'auth', onBackendKey, onParameterStatus, ...guarded })
     this.expose(adoptConnected(stream))
     // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
-    readyForPgStartup(this, { startupDone: openGauss })
+    readyForPgStartup(this, { startupDone: openGauss !== undefined })
     con.once('authenticationOk', onAuthenticated)
     // end() called once pg has the socket: pg closes it and never settles its connect(); the
     // negotiation must not wait for it.

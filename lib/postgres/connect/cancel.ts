@@ -11,11 +11,11 @@
  * PostgreSQL's do (ProcessStartupPacket), so the openGauss dialects cancel over TLS as well.
  */
 import type { Socket } from 'node:net'
-import { PgSslError } from '../../engine/errors.js'
+import { PgSslError, withAttempts } from '../../engine/errors.js'
 import type { ResolvedSettings } from '../connection-settings.js'
 import type { AttemptRecord } from '../../engine/report.js'
 import { attemptRecord, classify, finalError, mayFollow, type Failure } from './failure.js'
-import { connectTimeoutMs, keepAliveOf, prepare } from './prepare.js'
+import { prepare } from './prepare.js'
 import { tlsOptionsFor } from './tls-options.js'
 import { checkPeer } from '../../engine/peer-check.js'
 import { negotiateSsl, openSocket } from './transport.js'
@@ -62,7 +62,7 @@ export async function sendCancel(
   if (index < 0) index = 0
   const endpoint = prepared.endpoints[index]!
   const plan = prepared.plans[index]!
-  const timeoutMs = connectTimeoutMs(settings) || DEFAULT_CANCEL_TIMEOUT_MS
+  const timeoutMs = prepared.config.connectTimeoutMs || DEFAULT_CANCEL_TIMEOUT_MS
   const records: AttemptRecord[] = []
   const failures: Failure[] = []
   for (const spec of plan.attempts) {
@@ -77,7 +77,7 @@ export async function sendCancel(
       closeQuietly(stream)
     }, timeoutMs)
     try {
-      stream = await openSocket(endpoint, keepAliveOf(settings))
+      stream = await openSocket(endpoint, prepared.config.keepAlive)
       let protocol: string | null = null
       if (spec.ssl) {
         const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
@@ -117,9 +117,7 @@ export async function sendCancel(
       closeQuietly(stream)
     }
   }
-  const error = finalError(failures, plan, settings.policy)
-  error.attempts = records
-  throw error
+  throw withAttempts(finalError(failures, plan, settings.policy), records)
 }
 
 /** Write the request and wait until the server closes the connection (it answers nothing). */

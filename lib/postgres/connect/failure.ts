@@ -65,6 +65,38 @@ export function classify(error: unknown, timedOut: boolean, timeoutMs: number): 
 }
 
 /**
+ * How one host's attempts ended: the error libpq would report for it, and whether libpq goes on
+ * to the next host after it (PQconnectPoll's try_next_host). The connect loop reads both; nothing
+ * is attached to the error afterwards.
+ */
+export class HostFailure {
+  constructor(
+    readonly error: PgSslError,
+    readonly nextHostAllowed: boolean,
+  ) {}
+}
+
+/**
+ * libpq tries the next host only when this one could not be reached, timed out, answered 57P03
+ * "cannot connect now" or was of the wrong kind (target_session_attrs); anything else ends it.
+ */
+export function hostFailure(
+  failures: readonly Failure[],
+  plan: Plan,
+  policy: SslPolicy,
+  how: { readonly reached: boolean; readonly timedOut: boolean },
+): HostFailure {
+  const nextHostAllowed =
+    !how.reached ||
+    how.timedOut ||
+    failures.some(
+      (f) =>
+        (f.error.sqlstate === '57P03' && f.kind === 'rejected') || f.error.code === 'TARGET_SESSION_ATTRS_MISMATCH',
+    )
+  return new HostFailure(finalError(failures, plan, policy), nextHostAllowed)
+}
+
+/**
  * The error the user sees when no attempt connected. Usually the last one; but when prefer's SSL
  * attempt failed verification or its handshake and the plaintext retry was then refused, the SSL
  * failure is what the user must fix, so it is the one thrown.

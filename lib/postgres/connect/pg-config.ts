@@ -50,10 +50,9 @@ export function sslParameters(prepared: Prepared): false | Record<string, unknow
   const plan = prepared.plans[0]
   const ssl = plan?.attempts.filter((a) => a.ssl) ?? []
   if (!plan || ssl.length === 0) return false
-  const { material, settings } = prepared
+  const { material } = prepared
   const verify = ssl.some((a) => a.verifyChain)
-  const min = settingValue(settings, 'ssl_min_protocol_version')
-  const max = settingValue(settings, 'ssl_max_protocol_version')
+  const { minVersion: min, maxVersion: max } = prepared.config.tls
   const view: Record<string, unknown> = {
     sslmode: plan.effectiveMode,
     rejectUnauthorized: verify,

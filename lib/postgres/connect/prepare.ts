@@ -2,7 +2,6 @@
  * Everything that can fail before any network traffic — settings, dialect rules, certificate
  * files — done once per connect() and turned into the data the executor needs.
  */
-import { openGaussProtocolMinor } from '../opengauss/startup.js'
 import { DIALECTS } from '../dialects.js'
 import { warnOnce } from '../../engine/errors.js'
 import {
@@ -14,7 +13,7 @@ import {
   type ExpiryWarning,
 } from '../../engine/policy/enforce.js'
 import { passwordFromFile } from '../settings/passfile.js'
-import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
+import { type ConnectionConfig, connectionConfig } from './connection-config.js'
 import { effectiveUser, settingValue } from '../settings/resolve.js'
 import type { ResolvedSettings } from '../connection-settings.js'
 import { loadTlsMaterial, type TlsMaterial } from '../../engine/tls/material.js'
@@ -24,8 +23,8 @@ import type { Endpoint } from './transport.js'
 
 export interface Prepared {
   readonly settings: ResolvedSettings
-  /** require_auth, parsed (libpq's grammar). */
-  readonly requireAuth: RequireAuth | undefined
+  /** The settings the connection runs with, read once, typed and frozen. */
+  readonly config: ConnectionConfig
   readonly endpoints: readonly Endpoint[]
   readonly material: TlsMaterial
   readonly plans: readonly Plan[]
@@ -36,20 +35,19 @@ export interface Prepared {
 /** Everything that can fail before network traffic: settings, files, the plan. */
 export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
   const rules = DIALECTS[settings.dialect]
-  const requireAuth = parseRequireAuth(settingValue(settings, 'require_auth') ?? '', rules.openGaussAuthentication)
-  // The openGauss start-up asks for the protocol max_protocol_version names: checked before any traffic.
-  if (rules.openGaussAuthentication) openGaussProtocolMinor(settingValue(settings, 'max_protocol_version'))
-  if (settings.policy.allowKeyLog === false && settingValue(settings, 'sslkeylogfile') !== undefined) {
+  // require_auth and openGauss's max_protocol_version are checked here, before any traffic.
+  const config = connectionConfig(settings)
+  if (settings.policy.allowKeyLog === false && config.sslKeyLogFile !== undefined) {
     throw violation(
       settings.policy,
       'allowKeyLog',
       'no TLS key log',
-      `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`,
+      `sslkeylogfile is set (${config.sslKeyLogFile})`,
       'a key log lets whoever reads it decrypt the session',
     )
   }
-  const endpoints = withPasswordFile(endpointsOf(settings), settings)
-  const sendClientCertificate = settingValue(settings, 'sslcertmode') !== 'disable'
+  const endpoints = config.passwordGiven ? endpointsOf(settings) : withPasswordFile(endpointsOf(settings), settings)
+  const sendClientCertificate = config.sslCertMode !== 'disable'
   const { policy } = settings
   // Dialect and policy rules on the mode first: they fail before any file is read.
   checkModeSupported(settings.sslmode, settings.dialect)
@@ -83,14 +81,16 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
     { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 },
     new Date(),
   )
-  const plans = endpoints.map((endpoint) => planWithPolicy(settings, material, endpoint.socketPath ? 'unix' : 'tcp'))
-  return { settings, requireAuth, endpoints, material, plans, warnings }
+  const plans = endpoints.map((endpoint) =>
+    planWithPolicy(settings, config, material, endpoint.socketPath ? 'unix' : 'tcp'),
+  )
+  return { settings, config, endpoints, material, plans, warnings }
 }
 
-/** libpq reads the password file per host, and only when no password was given. */
+/** libpq reads the password file per host (prepare() calls this only when no password was given). */
 function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): Endpoint[] {
   const file = settingValue(settings, 'passfile')
-  if (!file || settings.values.password !== undefined || settings.passwordFunction) return endpoints
+  if (!file) return endpoints
   const user = effectiveUser(settings)
   return endpoints.map((endpoint) => {
     const found = passwordFromFile(
@@ -111,11 +111,19 @@ function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): En
 }
 
 /** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
-function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, transport: 'tcp' | 'unix'): Plan {
+function planWithPolicy(
+  settings: ResolvedSettings,
+  config: ConnectionConfig,
+  material: TlsMaterial,
+  transport: 'tcp' | 'unix',
+): Plan {
   const { policy } = settings
-  const negotiation =
-    settingValue(settings, 'sslnegotiation') === 'direct' ? ('direct' as const) : ('postgres' as const)
-  const input = { dialect: settings.dialect, rootCert: material.rootCert, transport, negotiation }
+  const input = {
+    dialect: settings.dialect,
+    rootCert: material.rootCert,
+    transport,
+    negotiation: config.sslNegotiation,
+  }
   let plan = planAttempts({ ...input, sslmode: settings.sslmode })
   const { mode, upgradedFrom } = modeForPolicy(policy, plan)
   if (upgradedFrom) {
@@ -143,18 +151,4 @@ function planWithPolicy(settings: ResolvedSettings, material: TlsMaterial, trans
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string }
-}
-
-export function connectTimeoutMs(settings: ResolvedSettings): number {
-  const raw = settingValue(settings, 'connect_timeout')
-  if (raw === undefined) return 0
-  const seconds = Number(raw)
-  if (seconds <= 0) return 0
-  // libpq rounds up small integer timeouts to 2 s; a pg-style millisecond option is kept exact.
-  return settings.values.connect_timeout!.source === 'option' ? seconds * 1000 : Math.max(2, Math.floor(seconds)) * 1000
-}
-
-export function keepAliveOf(settings: ResolvedSettings): { enable: boolean; initialDelayMs: number } {
-  const idle = settingValue(settings, 'keepalives_idle')
-  return { enable: settingValue(settings, 'keepalives') !== '0', initialDelayMs: idle ? Number(idle) * 1000 : 0 }
 }

@@ -58,6 +58,31 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
 
+/** After a round in which every host failed: stop, stop with the budget spent, or wait and go again. */
+export type RetryDecision =
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'budget-spent' }
+  | { readonly kind: 'wait'; readonly delayMillis: number; readonly reason: string }
+
+/**
+ * `errors`: each host's error in the round just ended. Every host must have failed for a reason
+ * waiting can fix, and the wait must end within the budget.
+ */
+export function afterFailedRound(
+  settings: ConnectRetrySettings | undefined,
+  errors: readonly PgSslError[],
+  retries: number,
+  elapsedMillis: number,
+  random: () => number = Math.random,
+): RetryDecision {
+  if (!settings || errors.length === 0) return { kind: 'stop' }
+  const reasons = errors.map(transientReason)
+  if (reasons.some((r) => r === undefined)) return { kind: 'stop' }
+  const delayMillis = backoffDelay(retries, settings, random)
+  if (elapsedMillis + delayMillis >= settings.budgetMillis) return { kind: 'budget-spent' }
+  return { kind: 'wait', delayMillis, reason: reasons.at(-1)! }
+}
+
 /** What a pool shows of its clients' retries (pool.connectRetryStats). */
 export interface ConnectRetryStats {
   /** Retries made (one per wait). */

@@ -6,9 +6,7 @@
  * takes any host when no standby was found.
  */
 import { PgSslError } from '../../engine/errors.js'
-
-export const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const
-export type TargetSessionAttrs = (typeof TARGET_SESSION_ATTRS)[number]
+import type { TargetSessionAttrs } from '../host-order.js'
 
 /** What the check may ask the server when it did not report the parameters (older servers). */
 export type AskServer = (sql: string) => Promise<string | undefined>
@@ -46,14 +44,4 @@ export function mismatchError(message: string, want: TargetSessionAttrs): PgSslE
     setting: 'target_session_attrs',
     hint: `target_session_attrs=${want}: this host is not of that kind; the next host is tried`,
   })
-}
-
-/** Fisher–Yates, as libpq 16 shuffles the host list for load_balance_hosts=random. */
-export function shuffledOrder(length: number, random: () => number = Math.random): number[] {
-  const order = Array.from({ length }, (_, i) => i)
-  for (let i = length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    ;[order[i], order[j]] = [order[j]!, order[i]!]
-  }
-  return order
 }

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import pg from '../pg.js'
-import type { StartupFacts, StartupTarget } from './target.js'
+import type { StartOptions, StartupFacts, StartupTarget } from './target.js'
 import { PgSslError } from '../../engine/errors.js'
 import { Failure } from './failure.js'
 
@@ -14,17 +14,14 @@ import { Failure } from './failure.js'
 export async function startUp(
   stream: Socket,
   target: StartupTarget,
-  onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
+  start: Omit<StartOptions, 'onAuthenticated'>,
 ): Promise<StartupFacts> {
   let authenticated = false
+  const onAuthenticated = (): void => {
+    authenticated = true
+  }
   try {
-    return await target.startOn(
-      stream,
-      () => {
-        authenticated = true
-      },
-      onAuthenticationRequest,
-    )
+    return await target.startOn(stream, { ...start, onAuthenticated })
   } catch (error) {
     target.abandonAttempt()
     throw startupFailure(error, authenticated, stream)

@@ -14,17 +14,23 @@ export interface StartupTarget extends NodeJS.EventEmitter {
   nextSocket(): Socket
   /** Show `stream` (the TLS socket after the handshake) as connection.stream. */
   expose(stream: Socket): void
-  startOn(
-    stream: Socket,
-    onAuthenticated: () => void,
-    onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined,
-  ): Promise<StartupFacts>
+  startOn(stream: Socket, start: StartOptions): Promise<StartupFacts>
   abandonAttempt(): void
   /** One value from a query on the connected session, as the server's text (target_session_attrs checks). */
   askServer(sql: string): Promise<string | undefined>
   /** The executor's handler for end() or an outside destroy of connection.stream during negotiation. */
   onAbort(handler: (() => void) | undefined): void
   readonly aborted: boolean
+}
+
+/** How a start-up runs: what it tells, what checks each authentication request, and openGauss's protocol. */
+export interface StartOptions {
+  /** Called at AuthenticationOk. */
+  readonly onAuthenticated: () => void
+  /** The auth guard: an error returned ends the start-up before any answer is sent. */
+  readonly onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined
+  /** The openGauss dialects: the start-up is openGauss's, asking for this protocol minor version. */
+  readonly openGauss?: { readonly protocolMinor: number }
 }
 
 /** What a successful negotiation yields: the report, and certificates the policy warns about. */

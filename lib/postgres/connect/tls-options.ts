@@ -4,7 +4,6 @@
  */
 import type { ConnectionOptions, SecureVersion } from 'node:tls'
 import { DIALECTS } from '../dialects.js'
-import { settingValue } from '../settings/resolve.js'
 import { secureContextFor } from '../../engine/tls/context.js'
 import { tlsRank } from '../../engine/policy/policy.js'
 import type { AttemptSpec } from '../plan.js'
@@ -12,11 +11,10 @@ import type { Prepared } from './prepare.js'
 import { serverNameForSni, type Endpoint } from './transport.js'
 
 export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: Prepared): ConnectionOptions {
-  const { settings, material } = prepared
-  const rules = DIALECTS[settings.dialect]
-  const min = settings.values.ssl_min_protocol_version
-  const max = settingValue(settings, 'ssl_max_protocol_version') as SecureVersion | undefined
-  const servername = serverNameForSni(endpoint.hostName, settingValue(settings, 'sslsni') !== '0')
+  const { settings, material, config } = prepared
+  const rules = DIALECTS[config.dialect]
+  const { minVersion: min, minVersionStated, maxVersion: max, sni } = config.tls
+  const servername = serverNameForSni(endpoint.hostName, sni)
   const policyTls = settings.policy.tls ?? {}
   const maxVersion = lowerOf(max ?? rules.defaultMaxTls, policyTls.maxVersion)
   const secureContext = secureContextFor(material, {
@@ -25,7 +23,7 @@ export function tlsOptionsFor(spec: AttemptSpec, endpoint: Endpoint, prepared: P
     // minimum is not offered to OpenSSL but checked on the result (checkNegotiated), so that a
     // server below it is reported with the version it offered; its maximum and ciphers are
     // offered, so that a capable server simply negotiates within them.
-    minVersion: min && min.source !== 'default' ? (min.value as SecureVersion) : rules.defaultMinTls,
+    minVersion: minVersionStated && min ? min : rules.defaultMinTls,
     maxVersion,
     ...(policyTls.ciphers
       ? { ciphers: policyTls.ciphers.join(':') }

@@ -1,0 +1,270 @@
+/**
+ * One attempt on one host, with one SSL choice: a socket (or the plain one an 'N' answer left),
+ * SSLRequest or direct TLS and the handshake, the checks on the handshake, the start-up with the
+ * auth guard, the target_session_attrs check — and the report when it connected. A failure is
+ * thrown as it happened; the connect loop (executor.ts) classifies it and decides what follows.
+ */
+import { performance } from 'node:perf_hooks'
+import type { Socket } from 'node:net'
+import { ERROR_CODES, PgSslError } from '../../engine/errors.js'
+import type { ExpiryWarning } from '../../engine/policy/enforce.js'
+import { checkPeer } from '../../engine/peer-check.js'
+import type { AttemptRecord, ConnectTimings, SecurityReport } from '../../engine/report.js'
+import { closeQuietly } from '../../engine/sockets.js'
+import type { HostTry } from '../host-order.js'
+import type { AttemptSpec } from '../plan.js'
+import { useAttemptPassword } from '../pg-internals.js'
+import { buildReport } from '../report-build.js'
+import { DIALECTS } from '../dialects.js'
+import { AuthGuard } from './auth-guard.js'
+import { attemptRecord } from './failure.js'
+import type { Prepared } from './prepare.js'
+import { mismatchError, targetSessionMismatch } from './session-attrs.js'
+import { startUp } from './startup.js'
+import type { StartupFacts, StartupTarget } from './target.js'
+import { tlsOptionsFor } from './tls-options.js'
+import { negotiateSsl, openSocket, openSocketShuffled, type TlsSessionFacts } from './transport.js'
+
+/** What every attempt of one connect() shares. */
+export interface ConnectRun {
+  readonly client: StartupTarget
+  readonly prepared: Prepared
+  /** Every attempt made, in order, across hosts and rounds: the report's and the error's attempts. */
+  readonly records: AttemptRecord[]
+  readonly prepareMs: number
+}
+
+/** A connected attempt: the report, and certificates the policy warns about. */
+export interface Connected {
+  readonly report: SecurityReport
+  readonly warnings: readonly ExpiryWarning[]
+}
+
+/**
+ * The sockets of one host's attempts: every one is closed when the host's connect_timeout fires
+ * or the connection is ended from outside; the plain socket an 'N' answer leaves is kept for the
+ * next attempt (libpq's allow/prefer go on in plaintext on the same connection).
+ */
+export class HostSockets {
+  timedOut = false
+  /** A TCP connection to this host was made (libpq then does not try the next host on failure). */
+  reached = false
+  /** The plain socket left by an 'N' answer. */
+  reusable: Socket | undefined
+  /** The socket of the attempt under way. */
+  current: Socket | undefined
+  readonly #open = new Set<Socket>()
+  readonly #timer: NodeJS.Timeout | undefined
+  readonly #client: StartupTarget
+
+  constructor(client: StartupTarget, timeoutMs: number) {
+    this.#client = client
+    this.#timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            this.timedOut = true
+            this.#closeAll()
+          }, timeoutMs)
+        : undefined
+    // end(), or an outside destroy of connection.stream: close everything, try nothing more.
+    client.onAbort(() => this.#closeAll())
+  }
+
+  track<S extends Socket>(s: S): S {
+    this.#open.add(s)
+    s.once('close', () => this.#open.delete(s))
+    return s
+  }
+
+  /** After a failed attempt: its socket closes, unless it is the plain one kept for the next. */
+  closeFailed(): void {
+    if (this.current && this.current !== this.reusable) closeQuietly(this.current)
+    this.current = undefined
+  }
+
+  /** The host is done with: the timer stops, the abort handler goes, a kept socket closes. */
+  release(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#client.onAbort(undefined)
+    closeQuietly(this.reusable)
+  }
+
+  #closeAll(): void {
+    for (const s of this.#open) closeQuietly(s)
+    closeQuietly(this.reusable)
+  }
+}
+
+/** One host being tried: its entry in the host order, its sockets, where its attempts begin in the records. */
+export interface HostRun {
+  readonly host: HostTry
+  readonly sockets: HostSockets
+  readonly firstRecord: number
+  /** The connection retries made before this round (the report's connectRetries). */
+  readonly retries: number
+}
+
+/** One attempt: resolves when the session is ready, or throws what went wrong. */
+export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec): Promise<Connected> {
+  const { client, prepared } = run
+  const { endpoint, want } = on.host
+  const sameSocket = !spec.ssl && on.sockets.reusable !== undefined
+  const begun = performance.now()
+  let stream = await attemptSocket(run, on, sameSocket)
+  const tcpAt = sameSocket ? begun : performance.now()
+  const secured = spec.ssl ? await secure(run, on, spec, stream) : undefined
+  if (secured) stream = secured.stream
+  const session = secured?.session
+  const { warnings, diagnostics } = session
+    ? checkPeer(session, spec, endpoint, prepared.material, prepared.settings.policy)
+    : { warnings: [], diagnostics: [] }
+  const authGuard = authGuardFor(prepared, on.host, session)
+  // When the application gave no password: this host's password-file entry, or none (as libpq).
+  if (!prepared.config.passwordGiven) useAttemptPassword(client, endpoint.passfile?.password)
+  const checkedAt = performance.now()
+  const minor = prepared.config.openGaussProtocolMinor
+  const startup = await startUp(stream, client, {
+    onAuthenticationRequest: (code, body) => authGuard.check(code, body),
+    ...(minor === undefined ? {} : { openGauss: { protocolMinor: minor } }),
+  })
+  const readyAt = performance.now()
+  const mismatch = await targetSessionMismatch(want, startup.parameters, (sql) => client.askServer(sql))
+  if (mismatch) {
+    client.abandonAttempt()
+    throw mismatchError(mismatch, want)
+  }
+  run.records.push(attemptRecord(endpoint, spec, sameSocket, 'connected'))
+  const ms = (x: number): number => Math.round(x * 1000) / 1000
+  const { answerAt, tlsAt } = secured ?? {}
+  const timings = {
+    prepareMs: ms(run.prepareMs),
+    tcpConnectMs: ms(tcpAt - begun),
+    sslRequestMs: answerAt !== undefined ? ms(answerAt - tcpAt) : null,
+    tlsHandshakeMs: tlsAt !== undefined ? ms(tlsAt - (answerAt ?? tcpAt)) : null,
+    peerCheckMs: tlsAt !== undefined ? ms(checkedAt - tlsAt) : null,
+    startupMs: ms(readyAt - checkedAt),
+  }
+  return { report: reportOf(run, on, spec, { session, startup, timings, diagnostics, authGuard }), warnings }
+}
+
+/** The attempt's socket: the plain one an 'N' answer left, or a new TCP (or Unix) connection. */
+async function attemptSocket(run: ConnectRun, on: HostRun, sameSocket: boolean): Promise<Socket> {
+  const { sockets } = on
+  if (sameSocket) {
+    on.sockets.current = sockets.reusable!
+    sockets.reusable = undefined
+    return on.sockets.current
+  }
+  closeQuietly(sockets.reusable)
+  sockets.reusable = undefined
+  const { endpoint } = on.host
+  const { config } = run.prepared
+  const next = (): Socket => sockets.track(run.client.nextSocket())
+  const stream = sockets.track(
+    await (config.loadBalance
+      ? openSocketShuffled(endpoint, config.keepAlive, next)
+      : openSocket(endpoint, config.keepAlive, next())),
+  )
+  sockets.current = stream
+  sockets.reached = true
+  return stream
+}
+
+interface Secured {
+  readonly stream: Socket
+  readonly session: TlsSessionFacts
+  /** When the server answered the SSLRequest (undefined with direct TLS), and when the handshake ended. */
+  readonly answerAt: number | undefined
+  readonly tlsAt: number
+}
+
+/** SSLRequest (or direct TLS) and the handshake. An 'N' answer keeps the plain socket for the next attempt. */
+async function secure(run: ConnectRun, on: HostRun, spec: AttemptSpec, stream: Socket): Promise<Secured> {
+  const { prepared, client } = run
+  let answerAt: number | undefined
+  const answer = await negotiateSsl(stream, tlsOptionsFor(spec, on.host.endpoint, prepared), {
+    direct: spec.direct === true,
+    watchCertificateRequest: prepared.config.sslCertMode === 'require',
+    keyLogFile: prepared.config.sslKeyLogFile,
+    onTlsSocket: (tls) => client.expose(on.sockets.track(tls)),
+    onAnswer: () => {
+      answerAt = performance.now()
+    },
+  })
+  const tlsAt = performance.now()
+  if (answer.kind === 'refused') {
+    on.sockets.reusable = answer.socket
+    throw new PgSslError(
+      'SSL_DISABLED_ON_SERVER',
+      'server does not support SSL, but SSL was required (client requires SSL, server has SSL disabled)',
+      { setting: 'sslmode', hint: 'the server answered the SSLRequest with "N": ssl is off on the server' },
+    )
+  }
+  on.sockets.current = answer.socket
+  return { stream: answer.socket, session: answer.session, answerAt, tlsAt }
+}
+
+function authGuardFor(prepared: Prepared, host: HostTry, session: TlsSessionFacts | undefined): AuthGuard {
+  const { config, settings } = prepared
+  return new AuthGuard({
+    requireAuth: config.requireAuth,
+    channelBinding: config.channelBinding,
+    policy: settings.policy,
+    openGauss: DIALECTS[config.dialect].openGaussAuthentication,
+    tls: session !== undefined,
+    hasPassword: config.passwordGiven || host.endpoint.passfile !== undefined,
+    ...(config.sslCertMode === 'require'
+      ? { certificateCheck: () => clientCertificateExchanged(session, prepared) }
+      : {}),
+  })
+}
+
+interface AttemptFacts {
+  readonly session: TlsSessionFacts | undefined
+  readonly startup: StartupFacts
+  readonly timings: ConnectTimings
+  readonly diagnostics: readonly string[]
+  readonly authGuard: AuthGuard
+}
+
+function reportOf(run: ConnectRun, on: HostRun, spec: AttemptSpec, facts: AttemptFacts): SecurityReport {
+  const { prepared, records } = run
+  const { session } = facts
+  return buildReport({
+    plan: on.host.plan,
+    endpoint: on.host.endpoint,
+    spec,
+    session,
+    endpointRecords: records.slice(on.firstRecord),
+    allRecords: records,
+    clientCertificateLoaded: prepared.material.cert !== undefined,
+    rootCertificateFile: prepared.material.files.sslrootcert,
+    keyPassphraseFile: prepared.material.files.keyPassphrase,
+    policySources: prepared.settings.policySources,
+    diagnostics: facts.diagnostics,
+    authentication: facts.authGuard.seen,
+    keyLogFile: session ? prepared.config.sslKeyLogFile : undefined,
+    connectRetries: on.retries,
+    startup: facts.startup,
+    timings: facts.timings,
+  })
+}
+
+/**
+ * sslcertmode=require, checked at AuthenticationOk as libpq checks it (fe-auth.c): the server must
+ * have asked for a client certificate, and one must have been sent.
+ */
+function clientCertificateExchanged(session: TlsSessionFacts | undefined, prepared: Prepared): PgSslError | undefined {
+  const hint = ERROR_CODES.CLIENT_CERT_REQUIRED.hint
+  const refused = (message: string): PgSslError =>
+    new PgSslError('CLIENT_CERT_REQUIRED', message, { setting: 'sslcertmode', hint })
+  if (session?.certificateRequest === 'unknown') {
+    return refused(
+      'sslcertmode=require: could not tell whether the server requested an SSL certificate (the ' +
+        'handshake could not be read)',
+    )
+  }
+  if (session?.certificateRequest !== 'requested') return refused('server did not request an SSL certificate')
+  if (prepared.material.cert === undefined) return refused('server accepted connection without a valid SSL certificate')
+  return undefined
+}

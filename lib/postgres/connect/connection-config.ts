@@ -1,0 +1,86 @@
+/**
+ * One connection's settings as the executor uses them: read from the resolved settings once,
+ * when the connection is prepared (prepare.ts), typed and frozen. The connect loop, the TLS
+ * options, the guards, openGauss's start-up and cancel requests read these fields — nothing after
+ * prepare() looks a setting up by its keyword. A value that cannot be used (require_auth,
+ * max_protocol_version in the openGauss dialects) is refused here, before any traffic.
+ */
+import type { SecureVersion } from 'node:tls'
+import { DIALECTS, type Dialect } from '../dialects.js'
+import type { TargetSessionAttrs } from '../host-order.js'
+import { openGaussProtocolMinor } from '../opengauss/startup.js'
+import type { ResolvedSettings } from '../connection-settings.js'
+import { settingValue } from '../settings/resolve.js'
+import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
+
+export interface ConnectionConfig {
+  readonly dialect: Dialect
+  readonly targetSessionAttrs: TargetSessionAttrs
+  /** load_balance_hosts=random: the hosts, and each host name's addresses, tried in a random order. */
+  readonly loadBalance: boolean
+  readonly sslCertMode: 'disable' | 'allow' | 'require'
+  readonly sslKeyLogFile: string | undefined
+  readonly sslNegotiation: 'postgres' | 'direct'
+  readonly channelBinding: 'disable' | 'prefer' | 'require'
+  /** require_auth, parsed (libpq's grammar). */
+  readonly requireAuth: RequireAuth | undefined
+  /** The openGauss dialects: the protocol minor version the start-up asks for (max_protocol_version). */
+  readonly openGaussProtocolMinor: number | undefined
+  /** connect_timeout per host, in milliseconds; 0 for none. */
+  readonly connectTimeoutMs: number
+  readonly keepAlive: { readonly enable: boolean; readonly initialDelayMs: number }
+  readonly tls: {
+    /** ssl_min_protocol_version, and whether it was stated (else the dialect's own minimum applies). */
+    readonly minVersion: SecureVersion | undefined
+    readonly minVersionStated: boolean
+    readonly maxVersion: SecureVersion | undefined
+    /** sslsni: send the host name in SNI. */
+    readonly sni: boolean
+  }
+  /** A password or a password function was given (the password file is looked up only without one). */
+  readonly passwordGiven: boolean
+  /** The host setting as written, for events. */
+  readonly host: string | undefined
+}
+
+export function connectionConfig(settings: ResolvedSettings): ConnectionConfig {
+  const value = (name: string): string | undefined => settingValue(settings, name)
+  const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
+  const requireAuth = parseRequireAuth(value('require_auth') ?? '', openGauss)
+  const minor = openGauss ? openGaussProtocolMinor(value('max_protocol_version')) : undefined
+  const idle = value('keepalives_idle')
+  const min = settings.values.ssl_min_protocol_version
+  return Object.freeze({
+    dialect: settings.dialect,
+    targetSessionAttrs: (value('target_session_attrs') ?? 'any') as TargetSessionAttrs,
+    loadBalance: value('load_balance_hosts') === 'random',
+    sslCertMode: (value('sslcertmode') ?? 'allow') as ConnectionConfig['sslCertMode'],
+    sslKeyLogFile: value('sslkeylogfile'),
+    sslNegotiation: value('sslnegotiation') === 'direct' ? 'direct' : 'postgres',
+    channelBinding: (value('channel_binding') ?? 'prefer') as ConnectionConfig['channelBinding'],
+    requireAuth,
+    openGaussProtocolMinor: minor,
+    connectTimeoutMs: connectTimeoutMs(settings),
+    keepAlive: Object.freeze({
+      enable: value('keepalives') !== '0',
+      initialDelayMs: idle ? Number(idle) * 1000 : 0,
+    }),
+    tls: Object.freeze({
+      minVersion: value('ssl_min_protocol_version') as SecureVersion | undefined,
+      minVersionStated: min !== undefined && min.source !== 'default',
+      maxVersion: value('ssl_max_protocol_version') as SecureVersion | undefined,
+      sni: value('sslsni') !== '0',
+    }),
+    passwordGiven: settings.values.password !== undefined || settings.passwordFunction !== undefined,
+    host: settings.values.host?.value,
+  } satisfies ConnectionConfig)
+}
+
+function connectTimeoutMs(settings: ResolvedSettings): number {
+  const raw = settingValue(settings, 'connect_timeout')
+  if (raw === undefined) return 0
+  const seconds = Number(raw)
+  if (seconds <= 0) return 0
+  // libpq rounds up small integer timeouts to 2 s; a pg-style millisecond option is kept exact.
+  return settings.values.connect_timeout!.source === 'option' ? seconds * 1000 : Math.max(2, Math.floor(seconds)) * 1000
+}
