@@ -19,10 +19,15 @@ export { DIALECTS } from './postgres/dialects.js'
 export type { Dialect, DialectRules } from './postgres/dialects.js'
 export { KEYWORDS, SSL_MODES } from './postgres/settings/keywords.js'
 export type { Keyword, SslMode } from './postgres/settings/keywords.js'
-export { describeSettings } from './postgres/settings/resolve.js'
-export type { Setting, SettingSource, Environment } from './postgres/settings/resolve.js'
-export { resolveSettings } from './postgres/connection-settings.js'
-export type { ResolvedSettings } from './postgres/connection-settings.js'
+export { describeSettings } from './postgres/settings/merge.js'
+export type { Setting, SettingSource, Environment } from './postgres/settings/merge.js'
+export { connectionSettings } from './postgres/connection-settings.js'
+export type { ConnectionSettings } from './postgres/connection-settings.js'
+import { type ConnectionSettings, connectionSettings } from './postgres/connection-settings.js'
+/** @deprecated The name before 0.2: use connectionSettings() ("resolve" is only resolve()). */
+export const resolveSettings: typeof connectionSettings = connectionSettings
+/** @deprecated The name before 0.2: use ConnectionSettings. */
+export type ResolvedSettings = ConnectionSettings
 export { parseConnectionString } from './postgres/settings/conninfo.js'
 export { describeReport } from './engine/report.js'
 export { checkMaterial } from './cli/check.js'

@@ -130,7 +130,7 @@ t.test('the rule is checked on real imports (a test that cannot fail is a defect
   t.ok(graph.get('index.ts')!.includes('postgres/client.ts'), 'and a re-export')
   t.ok(graph.get('mysql/connect.ts')!.includes('engine/peer-check.ts'), 'the MySQL side stands on the engine')
   t.ok(
-    layerOf('postgres/settings/resolve.ts') > layerOf('engine/policy/policy.ts'),
+    layerOf('postgres/settings/merge.ts') > layerOf('engine/policy/policy.ts'),
     'the protocol sides sit above the engine',
   )
 })

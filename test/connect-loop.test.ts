@@ -10,14 +10,15 @@ import { PgSslError, withAttempts } from '../lib/engine/errors.js'
 import { connectionConfig } from '../lib/postgres/connect/connection-config.js'
 import { Failure, HostFailure, hostFailure } from '../lib/postgres/connect/failure.js'
 import { afterFailedRound, backoffDelay } from '../lib/postgres/connect/retry.js'
-import { resolveSettings } from '../lib/postgres/connection-settings.js'
+import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import { hostTries } from '../lib/postgres/host-order.js'
 import { planAttempts } from '../lib/postgres/plan.js'
 import type { Endpoint } from '../lib/postgres/settings/endpoints.js'
-import type { ResolveIo } from '../lib/postgres/settings/resolve.js'
+import type { SettingsIo } from '../lib/postgres/settings/merge.js'
 
-const noFiles: ResolveIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
-const settings = (options: Parameters<typeof resolveSettings>[0]) => resolveSettings({ env: {}, ...options }, noFiles)
+const noFiles: SettingsIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
+const settings = (options: Parameters<typeof connectionSettings>[0]) =>
+  connectionSettings({ env: {}, ...options }, noFiles)
 
 const endpoint = (host: string): Endpoint => ({ host, hostName: host, address: host, port: 5432 })
 const endpoints = ['a', 'b', 'c'].map(endpoint)

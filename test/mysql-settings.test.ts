@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readOptionFiles } from '../lib/mysql/option-files.js'
 import { parseMysqlUri } from '../lib/mysql/uri.js'
-import { resolveMysqlSettings, mysql2Options } from '../lib/mysql/settings.js'
+import { mergeMysqlSettings, mysql2Options } from '../lib/mysql/settings.js'
 import { prepareMysql, tlsBounds } from '../lib/mysql/prepare.js'
 import { AuthWatch, parseFirstPacket } from '../lib/mysql/handshake.js'
 import { checkMysqlHostname } from '../lib/mysql/connect.js'
@@ -144,7 +144,7 @@ t.test('the default files: ~/.my.cnf after /etc, MYSQL_HOME, defaults-extra-file
   writeFileSync(join(mysqlHome, 'my.cnf'), '[client]\nhost=from-mysql-home\nport=3310\nuser=bob\n')
   const extra = write('extra-defaults.cnf', '[client]\nport=3311\n')
   writeFileSync(join(home, '.my.cnf'), '[client]\n# mine\nssl-ca=/home/ca.pem\nport=3312\n')
-  const settings = resolveMysqlSettings({
+  const settings = mergeMysqlSettings({
     env: { HOME: home, MYSQL_HOME: mysqlHome, MYSQL_HOST: 'from-env', MYSQL_TCP_PORT: '3000' },
     optionFiles: { defaultsExtraFile: extra },
   })
@@ -163,15 +163,15 @@ t.test('the default files: ~/.my.cnf after /etc, MYSQL_HOME, defaults-extra-file
   t.equal(settings.sslModeExplicit, false)
   // --defaults-file: only that file; false: none.
   t.equal(
-    resolveMysqlSettings({
+    mergeMysqlSettings({
       env: { HOME: home, MYSQL_HOST: 'from-env' },
       optionFiles: { defaultsFile: extra },
     }).values.get('host')?.source,
     'env:MYSQL_HOST',
   )
-  t.equal(resolveMysqlSettings({ env: { HOME: home }, optionFiles: false }).values.get('port')?.source, 'default')
+  t.equal(mergeMysqlSettings({ env: { HOME: home }, optionFiles: false }).values.get('port')?.source, 'default')
   t.throws(
-    () => resolveMysqlSettings({ env: { HOME: home }, optionFiles: { defaultsExtraFile: join(dir, 'absent.cnf') } }),
+    () => mergeMysqlSettings({ env: { HOME: home }, optionFiles: { defaultsExtraFile: join(dir, 'absent.cnf') } }),
     { code: 'FILE_NOT_FOUND' },
     'a named extra file must exist',
   )
@@ -179,7 +179,7 @@ t.test('the default files: ~/.my.cnf after /etc, MYSQL_HOME, defaults-extra-file
 
 t.test('option files: unknown options need loose-, MariaDB spellings are refused, secrets never echoed', async (t) => {
   const unknown = write('unknown.cnf', '[client]\nssl-moed=VERIFY_CA\n')
-  t.throws(() => resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: unknown } }), {
+  t.throws(() => mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: unknown } }), {
     code: 'OPTION_FILE_INVALID',
     message: /unknown variable 'ssl-moed=VERIFY_CA'/,
     hint: /loose-ssl-moed/,
@@ -188,25 +188,25 @@ t.test('option files: unknown options need loose-, MariaDB spellings are refused
     'loose.cnf',
     '[client]\nloose-ssl-moed=VERIFY_CA\ndefault-character-set=utf8mb4\nsocket=/run/mysqld/mysqld.sock\n',
   )
-  t.equal(resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: loose } }).sslMode, 'PREFERRED')
+  t.equal(mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: loose } }).sslMode, 'PREFERRED')
   const secret = write('secret.cnf', '[client]\nmy-password-typo=hunter2\n')
   const error = t.throws(() =>
-    resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: secret } }),
+    mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: secret } }),
   ) as unknown as Error
   t.notMatch(error.message, /hunter2/)
   const mariadb = write('mariadb.cnf', '[client]\nssl-verify-server-cert\n')
-  t.throws(() => resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: mariadb } }), {
+  t.throws(() => mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: mariadb } }), {
     code: 'OPTION_FILE_INVALID',
     hint: /ssl-mode=VERIFY_IDENTITY/,
   })
   const bare = write('bare.cnf', '[client]\nssl-ca\n')
-  t.throws(() => resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: bare } }), {
+  t.throws(() => mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: bare } }), {
     code: 'OPTION_FILE_INVALID',
     message: /requires an argument/,
   })
   const groups = write('groups.cnf', '[client]\nport=1111\n[myapp]\nport=2222\n')
   t.equal(
-    resolveMysqlSettings({ env: {}, optionFiles: { defaultsFile: groups, groups: ['client', 'myapp'] } }).values.get(
+    mergeMysqlSettings({ env: {}, optionFiles: { defaultsFile: groups, groups: ['client', 'myapp'] } }).values.get(
       'port',
     )?.value,
     '2222',
@@ -252,7 +252,7 @@ t.test(
 
 t.test('precedence: defaults < env < option files < URI < options, and each source is named', async (t) => {
   const file = write('prec.cnf', '[client]\nhost=file-host\nport=3301\nuser=file-user\nssl-mode=DISABLED\n')
-  const settings = resolveMysqlSettings({
+  const settings = mergeMysqlSettings({
     env: { MYSQL_HOST: 'env-host' },
     optionFiles: { defaultsFile: file },
     uri: 'mysql://uri-user@uri-host:3302/db?ssl-mode=REQUIRED',
@@ -274,14 +274,14 @@ t.test('precedence: defaults < env < option files < URI < options, and each sour
 })
 
 t.test('ssl-mode: any case, unknown names refused; ssl-ca or ssl-capath without a mode means VERIFY_CA', async (t) => {
-  t.equal(resolveMysqlSettings({ ...noFiles, sslMode: 'verify_identity' }).sslMode, 'VERIFY_IDENTITY')
-  t.throws(() => resolveMysqlSettings({ ...noFiles, sslMode: 'verify-full' }), {
+  t.equal(mergeMysqlSettings({ ...noFiles, sslMode: 'verify_identity' }).sslMode, 'VERIFY_IDENTITY')
+  t.throws(() => mergeMysqlSettings({ ...noFiles, sslMode: 'verify-full' }), {
     code: 'INVALID_SETTING',
     hint: /DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY/,
   })
-  t.equal(resolveMysqlSettings({ ...noFiles, sslCa: '/ca.pem' }).sslMode, 'VERIFY_CA')
-  t.equal(resolveMysqlSettings({ ...noFiles, sslCapath: '/certs' }).sslMode, 'VERIFY_CA')
-  const required = resolveMysqlSettings({ ...noFiles, sslCa: '/ca.pem', sslMode: 'REQUIRED' })
+  t.equal(mergeMysqlSettings({ ...noFiles, sslCa: '/ca.pem' }).sslMode, 'VERIFY_CA')
+  t.equal(mergeMysqlSettings({ ...noFiles, sslCapath: '/certs' }).sslMode, 'VERIFY_CA')
+  const required = mergeMysqlSettings({ ...noFiles, sslCa: '/ca.pem', sslMode: 'REQUIRED' })
   t.equal(required.sslMode, 'REQUIRED', 'an explicit mode stays')
   t.match(required.notes.join(), /does not verify/)
 })
@@ -290,18 +290,18 @@ t.test(
   'errors before any traffic: no CA for VERIFY_*, unreadable files, bad tls-version, mysql2 TLS options',
   async (t) => {
     for (const sslMode of ['VERIFY_CA', 'VERIFY_IDENTITY']) {
-      await t.rejects(prepareMysql(resolveMysqlSettings({ ...noFiles, sslMode })), {
+      await t.rejects(prepareMysql(mergeMysqlSettings({ ...noFiles, sslMode })), {
         code: 'ROOT_CERT_MISSING',
         message: 'SSL connection error: CA certificate is required if ssl-mode is VERIFY_CA or VERIFY_IDENTITY',
         setting: 'ssl-ca',
       })
     }
-    await t.rejects(prepareMysql(resolveMysqlSettings({ ...noFiles, sslCa: join(dir, 'none.pem') })), {
+    await t.rejects(prepareMysql(mergeMysqlSettings({ ...noFiles, sslCa: join(dir, 'none.pem') })), {
       code: 'FILE_NOT_FOUND',
       setting: 'ssl-ca',
     })
     await t.rejects(
-      prepareMysql(resolveMysqlSettings({ ...noFiles, sslMode: 'REQUIRED', sslCert: fixture('client.crt') })),
+      prepareMysql(mergeMysqlSettings({ ...noFiles, sslMode: 'REQUIRED', sslCert: fixture('client.crt') })),
       { code: 'FILE_NOT_FOUND', setting: 'ssl-key', hint: /ssl-key/ },
     )
     const openKey = join(dir, 'open.key')
@@ -309,13 +309,13 @@ t.test(
     chmodSync(openKey, 0o644)
     await t.rejects(
       prepareMysql(
-        resolveMysqlSettings({ ...noFiles, sslMode: 'REQUIRED', sslCert: fixture('client.crt'), sslKey: openKey }),
+        mergeMysqlSettings({ ...noFiles, sslMode: 'REQUIRED', sslCert: fixture('client.crt'), sslKey: openKey }),
       ),
       { code: 'FILE_PERMISSIONS', setting: 'ssl-key' },
     )
     await t.rejects(
       prepareMysql(
-        resolveMysqlSettings({
+        mergeMysqlSettings({
           ...noFiles,
           sslMode: 'REQUIRED',
           sslCert: fixture('client.crt'),
@@ -324,11 +324,11 @@ t.test(
       ),
       { code: 'KEY_MISMATCH' },
     )
-    await t.rejects(prepareMysql(resolveMysqlSettings({ ...noFiles, sslCa: fixture('client.key') })), {
+    await t.rejects(prepareMysql(mergeMysqlSettings({ ...noFiles, sslCa: fixture('client.key') })), {
       code: 'INVALID_PEM',
       setting: 'ssl-ca',
     })
-    await t.rejects(prepareMysql(resolveMysqlSettings({ ...noFiles, sslCapath: dir })), {
+    await t.rejects(prepareMysql(mergeMysqlSettings({ ...noFiles, sslCapath: dir })), {
       code: 'FILE_NOT_FOUND',
       setting: 'ssl-capath',
       hint: /openssl rehash/,
@@ -352,8 +352,8 @@ t.test(
       { namedPlaceholders: true },
       'mysql2 options pass through',
     )
-    t.throws(() => resolveMysqlSettings({ ...noFiles, port: 'x' }), { code: 'INVALID_SETTING', setting: 'port' })
-    t.throws(() => resolveMysqlSettings({ ...noFiles, connectTimeout: -1 }), {
+    t.throws(() => mergeMysqlSettings({ ...noFiles, port: 'x' }), { code: 'INVALID_SETTING', setting: 'port' })
+    t.throws(() => mergeMysqlSettings({ ...noFiles, connectTimeout: -1 }), {
       code: 'INVALID_SETTING',
       setting: 'connectTimeout',
     })
@@ -367,12 +367,12 @@ t.test('ssl-capath: hashed CA files count only under their own subject hash (Ope
   }).stdout.trim()
   if (!/^[0-9a-f]{8}$/.test(hash)) throw new Error('openssl is needed to name the CA file')
   writeFileSync(join(capath, 'deadbeef.0'), readFileSync(fixture('ca.crt'))) // wrong name: never found by OpenSSL
-  await t.rejects(prepareMysql(resolveMysqlSettings({ ...noFiles, sslCapath: capath })), {
+  await t.rejects(prepareMysql(mergeMysqlSettings({ ...noFiles, sslCapath: capath })), {
     code: 'FILE_NOT_FOUND',
     setting: 'ssl-capath',
   })
   writeFileSync(join(capath, `${hash}.0`), readFileSync(fixture('ca.crt')))
-  const prepared = await prepareMysql(resolveMysqlSettings({ ...noFiles, sslCapath: capath }))
+  const prepared = await prepareMysql(mergeMysqlSettings({ ...noFiles, sslCapath: capath }))
   t.equal(prepared.material.roots?.length, 1)
   t.equal(prepared.material.roots?.[0]?.subject, new X509Certificate(readFileSync(fixture('ca.crt'))).subject)
 })

@@ -10,18 +10,18 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ResolveIo } from '../lib/postgres/settings/resolve.js'
-import { resolveSettings } from '../lib/postgres/connection-settings.js'
+import type { SettingsIo } from '../lib/postgres/settings/merge.js'
+import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import { parseConnectionString } from '../lib/postgres/settings/conninfo.js'
 import { environmentControls } from '../lib/engine/policy/policy.js'
-import { canonicalMysqlOptions, mysql2Options, resolveMysqlSettings } from '../lib/mysql/settings.js'
+import { canonicalMysqlOptions, mysql2Options, mergeMysqlSettings } from '../lib/mysql/settings.js'
 import { inMysqlTerms, prepareMysql } from '../lib/mysql/prepare.js'
 import { PgSslError } from '../lib/engine/errors.js'
 import { parseMysqlUri } from '../lib/mysql/uri.js'
 import { opensslIpAddress } from '../lib/mysql/connect.js'
 
-const noFiles: ResolveIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
-const resolve = (options: Parameters<typeof resolveSettings>[0]) => resolveSettings(options, noFiles)
+const noFiles: SettingsIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
+const resolve = (options: Parameters<typeof connectionSettings>[0]) => connectionSettings(options, noFiles)
 const VERIFY_FULL = 'postgresql://db.example/app?sslmode=verify-full&sslrootcert=/ca.crt'
 
 t.test("pg's ssl against a connection string's sslmode: the stricter applies, and the report says so", async (t) => {
@@ -118,9 +118,9 @@ t.test('two trust anchors named by two sources are refused, naming both', async 
   ) as PgSslError
   t.equal(error.code, 'INVALID_SETTING')
   t.match(error.message, /pg's ssl\.ca and sslrootcert=\/etc\/ca\.pem \(connection string\)/)
-  const io: ResolveIo = { fileExists: (p) => p.endsWith('root.crt'), homeDirectory: () => '/home/test' }
+  const io: SettingsIo = { fileExists: (p) => p.endsWith('root.crt'), homeDirectory: () => '/home/test' }
   t.same(
-    resolveSettings({ env: {}, ssl: { ca: 'PEM' } }, io).inline.ca,
+    connectionSettings({ env: {}, ssl: { ca: 'PEM' } }, io).inline.ca,
     [Buffer.from('PEM')],
     "libpq's default root.crt is not a stated source: ssl.ca is used",
   )
@@ -213,7 +213,7 @@ t.test("the env option never takes the process environment's policy or audit log
   t.equal(both.policy.requireClientCertificate, true)
   t.equal(both.policy.minimumMode, 'verify-full')
   t.same(both.auditLogs, ['/var/log/pg-sslmode.jsonl', '/tmp/app.jsonl'])
-  const mysql = resolveMysqlSettings({ env: { HOME: '/home/test' }, optionFiles: false })
+  const mysql = mergeMysqlSettings({ env: { HOME: '/home/test' }, optionFiles: false })
   t.same(mysql.policySources, ['env:PGSSLPOLICY=strict'], 'pg-sslmode/mysql too')
   t.same(
     environmentControls({ PGSSLPOLICY: 'strict' }, { PGSSLPOLICY: 'strict' }).policies,
@@ -224,7 +224,7 @@ t.test("the env option never takes the process environment's policy or audit log
 
 t.test('MySQL: every spelling of a setting in code is that setting', async (t) => {
   for (const key of ['sslMode', 'ssl-mode', 'ssl_mode', 'sslmode', 'SslMode', 'SSL_MODE']) {
-    const s = resolveMysqlSettings({ env: {}, optionFiles: false, [key]: 'verify_identity', sslCa: '/ca.pem' } as never)
+    const s = mergeMysqlSettings({ env: {}, optionFiles: false, [key]: 'verify_identity', sslCa: '/ca.pem' } as never)
     t.equal(s.sslMode, 'VERIFY_IDENTITY', key)
     t.notOk(
       Object.keys(mysql2Options(canonicalMysqlOptions({ [key]: 'x', charset: 'utf8mb4' }) as never)).includes(key),
@@ -233,18 +233,18 @@ t.test('MySQL: every spelling of a setting in code is that setting', async (t) =
   }
   for (const key of ['ssl-ca', 'ssl_ca', 'sslca', 'SslCa']) {
     t.equal(
-      resolveMysqlSettings({ env: {}, optionFiles: false, [key]: '/ca.pem' } as never).sslMode,
+      mergeMysqlSettings({ env: {}, optionFiles: false, [key]: '/ca.pem' } as never).sslMode,
       'VERIFY_CA',
       `${key} names the CA (so VERIFY_CA)`,
     )
   }
   t.equal(
-    resolveMysqlSettings({ env: {}, optionFiles: false, URI: 'mysql://db/app?ssl-mode=REQUIRED' } as never).sslMode,
+    mergeMysqlSettings({ env: {}, optionFiles: false, URI: 'mysql://db/app?ssl-mode=REQUIRED' } as never).sslMode,
     'REQUIRED',
     'URI is uri',
   )
   t.throws(
-    () => resolveMysqlSettings({ env: {}, optionFiles: false, sslMode: 'DISABLED', 'ssl-mode': 'VERIFY_CA' } as never),
+    () => mergeMysqlSettings({ env: {}, optionFiles: false, sslMode: 'DISABLED', 'ssl-mode': 'VERIFY_CA' } as never),
     { code: 'INVALID_SETTING', message: /"sslMode" and "ssl-mode" both set sslMode/ },
   )
   t.same(
@@ -269,7 +269,7 @@ t.test(
       return path
     }
     const fromFile = (text: string) =>
-      resolveMysqlSettings({
+      mergeMysqlSettings({
         env: {},
         optionFiles: { defaultsFile: file(`my-${Math.random()}.cnf`, `[client]\n${text}\n`) },
       })
@@ -290,12 +290,12 @@ t.test(
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const keyFile = file('server-public.pem', publicKey.export({ type: 'spki', format: 'pem' }) as string)
     const prepared = await prepareMysql(
-      resolveMysqlSettings({ env: {}, optionFiles: false, serverPublicKeyPath: keyFile, sslMode: 'DISABLED' }),
+      mergeMysqlSettings({ env: {}, optionFiles: false, serverPublicKeyPath: keyFile, sslMode: 'DISABLED' }),
     )
     t.ok(prepared.serverPublicKey?.toString().includes('BEGIN PUBLIC KEY'))
     await t.rejects(
       prepareMysql(
-        resolveMysqlSettings({
+        mergeMysqlSettings({
           env: {},
           optionFiles: false,
           serverPublicKeyPath: file('junk.pem', 'junk'),
@@ -304,7 +304,7 @@ t.test(
       ),
       { code: 'INVALID_PEM', setting: 'server-public-key-path' },
     )
-    t.throws(() => resolveMysqlSettings({ env: {}, optionFiles: false, getServerPublicKey: 'yes' } as never), {
+    t.throws(() => mergeMysqlSettings({ env: {}, optionFiles: false, getServerPublicKey: 'yes' } as never), {
       code: 'INVALID_SETTING',
     })
   },
@@ -337,7 +337,7 @@ t.test("MySQL's setting names in errors: only the setting names are renamed", as
   t.equal(renamed.setting, 'ssl-ca')
   t.equal(parseMysqlUri('mysql://db/app?get-server-public-key').values.get('get-server-public-key'), '')
   t.equal(
-    resolveMysqlSettings({ env: {}, optionFiles: false, uri: 'mysql://db/app?get-server-public-key' }).values.get(
+    mergeMysqlSettings({ env: {}, optionFiles: false, uri: 'mysql://db/app?get-server-public-key' }).values.get(
       'get-server-public-key',
     )?.value,
     '1',

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import pg from 'pg'
-import { createPool, resolveSettings, SslClient } from '../lib/index.js'
+import { createPool, connectionSettings, SslClient } from '../lib/index.js'
 
 type Client = pg.Client & {
   getStartupConf(): Record<string, string>
@@ -82,7 +82,7 @@ t.test('client fields pg reads at run time: the same on both', async (t) => {
 })
 
 t.test('options pg-sslmode honours on the sockets it opens itself', async (t) => {
-  const settings = (options: Record<string, unknown>) => resolveSettings({ ...base, ...options } as never).values
+  const settings = (options: Record<string, unknown>) => connectionSettings({ ...base, ...options } as never).values
   t.equal(
     settings({ connectionTimeoutMillis: 1500 }).connect_timeout?.value,
     '1.5',
@@ -103,11 +103,11 @@ t.test('options pg-sslmode honours on the sockets it opens itself', async (t) =>
 })
 
 t.test('refused by name, never dropped', async (t) => {
-  t.throws(() => resolveSettings({ ...base, stream: () => null } as never), {
+  t.throws(() => connectionSettings({ ...base, stream: () => null } as never), {
     code: 'INVALID_SETTING',
     setting: 'stream',
   })
-  t.throws(() => resolveSettings({ ...base, ssl: { checkServerIdentity: () => undefined } } as never), {
+  t.throws(() => connectionSettings({ ...base, ssl: { checkServerIdentity: () => undefined } } as never), {
     code: 'INVALID_SETTING',
     setting: 'ssl.checkServerIdentity',
   })

@@ -1,12 +1,12 @@
 import t from 'tap'
 import pg from 'pg'
-import { describeSettings, type ResolveIo } from '../lib/postgres/settings/resolve.js'
-import { resolveSettings } from '../lib/postgres/connection-settings.js'
+import { describeSettings, type SettingsIo } from '../lib/postgres/settings/merge.js'
+import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import type { PgSslError } from '../lib/engine/errors.js'
 
 /** No ~/.postgresql files unless a test says so. */
-const noFiles: ResolveIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
-const resolve = (options: Parameters<typeof resolveSettings>[0], io = noFiles) => resolveSettings(options, io)
+const noFiles: SettingsIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
+const resolve = (options: Parameters<typeof connectionSettings>[0], io = noFiles) => connectionSettings(options, io)
 
 t.test('precedence: option > connection string > environment > default', async (t) => {
   const env = { PGSSLMODE: 'allow', PGHOST: 'env-host', PGPORT: '7000', PGSSLROOTCERT: '/env/ca.pem' }
@@ -75,7 +75,7 @@ t.test('PGREQUIRESSL=1 means require unless sslmode is set (libpq)', async (t) =
 
 t.test("libpq's ~/.postgresql files are used only when they exist and nothing else names a file", async (t) => {
   const present = new Set(['/home/test/.postgresql/root.crt', '/home/test/.postgresql/postgresql.crt'])
-  const io: ResolveIo = { fileExists: (p) => present.has(p), homeDirectory: (env) => env.HOME ?? '/home/test' }
+  const io: SettingsIo = { fileExists: (p) => present.has(p), homeDirectory: (env) => env.HOME ?? '/home/test' }
   const s = resolve({ env: {} }, io)
   t.same(s.values.sslrootcert, { value: '/home/test/.postgresql/root.crt', source: 'default-file:sslrootcert' })
   t.same(s.values.sslcert, { value: '/home/test/.postgresql/postgresql.crt', source: 'default-file:sslcert' })
@@ -217,4 +217,10 @@ t.test('pg.defaults the application changed are the lowest source, as in pg', as
   t.equal(r.values.port?.value, '6543')
   t.equal(resolve({ env: { PGHOST: 'env-host' } }).values.host?.value, 'env-host', 'the environment comes first')
   t.equal(resolve({ env: {}, host: 'option-host' }).values.host?.value, 'option-host')
+})
+
+t.test('the name before the rename still works (deprecated): resolveSettings is connectionSettings', async (t) => {
+  const api = await import('../lib/index.js')
+  t.equal(api.resolveSettings, api.connectionSettings)
+  t.equal(api.resolveSettings({ env: {}, sslmode: 'require' }).sslmode, 'require')
 })

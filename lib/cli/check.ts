@@ -9,8 +9,8 @@ import { DIALECTS } from '../postgres/dialects.js'
 import { PgSslError } from '../engine/errors.js'
 import type { ConnectOptions } from '../postgres/options.js'
 import { planAttempts } from '../postgres/plan.js'
-import { effectiveUser, settingValue } from '../postgres/settings/resolve.js'
-import { resolveSettings, type ResolvedSettings } from '../postgres/connection-settings.js'
+import { effectiveUser, settingValue } from '../postgres/settings/merge.js'
+import { connectionSettings, type ConnectionSettings } from '../postgres/connection-settings.js'
 import { verifyChain } from '../engine/tls/chain.js'
 import {
   checkDialectAndMode,
@@ -43,9 +43,9 @@ export const EXPIRY_WARNING_DAYS = 30
 
 export async function checkMaterial(options: ConnectOptions = {}, now = new Date()): Promise<CheckReport> {
   const findings: Finding[] = []
-  let settings: ResolvedSettings
+  let settings: ConnectionSettings
   try {
-    settings = resolveSettings(options)
+    settings = connectionSettings(options)
   } catch (error) {
     findings.push(failure('settings', error))
     return { ok: false, dialect: String(options.dialect ?? 'postgres'), sslmode: '?', findings }
@@ -214,7 +214,7 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
 
 /** What the SSL policy (PGSSLPOLICY) says about these settings and files, before any connection. */
 function policyFindings(
-  settings: ResolvedSettings,
+  settings: ConnectionSettings,
   plan: ReturnType<typeof planAttempts>,
   clientCertificate: X509Certificate | undefined,
   crlCount: number,

@@ -89,48 +89,53 @@ export function parseFirstPacket(packet: Buffer, where: string): FirstPacket {
   }
 }
 
+/** What an AuthWatch tells (see below). */
+export interface AuthWatchHooks {
+  onSwitch(plugin: string): void
+  onMoreData?(data: Buffer): void
+  onEnd(ok: boolean): void
+}
+
 /**
  * Watches the server's packets from the client's answer to the handshake until authentication
  * ends: `onSwitch` hears every plugin the server asks for and `onMoreData` each AuthMoreData (both
  * may refuse by throwing), `onEnd` hears OK or ERR. Passes every byte on unchanged.
  */
 export class AuthWatch {
-  private pending: Buffer = Buffer.alloc(0)
-  private done = false
-  constructor(
-    private readonly hooks: {
-      onSwitch(plugin: string): void
-      onMoreData?(data: Buffer): void
-      onEnd(ok: boolean): void
-    },
-  ) {}
+  #pending: Buffer = Buffer.alloc(0)
+  #done = false
+  readonly #hooks: AuthWatchHooks
+
+  constructor(hooks: AuthWatchHooks) {
+    this.#hooks = hooks
+  }
 
   get finished(): boolean {
-    return this.done
+    return this.#done
   }
 
   see(chunk: Buffer): void {
-    if (this.done) return
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    if (this.#done) return
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
     for (
-      let length = completePacketLength(this.pending);
-      length !== undefined && !this.done;
-      length = completePacketLength(this.pending)
+      let length = completePacketLength(this.#pending);
+      length !== undefined && !this.#done;
+      length = completePacketLength(this.#pending)
     ) {
-      const marker = this.pending[4]
+      const marker = this.#pending[4]
       if (marker === 0xfe && length > 5) {
-        const end = this.pending.indexOf(0, 5)
-        this.hooks.onSwitch(this.pending.subarray(5, end < 0 || end > length ? length : end).toString('latin1'))
+        const end = this.#pending.indexOf(0, 5)
+        this.#hooks.onSwitch(this.#pending.subarray(5, end < 0 || end > length ? length : end).toString('latin1'))
       } else if (marker === 0x01 && length > 5) {
         // AuthMoreData: the plugin's next step (caching_sha2_password: 3 fast auth done, 4 full authentication).
-        this.hooks.onMoreData?.(this.pending.subarray(5, length))
+        this.#hooks.onMoreData?.(this.#pending.subarray(5, length))
       } else if (marker === 0x00 || marker === 0xff) {
-        this.done = true
-        this.hooks.onEnd(marker === 0x00)
+        this.#done = true
+        this.#hooks.onEnd(marker === 0x00)
       }
-      this.pending = this.pending.subarray(length)
+      this.#pending = this.#pending.subarray(length)
     }
-    if (this.done) this.pending = Buffer.alloc(0)
+    if (this.#done) this.#pending = Buffer.alloc(0)
   }
 }
 
@@ -141,49 +146,50 @@ export class AuthWatch {
  * the gate only carries the end of the connection to mysql2.
  */
 export class HelloGate extends Duplex {
-  private held: Buffer = Buffer.alloc(0)
-  private decided = false
-  private attached = true
-  private readonly onData = (chunk: Buffer): void => this.receive(chunk)
-  private readonly onEnd = (): void => void this.push(null)
-  private readonly onClose = (): void => void this.destroy()
-  private readonly onError = (error: Error): void => void this.destroy(error)
+  #held: Buffer = Buffer.alloc(0)
+  #decided = false
+  #attached = true
+  /** Undefined until the TCP connection is opened (after the settings and files are ready). */
+  #raw: Socket | undefined
+  readonly #decide: (first: Buffer) => void
+  readonly #watch: ((chunk: Buffer) => void) | undefined
+  readonly #onData = (chunk: Buffer): void => this.#receive(chunk)
+  readonly #onEnd = (): void => void this.push(null)
+  readonly #onClose = (): void => void this.destroy()
+  readonly #onError = (error: Error): void => void this.destroy(error)
 
-  constructor(
-    /** Undefined until the TCP connection is opened (after the settings and files are ready). */
-    private raw: Socket | undefined,
-    private readonly decide: (first: Buffer) => void,
-    private readonly watch?: (chunk: Buffer) => void,
-  ) {
+  constructor(raw: Socket | undefined, decide: (first: Buffer) => void, watch?: (chunk: Buffer) => void) {
     super()
+    this.#decide = decide
+    this.#watch = watch
     if (raw) this.attach(raw)
   }
 
   attach(raw: Socket): void {
-    this.raw = raw
-    raw.on('data', this.onData)
-    raw.on('end', this.onEnd)
-    raw.on('close', this.onClose)
-    raw.on('error', this.onError)
+    this.#raw = raw
+    raw.on('data', this.#onData)
+    raw.on('end', this.#onEnd)
+    raw.on('close', this.#onClose)
+    raw.on('error', this.#onError)
   }
 
   get socket(): Socket | undefined {
-    return this.raw
+    return this.#raw
   }
 
   /** Hands the socket over (to the TLS session); the gate keeps only end and close. */
   detach(): Socket {
-    const raw = this.raw!
-    raw.off('data', this.onData)
-    raw.off('error', this.onError)
-    this.attached = false
+    const raw = this.#raw!
+    raw.off('data', this.#onData)
+    raw.off('error', this.#onError)
+    this.#attached = false
     return raw
   }
 
-  private receive(chunk: Buffer): void {
-    if (this.decided) {
+  #receive(chunk: Buffer): void {
+    if (this.#decided) {
       try {
-        this.watch?.(chunk)
+        this.#watch?.(chunk)
       } catch (error) {
         this.destroy(error as Error) // refused before mysql2 could answer
         return
@@ -191,20 +197,20 @@ export class HelloGate extends Duplex {
       this.push(chunk)
       return
     }
-    this.held = Buffer.concat([this.held, chunk])
-    const length = completePacketLength(this.held)
+    this.#held = Buffer.concat([this.#held, chunk])
+    const length = completePacketLength(this.#held)
     if (length === undefined) {
-      if (this.held.length >= 4 && (this.held.readUIntLE(0, 3) > 1024 || this.held[3] !== 0)) this.judge(this.held)
+      if (this.#held.length >= 4 && (this.#held.readUIntLE(0, 3) > 1024 || this.#held[3] !== 0)) this.#judge(this.#held)
       return
     }
-    this.judge(this.held)
+    this.#judge(this.#held)
   }
 
-  private judge(data: Buffer): void {
-    this.decided = true
-    this.held = Buffer.alloc(0)
+  #judge(data: Buffer): void {
+    this.#decided = true
+    this.#held = Buffer.alloc(0)
     try {
-      this.decide(data)
+      this.#decide(data)
     } catch (error) {
       this.destroy(error as Error)
       return
@@ -215,20 +221,20 @@ export class HelloGate extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.raw || !this.attached) {
+    if (!this.#raw || !this.#attached) {
       callback(new Error('the connection is not open'))
       return
     }
-    this.raw.write(chunk, callback)
+    this.#raw.write(chunk, callback)
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.raw && this.attached) this.raw.end()
+    if (this.#raw && this.#attached) this.#raw.end()
     callback()
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.raw?.destroy()
+    this.#raw?.destroy()
     callback(error)
   }
 }

@@ -24,7 +24,7 @@ import {
   describeMysqlSettings,
   mysql2Options,
   mysqlSettingValue,
-  resolveMysqlSettings,
+  mergeMysqlSettings,
   type MysqlSettings,
   type MysqlSettingValue,
   type MysqlSslOptions,
@@ -58,7 +58,7 @@ export type MysqlPool = Omit<PromisePool, 'getConnection'> & { getConnection(): 
  */
 export async function connectMysql(given: MysqlConnectOptions | string = {}): Promise<MysqlConnection> {
   const options = optionsOf(given)
-  const settings = resolveMysqlSettings(options)
+  const settings = mergeMysqlSettings(options)
   const extra = mysql2Options(options)
   const sinks = sinksOf(options)
   let prepared: PreparedMysql
@@ -87,7 +87,7 @@ export async function connectMysql(given: MysqlConnectOptions | string = {}): Pr
 /** A mysql2/promise pool whose every connection is made as connectMysql makes one (files re-checked per connection). */
 export function createMysqlPool(given: MysqlConnectOptions | string = {}): MysqlPool {
   const options = optionsOf(given)
-  const settings = resolveMysqlSettings(options)
+  const settings = mergeMysqlSettings(options)
   const extra = mysql2Options(options)
   const stream = mysqlStreamFactory(() => prepareMysql(settings), sinksOf(options))
   return mysqlPromise.createPool({ ...mysql2Config(extra, settings), stream } as PoolOptions) as unknown as MysqlPool
@@ -115,7 +115,7 @@ export interface MysqlResolution {
 
 /** What a connection with these options would do — settings, files and policy checked — without connecting. */
 export async function resolveMysql(given: MysqlConnectOptions | string = {}): Promise<MysqlResolution> {
-  const settings = resolveMysqlSettings(optionsOf(given))
+  const settings = mergeMysqlSettings(optionsOf(given))
   const prepared = await prepareMysql(settings)
   return {
     settings: describeMysqlSettings(settings),

@@ -158,7 +158,7 @@ export function mysql2Options(options: MysqlSslOptions & Record<string, unknown>
   return Object.fromEntries(Object.entries(options).filter(([key]) => !OPTION_KEYS.has(key)))
 }
 
-export function resolveMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
+export function mergeMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
   const options = canonicalMysqlOptions(given as Record<string, unknown>) as MysqlSslOptions
   const env = options.env ?? process.env
   const values = new Map<MysqlSettingName, MysqlSettingValue>()

@@ -41,7 +41,7 @@ import {
 } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import type { SecurityReport } from '../engine/report.js'
-import { resolveSettings, type ResolvedSettings } from './connection-settings.js'
+import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
 import { authenticate } from './opengauss/startup.js'
@@ -62,7 +62,7 @@ import {
 type Listener = (...args: unknown[]) => void
 
 export class SslClient extends pg.Client implements StartupTarget {
-  #settings: ResolvedSettings | undefined
+  #settings: ConnectionSettings | undefined
   #settingsError: unknown
   #report: SecurityReport | undefined
   /** connect() was called (a client connects once, as in pg). */
@@ -84,10 +84,10 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   constructor(config: ConnectOptions | string = {}) {
     const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
-    let settings: ResolvedSettings | undefined
+    let settings: ConnectionSettings | undefined
     let settingsError: unknown
     try {
-      settings = resolveSettings(options)
+      settings = connectionSettings(options)
     } catch (error) {
       // A pool constructs clients where a throw would escape; connect() reports it instead.
       settingsError = error
@@ -116,7 +116,7 @@ export class SslClient extends pg.Client implements StartupTarget {
    * The resolved settings hold the password and sslpassword in clear, so they are not a public
    * property (a console.log of the client must not show them). @internal
    */
-  #resolved(): ResolvedSettings {
+  #resolved(): ConnectionSettings {
     if (!this.#settings) throw this.#settingsError
     return this.#settings
   }
@@ -390,7 +390,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 
   /** @internal The settings this client connected with (secrets included: never print them). */
-  static resolvedSettingsOf(client: SslClient): ResolvedSettings {
+  static resolvedSettingsOf(client: SslClient): ConnectionSettings {
     return client.#resolved()
   }
 

@@ -3,13 +3,13 @@
  * policy (policy/), combined here — the one layer that sits above both.
  */
 import { PgSslError } from '../engine/errors.js'
-import { defaultIo, mergeSettings, type MergedSettings, type ResolveIo } from './settings/resolve.js'
+import { defaultIo, mergeSettings, type MergedSettings, type SettingsIo } from './settings/merge.js'
 import type { ConnectOptions } from './options.js'
 import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
 import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 
-export interface ResolvedSettings extends MergedSettings {
+export interface ConnectionSettings extends MergedSettings {
   /** The combined SSL policy (PGSSLPOLICY, the policy option, filePermissions): stricter wins. */
   readonly policy: SslPolicy
   /** Where the policy came from, for the report: e.g. "env:PGSSLPOLICY=recommended", "option". */
@@ -20,7 +20,7 @@ export interface ResolvedSettings extends MergedSettings {
 }
 
 /** Every source merged with libpq's precedence, and the policy that applies to the connection. */
-export function resolveSettings(input: ConnectOptions = {}, io: ResolveIo = defaultIo): ResolvedSettings {
+export function connectionSettings(input: ConnectOptions = {}, io: SettingsIo = defaultIo): ConnectionSettings {
   const merged = mergeSettings(input, io)
   // The process environment's PGSSLPOLICY and PGSSLAUDITLOG apply whatever env option is given.
   const controls = environmentControls(input.env)

@@ -7,8 +7,8 @@ import type { Dialect } from './dialects.js'
 import type { ConnectOptions } from './options.js'
 import type { Plan } from './plan.js'
 import { prepare } from './connect/prepare.js'
-import { describeSettings, type Setting } from './settings/resolve.js'
-import { resolveSettings } from './connection-settings.js'
+import { describeSettings, type Setting } from './settings/merge.js'
+import { connectionSettings } from './connection-settings.js'
 
 export interface ResolvedEndpoint {
   readonly host: string
@@ -32,7 +32,7 @@ export interface Resolution {
 }
 
 export async function resolve(options: ConnectOptions = {}): Promise<Resolution> {
-  const prepared = await prepare(resolveSettings(options))
+  const prepared = await prepare(connectionSettings(options))
   return {
     settings: describeSettings(prepared.settings),
     dialect: prepared.settings.dialect,

@@ -102,10 +102,14 @@ export class AuthGuard {
   #finished = false
   #plus = false
 
-  constructor(private readonly options: AuthGuardOptions) {}
+  readonly #options: AuthGuardOptions
+
+  constructor(options: AuthGuardOptions) {
+    this.#options = options
+  }
 
   check(code: number, body: Buffer): PgSslError | undefined {
-    const { requireAuth, channelBinding, policy, openGauss } = this.options
+    const { requireAuth, channelBinding, policy, openGauss } = this.#options
     const method = this.#methodOf(code)
     if (code === OK) {
       if (requireAuth?.authRequired && !this.#finished)
@@ -133,14 +137,14 @@ export class AuthGuard {
           `the server authenticated the client with ${this.seen.method}`,
         )
       }
-      return this.options.certificateCheck?.()
+      return this.#options.certificateCheck?.()
     }
     const sasl = !openGauss && (code === SASL || code === SASL_CONTINUE || code === SASL_FINAL)
     let mechanisms: string[] = []
     if (!openGauss && code === SASL) {
       mechanisms = saslMechanisms(body)
       // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
-      if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.options.tls) {
+      if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.#options.tls) {
         return new PgSslError(
           'PROTOCOL_VIOLATION',
           'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
@@ -148,7 +152,7 @@ export class AuthGuard {
         )
       }
       // pg's choice (sasl.js startSession): PLUS when offered and channel binding is not disabled.
-      this.#plus = mechanisms.includes('SCRAM-SHA-256-PLUS') && channelBinding !== 'disable' && this.options.tls
+      this.#plus = mechanisms.includes('SCRAM-SHA-256-PLUS') && channelBinding !== 'disable' && this.#options.tls
       this.seen.method = this.#plus ? 'scram-sha-256-plus' : 'scram-sha-256'
       this.seen.channelBinding = this.#plus
     } else if (!sasl) this.seen.method = method
@@ -168,7 +172,7 @@ export class AuthGuard {
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
     const needsPassword =
       code === CLEARTEXT || code === MD5 || code === SASL || (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
-    if (needsPassword && !this.options.hasPassword) {
+    if (needsPassword && !this.#options.hasPassword) {
       return new PgSslError(
         'PASSWORD_REQUIRED',
         `fe_sendauth: no password supplied (the server asked for ${sasl ? this.seen.method : method} authentication)`,
@@ -176,7 +180,7 @@ export class AuthGuard {
       )
     }
     const bindingRequired = channelBinding === 'require' || policy.channelBinding === 'require'
-    if (channelBinding === 'require' && !this.options.tls) {
+    if (channelBinding === 'require' && !this.#options.tls) {
       return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but SSL not in use', {
         setting: 'channel_binding',
       })
@@ -213,7 +217,7 @@ export class AuthGuard {
     if (code === MD5) return 'md5'
     if (code === GSS || code === GSS_CONTINUE) return 'gss'
     if (code === SSPI) return 'sspi'
-    if (this.options.openGauss) {
+    if (this.#options.openGauss) {
       if (code === OG_SHA256) return 'sha256'
       if (code === OG_MD5_SHA256) return 'md5_sha256'
       if (code === OG_SM3) return 'sm3'
@@ -224,7 +228,7 @@ export class AuthGuard {
   #authRefused(reason: string): PgSslError {
     return new PgSslError(
       'AUTH_METHOD_NOT_ALLOWED',
-      `authentication method requirement "${this.options.requireAuth!.text}" failed: ${reason}`,
+      `authentication method requirement "${this.#options.requireAuth!.text}" failed: ${reason}`,
       { setting: 'require_auth' },
     )
   }

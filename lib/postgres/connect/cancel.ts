@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net'
 import { PgSslError, withAttempts } from '../../engine/errors.js'
-import type { ResolvedSettings } from '../connection-settings.js'
+import type { ConnectionSettings } from '../connection-settings.js'
 import type { AttemptRecord } from '../../engine/report.js'
 import { attemptRecord, classify, finalError, mayFollow, type Failure } from './failure.js'
 import { prepare } from './prepare.js'
@@ -53,7 +53,7 @@ export function cancelRequestPacket(key: CancelKey): Buffer {
 
 /** Send a cancel request for the session at `session` (its report's host and port). */
 export async function sendCancel(
-  settings: ResolvedSettings,
+  settings: ConnectionSettings,
   session: { host: string; port: number },
   key: CancelKey,
 ): Promise<CancelOutcome> {

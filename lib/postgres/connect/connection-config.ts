@@ -9,8 +9,8 @@ import type { SecureVersion } from 'node:tls'
 import { DIALECTS, type Dialect } from '../dialects.js'
 import type { TargetSessionAttrs } from '../host-order.js'
 import { openGaussProtocolMinor } from '../opengauss/startup.js'
-import type { ResolvedSettings } from '../connection-settings.js'
-import { settingValue } from '../settings/resolve.js'
+import type { ConnectionSettings } from '../connection-settings.js'
+import { settingValue } from '../settings/merge.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
 
 export interface ConnectionConfig {
@@ -43,7 +43,7 @@ export interface ConnectionConfig {
   readonly host: string | undefined
 }
 
-export function connectionConfig(settings: ResolvedSettings): ConnectionConfig {
+export function connectionConfig(settings: ConnectionSettings): ConnectionConfig {
   const value = (name: string): string | undefined => settingValue(settings, name)
   const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
   const requireAuth = parseRequireAuth(value('require_auth') ?? '', openGauss)
@@ -76,7 +76,7 @@ export function connectionConfig(settings: ResolvedSettings): ConnectionConfig {
   } satisfies ConnectionConfig)
 }
 
-function connectTimeoutMs(settings: ResolvedSettings): number {
+function connectTimeoutMs(settings: ConnectionSettings): number {
   const raw = settingValue(settings, 'connect_timeout')
   if (raw === undefined) return 0
   const seconds = Number(raw)

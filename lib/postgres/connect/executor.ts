@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks'
 import { detailsOf, PgSslError, withAttempts } from '../../engine/errors.js'
 import { publish } from '../../engine/policy/audit.js'
 import type { AttemptRecord } from '../../engine/report.js'
-import type { ResolvedSettings } from '../connection-settings.js'
+import type { ConnectionSettings } from '../connection-settings.js'
 import { type HostTry, hostTries } from '../host-order.js'
 import { showTlsParameters } from '../pg-internals.js'
 import { type Connected, type ConnectRun, HostSockets, runAttempt } from './attempt.js'
@@ -26,7 +26,7 @@ import { type Negotiated, type StartupTarget, TERMINATED } from './target.js'
  */
 export async function negotiate(
   client: StartupTarget,
-  resolved: ResolvedSettings,
+  resolved: ConnectionSettings,
   counters?: RetryCounters,
 ): Promise<Negotiated> {
   const started = performance.now()

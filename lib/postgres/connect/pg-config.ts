@@ -3,12 +3,12 @@
  * process.env (the caller may have passed its own env) and never does TLS itself.
  */
 import type pg from 'pg'
-import { effectiveUser, settingValue } from '../settings/resolve.js'
-import type { ResolvedSettings } from '../connection-settings.js'
+import { effectiveUser, settingValue } from '../settings/merge.js'
+import type { ConnectionSettings } from '../connection-settings.js'
 import type { Prepared } from './prepare.js'
 import { NO_PASSWORD } from '../pg-internals.js'
 
-export function pgConfig(settings: ResolvedSettings): pg.ClientConfig {
+export function pgConfig(settings: ConnectionSettings): pg.ClientConfig {
   const v = (name: string): string | undefined => settingValue(settings, name)
   const user = effectiveUser(settings)
   const config: pg.ClientConfig & Record<string, unknown> = {

@@ -14,15 +14,15 @@ import {
 } from '../../engine/policy/enforce.js'
 import { passwordFromFile } from '../settings/passfile.js'
 import { type ConnectionConfig, connectionConfig } from './connection-config.js'
-import { effectiveUser, settingValue } from '../settings/resolve.js'
-import type { ResolvedSettings } from '../connection-settings.js'
+import { effectiveUser, settingValue } from '../settings/merge.js'
+import type { ConnectionSettings } from '../connection-settings.js'
 import { loadTlsMaterial, type TlsMaterial } from '../../engine/tls/material.js'
 import { endpointsOf } from '../settings/endpoints.js'
 import { checkModeSupported, planAttempts, type Plan } from '../plan.js'
 import type { Endpoint } from './transport.js'
 
 export interface Prepared {
-  readonly settings: ResolvedSettings
+  readonly settings: ConnectionSettings
   /** The settings the connection runs with, read once, typed and frozen. */
   readonly config: ConnectionConfig
   readonly endpoints: readonly Endpoint[]
@@ -33,7 +33,7 @@ export interface Prepared {
 }
 
 /** Everything that can fail before network traffic: settings, files, the plan. */
-export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
+export async function prepare(settings: ConnectionSettings): Promise<Prepared> {
   const rules = DIALECTS[settings.dialect]
   // require_auth and openGauss's max_protocol_version are checked here, before any traffic.
   const config = connectionConfig(settings)
@@ -88,7 +88,7 @@ export async function prepare(settings: ResolvedSettings): Promise<Prepared> {
 }
 
 /** libpq reads the password file per host (prepare() calls this only when no password was given). */
-function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): Endpoint[] {
+function withPasswordFile(endpoints: Endpoint[], settings: ConnectionSettings): Endpoint[] {
   const file = settingValue(settings, 'passfile')
   if (!file) return endpoints
   const user = effectiveUser(settings)
@@ -112,7 +112,7 @@ function withPasswordFile(endpoints: Endpoint[], settings: ResolvedSettings): En
 
 /** The plan for the mode, raised to the policy's minimum (or refused), without forbidden fallbacks. */
 function planWithPolicy(
-  settings: ResolvedSettings,
+  settings: ConnectionSettings,
   config: ConnectionConfig,
   material: TlsMaterial,
   transport: 'tcp' | 'unix',

@@ -3,7 +3,7 @@
  * "/" is a Unix-socket directory (libpq), where SSL is never used.
  */
 import { PgSslError } from '../../engine/errors.js'
-import { settingValue, type MergedSettings } from './resolve.js'
+import { settingValue, type MergedSettings } from './merge.js'
 
 export interface Endpoint {
   /** The name the user gave: used for SNI and verify-full. */

@@ -1,8 +1,10 @@
 /**
  * Merge the sources of connection settings with libpq's precedence:
  * explicit options > connection string > environment (PG*) > libpq defaults,
- * and remember where every value came from. Pure but for environment and file-existence look-ups,
- * both injectable.
+ * and remember where every value came from. Not pure: it reads the environment it is given,
+ * pg.defaults, the current user, and the files the settings name (database.ini, the service
+ * file); where ~/.postgresql's files exist and the home directory come through `io`, which tests
+ * replace.
  */
 import { existsSync } from 'node:fs'
 import pg from '../pg.js'
@@ -70,12 +72,12 @@ const OWN_OPTIONS = new Set([
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
 const PG_CONVERTED = new Set(['connectionTimeoutMillis', 'keepAlive', 'keepAliveInitialDelayMillis'])
 
-export interface ResolveIo {
+export interface SettingsIo {
   fileExists(path: string): boolean
   homeDirectory(env: Environment): string
 }
 
-export const defaultIo: ResolveIo = {
+export const defaultIo: SettingsIo = {
   fileExists: (path) => existsSync(path),
   // libpq (15+) takes $HOME first, then the password database.
   homeDirectory: (env) => env.HOME || homedir(),
@@ -96,7 +98,7 @@ const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
   ['sslrootcert', 'cacert.pem'],
 ]
 
-export function mergeSettings(input: SettingsOptions = {}, io: ResolveIo = defaultIo): MergedSettings {
+export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defaultIo): MergedSettings {
   const env = input.env ?? process.env
   const { explicit, pgSsl, passThrough, passwordFunction } = readOptions(input)
   const values: Record<string, Setting> = {}
