@@ -12,9 +12,10 @@ import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { PgSslError } from '../../engine/errors.js'
 import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js'
-import { isSpace, parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
+import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
+import { describeSource, validate } from './validate.js'
 import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
 import {
   reconcileTlsSpellings,
@@ -101,106 +102,31 @@ const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
 export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defaultIo): MergedSettings {
   const env = input.env ?? process.env
   const { explicit, pgSsl, passThrough, passwordFunction } = readOptions(input)
-  const values: Record<string, Setting> = {}
-  /** Every sslmode a libpq source states, so that one libpq's precedence overrides can be named. */
-  const libpqModes: Setting[] = []
-  const put = (name: string, setting: Setting): void => {
-    values[name] = setting
-    if (name === 'sslmode') libpqModes.push(setting)
-  }
-
-  // Lowest precedence first; later sources overwrite: env < conninfo < ini < options.
-  for (const k of KEYWORDS) {
-    if (k.env !== undefined && env[k.env] !== undefined) put(k.name, { value: env[k.env]!, source: `env:${k.env}` })
-  }
-  if (input.connectionString !== undefined) {
-    if (typeof input.connectionString !== 'string') {
-      throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
-    }
-    for (const [name, value] of Object.entries(parseConnectionString(input.connectionString)))
-      put(name, { value, source: 'conninfo' })
-  }
-  if (input.ini !== undefined) {
-    const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
-    for (const [name, { value, line }] of Object.entries(readIniSettings(source)))
-      put(name, { value, source: `ini:${source.file}:${line}` })
-  }
-  for (const [name, value] of Object.entries(explicit)) put(name, { value, source: 'option' })
-
-  // A service fills what the options, ini and connection string left open, before the
-  // environment does (libpq: parseServiceInfo runs before the environment fallbacks).
-  const service = values.service?.value
-  if (service) {
-    const found = readService({
-      service,
-      serviceFile: values.servicefile?.value || undefined,
-      home: io.homeDirectory(env),
-      sysconfDir: env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR,
-    })
-    for (const [name, { value, file, line }] of Object.entries(found)) {
-      const setting: Setting = { value, source: `service:${file}:${line}` }
-      if (values[name] === undefined || values[name]!.source.startsWith('env:')) put(name, setting)
-      else if (name === 'sslmode') libpqModes.push(setting)
-    }
-  }
-
+  const stated = new StatedValues()
+  putLibpqSources(stated, input, env, explicit)
+  putService(stated, env, io)
+  const { values, libpqModes } = stated
   // PGREQUIRESSL=1 means sslmode=require when nothing else set sslmode (libpq's
   // conninfo_add_defaults; requiressl in a connection string or option became sslmode already).
   if (values.sslmode === undefined && values.requiressl?.value.startsWith('1'))
-    put('sslmode', { value: 'require', source: 'requiressl' })
+    stated.put('sslmode', { value: 'require', source: 'requiressl' })
 
   // pg's ssl option and pg.defaults.ssl against libpq's sslmode: the stricter applies.
   const claims: PgSslClaim[] = [...(pgSsl ? [pgSsl] : []), ...changedPgDefaultsSsl()]
   const { notes, inline } = reconcileTlsSpellings(values, libpqModes, claims, describeSource)
-
-  // A GaussDB(DWS) console bundle directory names the three files no other source named.
-  const certDir = input.sslcertdir ?? env.PGSSLCERTDIR
-  if (certDir) {
-    for (const [name, file] of BUNDLE_FILES) {
-      if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
-    }
-  }
+  putBundleFiles(values, input.sslcertdir ?? env.PGSSLCERTDIR)
   refuseTwoRootSources(values, inline, describeSource)
+  putDefaultFiles(values, io.homeDirectory(env), io)
 
-  const home = io.homeDirectory(env)
-  for (const [name, file] of DEFAULT_FILES) {
-    if (values[name] !== undefined) continue
-    const path = join(home, '.postgresql', file)
-    if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
-  }
-  // libpq's default password file (PGPASSFILE and passfile= come first).
-  const pgpass = join(home, '.pgpass')
-  if (values.passfile === undefined && io.fileExists(pgpass))
-    values.passfile = { value: pgpass, source: 'default-file:passfile' }
-
-  let dialect: Dialect = 'postgres'
-  if (input.dialect !== undefined) {
-    if (!isDialect(input.dialect)) {
-      throw new PgSslError('INVALID_SETTING', `invalid dialect "${String(input.dialect)}"`, {
-        setting: 'dialect',
-        hint: `use one of: ${DIALECT_NAMES.join(', ')}`,
-      })
-    }
-    dialect = input.dialect
-  }
-
+  const dialect = dialectOf(input)
   // pg.defaults the application changed come last, as in pg (options > environment > defaults).
   for (const [name, value] of changedPgDefaults()) {
     if (values[name] === undefined) values[name] = { value, source: 'pg.defaults' }
   }
-
-  // libpq 16+ (conninfo_add_defaults): with sslrootcert=system the default sslmode is verify-full.
-  if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
-    values.sslmode = { value: 'verify-full', source: 'default' }
-  }
-  for (const k of KEYWORDS) {
-    if (values[k.name] === undefined && k.default !== undefined)
-      values[k.name] = { value: k.default, source: 'default' }
-  }
+  putDefaults(values, dialect)
   validate(values)
 
   const connectRetry = connectRetryOf(input.connectRetry, input.connectionTimeoutMillis)
-
   return {
     values,
     dialect,
@@ -215,6 +141,109 @@ export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defa
       ...(env.SSL_CERT_DIR ? { SSL_CERT_DIR: env.SSL_CERT_DIR } : {}),
     },
     notes,
+  }
+}
+
+/** The values libpq's own sources state, and every sslmode among them (one may override another). */
+class StatedValues {
+  readonly values: Record<string, Setting> = {}
+  /** Every sslmode a libpq source states, so that one libpq's precedence overrides can be named. */
+  readonly libpqModes: Setting[] = []
+
+  put(name: string, setting: Setting): void {
+    this.values[name] = setting
+    if (name === 'sslmode') this.libpqModes.push(setting)
+  }
+}
+
+/** Lowest precedence first; later sources overwrite: env < conninfo < ini < options. */
+function putLibpqSources(
+  stated: StatedValues,
+  input: SettingsOptions,
+  env: Environment,
+  explicit: KeywordValues,
+): void {
+  for (const k of KEYWORDS) {
+    if (k.env !== undefined && env[k.env] !== undefined)
+      stated.put(k.name, { value: env[k.env]!, source: `env:${k.env}` })
+  }
+  if (input.connectionString !== undefined) {
+    if (typeof input.connectionString !== 'string') {
+      throw new PgSslError('INVALID_SETTING', 'connectionString must be a string', { setting: 'connectionString' })
+    }
+    for (const [name, value] of Object.entries(parseConnectionString(input.connectionString)))
+      stated.put(name, { value, source: 'conninfo' })
+  }
+  if (input.ini !== undefined) {
+    const source = typeof input.ini === 'string' ? { file: input.ini } : input.ini
+    for (const [name, { value, line }] of Object.entries(readIniSettings(source)))
+      stated.put(name, { value, source: `ini:${source.file}:${line}` })
+  }
+  for (const [name, value] of Object.entries(explicit)) stated.put(name, { value, source: 'option' })
+}
+
+/**
+ * A service fills what the options, ini and connection string left open, before the environment
+ * does (libpq: parseServiceInfo runs before the environment fallbacks).
+ */
+function putService(stated: StatedValues, env: Environment, io: SettingsIo): void {
+  const { values } = stated
+  const service = values.service?.value
+  if (!service) return
+  const found = readService({
+    service,
+    serviceFile: values.servicefile?.value || undefined,
+    home: io.homeDirectory(env),
+    sysconfDir: env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR,
+  })
+  for (const [name, { value, file, line }] of Object.entries(found)) {
+    const setting: Setting = { value, source: `service:${file}:${line}` }
+    if (values[name] === undefined || values[name]!.source.startsWith('env:')) stated.put(name, setting)
+    else if (name === 'sslmode') stated.libpqModes.push(setting)
+  }
+}
+
+/** A GaussDB(DWS) console bundle directory names the three files no other source named. */
+function putBundleFiles(values: Record<string, Setting>, certDir: string | undefined): void {
+  if (!certDir) return
+  for (const [name, file] of BUNDLE_FILES) {
+    if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
+  }
+}
+
+/** libpq's default files under ~/.postgresql, and its default password file, where they exist. */
+function putDefaultFiles(values: Record<string, Setting>, home: string, io: SettingsIo): void {
+  for (const [name, file] of DEFAULT_FILES) {
+    if (values[name] !== undefined) continue
+    const path = join(home, '.postgresql', file)
+    if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
+  }
+  // PGPASSFILE and passfile= come first.
+  const pgpass = join(home, '.pgpass')
+  if (values.passfile === undefined && io.fileExists(pgpass))
+    values.passfile = { value: pgpass, source: 'default-file:passfile' }
+}
+
+function dialectOf(input: SettingsOptions): Dialect {
+  if (input.dialect === undefined) return 'postgres'
+  if (!isDialect(input.dialect)) {
+    throw new PgSslError('INVALID_SETTING', `invalid dialect "${String(input.dialect)}"`, {
+      setting: 'dialect',
+      hint: `use one of: ${DIALECT_NAMES.join(', ')}`,
+    })
+  }
+  return input.dialect
+}
+
+/** libpq's defaults for what no source set. */
+function putDefaults(values: Record<string, Setting>, dialect: Dialect): void {
+  // libpq 16+ (conninfo_add_defaults): with sslrootcert=system the default sslmode is verify-full.
+  if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
+    values.sslmode = { value: 'verify-full', source: 'default' }
+  }
+  for (const k of KEYWORDS) {
+    if (values[k.name] === undefined && k.default !== undefined)
+      values[k.name] = { value: k.default, source: 'default' }
   }
 }
 
@@ -305,96 +334,6 @@ function convertPgOption(name: string, raw: unknown, into: KeywordValues): void 
       into.keepalives_idle = String(Number(raw) / 1000)
       return
   }
-}
-
-function validate(values: Record<string, Setting>): void {
-  for (const [name, setting] of Object.entries(values)) {
-    const k = keyword(name)!
-    const where = describeSource(setting.source)
-    if (k.values && !k.values.includes(setting.value)) {
-      throw new PgSslError(
-        'INVALID_SETTING',
-        `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`,
-        {
-          setting: name,
-          hint: `use one of: ${k.values.join(', ')}`,
-        },
-      )
-    }
-    if (k.use === 'refused' && setting.source !== 'default' && !(k.accepts ?? []).includes(setting.value)) {
-      throw new PgSslError(
-        'INVALID_SETTING',
-        `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`,
-        {
-          setting: name,
-          hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
-        },
-      )
-    }
-  }
-  checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
-  checkNumber(values, 'connect_timeout', (n) => n >= 0)
-  checkNumber(values, 'keepalives_idle', (n) => n >= 0)
-  // libpq (connectOptions2) refuses a range whose minimum is above its maximum before connecting.
-  const min = values.ssl_min_protocol_version
-  const max = values.ssl_max_protocol_version
-  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
-  if (min && max && order.indexOf(min.value) > order.indexOf(max.value)) {
-    throw new PgSslError(
-      'INVALID_SETTING',
-      `invalid SSL protocol version range: ssl_min_protocol_version ${min.value} (from ` +
-        `${describeSource(min.source)}) is above ssl_max_protocol_version ${max.value} (from ` +
-        `${describeSource(max.source)})`,
-      {
-        setting: 'ssl_max_protocol_version',
-        hint: 'the minimum must not be above the maximum',
-      },
-    )
-  }
-}
-
-function checkNumber(values: Record<string, Setting>, name: string, ok: (n: number) => boolean, list = false): void {
-  const setting = values[name]
-  if (!setting) return
-  for (const part of list ? setting.value.split(',') : [setting.value]) {
-    if (part === '' && list) continue
-    const n = libpqNumber(part)
-    if (n === undefined || !ok(n)) {
-      throw new PgSslError(
-        'INVALID_SETTING',
-        `invalid ${name} value: "${part}" (from ${describeSource(setting.source)})`,
-        { setting: name },
-      )
-    }
-  }
-}
-
-/**
- * A number as libpq's parse_int_param reads one: C whitespace (isSpace) around it is allowed,
- * anything else is not — JavaScript's Number() would also skip Unicode spaces ("5432\u00A0").
- * Fractions are kept: pg's connectionTimeoutMillis arrives as fractional seconds.
- */
-function libpqNumber(text: string): number | undefined {
-  let start = 0
-  let end = text.length
-  while (start < end && isSpace(text[start])) start++
-  while (end > start && isSpace(text[end - 1])) end--
-  const core = text.slice(start, end)
-  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(core) ? Number(core) : undefined
-}
-
-export function describeSource(source: SettingSource): string {
-  if (source.startsWith('env:')) return `environment variable ${source.slice(4)}`
-  if (source.startsWith('default-file:')) return 'libpq default file'
-  if (source.startsWith('sslcertdir:')) return `certificate bundle ${source.slice(11)}`
-  if (source === 'conninfo') return 'connection string'
-  if (source.startsWith('ini:')) return `ini file ${source.slice(4)}`
-  if (source.startsWith('service:')) return `service file ${source.slice(8)}`
-  if (source === 'requiressl') return 'requiressl'
-  if (source === 'pg.defaults') return "pg.defaults (the application's pg defaults)"
-  if (source === 'pg.ssl') return "pg's ssl option"
-  if (source === 'pg.defaults.ssl') return 'pg.defaults.ssl'
-  return source
 }
 
 /** pg.defaults entries that name libpq keywords (pg's name → keyword). */
