@@ -9,7 +9,7 @@ import { chmodSync, chownSync, copyFileSync, cpSync, mkdtempSync, readdirSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type PgSslError } from '../../lib/index.js'
-import { materialStats } from '../../lib/engine/tls/material.js'
+import { materialStats } from '../../lib/engine/tls/file-cache.js'
 import { FIXTURES, fixture, privateCopy, startClusters, TEST_USER } from '../../scripts/harness.js'
 import { isolatedEnv, serverView, endsWithNoOpenSockets } from '../support.js'
 

@@ -6,7 +6,7 @@ import t from 'tap'
 import { copyFileSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from '../../lib/index.js'
-import { materialStats } from '../../lib/engine/tls/material.js'
+import { materialStats } from '../../lib/engine/tls/file-cache.js'
 import { fixture, privateCopy, startCluster } from '../../scripts/harness.js'
 import { isolatedEnv, endsWithNoOpenSockets } from '../support.js'
 

@@ -7,7 +7,7 @@
 import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
 import { objectId } from './identity.js'
 import type { TlsMaterial } from './material.js'
-import { materialStats } from './material.js'
+import { materialStats } from './file-cache.js'
 
 const MAX_CONTEXTS = 32
 const contexts = new Map<string, SecureContext>()

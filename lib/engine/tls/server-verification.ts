@@ -6,7 +6,8 @@
 import type { X509Certificate } from 'node:crypto'
 import { verifyChain, type ChainResult } from './chain.js'
 import { objectId } from './identity.js'
-import { materialStats, type TlsMaterial } from './material.js'
+import { materialStats } from './file-cache.js'
+import type { TlsMaterial } from './material.js'
 
 const MAX_AGE_MS = 10 * 60_000
 const MAX_ENTRIES = 256
