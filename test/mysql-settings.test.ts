@@ -14,7 +14,7 @@ import { parseMysqlUri } from '../lib/mysql/uri.js'
 import { mergeMysqlSettings, mysql2Options } from '../lib/mysql/settings.js'
 import { prepareMysql, tlsBounds } from '../lib/mysql/prepare.js'
 import { AuthWatch, parseFirstPacket } from '../lib/mysql/handshake.js'
-import { checkMysqlHostname } from '../lib/mysql/connect.js'
+import { checkMysqlHostname } from '../lib/mysql/hostname.js'
 import { resolveMysql } from '../lib/mysql/index.js'
 import { fixture, privateCopy } from '../scripts/harness.js'
 

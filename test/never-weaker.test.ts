@@ -18,7 +18,7 @@ import { canonicalMysqlOptions, mysql2Options, mergeMysqlSettings } from '../lib
 import { inMysqlTerms, prepareMysql } from '../lib/mysql/prepare.js'
 import { PgSslError } from '../lib/engine/errors.js'
 import { parseMysqlUri } from '../lib/mysql/uri.js'
-import { opensslIpAddress } from '../lib/mysql/connect.js'
+import { opensslIpAddress } from '../lib/mysql/hostname.js'
 
 const noFiles: SettingsIo = { fileExists: () => false, homeDirectory: () => '/home/test' }
 const resolve = (options: Parameters<typeof connectionSettings>[0]) => connectionSettings(options, noFiles)

@@ -16,7 +16,9 @@ import type {
 import { isPgSslError, PgSslError, withAttempts } from '../engine/errors.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
 import { environmentControls } from '../engine/policy/policy.js'
-import { annotate, auditRefusal, mysqlStreamFactory, stateOf, type MysqlSecurityReport } from './connect.js'
+import { annotate, mysqlStreamFactory } from './connect.js'
+import type { MysqlSecurityReport } from './state.js'
+import { auditRefusal, stateOf } from './state.js'
 import { LADDER, verifiesChain, type MysqlSslMode } from './modes.js'
 import { prepareMysql, type PreparedMysql } from './prepare.js'
 import {
@@ -31,7 +33,7 @@ import {
 } from './settings.js'
 import { streamOf } from './mysql2-internals.js'
 
-export type { MysqlSecurityReport } from './connect.js'
+export type { MysqlSecurityReport } from './state.js'
 export type { MysqlSslMode } from './modes.js'
 export { MYSQL_SSL_MODES } from './modes.js'
 export type { MysqlSslOptions, MysqlSettingValue } from './settings.js'
