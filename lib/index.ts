@@ -1,5 +1,6 @@
 /** pg-sslmode public API. */
-export { cancelQuery, connect } from './postgres/client.js'
+export { cancelQuery } from './postgres/cancel-query.js'
+export { connect } from './postgres/client.js'
 export type { CancelOutcome } from './postgres/connect/cancel.js'
 export { createPool, pgDriver, SslPgPool } from './postgres/pool.js'
 export type { ConnectRetryStats } from './postgres/connect/retry.js'

@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // the MySQL Plus cloud switch: no database code
   ['mysqlplus/'],
   // the PostgreSQL side
-  ['postgres/pg.ts', 'postgres/native-guard.ts', 'postgres/pg-internals.ts'],
+  ['postgres/pg.ts', 'postgres/native-guard.ts', 'postgres/pg-internals.ts', 'postgres/pg-handover.ts'],
   ['postgres/protocol/'],
   ['postgres/opengauss/'],
   ['postgres/dialects.ts'],
@@ -30,7 +30,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['postgres/report-build.ts'],
   ['postgres/options.ts', 'postgres/connection-settings.ts'],
   ['postgres/connect/'],
-  ['postgres/client.ts'],
+  ['postgres/client.ts', 'postgres/cancel-query.ts'],
   ['postgres/pool.ts', 'postgres/resolve.ts'],
   ['postgres/register.ts'],
   // the MySQL side (above the PostgreSQL side in the list, but it may not import it: see below)

@@ -30,7 +30,8 @@ import { checkMysqlHostname } from './hostname.js'
 import { requiresTls, usesTls, verifiesChain } from './modes.js'
 import { installOnMysql2, type Mysql2Connection, streamOf, useTlsSession } from './mysql2-internals.js'
 import { inMysqlTerms, type PreparedMysql } from './prepare.js'
-import { auditRefusal, type ConnectionState, fail, STATES } from './state.js'
+import { type ConnectionState, fail, STATES } from './state.js'
+import { auditRefusal } from '../engine/policy/audit.js'
 
 /** Per-connection config objects already given a gate: mysql2 older than 3.x shares one per pool. */
 const CONFIGS = new WeakSet<object>()

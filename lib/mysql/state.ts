@@ -3,9 +3,9 @@
  * carry it (the gate, the TLS socket, mysql2's connection): what was prepared, the server's
  * handshake, the attempts, the TLS session, the refusal that ended it.
  */
-import { PgSslError } from '../engine/errors.js'
+import type { PgSslError } from '../engine/errors.js'
 import type { PeerCheck } from '../engine/peer-check.js'
-import { type EventSinks, publish } from '../engine/policy/audit.js'
+import { auditRefusal, type EventSinks } from '../engine/policy/audit.js'
 import type { AttemptRecord, SecurityReport } from '../engine/report.js'
 import type { TlsSessionFacts } from '../engine/tls/session.js'
 import type { AuthWatch, ServerHello } from './handshake.js'
@@ -53,25 +53,6 @@ export function fail(state: ConnectionState, error: PgSslError): PgSslError {
   state.failure ??= error
   auditRefusal(error, state.sinks, state.prepared?.host)
   return error
-}
-
-/**
- * A policy refusal is an event (audit log, onSecurityEvent), whether made before connecting or during the handshake.
- */
-export function auditRefusal(error: unknown, sinks: EventSinks, host: string | undefined): void {
-  if (!(error instanceof PgSslError) || error.code !== 'POLICY_VIOLATION') return
-  publish(
-    {
-      type: 'policy-violation',
-      time: new Date().toISOString(),
-      rule: error.rule ?? '',
-      required: error.required ?? '',
-      observed: error.observed ?? '',
-      message: error.message,
-      host,
-    },
-    sinks,
-  )
 }
 
 export function stateOf(key: object): ConnectionState | undefined {

@@ -29,8 +29,6 @@ import {
   markEnding,
   pgSocket,
   promiseKind,
-} from './pg-internals.js'
-import {
   queuedQueryCount,
   readyForPgStartup,
   showNoPassword,
@@ -40,6 +38,8 @@ import {
   usePgSocket,
 } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
+import { adoptConnected, isUnconnected, type Listener, restoreListeners, snapshotListeners } from './pg-handover.js'
+import { deepFreeze } from './report-build.js'
 import type { SecurityReport } from '../engine/report.js'
 import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
@@ -47,10 +47,10 @@ import { PgSslError } from '../engine/errors.js'
 import { authenticate } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
 import { closeQuietly, watchExternalDestroy } from '../engine/sockets.js'
-import { publish } from '../engine/policy/audit.js'
+import { auditRefusal, publishConnected } from '../engine/policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
+import { type CancelRequest, sendCancel } from './connect/cancel.js'
 import { negotiate } from './connect/executor.js'
-import { sendCancel, type CancelOutcome } from './connect/cancel.js'
 import {
   type Negotiated,
   type StartOptions,
@@ -58,8 +58,6 @@ import {
   type StartupTarget,
   TERMINATED,
 } from './connect/target.js'
-
-type Listener = (...args: unknown[]) => void
 
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ConnectionSettings | undefined
@@ -116,7 +114,7 @@ export class SslClient extends pg.Client implements StartupTarget {
    * The resolved settings hold the password and sslpassword in clear, so they are not a public
    * property (a console.log of the client must not show them). @internal
    */
-  #resolved(): ConnectionSettings {
+  #settingsInForce(): ConnectionSettings {
     if (!this.#settings) throw this.#settingsError
     return this.#settings
   }
@@ -178,36 +176,17 @@ export class SslClient extends pg.Client implements StartupTarget {
   async #negotiate(): Promise<void> {
     try {
       if (this.#settingsError !== undefined) throw this.#settingsError
-      const settings = this.#resolved()
+      const settings = this.#settingsInForce()
       const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLogs: settings.auditLogs, emitter: this }
-      const host = settings.values.host?.value
       let negotiated: Negotiated
       try {
         negotiated = await negotiate(this, settings, this.#retryCounters)
       } catch (error) {
-        const e = error as PgSslError
-        if (e instanceof PgSslError && e.code === 'POLICY_VIOLATION') {
-          publish(
-            {
-              type: 'policy-violation',
-              time: new Date().toISOString(),
-              rule: e.rule ?? '',
-              required: e.required ?? '',
-              observed: e.observed ?? '',
-              message: e.message,
-              host,
-            },
-            sinks,
-          )
-        }
+        auditRefusal(error, sinks, settings.values.host?.value)
         throw error
       }
       this.#report = deepFreeze(negotiated.report)
-      const time = new Date().toISOString()
-      for (const warning of negotiated.warnings)
-        publish({ type: 'certificate-expiring', time, host: this.#report.host, ...warning }, sinks)
-      if (this.#report.fallback !== 'none') publish({ type: 'fallback', time, report: this.#report }, sinks)
-      publish({ type: 'security', time, report: this.#report }, sinks)
+      publishConnected(this.#report, negotiated.warnings, sinks)
     } finally {
       this.#negotiating = false
       showNoPassword(this)
@@ -241,11 +220,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       // pg's pipeline mode: queries queued before end() still run, then a graceful goodbye — so
       // the connection is made first (a failed one fails them, as in pg).
       const done = this.#negotiation.then(() => (this.#report ? super.end() : undefined))
-      if (callback) {
-        done.then(() => callback(undefined as unknown as Error))
-        return
-      }
-      return new (promiseKind(this))<void>((resolve) => done.then(resolve))
+      return this.#settleEnd(done, callback)
     }
     // Still negotiating (TCP, SSLRequest, TLS, or pg's start-up on our socket): end() aborts it
     // and closes every socket, as pg's end() closes a connecting client's socket; no further
@@ -258,11 +233,14 @@ export class SslClient extends pg.Client implements StartupTarget {
       markEnded(this)
       if (!this.#endEmitted) process.nextTick(() => super.emit('end'))
     })
-    if (callback) {
-      done.then(() => callback(undefined as unknown as Error))
-      return
-    }
-    return new (promiseKind(this))<void>((resolve) => done.then(resolve))
+    return this.#settleEnd(done, callback)
+  }
+
+  /** end()'s callback or promise (of pg's Promise kind), once `done` has settled. */
+  #settleEnd(done: Promise<unknown>, callback?: (error: Error) => void): Promise<void> | undefined {
+    if (!callback) return new (promiseKind(this))<void>((resolve) => done.then(() => resolve()))
+    done.then(() => callback(undefined as unknown as Error))
+    return undefined
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -286,15 +264,8 @@ export class SslClient extends pg.Client implements StartupTarget {
   nextSocket(): Socket {
     // pg made an unconnected net.Socket for this client: the first attempt uses that very object.
     const own = pgSocket(this)
-    const fresh =
-      !this.#usedOwnSocket &&
-      own instanceof Socket &&
-      !own.connecting &&
-      !own.destroyed &&
-      own.readyState === 'closed' &&
-      own.remoteAddress === undefined
+    const socket = !this.#usedOwnSocket && isUnconnected(own) ? own : new Socket()
     this.#usedOwnSocket = true
-    const socket = fresh ? own : new Socket()
     this.expose(socket)
     return socket
   }
@@ -329,11 +300,7 @@ export class SslClient extends pg.Client implements StartupTarget {
           protocolMinor: openGauss.protocolMinor,
           params: startupParameters(this),
           user: this.user ?? '',
-          password: async () => {
-            const p = this.password as unknown
-            const value = typeof p === 'function' ? await (p as () => unknown)() : p
-            return typeof value === 'string' ? value : undefined
-          },
+          password: this.password,
           ...guarded,
         })),
         parameters,
@@ -367,7 +334,7 @@ export class SslClient extends pg.Client implements StartupTarget {
    */
   cancel(client: InstanceType<typeof pg.Client>, query: unknown): void {
     if (client instanceof SslClient && activeQueryOf(client) === query) {
-      cancelQuery(client).catch((error: unknown) => {
+      sendCancel(SslClient.cancelRequestOf(client)).catch((error: unknown) => {
         if (this.listenerCount('error') > 0) this.emit('error', error)
         else
           process.emitWarning(
@@ -384,14 +351,22 @@ export class SslClient extends pg.Client implements StartupTarget {
     )
   }
 
+  /**
+   * @internal What a cancel request for this client's session needs: the server it is connected
+   * to, the whole cancel key (BackendKeyData) and its settings (secrets included: never print).
+   */
+  static cancelRequestOf(client: SslClient): CancelRequest {
+    const report = client.#report
+    return {
+      ...(report ? { session: { host: report.host, port: report.port } } : {}),
+      ...(client.#cancelKey ? { key: client.#cancelKey } : {}),
+      settings: () => client.#settingsInForce(),
+    }
+  }
+
   /** @internal The process ID and whole cancel key of the session (BackendKeyData), once connected. */
   static cancelKeyOf(client: SslClient): { processId: number; key: Buffer } | undefined {
     return client.#cancelKey
-  }
-
-  /** @internal The settings this client connected with (secrets included: never print them). */
-  static resolvedSettingsOf(client: SslClient): ConnectionSettings {
-    return client.#resolved()
   }
 
   /** @internal One value from a query on the connected session, as the server's text. */
@@ -415,68 +390,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   }
 }
 
-function snapshotListeners(emitter: NodeJS.EventEmitter): Map<string | symbol, Listener[]> {
-  return new Map(emitter.eventNames().map((name) => [name, emitter.rawListeners(name) as Listener[]]))
-}
-
-/** Remove every listener that was not there when the snapshot was taken. */
-function restoreListeners(emitter: NodeJS.EventEmitter, snapshot: Map<string | symbol, Listener[]>): void {
-  for (const name of emitter.eventNames()) {
-    const keep = snapshot.get(name) ?? []
-    for (const listener of emitter.rawListeners(name) as Listener[]) {
-      if (!keep.includes(listener)) emitter.removeListener(name, listener)
-    }
-  }
-}
-
-/**
- * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
- * at once (next tick, after pg has attached its listeners) and let data flow.
- */
-function adoptConnected(stream: Socket): Socket {
-  stream.connect = function (this: Socket) {
-    process.nextTick(() => {
-      this.emit('connect')
-      this.resume()
-    })
-    return this
-  } as Socket['connect']
-  return stream
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
-  }
-  return value
-}
-
 /** Connects with libpq's sslmode semantics and returns a connected pg client with `security`. */
 export async function connect(options: ConnectOptions = {}): Promise<SslClient> {
   return new SslClient(options).connect()
-}
-
-/**
- * Cancel the query `client` is running, as libpq 17+ does (PQcancelBlocking): over a new
- * connection to the same server with the session's own sslmode, verification and SSL policy, and
- * the whole cancel key. Resolves once the server has taken the request (the query then fails with
- * SQLSTATE 57014, if it was still running), with what the request went over.
- */
-export async function cancelQuery(client: SslClient): Promise<CancelOutcome> {
-  const key = SslClient.cancelKeyOf(client)
-  let session: { host: string; port: number }
-  try {
-    session = { host: client.security.host, port: client.security.port }
-  } catch {
-    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', {
-      hint: 'cancel a query of a connected client',
-    })
-  }
-  if (!key)
-    throw new PgSslError(
-      'PROTOCOL_VIOLATION',
-      'cannot cancel: the server sent no cancel key (BackendKeyData) for this session',
-    )
-  return sendCancel(SslClient.resolvedSettingsOf(client), session, key)
 }

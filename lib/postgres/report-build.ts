@@ -90,3 +90,12 @@ function fallbackNotes(plan: Plan, fallback: Fallback, records: readonly Attempt
     notes.push(`retried with SSL after the server rejected plaintext: ${first.message}`)
   return notes
 }
+
+/** The report as the client shows it: frozen all the way down, so no one can change what was proved. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs'
 import type { EventEmitter } from 'node:events'
 import type { SecurityReport } from '../report.js'
-import { warnOnce } from '../errors.js'
+import { PgSslError, warnOnce } from '../errors.js'
 import type { ExpiryWarning } from './enforce.js'
 
 export type SecurityEvent =
@@ -74,4 +74,36 @@ export function publish(event: SecurityEvent, sinks: EventSinks): void {
       )
     }
   }
+}
+
+/**
+ * A policy refusal is an event (audit log, onSecurityEvent), whether made before connecting or
+ * during the handshake, on either protocol.
+ */
+export function auditRefusal(error: unknown, sinks: EventSinks, host: string | undefined): void {
+  if (!(error instanceof PgSslError) || error.code !== 'POLICY_VIOLATION') return
+  publish(
+    {
+      type: 'policy-violation',
+      time: new Date().toISOString(),
+      rule: error.rule ?? '',
+      required: error.required ?? '',
+      observed: error.observed ?? '',
+      message: error.message,
+      host,
+    },
+    sinks,
+  )
+}
+
+/** The events of a connection that is made: its certificates' expiry warnings, a fallback, the report. */
+export function publishConnected(
+  report: SecurityReport<string, string>,
+  warnings: readonly ExpiryWarning[],
+  sinks: EventSinks,
+): void {
+  const time = new Date().toISOString()
+  for (const warning of warnings) publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, sinks)
+  if (report.fallback !== 'none') publish({ type: 'fallback', time, report }, sinks)
+  publish({ type: 'security', time, report }, sinks)
 }

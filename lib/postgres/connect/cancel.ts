@@ -51,12 +51,30 @@ export function cancelRequestPacket(key: CancelKey): Buffer {
   return Buffer.concat([head, key.key])
 }
 
-/** Send a cancel request for the session at `session` (its report's host and port). */
-export async function sendCancel(
-  settings: ConnectionSettings,
-  session: { host: string; port: number },
-  key: CancelKey,
-): Promise<CancelOutcome> {
+/** What a cancel request needs of the session; session and key are absent when it has none. */
+export interface CancelRequest {
+  /** The server the session is connected to (its report's host and port). */
+  readonly session?: { readonly host: string; readonly port: number }
+  readonly key?: CancelKey
+  /** The session's settings; read only once the request can be made. */
+  readonly settings: () => ConnectionSettings
+}
+
+/** Send a cancel request for the session, with the session's own SSL settings. */
+export async function sendCancel(request: CancelRequest): Promise<CancelOutcome> {
+  const { session, key } = request
+  if (!session) {
+    throw new PgSslError('CONNECTION_FAILED', 'cannot cancel: the client is not connected', {
+      hint: 'cancel a query of a connected client',
+    })
+  }
+  if (!key) {
+    throw new PgSslError(
+      'PROTOCOL_VIOLATION',
+      'cannot cancel: the server sent no cancel key (BackendKeyData) for this session',
+    )
+  }
+  const settings = request.settings()
   const prepared = await prepare(settings)
   let index = prepared.endpoints.findIndex((e) => e.host === session.host && e.port === session.port)
   if (index < 0) index = 0

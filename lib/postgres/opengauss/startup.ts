@@ -32,7 +32,8 @@ export function openGaussProtocolMinor(value: string | undefined): number {
 
 export interface OpenGaussAuthInput {
   readonly params: Record<string, string>
-  readonly password: () => Promise<string | undefined>
+  /** pg's password: a string, or a function that gives one (pg allows both). */
+  readonly password: unknown
   readonly user: string
   /** The protocol minor version to ask for (3.51 unless max_protocol_version says otherwise). */
   readonly protocolMinor?: number
@@ -114,7 +115,8 @@ export function authenticate(socket: Socket, input: OpenGaussAuthInput): Promise
 }
 
 async function passwordFor(input: OpenGaussAuthInput): Promise<string> {
-  const password = await input.password()
+  const given = typeof input.password === 'function' ? await (input.password as () => unknown)() : input.password
+  const password = typeof given === 'string' ? given : undefined
   if (password === undefined) {
     const problem = 'the server requested password authentication, but no password was given'
     throw new PgSslError('SERVER_REJECTED', problem, { setting: 'password', hint: 'set password (or PGPASSWORD)' })

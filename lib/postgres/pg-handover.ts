@@ -1,0 +1,50 @@
+/**
+ * Handing pg a socket this library connected, once per attempt: pg calls stream.connect() and
+ * waits for 'connect', and attaches its listeners to its connection each time; between attempts
+ * the listeners pg attached go and the application's stay. Only public Node and EventEmitter API
+ * is used here (pg's private members are pg-internals.ts's).
+ */
+import { Socket } from 'node:net'
+
+export type Listener = (...args: unknown[]) => void
+
+/** The listeners on `emitter` now (the application's, before the first attempt). */
+export function snapshotListeners(emitter: NodeJS.EventEmitter): Map<string | symbol, Listener[]> {
+  return new Map(emitter.eventNames().map((name) => [name, emitter.rawListeners(name) as Listener[]]))
+}
+
+/** Remove every listener that was not there when the snapshot was taken. */
+export function restoreListeners(emitter: NodeJS.EventEmitter, snapshot: Map<string | symbol, Listener[]>): void {
+  for (const name of emitter.eventNames()) {
+    const keep = snapshot.get(name) ?? []
+    for (const listener of emitter.rawListeners(name) as Listener[]) {
+      if (!keep.includes(listener)) emitter.removeListener(name, listener)
+    }
+  }
+}
+
+/**
+ * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
+ * at once (next tick, after pg has attached its listeners) and let data flow.
+ */
+export function adoptConnected(stream: Socket): Socket {
+  stream.connect = function (this: Socket) {
+    process.nextTick(() => {
+      this.emit('connect')
+      this.resume()
+    })
+    return this
+  } as Socket['connect']
+  return stream
+}
+
+/** A socket never connected nor used: pg's own, made for this client, which the first attempt takes. */
+export function isUnconnected(socket: unknown): socket is Socket {
+  return (
+    socket instanceof Socket &&
+    !socket.connecting &&
+    !socket.destroyed &&
+    socket.readyState === 'closed' &&
+    socket.remoteAddress === undefined
+  )
+}
