@@ -109,64 +109,93 @@ export class AuthGuard {
   }
 
   check(code: number, body: Buffer): PgSslError | undefined {
-    const { requireAuth, channelBinding, policy, openGauss } = this.#options
-    const method = this.#methodOf(code)
-    if (code === OK) {
-      if (requireAuth?.authRequired && !this.#finished)
-        return this.#authRefused('server did not complete authentication')
-      if (!policyAllows(policy, this.seen.method)) {
-        return violation(
-          policy,
-          'allowedAuthMethods',
-          `one of ${policy.allowedAuthMethods!.join(', ')}`,
-          `the server authenticated the client with ${this.seen.method}`,
-        )
-      }
-      if (channelBinding === 'require' && !this.seen.channelBinding) {
-        return new PgSslError(
-          'CHANNEL_BINDING_REQUIRED',
-          'channel binding required, but server authenticated client without channel binding',
-          { setting: 'channel_binding' },
-        )
-      }
-      if (policy.channelBinding === 'require' && !this.seen.channelBinding) {
-        return violation(
-          policy,
-          'channelBinding',
-          'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
-          `the server authenticated the client with ${this.seen.method}`,
-        )
-      }
-      return this.#options.certificateCheck?.()
-    }
+    if (code === OK) return this.#atAuthenticationOk()
+    const { openGauss } = this.#options
     const sasl = !openGauss && (code === SASL || code === SASL_CONTINUE || code === SASL_FINAL)
-    let mechanisms: string[] = []
-    if (!openGauss && code === SASL) {
-      mechanisms = saslMechanisms(body)
-      // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
-      if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.#options.tls) {
-        return new PgSslError(
-          'PROTOCOL_VIOLATION',
-          'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
-          { hint: 'something between client and server may have removed TLS' },
-        )
-      }
-      // pg's choice (sasl.js startSession): PLUS when offered and channel binding is not disabled.
-      this.#plus = mechanisms.includes('SCRAM-SHA-256-PLUS') && channelBinding !== 'disable' && this.#options.tls
-      this.seen.method = this.#plus ? 'scram-sha-256-plus' : 'scram-sha-256'
-      this.seen.channelBinding = this.#plus
-    } else if (!sasl) this.seen.method = method
-    if (requireAuth) {
-      const group = sasl ? 'scram-sha-256' : method
-      if (!requireAuth.allowed.has(group)) return this.#authRefused(describeRequest(code, openGauss))
-    }
-    // Before any password leaves: the policy's methods (for SASL, what pg will pick).
-    if (!policyAllows(policy, sasl ? this.seen.method : method)) {
+    const method = this.#methodOf(code)
+    const problem =
+      this.#noteMethod(code, body, sasl, method) ??
+      this.#checkMethod(code, sasl, method) ??
+      this.#checkChannelBinding(code, sasl)
+    if (problem) return problem
+    if (
+      code === CLEARTEXT ||
+      code === MD5 ||
+      code === SASL_FINAL ||
+      (openGauss && (code === OG_SHA256 || code === OG_MD5_SHA256 || code === OG_SM3))
+    )
+      this.#finished = true
+    return undefined
+  }
+
+  /** AuthenticationOk: was authentication done, with what the settings and the policy demand? */
+  #atAuthenticationOk(): PgSslError | undefined {
+    const { requireAuth, channelBinding, policy } = this.#options
+    if (requireAuth?.authRequired && !this.#finished) return this.#authRefused('server did not complete authentication')
+    if (!policyAllows(policy, this.seen.method)) {
       return violation(
         policy,
         'allowedAuthMethods',
         `one of ${policy.allowedAuthMethods!.join(', ')}`,
-        `the server asked for ${sasl ? this.seen.method : method} authentication`,
+        `the server authenticated the client with ${this.seen.method}`,
+      )
+    }
+    if (channelBinding === 'require' && !this.seen.channelBinding) {
+      return new PgSslError(
+        'CHANNEL_BINDING_REQUIRED',
+        'channel binding required, but server authenticated client without channel binding',
+        { setting: 'channel_binding' },
+      )
+    }
+    if (policy.channelBinding === 'require' && !this.seen.channelBinding) {
+      return violation(
+        policy,
+        'channelBinding',
+        'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+        `the server authenticated the client with ${this.seen.method}`,
+      )
+    }
+    return this.#options.certificateCheck?.()
+  }
+
+  /** Which method the server asks for (for SASL, what pg will pick), for the checks and the report. */
+  #noteMethod(code: number, body: Buffer, sasl: boolean, method: string): PgSslError | undefined {
+    if (!sasl) {
+      this.seen.method = method
+      return undefined
+    }
+    if (code !== SASL) return undefined
+    const mechanisms = saslMechanisms(body)
+    // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
+    if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.#options.tls) {
+      return new PgSslError(
+        'PROTOCOL_VIOLATION',
+        'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
+        { hint: 'something between client and server may have removed TLS' },
+      )
+    }
+    // pg's choice (sasl.js startSession): PLUS when offered and channel binding is not disabled.
+    this.#plus =
+      mechanisms.includes('SCRAM-SHA-256-PLUS') && this.#options.channelBinding !== 'disable' && this.#options.tls
+    this.seen.method = this.#plus ? 'scram-sha-256-plus' : 'scram-sha-256'
+    this.seen.channelBinding = this.#plus
+    return undefined
+  }
+
+  /** require_auth, the policy's methods and a password to send — before any password leaves. */
+  #checkMethod(code: number, sasl: boolean, method: string): PgSslError | undefined {
+    const { requireAuth, policy, openGauss } = this.#options
+    if (requireAuth) {
+      const group = sasl ? 'scram-sha-256' : method
+      if (!requireAuth.allowed.has(group)) return this.#authRefused(describeRequest(code, openGauss))
+    }
+    const asked = sasl ? this.seen.method : method
+    if (!policyAllows(policy, asked)) {
+      return violation(
+        policy,
+        'allowedAuthMethods',
+        `one of ${policy.allowedAuthMethods!.join(', ')}`,
+        `the server asked for ${asked} authentication`,
       )
     }
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
@@ -175,40 +204,38 @@ export class AuthGuard {
     if (needsPassword && !this.#options.hasPassword) {
       return new PgSslError(
         'PASSWORD_REQUIRED',
-        `fe_sendauth: no password supplied (the server asked for ${sasl ? this.seen.method : method} authentication)`,
+        `fe_sendauth: no password supplied (the server asked for ${asked} authentication)`,
         { setting: 'password' },
       )
     }
-    const bindingRequired = channelBinding === 'require' || policy.channelBinding === 'require'
+    return undefined
+  }
+
+  /** channel_binding=require (libpq) and the policy's channelBinding rule, on each request. */
+  #checkChannelBinding(code: number, sasl: boolean): PgSslError | undefined {
+    const { channelBinding, policy } = this.#options
     if (channelBinding === 'require' && !this.#options.tls) {
       return new PgSslError('CHANNEL_BINDING_REQUIRED', 'channel binding required, but SSL not in use', {
         setting: 'channel_binding',
       })
     }
-    if (bindingRequired) {
-      const refuse = (message: string): PgSslError =>
-        channelBinding === 'require'
-          ? new PgSslError('CHANNEL_BINDING_REQUIRED', message, { setting: 'channel_binding' })
-          : violation(
-              policy,
-              'channelBinding',
-              'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
-              message,
-            )
-      if (!sasl) return refuse("channel binding required but not supported by server's authentication request")
-      if (code === SASL && !this.#plus)
-        return refuse(
-          'channel binding is required, but server did not offer an authentication method that ' +
-            'supports channel binding',
-        )
+    if (channelBinding !== 'require' && policy.channelBinding !== 'require') return undefined
+    const refuse = (message: string): PgSslError =>
+      channelBinding === 'require'
+        ? new PgSslError('CHANNEL_BINDING_REQUIRED', message, { setting: 'channel_binding' })
+        : violation(
+            policy,
+            'channelBinding',
+            'SCRAM authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+            message,
+          )
+    if (!sasl) return refuse("channel binding required but not supported by server's authentication request")
+    if (code === SASL && !this.#plus) {
+      return refuse(
+        'channel binding is required, but server did not offer an authentication method that ' +
+          'supports channel binding',
+      )
     }
-    if (
-      code === CLEARTEXT ||
-      code === MD5 ||
-      code === SASL_FINAL ||
-      (openGauss && (code === OG_SHA256 || code === OG_MD5_SHA256 || code === OG_SM3))
-    )
-      this.#finished = true
     return undefined
   }
 
