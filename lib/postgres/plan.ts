@@ -95,9 +95,28 @@ export function checkModeSupported(sslmode: SslMode, dialect: Dialect): void {
 export function planAttempts(input: PlanInput): Plan {
   const { sslmode, dialect, rootCert, transport } = input
   const negotiation = input.negotiation ?? 'postgres'
-  const notes: string[] = []
-
   checkModeSupported(sslmode, dialect)
+  refuseImpossibleCombinations(input, negotiation)
+  if (transport === 'unix') {
+    const notes = sslmode === 'disable' ? [] : ['SSL is never used over a Unix-domain socket (libpq behaviour)']
+    return {
+      requestedMode: sslmode,
+      effectiveMode: sslmode,
+      dialect,
+      transport,
+      negotiation,
+      attempts: [plaintext('first')],
+      notes,
+    }
+  }
+  const { attempts, effectiveMode, notes } = attemptsFor(sslmode, rootCert !== 'none')
+  const planned = negotiation === 'direct' ? attempts.map((a) => (a.ssl ? { ...a, direct: true } : a)) : attempts
+  return { requestedMode: sslmode, effectiveMode, dialect, transport, negotiation, attempts: planned, notes }
+}
+
+/** What libpq refuses before connecting: weak modes with direct TLS or the system store, verifying with no root. */
+function refuseImpossibleCombinations(input: PlanInput, negotiation: Negotiation): void {
+  const { sslmode, rootCert, transport } = input
   if (negotiation === 'direct' && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')) {
     // libpq 17: direct negotiation cannot fall back to (or start with) plaintext.
     throw new PgSslError(
@@ -120,8 +139,7 @@ export function planAttempts(input: PlanInput): Plan {
       },
     )
   }
-  const hasRoot = rootCert !== 'none'
-  if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !hasRoot && transport === 'tcp') {
+  if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && rootCert === 'none' && transport === 'tcp') {
     throw new PgSslError(
       'ROOT_CERT_MISSING',
       `sslmode "${sslmode}" needs a root certificate file to verify the server, and none was given`,
@@ -133,54 +151,36 @@ export function planAttempts(input: PlanInput): Plan {
       },
     )
   }
+}
 
-  if (transport === 'unix') {
-    if (sslmode !== 'disable') notes.push('SSL is never used over a Unix-domain socket (libpq behaviour)')
-    return {
-      requestedMode: sslmode,
-      effectiveMode: sslmode,
-      dialect,
-      transport,
-      negotiation,
-      attempts: [plaintext('first')],
-      notes,
-    }
-  }
-
-  let effectiveMode = sslmode
-  let attempts: AttemptSpec[]
-  switch (sslmode) {
-    case 'disable':
-      attempts = [plaintext('first')]
-      break
-    case 'allow':
-      attempts = [plaintext('first'), ssl('plaintext-rejected', hasRoot)]
-      break
-    case 'prefer':
-      attempts = [ssl('first', hasRoot), plaintext('ssl-failed')]
-      break
-    case 'require':
-      attempts = [ssl('first', hasRoot)]
-      if (hasRoot) {
-        effectiveMode = 'verify-ca'
-        notes.push(
-          'a root CA is available, so require verifies the server certificate chain like verify-ca (libpq behaviour)',
-        )
-      }
-      break
-    case 'verify-ca':
-      attempts = [ssl('first', true)]
-      break
-    case 'verify-full':
-      attempts = [ssl('first', true, true)]
-      break
-  }
+/** The attempts of a mode over TCP; with a root CA at hand, libpq's SSL attempts verify the chain. */
+function attemptsFor(
+  sslmode: SslMode,
+  hasRoot: boolean,
+): { attempts: AttemptSpec[]; effectiveMode: SslMode; notes: string[] } {
+  const notes: string[] = []
   if (hasRoot && (sslmode === 'allow' || sslmode === 'prefer')) {
     notes.push(
       `a root CA is available, so the SSL attempt of ${sslmode} verifies the server certificate ` +
         `chain (libpq behaviour)`,
     )
   }
-  if (negotiation === 'direct') attempts = attempts.map((a) => (a.ssl ? { ...a, direct: true } : a))
-  return { requestedMode: sslmode, effectiveMode, dialect, transport, negotiation, attempts, notes }
+  switch (sslmode) {
+    case 'disable':
+      return { attempts: [plaintext('first')], effectiveMode: sslmode, notes }
+    case 'allow':
+      return { attempts: [plaintext('first'), ssl('plaintext-rejected', hasRoot)], effectiveMode: sslmode, notes }
+    case 'prefer':
+      return { attempts: [ssl('first', hasRoot), plaintext('ssl-failed')], effectiveMode: sslmode, notes }
+    case 'require':
+      if (!hasRoot) return { attempts: [ssl('first', false)], effectiveMode: sslmode, notes }
+      notes.push(
+        'a root CA is available, so require verifies the server certificate chain like verify-ca (libpq behaviour)',
+      )
+      return { attempts: [ssl('first', true)], effectiveMode: 'verify-ca', notes }
+    case 'verify-ca':
+      return { attempts: [ssl('first', true)], effectiveMode: sslmode, notes }
+    case 'verify-full':
+      return { attempts: [ssl('first', true, true)], effectiveMode: sslmode, notes }
+  }
 }
