@@ -167,35 +167,55 @@ export function parseUri(uri: string): KeywordValues {
   if (!prefix) throw new PgSslError('INVALID_SETTING', 'connection URI must start with postgresql:// or postgres://')
   const out: KeywordValues = {}
   const rest = uri.slice(prefix.length)
+  const hostStart = readUserInfo(rest, out)
+  const { end: i, terminator } = readHosts(rest, hostStart, out)
+  let query: string | undefined
+  if (terminator === '/') {
+    const queryAt = rest.indexOf('?', i + 1)
+    const dbname = queryAt >= 0 ? rest.slice(i + 1, queryAt) : rest.slice(i + 1)
+    // No user part was found because a '/' came first: an '@' after it is most likely a password's.
+    if (hostStart === 0 && dbname.includes('@')) throw unencodedInUri('database name')
+    if (dbname) out.dbname = percentDecode(dbname, 'database name')
+    if (queryAt >= 0) query = rest.slice(queryAt + 1)
+  } else if (terminator === '?') {
+    query = rest.slice(i + 1)
+  }
+  if (query) readQuery(query, out)
+  return out
+}
 
-  // Look ahead for the user-part designator, as libpq: the first '@' or '/' decides.
+/** user[:password]@, found as libpq finds it: the first '@' or '/' decides. Returns where the hosts start. */
+function readUserInfo(rest: string, out: KeywordValues): number {
   let at = 0
   while (at < rest.length && rest[at] !== '@' && rest[at] !== '/') at++
-  let hostStart = 0
-  if (rest[at] === '@') {
-    const userInfo = rest.slice(0, at)
-    const colon = userInfo.indexOf(':')
-    const user = colon >= 0 ? userInfo.slice(0, colon) : userInfo
-    const password = colon >= 0 ? userInfo.slice(colon + 1) : ''
-    if (user) out.user = percentDecode(user, 'user name')
-    if (password) out.password = percentDecode(password, 'password')
-    hostStart = at + 1
-  }
-  const suspect = (part: string): PgSslError =>
-    new PgSslError(
-      'INVALID_SETTING',
-      `the connection URI's ${part} contains an unencoded "@": a "/" or "@" in the user name or ` +
-        `password must be percent-encoded`,
-      {
-        setting: part === 'host' ? 'host' : part === 'port' ? 'port' : 'dbname',
-        hint:
-          'write "/" as %2F and "@" as %40 in the user name, password and database name (the URI ' +
-          'is not shown: it may hold a password)',
-      },
-    )
+  if (rest[at] !== '@') return 0
+  const userInfo = rest.slice(0, at)
+  const colon = userInfo.indexOf(':')
+  const user = colon >= 0 ? userInfo.slice(0, colon) : userInfo
+  const password = colon >= 0 ? userInfo.slice(colon + 1) : ''
+  if (user) out.user = percentDecode(user, 'user name')
+  if (password) out.password = percentDecode(password, 'password')
+  return at + 1
+}
 
-  // host[:port] pairs up to '/' or '?'.
-  let i = hostStart
+/** A '/' or '@' of a password that was not percent-encoded, met where libpq would read it as something else. */
+function unencodedInUri(part: string): PgSslError {
+  return new PgSslError(
+    'INVALID_SETTING',
+    `the connection URI's ${part} contains an unencoded "@": a "/" or "@" in the user name or ` +
+      `password must be percent-encoded`,
+    {
+      setting: part === 'host' ? 'host' : part === 'port' ? 'port' : 'dbname',
+      hint:
+        'write "/" as %2F and "@" as %40 in the user name, password and database name (the URI ' +
+        'is not shown: it may hold a password)',
+    },
+  )
+}
+
+/** host[:port] pairs, comma-separated, up to '/' or '?': where they end and what ended them. */
+function readHosts(rest: string, start: number, out: KeywordValues): { end: number; terminator: string } {
+  let i = start
   const hosts: string[] = []
   const ports: string[] = []
   let terminator = ''
@@ -229,8 +249,8 @@ export function parseUri(uri: string): KeywordValues {
       port = rest.slice(from, i)
     }
     // A host name never holds '@': one here is the rest of a password that held an '@'.
-    if (host.includes('@')) throw suspect('host')
-    if (port.includes('@') || (port !== '' && !/^\d+$/.test(port) && rest.includes('@'))) throw suspect('port')
+    if (host.includes('@')) throw unencodedInUri('host')
+    if (port.includes('@') || (port !== '' && !/^\d+$/.test(port) && rest.includes('@'))) throw unencodedInUri('port')
     hosts.push(percentDecode(host, 'host'))
     ports.push(percentDecode(port, 'port'))
     terminator = rest[i] ?? ''
@@ -240,37 +260,25 @@ export function parseUri(uri: string): KeywordValues {
   // Joined as libpq joins them: one entry per host, empty entries kept ("h1,h2" → port ",").
   if (hosts.join(',') !== '') out.host = hosts.join(',')
   if (ports.join(',') !== '') out.port = ports.join(',')
+  return { end: i, terminator }
+}
 
-  let query: string | undefined
-  if (terminator === '/') {
-    const queryAt = rest.indexOf('?', i + 1)
-    const dbname = queryAt >= 0 ? rest.slice(i + 1, queryAt) : rest.slice(i + 1)
-    // No user part was found because a '/' came first: an '@' after it is most likely a password's.
-    if (hostStart === 0 && dbname.includes('@')) throw suspect('database name')
-    if (dbname) out.dbname = percentDecode(dbname, 'database name')
-    if (queryAt >= 0) query = rest.slice(queryAt + 1)
-  } else if (terminator === '?') {
-    query = rest.slice(i + 1)
-  }
-
-  if (query !== undefined && query !== '') {
-    for (const pair of query.split('&')) {
-      if (!pair) continue
-      const eq = pair.indexOf('=')
-      if (eq < 0)
-        throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`)
-      let name = percentDecode(pair.slice(0, eq), 'query parameter')
-      let value = percentDecode(pair.slice(eq + 1), 'query parameter')
-      // libpq accepts JDBC's ssl=true as sslmode=require.
-      if (name === 'ssl' && value === 'true') {
-        name = 'sslmode'
-        value = 'require'
-      }
-      if (!keyword(name)) {
-        throw new PgSslError('INVALID_SETTING', `invalid URI query parameter: "${name}"`, { setting: name })
-      }
-      storeKeyword(out, name, value)
+/** The query parameters: every name a keyword (JDBC's ssl=true read as sslmode=require, as libpq does). */
+function readQuery(query: string, out: KeywordValues): void {
+  for (const pair of query.split('&')) {
+    if (!pair) continue
+    const eq = pair.indexOf('=')
+    if (eq < 0)
+      throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`)
+    let name = percentDecode(pair.slice(0, eq), 'query parameter')
+    let value = percentDecode(pair.slice(eq + 1), 'query parameter')
+    if (name === 'ssl' && value === 'true') {
+      name = 'sslmode'
+      value = 'require'
     }
+    if (!keyword(name)) {
+      throw new PgSslError('INVALID_SETTING', `invalid URI query parameter: "${name}"`, { setting: name })
+    }
+    storeKeyword(out, name, value)
   }
-  return out
 }
