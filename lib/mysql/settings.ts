@@ -161,76 +161,92 @@ export function mysql2Options(options: MysqlSslOptions & Record<string, unknown>
 export function mergeMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
   const options = canonicalMysqlOptions(given as Record<string, unknown>) as MysqlSslOptions
   const env = options.env ?? process.env
-  const values = new Map<MysqlSettingName, MysqlSettingValue>()
-  const notes: string[] = []
-  const set = (name: string, value: string, source: string): void =>
-    void values.set(name as MysqlSettingName, { value, source })
-
+  const values: MysqlValues = new Map()
+  const set = setterFor(values)
   set('host', 'localhost', 'default')
   set('port', '3306', 'default')
   set('user', defaultUser(env), 'default')
   if (env.MYSQL_HOST) set('host', env.MYSQL_HOST, 'env:MYSQL_HOST')
   if (env.MYSQL_TCP_PORT) set('port', env.MYSQL_TCP_PORT, 'env:MYSQL_TCP_PORT')
-
-  for (const entry of optionFileEntries(options, env)) {
-    const where = `file:${entry.file}:${entry.line}`
-    const mariadb = MARIADB_TLS_OPTIONS.get(entry.name)
-    if (mariadb) {
-      throw new PgSslError(
-        'OPTION_FILE_INVALID',
-        `"${entry.name}" in ${entry.file} at line ${entry.line} is MariaDB's client option; ` +
-          `pg-sslmode/mysql reads MySQL 8's ssl-mode`,
-        {
-          setting: entry.name,
-          file: entry.file,
-          hint:
-            `write ${mariadb} instead: a TLS setting pg-sslmode cannot read the way its author ` +
-            `meant is refused, never ignored`,
-        },
-      )
-    }
-    const unsupported = UNSUPPORTED_TLS_OPTIONS.get(entry.name)
-    if (unsupported && !entry.loose) {
-      throw new PgSslError(
-        'OPTION_FILE_INVALID',
-        `"${entry.name}" in ${entry.file} at line ${entry.line} is not supported by pg-sslmode/mysql: ${unsupported}`,
-        {
-          setting: entry.name,
-          file: entry.file,
-          hint: `remove ${entry.name} (or write loose-${entry.name} if only other programs should read it)`,
-        },
-      )
-    }
-    const setting = settingNamed(entry.name)
-    if (setting) {
-      if (entry.value === undefined && setting.flag) {
-        set(setting.name, '1', where)
-      } else if (entry.value === undefined) {
-        throw new PgSslError(
-          'OPTION_FILE_INVALID',
-          `option '${entry.name}' requires an argument (${entry.file} at line ${entry.line})`,
-          { setting: entry.name, file: entry.file },
-        )
-      } else set(setting.name, entry.value, where)
-    } else if (!entry.loose && !OTHER_CLIENT_OPTIONS.has(entry.name)) {
-      // Echo the value as the client does, unless it may be a secret.
-      const shown = entry.value === undefined ? '' : /pass|secret|key/.test(entry.name) ? '=***' : `=${entry.value}`
-      throw new PgSslError(
-        'OPTION_FILE_INVALID',
-        `unknown variable '${entry.name}${shown}' in ${entry.file} at line ${entry.line}`,
-        {
-          setting: entry.name,
-          file: entry.file,
-          hint:
-            `the MySQL client refuses an unknown option in [client] too; prefix it with loose- ` +
-            `if another program reads it (loose-${entry.name})`,
-        },
-      )
-    }
-  }
-
+  for (const entry of optionFileEntries(options, env)) putOptionFileEntry(entry, set)
   if (options.uri !== undefined) for (const [name, value] of parseMysqlUri(options.uri).values) set(name, value, 'uri')
+  putCodeOptions(options, set)
+  checkValues(values, set)
+  const { sslMode, notes } = sslModeOf(values)
+  const modeValue = values.get('ssl-mode')
+  const { policy, sources: policySources } = policiesInForce(environmentControls(options.env).policies, options.policy)
+  return { values, sslMode, sslModeExplicit: modeValue !== undefined, policy, policySources, notes }
+}
 
+type MysqlValues = Map<MysqlSettingName, MysqlSettingValue>
+type Setter = (name: string, value: string, source: string) => void
+
+function setterFor(values: MysqlValues): Setter {
+  return (name, value, source) => {
+    values.set(name as MysqlSettingName, { value, source })
+  }
+}
+
+/** One [client] entry of an option file: honoured, or refused by name with the reason. */
+function putOptionFileEntry(entry: ReturnType<typeof optionFileEntries>[number], set: Setter): void {
+  const where = `file:${entry.file}:${entry.line}`
+  const mariadb = MARIADB_TLS_OPTIONS.get(entry.name)
+  if (mariadb) {
+    throw new PgSslError(
+      'OPTION_FILE_INVALID',
+      `"${entry.name}" in ${entry.file} at line ${entry.line} is MariaDB's client option; ` +
+        `pg-sslmode/mysql reads MySQL 8's ssl-mode`,
+      {
+        setting: entry.name,
+        file: entry.file,
+        hint:
+          `write ${mariadb} instead: a TLS setting pg-sslmode cannot read the way its author ` +
+          `meant is refused, never ignored`,
+      },
+    )
+  }
+  const unsupported = UNSUPPORTED_TLS_OPTIONS.get(entry.name)
+  if (unsupported && !entry.loose) {
+    throw new PgSslError(
+      'OPTION_FILE_INVALID',
+      `"${entry.name}" in ${entry.file} at line ${entry.line} is not supported by pg-sslmode/mysql: ${unsupported}`,
+      {
+        setting: entry.name,
+        file: entry.file,
+        hint: `remove ${entry.name} (or write loose-${entry.name} if only other programs should read it)`,
+      },
+    )
+  }
+  const setting = settingNamed(entry.name)
+  if (setting) {
+    if (entry.value === undefined && setting.flag) {
+      set(setting.name, '1', where)
+    } else if (entry.value === undefined) {
+      throw new PgSslError(
+        'OPTION_FILE_INVALID',
+        `option '${entry.name}' requires an argument (${entry.file} at line ${entry.line})`,
+        { setting: entry.name, file: entry.file },
+      )
+    } else set(setting.name, entry.value, where)
+  } else if (!entry.loose && !OTHER_CLIENT_OPTIONS.has(entry.name)) {
+    // Echo the value as the client does, unless it may be a secret.
+    const shown = entry.value === undefined ? '' : /pass|secret|key/.test(entry.name) ? '=***' : `=${entry.value}`
+    throw new PgSslError(
+      'OPTION_FILE_INVALID',
+      `unknown variable '${entry.name}${shown}' in ${entry.file} at line ${entry.line}`,
+      {
+        setting: entry.name,
+        file: entry.file,
+        hint:
+          `the MySQL client refuses an unknown option in [client] too; prefix it with loose- ` +
+          `if another program reads it (loose-${entry.name})`,
+      },
+    )
+  }
+}
+
+/** The settings given in code (mysql2's option names): numbers and flags checked as they come. */
+function putCodeOptions(options: MysqlSslOptions, set: Setter): void {
   for (const setting of MYSQL_SETTINGS) {
     const value = (options as Record<string, unknown>)[setting.option]
     if (value === undefined || value === null) continue
@@ -243,7 +259,10 @@ export function mergeMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
       set(setting.name, value ? '1' : '0', 'option')
     } else set(setting.name, String(value), 'option')
   }
+}
 
+/** Port, connect-timeout, flags and ssl-fips-mode, read as the MySQL 8 client reads them. */
+function checkValues(values: MysqlValues, set: Setter): void {
   const port = values.get('port')!
   if (!/^\d+$/.test(port.value) || Number(port.value) < 1 || Number(port.value) > 65535) {
     throw new PgSslError('INVALID_SETTING', `invalid port "${port.value}" (${port.source})`, {
@@ -269,9 +288,14 @@ export function mergeMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
       hint: 'use OFF, ON or STRICT',
     })
   }
+}
 
-  // The MySQL 8 client (include/sslopt-case.h): --ssl-ca or --ssl-capath without an explicit
-  // --ssl-mode means VERIFY_CA. A mode given anywhere (file, URI, code) is explicit.
+/**
+ * The MySQL 8 client (include/sslopt-case.h): --ssl-ca or --ssl-capath without an explicit
+ * --ssl-mode means VERIFY_CA. A mode given anywhere (file, URI, code) is explicit.
+ */
+function sslModeOf(values: MysqlValues): { sslMode: MysqlSslMode; notes: string[] } {
+  const notes: string[] = []
   const modeValue = values.get('ssl-mode')
   let sslMode: MysqlSslMode
   if (modeValue) sslMode = parseMysqlSslMode(modeValue.value, `ssl-mode (${modeValue.source})`)
@@ -293,9 +317,7 @@ export function mergeMysqlSettings(given: MysqlSslOptions = {}): MysqlSettings {
       'no verification of server certificate will be done. Use --ssl-mode=VERIFY_CA or VERIFY_IDENTITY.',
     )
   }
-
-  const { policy, sources: policySources } = policiesInForce(environmentControls(options.env).policies, options.policy)
-  return { values, sslMode, sslModeExplicit: modeValue !== undefined, policy, policySources, notes }
+  return { sslMode, notes }
 }
 
 function optionFileEntries(options: MysqlSslOptions, env: Readonly<Record<string, string | undefined>>) {
