@@ -34,34 +34,7 @@ export interface PreparedMysql {
 
 export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMysql> {
   const started = performance.now()
-  const { policy } = settings
-  const notes = [...settings.notes]
-  let mode = settings.sslMode
-  let upgradedFrom: MysqlSslMode | null = null
-  checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
-  if (policy.channelBinding === 'require') {
-    throw violation(
-      policy,
-      'channelBinding',
-      'authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
-      'MySQL has no channel binding',
-    )
-  }
-  if (policy.minimumMode && sslModeRank(LADDER[mode]) < sslModeRank(policy.minimumMode)) {
-    const minimum = mysqlModeFor(policy.minimumMode)
-    if (policy.onWeakerMode !== 'upgrade') {
-      throw violation(
-        policy,
-        'minimumMode',
-        `ssl-mode ${minimum} (sslmode ${policy.minimumMode}) or stronger`,
-        `the connection would use ssl-mode ${mode}`,
-      )
-    }
-    upgradedFrom = mode
-    mode = minimum
-    checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
-    notes.unshift(`the SSL policy raised ssl-mode ${upgradedFrom} to ${mode} (minimumMode)`)
-  }
+  const { mode, upgradedFrom, notes } = modeWithPolicy(settings)
   const ca = mysqlSettingValue(settings, 'ssl-ca')
   const capath = mysqlSettingValue(settings, 'ssl-capath')
   if (verifiesChain(mode) && ca === undefined && capath === undefined) {
@@ -80,36 +53,105 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
   const keyPath = mysqlSettingValue(settings, 'server-public-key-path')
   const serverPublicKey = keyPath === undefined || keyPath === '' ? undefined : readServerPublicKey(keyPath)
   const bounds = tlsBounds(mysqlSettingValue(settings, 'tls-version'))
-  const verify = verifiesChain(mode)
-  let material: TlsMaterial = { rootCert: 'none', files: {} }
-  let warnings: ExpiryWarning[] = []
+  const { material, warnings } = await materialFor(settings, mode)
+  return {
+    settings,
+    mode,
+    upgradedFrom,
+    host: mysqlSettingValue(settings, 'host')!,
+    port: Number(mysqlSettingValue(settings, 'port')),
+    material,
+    tlsOptions: usesTls(mode) ? tlsOptionsFor(settings, mode, material, bounds) : undefined,
+    warnings,
+    notes,
+    prepareMs: performance.now() - started,
+    ...(serverPublicKey ? { serverPublicKey } : {}),
+  }
+}
+
+/** The mode after the policy: refused, or raised to its minimum (onWeakerMode: upgrade). */
+function modeWithPolicy(settings: MysqlSettings): {
+  mode: MysqlSslMode
+  upgradedFrom: MysqlSslMode | null
+  notes: string[]
+} {
+  const { policy } = settings
+  const notes = [...settings.notes]
+  const mode = settings.sslMode
+  checkDialectAndMode(policy, 'mysql', LADDER[mode], `ssl-mode ${mode}`)
+  if (policy.channelBinding === 'require') {
+    throw violation(
+      policy,
+      'channelBinding',
+      'authentication bound to the TLS session (SCRAM-SHA-256-PLUS)',
+      'MySQL has no channel binding',
+    )
+  }
+  if (!policy.minimumMode || sslModeRank(LADDER[mode]) >= sslModeRank(policy.minimumMode)) {
+    return { mode, upgradedFrom: null, notes }
+  }
+  const minimum = mysqlModeFor(policy.minimumMode)
+  if (policy.onWeakerMode !== 'upgrade') {
+    throw violation(
+      policy,
+      'minimumMode',
+      `ssl-mode ${minimum} (sslmode ${policy.minimumMode}) or stronger`,
+      `the connection would use ssl-mode ${mode}`,
+    )
+  }
+  checkDialectAndMode(policy, 'mysql', LADDER[minimum], `ssl-mode ${minimum}`)
+  notes.unshift(`the SSL policy raised ssl-mode ${mode} to ${minimum} (minimumMode)`)
+  return { mode: minimum, upgradedFrom: mode, notes }
+}
+
+/** The certificate files (only for a mode that uses TLS) and the policy's warnings on them. */
+async function materialFor(
+  settings: MysqlSettings,
+  mode: MysqlSslMode,
+): Promise<{ material: TlsMaterial; warnings: ExpiryWarning[] }> {
+  const { policy } = settings
+  const optional = (key: string, value: string | undefined): Record<string, string> =>
+    value === undefined ? {} : { [key]: value }
   try {
-    if (usesTls(mode)) {
-      const optional = (key: string, value: string | undefined): Record<string, string> =>
-        value === undefined ? {} : { [key]: value }
-      material = await loadTlsMaterial({
-        // REQUIRED does not verify, so its CA is not even read (the MySQL client warns that it is unused).
-        ...(verify ? { ...optional('sslrootcert', ca), ...optional('sslrootcertdir', capath) } : {}),
-        ...optional('sslcrl', mysqlSettingValue(settings, 'ssl-crl')),
-        ...optional('sslcrldir', mysqlSettingValue(settings, 'ssl-crlpath')),
-        ...optional('sslcert', mysqlSettingValue(settings, 'ssl-cert')),
-        ...optional('sslkey', mysqlSettingValue(settings, 'ssl-key')),
-        sendClientCertificate: true,
-        systemRootCert: false,
-        // libpq's rule on the private key (0600, or 0640 owned by root) applies to MySQL too:
-        // the MySQL client does not check, pg-sslmode does not get weaker (README: differences).
-        filePermissions: policy.filePermissions ?? 'libpq',
-      })
-    }
-    warnings = checkMaterial(
+    const material: TlsMaterial = usesTls(mode)
+      ? await loadTlsMaterial({
+          // REQUIRED does not verify, so its CA is not even read (the MySQL client warns that it is unused).
+          ...(verifiesChain(mode)
+            ? {
+                ...optional('sslrootcert', mysqlSettingValue(settings, 'ssl-ca')),
+                ...optional('sslrootcertdir', mysqlSettingValue(settings, 'ssl-capath')),
+              }
+            : {}),
+          ...optional('sslcrl', mysqlSettingValue(settings, 'ssl-crl')),
+          ...optional('sslcrldir', mysqlSettingValue(settings, 'ssl-crlpath')),
+          ...optional('sslcert', mysqlSettingValue(settings, 'ssl-cert')),
+          ...optional('sslkey', mysqlSettingValue(settings, 'ssl-key')),
+          sendClientCertificate: true,
+          systemRootCert: false,
+          // libpq's rule on the private key (0600, or 0640 owned by root) applies to MySQL too:
+          // the MySQL client does not check, pg-sslmode does not get weaker (README: differences).
+          filePermissions: policy.filePermissions ?? 'libpq',
+        })
+      : { rootCert: 'none', files: {} }
+    const warnings = checkMaterial(
       policy,
       { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 },
       new Date(),
     )
+    return { material, warnings }
   } catch (error) {
     throw inMysqlTerms(error)
   }
-  const policyTls = policy.tls ?? {}
+}
+
+/** The node:tls options of the session: tls-version, the ciphers, SNI, the policy's bounds. */
+function tlsOptionsFor(
+  settings: MysqlSettings,
+  mode: MysqlSslMode,
+  material: TlsMaterial,
+  bounds: ReturnType<typeof tlsBounds>,
+): ConnectionOptions {
+  const policyTls = settings.policy.tls ?? {}
   const maxVersion =
     policyTls.maxVersion && tlsRank(policyTls.maxVersion) < tlsRank(bounds.max) ? policyTls.maxVersion : bounds.max
   const cipherList = [
@@ -122,32 +164,17 @@ export async function prepareMysql(settings: MysqlSettings): Promise<PreparedMys
       ? cipherList.join(':')
       : undefined
   const sni = mysqlSettingValue(settings, 'tls-sni-servername')
-  const tlsOptions: ConnectionOptions | undefined = usesTls(mode)
-    ? {
-        secureContext: secureContextFor(material, {
-          verifyChain: verify,
-          minVersion: bounds.min as SecureVersion,
-          maxVersion: maxVersion as SecureVersion,
-          ...(ciphers ? { ciphers } : {}),
-        }),
-        ...(sni ? { servername: sni } : {}),
-        // OpenSSL's verdict is read after the handshake and decides before any credential is sent.
-        rejectUnauthorized: false,
-        checkServerIdentity: () => undefined,
-      }
-    : undefined
   return {
-    settings,
-    mode,
-    upgradedFrom,
-    host: mysqlSettingValue(settings, 'host')!,
-    port: Number(mysqlSettingValue(settings, 'port')),
-    material,
-    tlsOptions,
-    warnings,
-    notes,
-    prepareMs: performance.now() - started,
-    ...(serverPublicKey ? { serverPublicKey } : {}),
+    secureContext: secureContextFor(material, {
+      verifyChain: verifiesChain(mode),
+      minVersion: bounds.min as SecureVersion,
+      maxVersion: maxVersion as SecureVersion,
+      ...(ciphers ? { ciphers } : {}),
+    }),
+    ...(sni ? { servername: sni } : {}),
+    // OpenSSL's verdict is read after the handshake and decides before any credential is sent.
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
   }
 }
 
