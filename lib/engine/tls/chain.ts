@@ -92,9 +92,21 @@ export function verifyChain(input: ChainInput): ChainResult {
   const now = input.now ?? new Date()
   const leaf = input.presented[0]
   if (!leaf) return { ok: false, reason: 'other', message: 'the server presented no certificate', subject: '' }
-  const untrusted = input.presented.slice(1)
-  const trusted = (c: X509Certificate): boolean => input.roots.some((r) => sameCertificate(r, c))
+  const built = buildChain(leaf, input)
+  if (!Array.isArray(built)) return built
+  const chain = built
+  // In OpenSSL's order (verify_chain): the root, the CA flags, revocation, then signatures and dates from the root.
+  return (
+    rootProblem(chain, input) ??
+    caProblem(chain) ??
+    (input.crls ? revocationProblem(chain, input.crls, now) : undefined) ??
+    signatureOrDateProblem(chain, now) ?? { ok: true, chain }
+  )
+}
 
+/** The chain OpenSSL would build: from the leaf, issuers from the roots first, then from what was sent. */
+function buildChain(leaf: X509Certificate, input: ChainInput): X509Certificate[] | ChainResult {
+  const untrusted = input.presented.slice(1)
   const chain: X509Certificate[] = [leaf]
   for (let current = leaf; !selfIssued(current); ) {
     if (chain.length > MAX_DEPTH)
@@ -104,7 +116,13 @@ export function verifyChain(input: ChainInput): ChainResult {
     chain.push(issuer)
     current = issuer
   }
+  return chain
+}
 
+/** The chain must end at a self-signed root that is in sslrootcert. */
+function rootProblem(chain: readonly X509Certificate[], input: ChainInput): ChainResult | undefined {
+  const untrusted = input.presented.slice(1)
+  const trusted = (c: X509Certificate): boolean => input.roots.some((r) => sameCertificate(r, c))
   const top = chain[chain.length - 1]!
   if (!selfIssued(top)) {
     const issuerName = oneLine(top.issuer)
@@ -138,8 +156,11 @@ export function verifyChain(input: ChainInput): ChainResult {
       `the chain ends at "${oneLine(top.subject)}", a self-signed certificate that is not in sslrootcert`,
     )
   }
+  return undefined
+}
 
-  // In OpenSSL's order (verify_chain): CA flags, then revocation, then signatures and dates from the root down.
+/** Every issuer in the chain must be a CA (basicConstraints). */
+function caProblem(chain: readonly X509Certificate[]): ChainResult | undefined {
   for (let i = 1; i < chain.length; i++) {
     const cert = chain[i]!
     if (!cert.ca)
@@ -150,39 +171,45 @@ export function verifyChain(input: ChainInput): ChainResult {
           `certificate (basicConstraints)`,
       )
   }
+  return undefined
+}
 
-  if (input.crls) {
-    for (let i = 0; i < chain.length; i++) {
-      const cert = chain[i]!
-      const issuer = chain[i + 1] ?? cert
-      const crl = crlFor(input.crls, names(cert).issuer, issuer, now)
-      if (!crl)
-        return fail(
-          'crl-problem',
-          cert,
-          `no CRL from "${oneLine(cert.issuer)}" (signed with its key) to check ` +
-            `"${oneLine(cert.subject)}" against (libpq checks every certificate of the chain)`,
-        )
-      if (now < crl.thisUpdate)
-        return fail(
-          'crl-problem',
-          cert,
-          `the CRL of "${crl.issuer}" is not valid before ${crl.thisUpdate.toISOString()}`,
-        )
-      if (crl.nextUpdate && now > crl.nextUpdate)
-        return fail('crl-problem', cert, `the CRL of "${crl.issuer}" expired on ${crl.nextUpdate.toISOString()}`)
-      const serial = normalizeSerial(cert.serialNumber)
-      if (crl.revoked.has(serial)) {
-        return fail(
-          'revoked',
-          cert,
-          `certificate "${oneLine(cert.subject)}" (serial ${serial}) is revoked by the CRL of "${crl.issuer}"`,
-          { serial, crlIssuer: crl.issuer },
-        )
-      }
+/** libpq checks every certificate of the chain against a CRL of its issuer. */
+function revocationProblem(
+  chain: readonly X509Certificate[],
+  crls: readonly ParsedCrl[],
+  now: Date,
+): ChainResult | undefined {
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!
+    const issuer = chain[i + 1] ?? cert
+    const crl = crlFor(crls, names(cert).issuer, issuer, now)
+    if (!crl)
+      return fail(
+        'crl-problem',
+        cert,
+        `no CRL from "${oneLine(cert.issuer)}" (signed with its key) to check ` +
+          `"${oneLine(cert.subject)}" against (libpq checks every certificate of the chain)`,
+      )
+    if (now < crl.thisUpdate)
+      return fail('crl-problem', cert, `the CRL of "${crl.issuer}" is not valid before ${crl.thisUpdate.toISOString()}`)
+    if (crl.nextUpdate && now > crl.nextUpdate)
+      return fail('crl-problem', cert, `the CRL of "${crl.issuer}" expired on ${crl.nextUpdate.toISOString()}`)
+    const serial = normalizeSerial(cert.serialNumber)
+    if (crl.revoked.has(serial)) {
+      return fail(
+        'revoked',
+        cert,
+        `certificate "${oneLine(cert.subject)}" (serial ${serial}) is revoked by the CRL of "${crl.issuer}"`,
+        { serial, crlIssuer: crl.issuer },
+      )
     }
   }
+  return undefined
+}
 
+/** From the root down: each signature verifies with its issuer's key, and each certificate is within its dates. */
+function signatureOrDateProblem(chain: readonly X509Certificate[], now: Date): ChainResult | undefined {
   for (let i = chain.length - 1; i >= 0; i--) {
     const cert = chain[i]!
     const issuer = chain[i + 1]
@@ -207,5 +234,5 @@ export function verifyChain(input: ChainInput): ChainResult {
         `certificate "${oneLine(cert.subject)}" expired on ${new Date(cert.validTo).toISOString()}`,
       )
   }
-  return { ok: true, chain }
+  return undefined
 }
