@@ -42,13 +42,16 @@ const DAY = 86_400_000
 export const EXPIRY_WARNING_DAYS = 30
 
 export async function checkMaterial(options: ConnectOptions = {}, now = new Date()): Promise<CheckReport> {
-  const findings: Finding[] = []
   let settings: ConnectionSettings
   try {
     settings = connectionSettings(options)
   } catch (error) {
-    findings.push(failure('settings', error))
-    return { ok: false, dialect: String(options.dialect ?? 'postgres'), sslmode: '?', findings }
+    return {
+      ok: false,
+      dialect: String(options.dialect ?? 'postgres'),
+      sslmode: '?',
+      findings: [failure('settings', error)],
+    }
   }
   const rules = DIALECTS[settings.dialect]
   const base: MaterialRequest = {
@@ -58,131 +61,177 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
     filePermissions: settings.policy.filePermissions ?? rules.filePermissions,
     ...(rules.keyPassphraseFromCipherFiles ? { cipherFilesFor: { user: effectiveUser(settings) } } : {}),
   }
-  const value = (name: string): string | undefined => settingValue(settings, name)
-  const describe = (name: string): string => {
-    const setting = settings.values[name]
-    return setting ? `${setting.value} (${setting.source})` : 'not set'
+  const run: CheckRun = {
+    settings,
+    base,
+    now,
+    findings: [],
+    value: (name) => settingValue(settings, name),
+    describe: (name) => {
+      const setting = settings.values[name]
+      return setting ? `${setting.value} (${setting.source})` : 'not set'
+    },
   }
+  const { roots, crlCount } = await rootFindings(run)
+  const clientCertificate = await clientFindings(run, roots)
+  modeFindings(run, roots, clientCertificate, crlCount)
+  const { findings } = run
+  return {
+    ok: findings.every((f) => f.status !== 'fail'),
+    dialect: settings.dialect,
+    sslmode: settings.sslmode,
+    findings,
+  }
+}
 
-  // Root CA (and CRLs, which libpq only loads with a root CA).
-  let roots: TlsMaterial | undefined
-  let crlCount = 0
+/** What every step of a check shares: the settings, the base material request, where findings go. */
+interface CheckRun {
+  readonly settings: ConnectionSettings
+  readonly base: MaterialRequest
+  readonly now: Date
+  readonly findings: Finding[]
+  readonly value: (name: string) => string | undefined
+  /** A setting as "value (source)", or "not set". */
+  readonly describe: (name: string) => string
+}
+
+/** The root CA, and the CRLs, which libpq only loads with a root CA. */
+async function rootFindings(run: CheckRun): Promise<{ roots: TlsMaterial | undefined; crlCount: number }> {
+  const { findings, value, describe, base, now } = run
   const rootFile = value('sslrootcert')
-  if (rootFile) {
-    roots = await attempt(
-      findings,
-      'root CA',
-      () => loadTlsMaterial({ ...base, sslrootcert: rootFile }),
-      (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`,
-    )
-    for (const cert of roots?.roots ?? []) findings.push(expiry('root CA', cert, now, rootFile))
-    if (roots && (value('sslcrl') || value('sslcrldir'))) {
-      const crlRequest = {
-        ...base,
-        sslrootcert: rootFile,
-        ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}),
-        ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}),
-      }
-      const withCrls = await attempt(
-        findings,
-        'CRLs',
-        () => loadTlsMaterial(crlRequest),
-        (m) =>
-          `${m.crlList?.length ?? 0} CRL(s) from ` +
-          `${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`,
-      )
-      crlCount = withCrls?.crlList?.length ?? 0
-      if (withCrls && crlCount === 0) {
-        findings.push({
-          status: 'fail',
-          check: 'CRL freshness',
-          detail:
-            'no CRL was found (a CRL directory is read as OpenSSL reads it: <issuer hash>.r0, .r1, ' +
-            '...): libpq checks CRLs then and refuses every server',
-        })
-      }
-      for (const crl of withCrls?.crlList ?? []) {
-        const where = `CRL of ${crl.issuer}`
-        if (crl.nextUpdate && crl.nextUpdate < now)
-          findings.push({
-            status: 'fail',
-            check: 'CRL freshness',
-            detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then`,
-          })
-        else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < 7 * DAY)
-          findings.push({
-            status: 'warn',
-            check: 'CRL freshness',
-            detail: `${where} must be renewed by ${crl.nextUpdate.toISOString()}`,
-          })
-        else
-          findings.push({
-            status: 'ok',
-            check: 'CRL freshness',
-            detail: `${where}: next update ${crl.nextUpdate?.toISOString() ?? 'not stated'}`,
-          })
-      }
-    } else if (value('sslcrl') || value('sslcrldir')) {
-      findings.push({
-        status: 'warn',
-        check: 'CRLs',
-        detail: 'a CRL is set but no root CA: libpq (and this library) ignore CRLs without a root CA',
-      })
-    }
-  } else {
+  if (!rootFile) {
     findings.push({
       status: 'ok',
       check: 'root CA',
       detail: 'none: the server certificate is verified only in modes that need a root CA (which would fail)',
     })
+    return { roots: undefined, crlCount: 0 }
   }
+  const roots = await attempt(
+    findings,
+    'root CA',
+    () => loadTlsMaterial({ ...base, sslrootcert: rootFile }),
+    (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`,
+  )
+  for (const cert of roots?.roots ?? []) findings.push(expiry('root CA', cert, now, rootFile))
+  if (!value('sslcrl') && !value('sslcrldir')) return { roots, crlCount: 0 }
+  if (!roots) {
+    findings.push({
+      status: 'warn',
+      check: 'CRLs',
+      detail: 'a CRL is set but no root CA: libpq (and this library) ignore CRLs without a root CA',
+    })
+    return { roots, crlCount: 0 }
+  }
+  return { roots, crlCount: await crlFindings(run, rootFile) }
+}
 
-  // Client certificate and key.
-  let clientCertificate: X509Certificate | undefined
+/** The CRLs: loaded as connect() loads them, each fresh or not. Returns how many were found. */
+async function crlFindings(run: CheckRun, rootFile: string): Promise<number> {
+  const { findings, value, describe, base, now } = run
+  const crlRequest = {
+    ...base,
+    sslrootcert: rootFile,
+    ...(value('sslcrl') ? { sslcrl: value('sslcrl')! } : {}),
+    ...(value('sslcrldir') ? { sslcrldir: value('sslcrldir')! } : {}),
+  }
+  const withCrls = await attempt(
+    findings,
+    'CRLs',
+    () => loadTlsMaterial(crlRequest),
+    (m) =>
+      `${m.crlList?.length ?? 0} CRL(s) from ` +
+      `${[describe('sslcrl'), value('sslcrldir') ? describe('sslcrldir') : ''].filter(Boolean).join(', ')}`,
+  )
+  const crlCount = withCrls?.crlList?.length ?? 0
+  if (withCrls && crlCount === 0) {
+    findings.push({
+      status: 'fail',
+      check: 'CRL freshness',
+      detail:
+        'no CRL was found (a CRL directory is read as OpenSSL reads it: <issuer hash>.r0, .r1, ' +
+        '...): libpq checks CRLs then and refuses every server',
+    })
+  }
+  for (const crl of withCrls?.crlList ?? []) {
+    const where = `CRL of ${crl.issuer}`
+    if (crl.nextUpdate && crl.nextUpdate < now)
+      findings.push({
+        status: 'fail',
+        check: 'CRL freshness',
+        detail: `${where} expired on ${crl.nextUpdate.toISOString()} (nextUpdate): libpq refuses every server then`,
+      })
+    else if (crl.nextUpdate && crl.nextUpdate.getTime() - now.getTime() < 7 * DAY)
+      findings.push({
+        status: 'warn',
+        check: 'CRL freshness',
+        detail: `${where} must be renewed by ${crl.nextUpdate.toISOString()}`,
+      })
+    else
+      findings.push({
+        status: 'ok',
+        check: 'CRL freshness',
+        detail: `${where}: next update ${crl.nextUpdate?.toISOString() ?? 'not stated'}`,
+      })
+  }
+  return crlCount
+}
+
+/** The client certificate and key: readable, matching, unexpired, chaining to the root CA. */
+async function clientFindings(run: CheckRun, roots: TlsMaterial | undefined): Promise<X509Certificate | undefined> {
+  const { findings, value, describe, base, now, settings } = run
   const certFile = value('sslcert')
-  if (certFile && base.sendClientCertificate) {
-    const client = await attempt(
-      findings,
-      'client certificate and key',
-      () =>
-        loadTlsMaterial({
-          ...base,
-          sslcert: certFile,
-          ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}),
-          ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}),
-        }),
-      (m) =>
-        `${describe('sslcert')} with key ${describe('sslkey')}: readable, ` +
-        `matching${m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''}`,
-    )
-    if (client?.clientChain) {
-      const chain = client.clientChain
-      clientCertificate = chain[0]
-      findings.push(expiry('client certificate', chain[0]!, now, certFile))
-      if (roots?.roots) {
-        const result = verifyChain({ presented: chain, roots: roots.roots, now })
-        findings.push(
-          result.ok
-            ? { status: 'ok', check: 'client chain', detail: 'the client certificate chains to sslrootcert' }
-            : {
-                status: 'warn',
-                check: 'client chain',
-                detail:
-                  `${result.message} (the server checks the client certificate against its own ` +
-                  `ssl_ca_file, which may differ)`,
-              },
-        )
-      }
-    }
-  } else {
+  if (!certFile || !base.sendClientCertificate) {
     findings.push({
       status: 'ok',
       check: 'client certificate',
       detail: certFile ? 'sslcertmode=disable: not sent' : 'none (one-way authentication)',
     })
+    return undefined
   }
+  const client = await attempt(
+    findings,
+    'client certificate and key',
+    () =>
+      loadTlsMaterial({
+        ...base,
+        sslcert: certFile,
+        ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}),
+        ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}),
+      }),
+    (m) =>
+      `${describe('sslcert')} with key ${describe('sslkey')}: readable, ` +
+      `matching${m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''}`,
+  )
+  if (!client?.clientChain) return undefined
+  const chain = client.clientChain
+  findings.push(expiry('client certificate', chain[0]!, now, certFile))
+  if (roots?.roots) {
+    const result = verifyChain({ presented: chain, roots: roots.roots, now })
+    findings.push(
+      result.ok
+        ? { status: 'ok', check: 'client chain', detail: 'the client certificate chains to sslrootcert' }
+        : {
+            status: 'warn',
+            check: 'client chain',
+            detail:
+              `${result.message} (the server checks the client certificate against its own ` +
+              `ssl_ca_file, which may differ)`,
+          },
+    )
+  }
+  return chain[0]
+}
 
-  // What the mode will do with this material.
+/** What the mode will do with this material, and what the policy says of it. */
+function modeFindings(
+  run: CheckRun,
+  roots: TlsMaterial | undefined,
+  clientCertificate: X509Certificate | undefined,
+  crlCount: number,
+): void {
+  const { findings, settings, value, now } = run
+  const rootFile = value('sslrootcert')
   try {
     const plan = planAttempts({
       sslmode: settings.sslmode,
@@ -203,12 +252,6 @@ export async function checkMaterial(options: ConnectOptions = {}, now = new Date
       findings.push(...policyFindings(settings, plan, clientCertificate, crlCount, now))
   } catch (error) {
     findings.push(failure('sslmode', error))
-  }
-  return {
-    ok: findings.every((f) => f.status !== 'fail'),
-    dialect: settings.dialect,
-    sslmode: settings.sslmode,
-    findings,
   }
 }
 
