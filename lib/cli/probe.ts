@@ -8,7 +8,7 @@ import { connect } from '../postgres/client.js'
 import { ERROR_CODES, isPgSslError, PgSslError, sslCodeOf, type PgSslServerError } from '../engine/errors.js'
 import type { ConnectOptions } from '../postgres/options.js'
 import { loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
-import type { CertificateSummary, Outcome } from '../engine/report.js'
+import type { CertificateSummary, Outcome, SecurityReport } from '../engine/report.js'
 import { SSL_MODES, type SslMode } from '../postgres/settings/keywords.js'
 
 export interface ModeResult {
@@ -64,42 +64,66 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
   // The probe's connections are connections like any other: the environment's policy (PGSSLPOLICY)
   // applies to each and refuses the modes it forbids, and PGSSLAUDITLOG records them.
   const envPolicy = (base.env ?? process.env).PGSSLPOLICY
-  const options: ConnectOptions = base
-
   const modes: ModeResult[] = []
   let certificate: CertificateSummary | null = null
   let host: string | undefined
   let port: number | undefined
   for (const mode of SSL_MODES) {
-    const { report, error } = await tryConnect({ ...options, sslmode: mode })
+    const { report, error } = await tryConnect({ ...base, sslmode: mode })
     if (report) {
       host ??= report.host
       port ??= report.port
       certificate ??= report.serverCertificate
-      const result = WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : '')
-      modes.push({
-        mode,
-        outcome: report.outcome,
-        result,
-        protocol: report.protocol,
-        cipher: report.cipher,
-        fallback: report.fallback,
-        authentication: report.authentication,
-      })
-    } else {
-      const code = sslCodeOf(error) ?? 'CONNECTION_FAILED'
-      modes.push({
-        mode,
-        outcome: 'failed',
-        result: ERROR_CODES[code].summary,
-        protocol: null,
-        cipher: null,
-        fallback: 'none',
-        code,
-        message: error!.message,
-      })
+    }
+    modes.push(modeResult(mode, report, error))
+  }
+  const server = serverFacts(modes)
+  const tlsVersions = server.ssl === true ? await tlsVersionsOf(base) : { 'TLSv1.2': false, 'TLSv1.3': false }
+  const wanted = policy ?? envPolicy
+  const policyResult = wanted === undefined ? undefined : await underPolicy(base, wanted)
+  return {
+    host,
+    port,
+    server,
+    modes,
+    tlsVersions,
+    certificate,
+    ...(policyResult ? { policy: policyResult } : {}),
+  }
+}
+
+/** One mode's row: what the connection was, or which code refused it. */
+function modeResult(
+  mode: SslMode,
+  report: SecurityReport | undefined,
+  error: PgSslError | PgSslServerError | undefined,
+): ModeResult {
+  if (report) {
+    return {
+      mode,
+      outcome: report.outcome,
+      result: WORDING[report.outcome] + (report.hostnameVerified ? ', host name verified' : ''),
+      protocol: report.protocol,
+      cipher: report.cipher,
+      fallback: report.fallback,
+      authentication: report.authentication,
     }
   }
+  const code = sslCodeOf(error) ?? 'CONNECTION_FAILED'
+  return {
+    mode,
+    outcome: 'failed',
+    result: ERROR_CODES[code].summary,
+    protocol: null,
+    cipher: null,
+    fallback: 'none',
+    code,
+    message: error!.message,
+  }
+}
+
+/** What the modes tell of the server: ssl on or off, and whether it refuses plaintext (require_ssl). */
+function serverFacts(modes: readonly ModeResult[]): ProbeReport['server'] {
   const byMode = (m: SslMode) => modes.find((r) => r.mode === m)!
   const ssl =
     byMode('require').code === 'SSL_DISABLED_ON_SERVER'
@@ -116,45 +140,37 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
         : byMode('disable').outcome === 'unencrypted'
           ? false
           : 'unknown'
+  return { ssl, requireSsl }
+}
 
+/** Which TLS versions the server accepts: require, pinned to each version in turn. */
+async function tlsVersionsOf(base: ConnectOptions): Promise<ProbeReport['tlsVersions']> {
   const tlsVersions = { 'TLSv1.2': false, 'TLSv1.3': false }
-  if (ssl === true) {
-    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const { report } = await tryConnect({
-        ...options,
-        sslmode: 'require',
-        ssl_min_protocol_version: version,
-        ssl_max_protocol_version: version,
-      })
-      tlsVersions[version] = report?.protocol === version
-    }
-  }
-
-  const wanted = policy ?? envPolicy
-  let policyResult: ProbeReport['policy']
-  if (wanted !== undefined) {
-    // Can this server be reached under the policy? The mode may be raised to its minimum.
-    const rules = loadPolicy(wanted, '--policy')
-    const { report, error } = await tryConnect({
-      ...options,
-      policy: { ...rules, onWeakerMode: rules.onWeakerMode ?? 'upgrade' },
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    const { report } = await tryConnect({
+      ...base,
+      sslmode: 'require',
+      ssl_min_protocol_version: version,
+      ssl_max_protocol_version: version,
     })
-    policyResult = report
-      ? {
-          satisfied: true,
-          detail:
-            `connected with ${report.effectiveMode}, ` +
-            `${report.protocol ?? 'no TLS'}${report.cipher ? ` ${report.cipher}` : ''}`,
-        }
-      : { satisfied: false, detail: error!.message }
+    tlsVersions[version] = report?.protocol === version
   }
-  return {
-    host,
-    port,
-    server: { ssl, requireSsl },
-    modes,
-    tlsVersions,
-    certificate,
-    ...(policyResult ? { policy: policyResult } : {}),
-  }
+  return tlsVersions
+}
+
+/** Can this server be reached under the policy? The mode may be raised to its minimum. */
+async function underPolicy(base: ConnectOptions, wanted: string | SslPolicy): Promise<ProbeReport['policy']> {
+  const rules = loadPolicy(wanted, '--policy')
+  const { report, error } = await tryConnect({
+    ...base,
+    policy: { ...rules, onWeakerMode: rules.onWeakerMode ?? 'upgrade' },
+  })
+  return report
+    ? {
+        satisfied: true,
+        detail:
+          `connected with ${report.effectiveMode}, ` +
+          `${report.protocol ?? 'no TLS'}${report.cipher ? ` ${report.cipher}` : ''}`,
+      }
+    : { satisfied: false, detail: error!.message }
 }
