@@ -18,18 +18,29 @@ export function closeQuietly(socket: Socket | undefined): void {
   socket.destroy()
 }
 
-/** Call `onExternalDestroy` when someone else destroys `socket`; returns the undo. */
+/**
+ * `socket` was destroyed by someone else: not through closeQuietly(), not by Node after an error,
+ * not after the peer's FIN (the readable side then ended) — an outside destroy() of a socket that
+ * was still open. Read from the socket's own state, so it holds from the moment destroy() returns.
+ */
+export function destroyedExternally(socket: Socket): boolean {
+  return socket.destroyed && !quiet.has(socket) && socket.errored == null && !socket.readableEnded
+}
+
+/**
+ * Call `onExternalDestroy` when someone else destroys `socket`; returns the undo. Told at the
+ * socket's 'close' (which follows every destroy), or at the undo when the socket is already
+ * destroyed and its 'close' is still to come. Nothing of the socket is replaced, and no listener
+ * order matters: the executor's code after a close runs in a later microtask, when every 'close'
+ * listener has run; the client also asks destroyedExternally() where it decides (client.aborted).
+ */
 export function watchExternalDestroy(socket: Socket, onExternalDestroy: () => void): () => void {
-  const original = socket.destroy
-  socket.destroy = function destroy(this: Socket, error?: Error) {
-    // Node destroys a socket itself after the peer's FIN (autoDestroy) or with an error; an
-    // outside destroy() comes without an error on a socket still open for reading.
-    if (!quiet.has(socket) && !socket.destroyed && error === undefined && !socket.readableEnded) onExternalDestroy()
-    return original.call(this, error)
-  } as Socket['destroy']
-  // Put the original back rather than delete the own property: deleting a property sends the
-  // socket to V8's slow dictionary mode for the rest of its life (every query pays for it).
+  const onClose = (): void => {
+    if (destroyedExternally(socket)) onExternalDestroy()
+  }
+  socket.once('close', onClose)
   return () => {
-    socket.destroy = original
+    if (socket.listeners('close').includes(onClose) && destroyedExternally(socket)) onExternalDestroy()
+    socket.off('close', onClose)
   }
 }

@@ -46,7 +46,7 @@ import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
 import { authenticate } from './opengauss/startup.js'
 import { guardStartup } from './connect/startup-guard.js'
-import { closeQuietly, watchExternalDestroy } from '../engine/sockets.js'
+import { closeQuietly, destroyedExternally, watchExternalDestroy } from '../engine/sockets.js'
 import { auditRefusal, publishConnected } from '../engine/policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
 import { type CancelRequest, sendCancel } from './connect/cancel.js'
@@ -246,7 +246,9 @@ export class SslClient extends pg.Client implements StartupTarget {
   // ---------------------------------------------------------------------------------------------
   // The executor's side (StartupTarget)
 
+  /** Ended from outside: end(), or connection.stream destroyed (seen the moment destroy() returned). */
   get aborted(): boolean {
+    if (!this.#aborted && this.#negotiating && destroyedExternally(pgSocket(this))) this.#abort()
     return this.#aborted
   }
 
