@@ -35,12 +35,14 @@ export function destroyedExternally(socket: Socket): boolean {
  * listener has run; the client also asks destroyedExternally() where it decides (client.aborted).
  */
 export function watchExternalDestroy(socket: Socket, onExternalDestroy: () => void): () => void {
+  let closed = false
   const onClose = (): void => {
+    closed = true
     if (destroyedExternally(socket)) onExternalDestroy()
   }
   socket.once('close', onClose)
   return () => {
-    if (socket.listeners('close').includes(onClose) && destroyedExternally(socket)) onExternalDestroy()
     socket.off('close', onClose)
+    if (!closed && destroyedExternally(socket)) onExternalDestroy()
   }
 }

@@ -70,6 +70,11 @@ export class HostSockets {
     client.onAbort(() => this.#closeAll())
   }
 
+  /** A plaintext attempt goes on on the socket an 'N' answer left, as libpq's does. */
+  reusesSocket(spec: AttemptSpec): boolean {
+    return !spec.ssl && this.reusable !== undefined
+  }
+
   track<S extends Socket>(s: S): S {
     this.#open.add(s)
     s.once('close', () => this.#open.delete(s))
@@ -108,7 +113,7 @@ export interface HostRun {
 export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec): Promise<Connected> {
   const { client, prepared } = run
   const { endpoint, want } = on.host
-  const sameSocket = !spec.ssl && on.sockets.reusable !== undefined
+  const sameSocket = on.sockets.reusesSocket(spec)
   const begun = performance.now()
   let stream = await attemptSocket(run, on, sameSocket)
   const tcpAt = sameSocket ? begun : performance.now()
@@ -151,9 +156,10 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
 async function attemptSocket(run: ConnectRun, on: HostRun, sameSocket: boolean): Promise<Socket> {
   const { sockets } = on
   if (sameSocket) {
-    on.sockets.current = sockets.reusable!
+    const kept = sockets.reusable!
+    sockets.current = kept
     sockets.reusable = undefined
-    return on.sockets.current
+    return kept
   }
   closeQuietly(sockets.reusable)
   sockets.reusable = undefined

@@ -109,7 +109,7 @@ async function tryHost(run: ConnectRun, host: HostTry, retries: number): Promise
       const previous = failures.at(-1)
       if (client.aborted) break
       if (previous !== undefined && !mayFollow(spec, previous, config.dialect)) break
-      const sameSocket = !spec.ssl && sockets.reusable !== undefined
+      const sameSocket = sockets.reusesSocket(spec)
       try {
         return await runAttempt(run, on, spec)
       } catch (error) {
