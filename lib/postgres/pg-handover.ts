@@ -25,10 +25,20 @@ export function restoreListeners(emitter: NodeJS.EventEmitter, snapshot: Map<str
 
 /**
  * pg calls stream.connect() and waits for 'connect'; the socket is connected already, so answer
- * at once (next tick, after pg has attached its listeners) and let data flow.
+ * at once (next tick, after pg has attached its listeners) and let data flow. The one call is
+ * answered and the socket's own connect() is back: nothing of the socket stays replaced.
+ *
+ * Why an instance's method and not a stream of our own in front of the socket: pg calls
+ * stream.connect(port, host) whatever the stream (pg/lib/connection.js), and a second connect()
+ * on an open socket reconnects its handle. A Duplex of ours would not be the TLS socket that
+ * pg-pool's connection timeout destroys and applications ask for getPeerCertificate() —
+ * connection.stream is the live socket, as in pg (docs/architecture.md, "The start-up core").
  */
 export function adoptConnected(stream: Socket): Socket {
+  const ownConnect = stream.connect
   stream.connect = function (this: Socket) {
+    // Assigned, never deleted: a deleted property sends the socket to V8's slow dictionary mode.
+    this.connect = ownConnect
     process.nextTick(() => {
       this.emit('connect')
       this.resume()
