@@ -91,6 +91,10 @@ export const ERROR_CODES = {
     summary: 'the server answered something the PostgreSQL protocol does not allow here',
     hint: 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between',
   },
+  PROTOCOL_VERSION: {
+    summary: 'the server does not speak the lowest protocol version min_protocol_version allows',
+    hint: 'protocol 3.2 needs PostgreSQL 18: lower min_protocol_version to 3.0 for older servers',
+  },
   CONNECTION_FAILED: {
     summary: 'could not open a network connection to the server',
     hint: 'check host, port, that the server is running and that it accepts TCP connections',

@@ -33,7 +33,6 @@ import {
   readyForPgStartup,
   showNoPassword,
   showTlsParameters,
-  startupParameters,
   stopPgAttempt,
   usePgSocket,
 } from './pg-internals.js'
@@ -44,8 +43,7 @@ import type { SecurityReport } from '../engine/report.js'
 import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
-import { authenticate } from './opengauss/startup.js'
-import { guardStartup } from './connect/startup-guard.js'
+import { tapStartup } from './connect/start-taps.js'
 import { closeQuietly, destroyedExternally, watchExternalDestroy } from '../engine/sockets.js'
 import { auditRefusal, publishConnected } from '../engine/policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
@@ -283,38 +281,16 @@ export class SslClient extends pg.Client implements StartupTarget {
   async startOn(stream: Socket, start: StartOptions): Promise<StartupFacts> {
     const con = connectionOf(this)
     this.#applicationListeners ??= snapshotListeners(con)
-    const { onAuthenticated, onAuthenticationRequest, openGauss } = start
-    // The whole cancel key, which pg cuts to 4 bytes when a server sends a longer one (protocol 3.2).
-    const onBackendKey = (processId: number, key: Buffer): void => {
+    const taps = await tapStartup(stream, this, start, (processId, key) => {
       this.#cancelKey = { processId, key }
-    }
-    const parameters: Record<string, string> = {}
-    const onParameterStatus = (name: string, value: string): void => {
-      parameters[name] = value
-    }
-    const guarded = onAuthenticationRequest ? { onAuthenticationRequest } : {}
-    let facts: StartupFacts = { protocolVersion: '3.0', serverSignatureVerified: false, parameters }
-    if (openGauss) {
-      // openGauss's authentication is run here (opengauss/startup.ts), with the same framing and
-      // checks as pg's start-up; pg is given the socket after AuthenticationOk.
-      facts = {
-        ...(await authenticate(stream, {
-          protocolMinor: openGauss.protocolMinor,
-          params: startupParameters(this),
-          user: this.user ?? '',
-          password: this.password,
-          ...guarded,
-        })),
-        parameters,
-      }
-      onAuthenticated()
-    }
-    // A server that is not PostgreSQL, or misbehaves, is refused at once (startup-guard.ts).
-    guardStartup(stream, { phase: openGauss ? 'after-auth' : 'auth', onBackendKey, onParameterStatus, ...guarded })
+    })
     this.expose(adoptConnected(stream))
-    // The openGauss start-up is done already: pg only reads what follows AuthenticationOk.
-    readyForPgStartup(this, { startupDone: openGauss !== undefined })
-    con.once('authenticationOk', onAuthenticated)
+    // openGauss's start-up is done already: pg only reads what follows AuthenticationOk.
+    readyForPgStartup(this, {
+      startupDone: start.openGauss !== undefined,
+      ...(taps.startupPacket ? { startupPacket: taps.startupPacket } : {}),
+    })
+    con.once('authenticationOk', start.onAuthenticated)
     // end() called once pg has the socket: pg closes it and never settles its connect(); the
     // negotiation must not wait for it.
     const ended = new Promise<never>((_, reject) =>
@@ -322,7 +298,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     )
     ended.catch(() => {})
     await Promise.race([super.connect(), ended])
-    return facts
+    return taps.facts()
   }
 
   /**

@@ -117,7 +117,9 @@ export const PG_MEMBERS: ReadonlyArray<DriverMember<'Client' | 'Connection'>> = 
   {
     on: 'Connection',
     name: 'startup',
-    why: 'a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode',
+    why:
+      'a no-op for openGauss, whose start-up (SHA256 authentication pg cannot parse) is run by pg-sslmode; ' +
+      'for protocol 3.2 it writes the same parameters in a start-up packet that asks for 3.2',
   },
 ]
 
@@ -172,12 +174,22 @@ export function startupParameters(client: PgClient): Record<string, string> {
  * Before pg runs its start-up on a socket pg-sslmode connected: TLS is done already, and every
  * flag an earlier attempt on this client set is cleared (prefer and host lists start up more than
  * once on one client). With `startupDone` (openGauss, authenticated by pg-sslmode) pg sends no
- * start-up message and only reads what follows AuthenticationOk.
+ * start-up message and only reads what follows AuthenticationOk. With `startupPacket` pg's
+ * start-up parameters go out in that packet instead of pg's, which always asks for protocol 3.0
+ * (protocol 3.2 for min/max_protocol_version); pg then appends client_encoding=UTF8, so this does.
  */
-export function readyForPgStartup(client: PgClient, { startupDone }: { startupDone: boolean }): void {
+export function readyForPgStartup(
+  client: PgClient,
+  { startupDone, startupPacket }: { startupDone: boolean; startupPacket?: (params: Record<string, string>) => Buffer },
+): void {
   const state = pgInternals(client)
   const con = state.connection
   if (startupDone) con.startup = () => {}
+  else if (startupPacket) {
+    con.startup = (config) => {
+      con.stream.write(startupPacket({ ...config, client_encoding: 'UTF8' }))
+    }
+  }
   con.ssl = false
   con._ending = false
   con._connecting = false

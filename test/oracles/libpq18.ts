@@ -16,6 +16,8 @@ export interface LibpqResult {
   readonly version: number
   /** PQport() of the connection made: which host of a list answered ("" on failure). */
   readonly port: string
+  /** PQfullProtocolVersion() of the connection made (30002 for 3.2); 0 on failure. */
+  readonly protocol: number
 }
 
 /** Why libpq 18 cannot be run here, or undefined when it can. */

@@ -131,6 +131,7 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
   const startup = await startUp(stream, client, {
     onAuthenticationRequest: (code, body) => authGuard.check(code, body),
     ...(minor === undefined ? {} : { openGauss: { protocolMinor: minor } }),
+    ...(prepared.config.protocol ? { protocol: prepared.config.protocol } : {}),
   })
   const readyAt = performance.now()
   const mismatch = await targetSessionMismatch(want, startup.parameters, (sql) => client.askServer(sql))

@@ -12,6 +12,8 @@ import { openGaussProtocolMinor } from '../opengauss/startup.js'
 import type { ConnectionSettings } from '../connection-settings.js'
 import { settingValue } from '../settings/merge.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
+import { PgSslError } from '../../engine/errors.js'
+import { protocolRange, type ProtocolRange } from '../protocol/version.js'
 
 export interface ConnectionConfig {
   readonly dialect: Dialect
@@ -26,6 +28,8 @@ export interface ConnectionConfig {
   readonly requireAuth: RequireAuth | undefined
   /** The openGauss dialects: the protocol minor version the start-up asks for (max_protocol_version). */
   readonly openGaussProtocolMinor: number | undefined
+  /** The `postgres` dialect: min_protocol_version and max_protocol_version, as libpq 18 reads them. */
+  readonly protocol: ProtocolRange | undefined
   /** connect_timeout per host, in milliseconds; 0 for none. */
   readonly connectTimeoutMs: number
   readonly keepAlive: { readonly enable: boolean; readonly initialDelayMs: number }
@@ -48,6 +52,13 @@ export function connectionConfig(settings: ConnectionSettings): ConnectionConfig
   const openGauss = DIALECTS[settings.dialect].openGaussAuthentication
   const requireAuth = parseRequireAuth(value('require_auth') ?? '', openGauss)
   const minor = openGauss ? openGaussProtocolMinor(value('max_protocol_version')) : undefined
+  if (openGauss && value('min_protocol_version')) {
+    throw new PgSslError('INVALID_SETTING', 'min_protocol_version is not a setting of the openGauss dialects', {
+      setting: 'min_protocol_version',
+      hint: 'gsql has no min_protocol_version: max_protocol_version chooses the version asked for (docs/dialects.md)',
+    })
+  }
+  const protocol = openGauss ? undefined : protocolRange(value('min_protocol_version'), value('max_protocol_version'))
   const idle = value('keepalives_idle')
   const min = settings.values.ssl_min_protocol_version
   return Object.freeze({
@@ -60,6 +71,7 @@ export function connectionConfig(settings: ConnectionSettings): ConnectionConfig
     channelBinding: (value('channel_binding') ?? 'prefer') as ConnectionConfig['channelBinding'],
     requireAuth,
     openGaussProtocolMinor: minor,
+    protocol,
     connectTimeoutMs: connectTimeoutMs(settings),
     keepAlive: Object.freeze({
       enable: value('keepalives') !== '0',

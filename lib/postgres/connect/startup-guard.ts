@@ -4,12 +4,14 @@
  * the start-up framer (protocol/framer.ts) with libpq's rules (protocol/startup-rules.ts) before
  * pg sees it: an HTTP responder, garbage after a valid message, or a 2 GB length fails with
  * PROTOCOL_VIOLATION within the same event-loop turn the bytes arrive in. On the way it hands
- * each authentication request to the auth guard (auth-guard.ts) before pg can answer it, and
- * reports ParameterStatus and the whole BackendKeyData.
+ * each authentication request to the auth guard (auth-guard.ts) before pg can answer it, reads
+ * NegotiateProtocolVersion as libpq 18 does (protocol/version.ts) and keeps it from pg, which does
+ * not know it, and reports ParameterStatus and the whole BackendKeyData.
  *
  * This is the driver of the framer over pg's socket: it sits in front of pg's own 'data' listener
  * (the stream's emit), so pg never sees a rejected chunk, and removes itself at ReadyForQuery:
- * the session itself pays nothing.
+ * the session itself pays nothing. Until AuthenticationOk pg is given whole messages (all but
+ * NegotiateProtocolVersion); from there on, the bytes as they came.
  */
 import type { Socket } from 'node:net'
 import type { PgSslError } from '../../engine/errors.js'
@@ -21,9 +23,17 @@ import {
   backendKeyData,
   PARAMETER_STATUS,
   parameterStatus,
+  NEGOTIATE_PROTOCOL_VERSION,
   READY_FOR_QUERY,
 } from '../protocol/messages.js'
 import { AFTER_AUTHENTICATION, BEFORE_AUTHENTICATION } from '../protocol/startup-rules.js'
+import {
+  checkCancelKey,
+  duplicateNegotiation,
+  negotiatedMinor,
+  PROTOCOL_3_0,
+  type ProtocolRange,
+} from '../protocol/version.js'
 
 export interface GuardOptions {
   /**
@@ -44,6 +54,13 @@ export interface GuardOptions {
   readonly onBackendKey?: (processId: number, key: Buffer) => void
   /** Called with every ParameterStatus of the start-up (in_hot_standby, default_transaction_read_only, ...). */
   readonly onParameterStatus?: (name: string, value: string) => void
+  /**
+   * The `postgres` dialect: the protocol versions asked for and allowed (3.0 only when not given).
+   * Read at NegotiateProtocolVersion and at BackendKeyData.
+   */
+  readonly protocol?: ProtocolRange
+  /** The `postgres` dialect: the minor version the session runs in, told at ReadyForQuery. */
+  readonly onProtocolVersion?: (minor: number) => void
 }
 
 /**
@@ -52,35 +69,68 @@ export interface GuardOptions {
  */
 type ChunkReader = (chunk: Buffer) => PgSslError | 'done' | undefined
 
-/** The checks of the start-up, over a framer: the part of the guard that knows no socket. */
-export function startupReader(options: GuardOptions): ChunkReader {
+/** One message as it came: the 5-byte header, then the body. */
+function frame(type: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5)
+  head[0] = type
+  head.writeUInt32BE(body.length + 4, 1)
+  return Buffer.concat([head, body])
+}
+
+/**
+ * The checks of the start-up, over a framer: the part of the guard that knows no socket. What pg
+ * is to see of each chunk goes to `forward` (kept back by the driver when the chunk is refused).
+ */
+export function startupReader(options: GuardOptions, forward: (bytes: Buffer) => void = () => {}): ChunkReader {
   const framer = new BackendFramer(options.phase === 'auth' ? BEFORE_AUTHENTICATION : AFTER_AUTHENTICATION)
+  const range = options.protocol ?? PROTOCOL_3_0
+  let minor = range.max
+  let negotiated = false
   return (chunk) => {
+    // Where this chunk's bytes are passed on as they came (after AuthenticationOk), or -1.
+    let rawFrom = framer.rules === AFTER_AUTHENTICATION ? 0 : -1
     try {
-      for (const { type, body } of framer.messages(chunk)) {
-        if (framer.rules === BEFORE_AUTHENTICATION && type === AUTHENTICATION) {
+      for (const { type, body, end } of framer.messages(chunk)) {
+        if (framer.rules === BEFORE_AUTHENTICATION) {
+          if (type === NEGOTIATE_PROTOCOL_VERSION) {
+            if (negotiated) return duplicateNegotiation()
+            negotiated = true
+            minor = negotiatedMinor(body, range)
+            continue
+          }
+          forward(frame(type, body))
+          if (type !== AUTHENTICATION) continue
           const code = authenticationCode(body)
           const refused = options.onAuthenticationRequest?.(code, body)
           if (refused) return refused
-          if (code === 0) framer.rules = AFTER_AUTHENTICATION
-        } else if (framer.rules === AFTER_AUTHENTICATION) {
-          if (type === PARAMETER_STATUS) options.onParameterStatus?.(...parameterStatus(body))
-          else if (type === BACKEND_KEY_DATA) {
-            const { processId, key } = backendKeyData(body)
-            options.onBackendKey?.(processId, key)
-          } else if (type === READY_FOR_QUERY) return 'done'
+          if (code === 0) {
+            framer.rules = AFTER_AUTHENTICATION
+            rawFrom = end
+          }
+        } else if (type === PARAMETER_STATUS) options.onParameterStatus?.(...parameterStatus(body))
+        else if (type === BACKEND_KEY_DATA) {
+          const { processId, key } = backendKeyData(body)
+          const refused = options.phase === 'auth' ? checkCancelKey(key.length, minor) : undefined
+          if (refused) return refused
+          options.onBackendKey?.(processId, key)
+        } else if (type === READY_FOR_QUERY) {
+          forward(chunk.subarray(rawFrom))
+          if (options.phase === 'auth') options.onProtocolVersion?.(minor)
+          return 'done'
         }
       }
     } catch (error) {
-      return error as PgSslError // the framer's PROTOCOL_VIOLATION
+      return error as PgSslError // the framer's PROTOCOL_VIOLATION, or a refused negotiation
     }
+    if (rawFrom >= 0 && rawFrom < chunk.length) forward(chunk.subarray(rawFrom))
     return undefined
   }
 }
 
 /** Check what the server sends on `stream` until ReadyForQuery; destroy it with the first refusal. */
 export function guardStartup(stream: Socket, options: GuardOptions): void {
-  const read = startupReader(options)
+  let passOn: Buffer[] = []
+  const read = startupReader(options, (bytes) => passOn.push(bytes))
   const originalEmit = stream.emit
   const detach = (): void => {
     // Assigned, never deleted: a deleted property sends the socket to V8's slow dictionary mode.
@@ -88,6 +138,7 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
   }
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {
+      passOn = []
       const verdict = read(args[0] as Buffer)
       if (verdict === 'done') detach()
       else if (verdict !== undefined) {
@@ -95,6 +146,9 @@ export function guardStartup(stream: Socket, options: GuardOptions): void {
         stream.destroy(verdict)
         return true
       }
+      const emit = originalEmit as (event: string | symbol, ...args: unknown[]) => boolean
+      for (const bytes of passOn) emit.call(this, 'data', bytes)
+      return true
     } else if (event === 'close') {
       detach()
     }

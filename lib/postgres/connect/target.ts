@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { PgSslError } from '../../engine/errors.js'
 import type { SecurityReport } from '../../engine/report.js'
 import type { ExpiryWarning } from '../../engine/policy/enforce.js'
+import type { ProtocolRange } from '../protocol/version.js'
 
 /** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
 export interface StartupTarget extends NodeJS.EventEmitter {
@@ -31,6 +32,8 @@ export interface StartOptions {
   readonly onAuthenticationRequest?: (code: number, body: Buffer) => PgSslError | undefined
   /** The openGauss dialects: the start-up is openGauss's, asking for this protocol minor version. */
   readonly openGauss?: { readonly protocolMinor: number }
+  /** The `postgres` dialect: min_protocol_version and max_protocol_version (3.0 when absent). */
+  readonly protocol?: ProtocolRange
 }
 
 /** What a successful negotiation yields: the report, and certificates the policy warns about. */
@@ -45,8 +48,8 @@ export const TERMINATED = 'Connection terminated unexpectedly'
 /** What a start-up established besides the connection: the protocol version, and openGauss's server proof. */
 export interface StartupFacts {
   /**
-   * 3.0 for pg's start-up; for the openGauss dialects the version asked for (3.51 by default) or the one a PostgreSQL
-   * server named.
+   * The `postgres` dialect: 3.0, or 3.2 when max_protocol_version asked for it and the server has it; the openGauss
+   * dialects: the version asked for (3.51 by default) or the one a PostgreSQL server named.
    */
   readonly protocolVersion: string
   /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */

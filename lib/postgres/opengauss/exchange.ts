@@ -26,6 +26,7 @@ import {
   NEGOTIATE_PROTOCOL_VERSION,
   printableType,
   responseFields,
+  startupPacket,
 } from '../protocol/messages.js'
 import {
   DEFAULT_ITERATIONS,
@@ -96,12 +97,7 @@ export class OpenGaussExchange {
 
   /** The start-up packet: the protocol version asked for, then the parameters. */
   startupMessage(params: Record<string, string>): Buffer {
-    const pairs = Object.entries(params).map(([k, v]) => Buffer.from(`${k}\0${v}\0`, 'utf8'))
-    const body = Buffer.concat([...pairs, Buffer.from([0])])
-    const head = Buffer.alloc(8)
-    head.writeInt32BE(body.length + 8, 0)
-    head.writeInt32BE((3 << 16) | this.#minor, 4)
-    return Buffer.concat([head, body])
+    return startupPacket(this.#minor, params)
   }
 
   /** One message from the server. Throws the server's error as pg's DatabaseError, or a coded error. */

@@ -12,6 +12,19 @@ export const PARAMETER_STATUS = 0x53 // S
 export const BACKEND_KEY_DATA = 0x4b // K
 export const READY_FOR_QUERY = 0x5a // Z
 
+/**
+ * The start-up packet (the one frontend message here): length, protocol version 3.`minor`, then
+ * the parameters as name/value strings and a closing zero byte.
+ */
+export function startupPacket(minor: number, params: Record<string, string>): Buffer {
+  const pairs = Object.entries(params).map(([k, v]) => Buffer.from(`${k}\0${v}\0`, 'utf8'))
+  const body = Buffer.concat([...pairs, Buffer.from([0])])
+  const head = Buffer.alloc(8)
+  head.writeInt32BE(body.length + 8, 0)
+  head.writeInt32BE((3 << 16) | minor, 4)
+  return Buffer.concat([head, body])
+}
+
 /** A type byte as libpq prints it: the character, or its hex value when it is not printable. */
 export function printableType(type: number): string {
   return type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`

@@ -131,9 +131,10 @@ export const KEYWORDS: readonly Keyword[] = [
     values: ['disable', 'random'],
     use: 'honoured',
   },
-  { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'ignored' },
-  // pg speaks 3.0; the openGauss dialects read it as the version to ask for (opengauss/startup.ts).
-  { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'ignored' },
+  // The postgres dialect: 3.0, 3.2 or latest, as libpq 18 (protocol/version.ts); the openGauss
+  // dialects read max_protocol_version as the version to ask for (opengauss/startup.ts).
+  { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'honoured' },
+  { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'honoured' },
 ]
 
 const BY_NAME = new Map(KEYWORDS.map((k) => [k.name, k]))

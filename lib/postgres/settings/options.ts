@@ -47,6 +47,13 @@ export interface LibpqKeywordOptions {
   sslsni?: Flag
   ssl_min_protocol_version?: TlsVersionName
   ssl_max_protocol_version?: TlsVersionName
+  /**
+   * The PostgreSQL protocol (libpq 18): `3.0`, `3.2` or `latest`. The postgres dialect asks for
+   * max_protocol_version (default 3.0, or the latest when min_protocol_version asks for more) and
+   * refuses a server below min_protocol_version; the openGauss dialects: see docs/dialects.md.
+   */
+  min_protocol_version?: '3.0' | '3.2' | 'latest'
+  max_protocol_version?: '3.0' | '3.2' | 'latest' | '3.50' | '3.51'
   gssencmode?: 'disable' | 'prefer'
   channel_binding?: 'disable' | 'prefer'
 }
