@@ -50,3 +50,18 @@ export function libpq18Connect(conninfo: string, env: Record<string, string>): L
   )
   return { ...answer.results[0]!, version: answer.version }
 }
+
+export interface LibpqKeyword {
+  readonly keyword: string
+  /** The environment variable libpq reads, or "". */
+  readonly envvar: string
+  /** The compiled-in default, or "". */
+  readonly compiled: string
+  /** "*": a secret; "D": a debug option; "". */
+  readonly dispchar: string
+}
+
+/** PQconndefaults() of libpq 18: every keyword it takes, with its variable and default. */
+export function libpq18Keywords(): { version: number; keywords: LibpqKeyword[] } {
+  return runOracle(python3()!, 'libpq_keywords.py', {}, { LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
+}

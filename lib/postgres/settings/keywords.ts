@@ -24,14 +24,28 @@ export interface Keyword {
   readonly use: KeywordUse
   /** For `refused` keywords: the values that are still fine (the libpq default among them). */
   readonly accepts?: readonly string[]
-  /** Why a `refused` keyword cannot be honoured yet. */
+  /** Why a `refused` keyword cannot be honoured, or why an `ignored` one changes nothing here. */
   readonly why?: string
+  /** What to write instead of a refused value (else: "remove" it, or the values accepted). */
+  readonly hint?: string
+  /** A keyword libpq 18 does not list (PQconndefaults): why this library still takes it. */
+  readonly notInLibpq18?: string
+  /**
+   * Only the environment variable is honoured: libpq reads it, but has no such keyword in a
+   * connection string (PGSERVICEFILE in libpq 18).
+   */
+  readonly envOnly?: boolean
 }
 
 import { SSL_MODES, isSslMode, sslModeRank, type SslMode } from '../../engine/terms.js'
 export { SSL_MODES, isSslMode, sslModeRank, type SslMode }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
+const SCRAM_KEYS_WHY = 'SCRAM with stored keys in place of the password is not implemented yet'
+const OAUTH_WHY = 'OAuth (SASL OAUTHBEARER, PostgreSQL 18) is not implemented yet'
+const GSS_WHY =
+  'Node has no GSSAPI: no Kerberos ticket is asked for or delegated, and a server that asks for GSS ' +
+  'authentication is refused (as by a libpq built without GSSAPI)'
 
 export const KEYWORDS: readonly Keyword[] = [
   { name: 'host', env: 'PGHOST', use: 'honoured' },
@@ -48,13 +62,26 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'fallback_application_name', use: 'honoured' },
   { name: 'keepalives', default: '1', values: ['0', '1'], use: 'honoured' },
   { name: 'keepalives_idle', use: 'honoured' },
-  { name: 'keepalives_interval', use: 'ignored' },
-  { name: 'keepalives_count', use: 'ignored' },
-  { name: 'tcp_user_timeout', use: 'ignored' },
+  {
+    name: 'keepalives_interval',
+    use: 'ignored',
+    why: "Node's socket.setKeepAlive() sets only the idle time; the system's interval applies",
+  },
+  { name: 'keepalives_count', use: 'ignored', why: "Node cannot set it per socket; the system's count applies" },
+  {
+    name: 'tcp_user_timeout',
+    use: 'ignored',
+    why: 'Node cannot set TCP_USER_TIMEOUT on a socket; the system default applies (no TLS or login effect)',
+  },
   { name: 'replication', use: 'honoured' },
   { name: 'sslmode', env: 'PGSSLMODE', default: 'prefer', values: SSL_MODES, use: 'honoured' },
   // In a connection string or option requiressl becomes sslmode (conninfo.ts storeKeyword).
-  { name: 'requiressl', env: 'PGREQUIRESSL', use: 'honoured' },
+  {
+    name: 'requiressl',
+    env: 'PGREQUIRESSL',
+    use: 'honoured',
+    notInLibpq18: 'a libpq 15 keyword (removed in 16), still read so that old settings keep their SSL',
+  },
   {
     name: 'sslnegotiation',
     env: 'PGSSLNEGOTIATION',
@@ -62,7 +89,14 @@ export const KEYWORDS: readonly Keyword[] = [
     values: ['postgres', 'direct'],
     use: 'honoured',
   },
-  { name: 'sslcompression', env: 'PGSSLCOMPRESSION', default: '0', values: ['0', '1'], use: 'ignored' },
+  {
+    name: 'sslcompression',
+    env: 'PGSSLCOMPRESSION',
+    default: '0',
+    values: ['0', '1'],
+    use: 'ignored',
+    why: 'libpq 18 ignores it too: OpenSSL has TLS compression off (CRIME), in Node as in libpq',
+  },
   { name: 'sslcert', env: 'PGSSLCERT', use: 'honoured' },
   { name: 'sslkey', env: 'PGSSLKEY', use: 'honoured' },
   {
@@ -104,9 +138,9 @@ export const KEYWORDS: readonly Keyword[] = [
       'GSSAPI encryption is not available in Node (prefer then means plaintext or SSL, as in a ' +
       'libpq built without GSSAPI)',
   },
-  { name: 'krbsrvname', env: 'PGKRBSRVNAME', use: 'ignored' },
-  { name: 'gsslib', env: 'PGGSSLIB', use: 'ignored' },
-  { name: 'gssdelegation', env: 'PGGSSDELEGATION', default: '0', use: 'ignored' },
+  { name: 'krbsrvname', env: 'PGKRBSRVNAME', use: 'ignored', why: GSS_WHY },
+  { name: 'gsslib', env: 'PGGSSLIB', use: 'ignored', why: GSS_WHY },
+  { name: 'gssdelegation', env: 'PGGSSDELEGATION', default: '0', use: 'ignored', why: GSS_WHY },
   {
     name: 'channel_binding',
     env: 'PGCHANNELBINDING',
@@ -116,7 +150,16 @@ export const KEYWORDS: readonly Keyword[] = [
   },
   { name: 'require_auth', env: 'PGREQUIREAUTH', use: 'honoured' },
   { name: 'service', env: 'PGSERVICE', use: 'honoured' },
-  { name: 'servicefile', env: 'PGSERVICEFILE', use: 'honoured' },
+  {
+    name: 'servicefile',
+    env: 'PGSERVICEFILE',
+    use: 'refused',
+    envOnly: true,
+    accepts: [],
+    why: 'libpq 18 has no servicefile keyword ("invalid connection option"); it reads the file PGSERVICEFILE names',
+    notInLibpq18: "only its environment variable, PGSERVICEFILE, is libpq 18's",
+    hint: 'name the service file in PGSERVICEFILE (or use ~/.pg_service.conf)',
+  },
   {
     name: 'target_session_attrs',
     env: 'PGTARGETSESSIONATTRS',
@@ -135,6 +178,14 @@ export const KEYWORDS: readonly Keyword[] = [
   // dialects read max_protocol_version as the version to ask for (opengauss/startup.ts).
   { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'honoured' },
   { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'honoured' },
+  // libpq 18: SCRAM with the keys in place of the password (postgres_fdw's and dblink's pass-through).
+  { name: 'scram_client_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },
+  { name: 'scram_server_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },
+  // libpq 18: OAuth 2.0 (SASL OAUTHBEARER).
+  { name: 'oauth_issuer', use: 'refused', accepts: [], why: OAUTH_WHY },
+  { name: 'oauth_client_id', use: 'refused', accepts: [], why: OAUTH_WHY },
+  { name: 'oauth_client_secret', secret: true, use: 'refused', accepts: [], why: OAUTH_WHY },
+  { name: 'oauth_scope', use: 'refused', accepts: [], why: OAUTH_WHY },
 ]
 
 const BY_NAME = new Map(KEYWORDS.map((k) => [k.name, k]))

@@ -15,7 +15,7 @@ import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js
 import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
 import { KEYWORDS, keyword, type SslMode } from './keywords.js'
 import { closest } from './suggest.js'
-import { describeSource, validate } from './validate.js'
+import { describeSource, refuseUnsupported, validate } from './validate.js'
 import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
 import {
   reconcileTlsSpellings,
@@ -190,6 +190,8 @@ function putService(stated: StatedValues, env: Environment, io: SettingsIo): voi
   const { values } = stated
   const service = values.service?.value
   if (!service) return
+  // libpq 18 reads the file PGSERVICEFILE names; a servicefile keyword is refused before any file is read.
+  if (values.servicefile) refuseUnsupported('servicefile', values.servicefile)
   const found = readService({
     service,
     serviceFile: values.servicefile?.value || undefined,

@@ -41,7 +41,6 @@ export interface LibpqKeywordOptions {
   sslpassword?: string
   sslrootcert?: string
   service?: string
-  servicefile?: string
   sslcrl?: string
   sslcrldir?: string
   sslsni?: Flag

@@ -1,7 +1,7 @@
 /**
  * Connection service files (pg_service.conf), read with libpq's own rules (fe-connect.c
  * parseServiceInfo / parseServiceFile) — not configparser's:
- * - the file is PGSERVICEFILE (or the servicefile keyword) else ~/.pg_service.conf; if the
+ * - the file is PGSERVICEFILE else ~/.pg_service.conf (libpq 18 has no servicefile keyword); if the
  *   service is not defined there, PGSYSCONFDIR/pg_service.conf;
  * - surrounding whitespace is ignored, `#` starts a comment line, `[name]` starts a service;
  * - inside the wanted service every line is `keyword=value`, split at the first `=`, with no
@@ -21,7 +21,7 @@ export interface ServiceSetting {
 
 export interface ServiceLookup {
   readonly service: string
-  /** servicefile keyword or PGSERVICEFILE; else ~/.pg_service.conf. */
+  /** PGSERVICEFILE; else ~/.pg_service.conf. */
   readonly serviceFile: string | undefined
   readonly home: string
   /** PGSYSCONFDIR, else the directory Debian's libpq was built with. */

@@ -9,6 +9,33 @@ import { isSpace } from './conninfo.js'
 import { keyword } from './keywords.js'
 import type { Setting, SettingSource } from './tls-spellings.js'
 
+/**
+ * A refused keyword with a value it cannot take: INVALID_SETTING, with the reason. Also called
+ * before a source is read that the keyword would change (servicefile, before the service file).
+ */
+export function refuseUnsupported(name: string, setting: Setting): void {
+  const k = keyword(name)!
+  const where = describeSource(setting.source)
+  const fromEnvironment = k.envOnly === true && setting.source.startsWith('env:')
+  if (
+    k.use === 'refused' &&
+    setting.source !== 'default' &&
+    !fromEnvironment &&
+    !(k.accepts ?? []).includes(setting.value)
+  ) {
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `${name}=${k.secret ? '***' : setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`,
+      {
+        setting: name,
+        hint:
+          k.hint ??
+          (k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`),
+      },
+    )
+  }
+}
+
 /** Check every value; throws INVALID_SETTING naming the keyword and its source. */
 export function validate(values: Record<string, Setting>): void {
   for (const [name, setting] of Object.entries(values)) {
@@ -24,16 +51,7 @@ export function validate(values: Record<string, Setting>): void {
         },
       )
     }
-    if (k.use === 'refused' && setting.source !== 'default' && !(k.accepts ?? []).includes(setting.value)) {
-      throw new PgSslError(
-        'INVALID_SETTING',
-        `${name}=${setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`,
-        {
-          setting: name,
-          hint: k.accepts && k.accepts.length > 0 ? `supported values: ${k.accepts.join(', ')}` : `remove ${name}`,
-        },
-      )
-    }
+    refuseUnsupported(name, setting)
   }
   checkNumber(values, 'port', (n) => Number.isInteger(n) && n > 0 && n < 65536, true)
   checkNumber(values, 'connect_timeout', (n) => n >= 0)
