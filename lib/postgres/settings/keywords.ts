@@ -178,6 +178,16 @@ export const KEYWORDS: readonly Keyword[] = [
   // dialects read max_protocol_version as the version to ask for (opengauss/startup.ts).
   { name: 'min_protocol_version', env: 'PGMINPROTOCOLVERSION', use: 'honoured' },
   { name: 'max_protocol_version', env: 'PGMAXPROTOCOLVERSION', use: 'honoured' },
+  // pg-connection-string's (pg 8.16+): libpq's meaning of sslmode, the only one here (tls-spellings.ts).
+  {
+    name: 'uselibpqcompat',
+    use: 'refused',
+    accepts: ['true'],
+    values: ['true', 'false'],
+    why: "pg-sslmode gives sslmode libpq's meaning always; pg's other reading (require as verify-full) is not offered",
+    hint: 'remove uselibpqcompat, or write uselibpqcompat=true; for verification write sslmode=verify-full',
+    notInLibpq18: "pg-connection-string's switch to libpq's sslmode meanings: true is what pg-sslmode does",
+  },
   // libpq 18: SCRAM with the keys in place of the password (postgres_fdw's and dblink's pass-through).
   { name: 'scram_client_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },
   { name: 'scram_server_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },

@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs'
 import pg from '../pg.js'
 import { homedir, userInfo } from 'node:os'
-import { join } from 'node:path'
 import { PgSslError } from '../../engine/errors.js'
 import { type Dialect, DIALECT_NAMES, DIALECTS, isDialect } from '../dialects.js'
 import { parseConnectionString, storeKeyword, type KeywordValues } from './conninfo.js'
@@ -20,6 +19,8 @@ import { translatePgSsl, type InlineMaterial } from './pg-ssl-option.js'
 import {
   reconcileTlsSpellings,
   refuseTwoRootSources,
+  settlePgSpellings,
+  withPgSpelling,
   type PgSslClaim,
   type Setting,
   type SettingSource,
@@ -28,6 +29,7 @@ import { readIniSettings } from './database-ini.js'
 import { DEFAULT_SYSCONFDIR, readService } from './service.js'
 import type { Environment, SettingsOptions } from './options.js'
 import { connectRetryOf, type ConnectRetrySettings } from './connect-retry.js'
+import { putBundleFiles, putDefaultFiles } from './default-files.js'
 
 export type { Setting, SettingSource }
 
@@ -84,21 +86,6 @@ export const defaultIo: SettingsIo = {
   homeDirectory: (env) => env.HOME || homedir(),
 }
 
-/** libpq's default client files under ~/.postgresql, used only when they exist. */
-const DEFAULT_FILES: ReadonlyArray<[keyword: string, file: string]> = [
-  ['sslcert', 'postgresql.crt'],
-  ['sslkey', 'postgresql.key'],
-  ['sslrootcert', 'root.crt'],
-  ['sslcrl', 'root.crl'],
-]
-
-/** The files of an unpacked dws_ssl_cert.zip (the .cipher/.rand pair is found beside client.crt). */
-const BUNDLE_FILES: ReadonlyArray<[keyword: string, file: string]> = [
-  ['sslcert', 'client.crt'],
-  ['sslkey', 'client.key'],
-  ['sslrootcert', 'cacert.pem'],
-]
-
 export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defaultIo): MergedSettings {
   const env = input.env ?? process.env
   const { explicit, pgSsl, passThrough, passwordFunction } = readOptions(input)
@@ -116,7 +103,8 @@ export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defa
   const { notes, inline } = reconcileTlsSpellings(values, libpqModes, claims, describeSource)
   putBundleFiles(values, input.sslcertdir ?? env.PGSSLCERTDIR)
   refuseTwoRootSources(values, inline, describeSource)
-  putDefaultFiles(values, io.homeDirectory(env), io)
+  const notVerified = settlePgSpellings(values, notes, describeSource)
+  putDefaultFiles(values, io.homeDirectory(env), io, notVerified)
 
   const dialect = dialectOf(input)
   // pg.defaults the application changed come last, as in pg (options > environment > defaults).
@@ -150,7 +138,8 @@ class StatedValues {
   /** Every sslmode a libpq source states, so that one libpq's precedence overrides can be named. */
   readonly libpqModes: Setting[] = []
 
-  put(name: string, setting: Setting): void {
+  put(name: string, stated: Setting): void {
+    const setting = withPgSpelling(name, stated)
     this.values[name] = setting
     if (name === 'sslmode') this.libpqModes.push(setting)
   }
@@ -203,27 +192,6 @@ function putService(stated: StatedValues, env: Environment, io: SettingsIo): voi
     if (values[name] === undefined || values[name]!.source.startsWith('env:')) stated.put(name, setting)
     else if (name === 'sslmode') stated.libpqModes.push(setting)
   }
-}
-
-/** A GaussDB(DWS) console bundle directory names the three files no other source named. */
-function putBundleFiles(values: Record<string, Setting>, certDir: string | undefined): void {
-  if (!certDir) return
-  for (const [name, file] of BUNDLE_FILES) {
-    if (values[name] === undefined) values[name] = { value: join(certDir, file), source: `sslcertdir:${certDir}` }
-  }
-}
-
-/** libpq's default files under ~/.postgresql, and its default password file, where they exist. */
-function putDefaultFiles(values: Record<string, Setting>, home: string, io: SettingsIo): void {
-  for (const [name, file] of DEFAULT_FILES) {
-    if (values[name] !== undefined) continue
-    const path = join(home, '.postgresql', file)
-    if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
-  }
-  // PGPASSFILE and passfile= come first.
-  const pgpass = join(home, '.pgpass')
-  if (values.passfile === undefined && io.fileExists(pgpass))
-    values.passfile = { value: pgpass, source: 'default-file:passfile' }
 }
 
 function dialectOf(input: SettingsOptions): Dialect {

@@ -8,16 +8,18 @@
  * | `false`                              | sslmode=disable                                       |
  * | `true`, `{}`                         | sslmode=verify-full, sslrootcert=system (2)           |
  * | `{ ca }`                             | sslmode=verify-full against those roots               |
- * | `{ rejectUnauthorized: false }`      | sslmode=require: encrypted, nothing verified (ca not used as a root) |
+ * | `{ rejectUnauthorized: false }`      | sslmode=no-verify (3): encrypted, nothing verified (ca not used as a root) |
  * | `{ cert, key, passphrase }`          | client certificate, key, sslpassword                  |
  * | `{ crl }`                            | sslcrl                                                |
  * | `{ servername }`                     | the name SNI carries and verify-full checks           |
  * | `{ minVersion, maxVersion }`         | ssl_min_protocol_version, ssl_max_protocol_version    |
  * | `'disable'`…`'verify-full'`          | that sslmode, with libpq's meaning (1)                |
- * | `'no-verify'`                        | sslmode=require                                       |
+ * | `'no-verify'`                        | sslmode=no-verify (3)                                 |
  *
  * (1) pg 8 reads `require` and `verify-ca` as verify-full; pg 9 and libpq do not.
  * (2) what pg does with them: Node's CA list and its host-name check.
+ * (3) libpq's require without a default root certificate (~/.postgresql/root.crt would make libpq's
+ *     require verify-ca; pg never reads it): encrypted, the server not verified (tls-spellings.ts).
  *
  * Where `ssl` (or pg.defaults.ssl) and libpq's sslmode disagree the stricter mode applies
  * (tls-spellings.ts); libpq keywords for files (sslrootcert, ...) win over what `ssl` implies.
@@ -49,7 +51,7 @@ export function translatePgSsl(ssl: unknown, label = 'ssl'): { keywords: Keyword
   if (ssl === false) return { keywords: { sslmode: 'disable' }, inline: {} }
   if (ssl === true) return { keywords: { sslmode: 'verify-full', sslrootcert: 'system' }, inline: {} }
   if (typeof ssl === 'string') {
-    if (ssl === 'no-verify') return { keywords: { sslmode: 'require' }, inline: {} }
+    if (ssl === 'no-verify') return { keywords: { sslmode: 'no-verify' }, inline: {} }
     if ((SSL_MODES as readonly string[]).includes(ssl)) return { keywords: { sslmode: ssl }, inline: {} }
     throw invalid(
       label,
@@ -76,7 +78,7 @@ export function translatePgSsl(ssl: unknown, label = 'ssl'): { keywords: Keyword
   const keywords: KeywordValues = {}
   const verify = o.rejectUnauthorized !== false
   const ca = verify ? pems(o.ca, `${label}.ca`) : undefined
-  keywords.sslmode = verify ? 'verify-full' : 'require'
+  keywords.sslmode = verify ? 'verify-full' : 'no-verify'
   if (verify && !ca) keywords.sslrootcert = 'system'
   if (o.passphrase !== undefined) keywords.sslpassword = text(o.passphrase, `${label}.passphrase`)
   for (const [field, keyword] of [

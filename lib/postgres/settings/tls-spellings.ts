@@ -31,6 +31,73 @@ export type SettingSource =
 export interface Setting {
   readonly value: string
   readonly source: SettingSource
+  /**
+   * pg's spelling the value was written in: sslmode=no-verify (pg-connection-string, PGSSLMODE and
+   * `ssl: 'no-verify'` in pg), kept as require — encrypted, the server not verified, and no
+   * default root certificate that would make it verify-ca (merge.ts).
+   */
+  readonly spelling?: 'no-verify'
+}
+
+/** Where pg reads sslmode=no-verify: its connection strings, PGSSLMODE, its options (not libpq's files). */
+const PG_SPELLING_SOURCES = (source: SettingSource): boolean =>
+  source === 'conninfo' || source === 'option' || source === 'env:PGSSLMODE' || source.startsWith('pg.')
+
+/** sslmode=no-verify, pg's spelling, as the setting it means: require without verification. */
+export function withPgSpelling(name: string, setting: Setting): Setting {
+  if (name !== 'sslmode' || setting.value !== 'no-verify' || !PG_SPELLING_SOURCES(setting.source)) return setting
+  return { ...setting, value: 'require', spelling: 'no-verify' }
+}
+
+/**
+ * pg's spellings in force. uselibpqcompat=true (pg-connection-string's switch to libpq's meanings,
+ * which are the only ones here) is noted. sslmode=no-verify: the note for the report (and a
+ * warning, once), or a refusal when a root certificate or CRL is named that could not be used — a
+ * TLS setting that does nothing. True when the default root certificate and CRL are not to be
+ * looked up.
+ */
+export function settlePgSpellings(
+  values: Readonly<Record<string, Setting>>,
+  notes: string[],
+  describe: (source: SettingSource) => string,
+): boolean {
+  const compat = values.uselibpqcompat
+  if (compat) {
+    notes.push(
+      `uselibpqcompat=${compat.value} (${describe(compat.source)}) is pg-connection-string's: sslmode has ` +
+        "libpq's meaning here whether or not it is given",
+    )
+  }
+  const mode = values.sslmode
+  if (mode?.spelling !== 'no-verify') return false
+  if (compat?.value === 'true') {
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `sslmode=no-verify (${describe(mode.source)}) is not one of libpq's sslmodes, and uselibpqcompat=true ` +
+        `(${describe(compat.source)}) asks for libpq's`,
+      { setting: 'sslmode', hint: 'write sslmode=require for encryption without verification, or verify-full' },
+    )
+  }
+  for (const name of ['sslrootcert', 'sslcrl', 'sslcrldir']) {
+    const named = values[name]
+    if (!named) continue
+    throw new PgSslError(
+      'INVALID_SETTING',
+      `sslmode=no-verify (${describe(mode.source)}) verifies nothing, so ${name} (${describe(named.source)}) ` +
+        'would not be used',
+      { setting: name, hint: 'use sslmode=verify-ca or verify-full to verify with it, or remove it' },
+    )
+  }
+  const written = mode.source.startsWith('pg.')
+    ? `${describe(mode.source)} without verification (rejectUnauthorized: false, or 'no-verify')`
+    : `sslmode=no-verify (${describe(mode.source)})`
+  const note =
+    `${written} is pg's spelling, not libpq's: encrypted, the server ` +
+    "not verified, as pg does — a root certificate in ~/.postgresql is not used (libpq's require would verify " +
+    'with it); write sslmode=require, or verify-full to verify the server'
+  notes.push(note)
+  warnOnce(`no-verify:${mode.source}`, note, 'PgSslSettingsWarning')
+  return true
 }
 
 /** What one of pg's spellings (the ssl option, pg.defaults.ssl) asks for, translated to libpq's terms. */
@@ -76,16 +143,15 @@ export function reconcileTlsSpellings(
   }
   let chosen = libpqAnswer
   for (const claim of claims) {
-    const mode = claim.keywords.sslmode as SslMode
+    const claimed = withPgSpelling('sslmode', { value: claim.keywords.sslmode!, source: claim.source })
     if (chosen === undefined) {
-      chosen = { value: mode, source: claim.source }
+      chosen = claimed
       continue
     }
-    const a = sslModeRank(mode)
+    const a = sslModeRank(claimed.value as SslMode)
     const b = sslModeRank(chosen.value as SslMode)
     if (a === b) continue
-    const [strict, weak] =
-      a > b ? [{ value: mode, source: claim.source }, chosen] : [chosen, { value: mode, source: claim.source }]
+    const [strict, weak] = a > b ? [claimed, chosen] : [chosen, claimed]
     notes.push(
       `${describe(strict.source)} asks for sslmode ${strict.value} and ${describe(weak.source)} for ` +
         `${weak.value}: the stricter, ${strict.value}, applies`,
