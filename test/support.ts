@@ -90,6 +90,7 @@ export async function socketsSettleTo(expected: number, timeoutMs = 2000): Promi
 /**
  * The last test of an end-to-end file: every TCP and TLS socket the file opened is closed by the
  * time its tests are done (checked before the teardowns stop the servers, which would close them).
+ * Call it after the last assertion: inside a test body tap runs a subtest as soon as it is made.
  */
 export function endsWithNoOpenSockets(t: import('tap').Test): void {
   t.test('no socket is left open by this file', async (t) => {

@@ -39,7 +39,6 @@ for (const major of [18, 15]) {
   t.test(`PostgreSQL ${major}`, { skip: problem ?? (binaries ? false : `no PostgreSQL ${major}`) }, async (t) => {
     const cluster = await startCluster({ ssl: true, binaries: binaries! })
     t.teardown(() => cluster.stop())
-    endsWithNoOpenSockets(t)
     for (const setting of SETTINGS) {
       const server = `host=${cluster.host} port=${cluster.port} user=${cluster.user} dbname=postgres`
       const conninfo = `${server} sslmode=require ${setting}`
@@ -58,6 +57,7 @@ for (const major of [18, 15]) {
         t.equal(ours.version, versionName(libpq.protocol), `${name}: both run protocol ${versionName(libpq.protocol)}`)
       else t.equal(ours.message, libpqWords(libpq.error), `${name}: libpq's words (${ours.code})`)
     }
+    endsWithNoOpenSockets(t)
   })
 }
 

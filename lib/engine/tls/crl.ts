@@ -27,7 +27,7 @@ const UTC_TIME = 0x17
 const GENERALIZED_TIME = 0x18
 
 /** Signature algorithms by OID: the hash node:crypto verifies with (null: the key type fixes it, as for EdDSA). */
-const SIGNATURE_HASHES: Readonly<Record<string, string | null>> = {
+export const SIGNATURE_HASHES: Readonly<Record<string, string | null>> = {
   '1.2.840.113549.1.1.5': 'sha1', // sha1WithRSAEncryption
   '1.2.840.113549.1.1.14': 'sha224',
   '1.2.840.113549.1.1.11': 'sha256',

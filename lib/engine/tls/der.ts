@@ -52,6 +52,41 @@ export function certificateIssuerDer(der: Buffer): Buffer {
   return bytesOf(der, fields[skip + 2]!)
 }
 
+/** An OBJECT IDENTIFIER element's value, dotted ("1.2.840.113549.1.1.11"). */
+export function oidOf(der: Uint8Array, e: Element): string {
+  const arcs: number[] = []
+  let arc = 0
+  for (let i = e.valueStart; i < e.end; i++) {
+    arc = arc * 128 + (der[i]! & 0x7f)
+    if (der[i]! & 0x80) continue
+    if (arcs.length === 0) arcs.push(arc < 80 ? Math.floor(arc / 40) : 2, arc < 80 ? arc % 40 : arc - 80)
+    else arcs.push(arc)
+    arc = 0
+  }
+  return arcs.join('.')
+}
+
+/**
+ * A certificate's signatureAlgorithm (Certificate: tbsCertificate, signatureAlgorithm, signature):
+ * its OID and, for RSASSA-PSS, the OID of the hash its parameters name (RFC 4055 section 3.1:
+ * `[0] hashAlgorithm`, SHA-1 when absent).
+ */
+export function certificateSignatureAlgorithm(der: Buffer): { oid: string; pssHashOid?: string } {
+  const [id, parameters] = children(der, children(der, element(der, 0))[1]!)
+  const oid = oidOf(der, id!)
+  if (oid !== RSASSA_PSS) return { oid }
+  const hashField =
+    parameters && tagOf(der, parameters) === 0x30
+      ? children(der, parameters).find((field) => tagOf(der, field) === 0xa0)
+      : undefined
+  if (!hashField) return { oid, pssHashOid: SHA1 }
+  const hashAlgorithm = children(der, hashField)[0]!
+  return { oid, pssHashOid: oidOf(der, children(der, hashAlgorithm)[0]!) }
+}
+
+const RSASSA_PSS = '1.2.840.113549.1.1.10'
+const SHA1 = '1.3.14.3.2.26'
+
 /** forge's ASN.1 of DER bytes, for the fields node:crypto does not expose (CRLs). */
 export function asn1Of(der: Buffer): forge.asn1.Asn1 {
   return forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')), true)

@@ -17,6 +17,7 @@ import { useAttemptPassword } from '../pg-internals.js'
 import { buildReport } from '../report-build.js'
 import { DIALECTS } from '../dialects.js'
 import { AuthGuard } from './auth-guard.js'
+import { type SaslAnswerer, scramWithKeys } from './sasl.js'
 import { attemptRecord } from './failure.js'
 import type { Prepared } from './prepare.js'
 import { mismatchError, targetSessionMismatch } from './session-attrs.js'
@@ -128,10 +129,12 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
   if (!prepared.config.passwordGiven) useAttemptPassword(client, endpoint.passfile?.password)
   const checkedAt = performance.now()
   const minor = prepared.config.openGaussProtocolMinor
+  const sasl = prepared.config.scramKeys ? await scramFor(prepared, on.host, session) : undefined
   const startup = await startUp(stream, client, {
     onAuthenticationRequest: (code, body) => authGuard.check(code, body),
     ...(minor === undefined ? {} : { openGauss: { protocolMinor: minor } }),
     ...(prepared.config.protocol ? { protocol: prepared.config.protocol } : {}),
+    ...(sasl ? { sasl } : {}),
   })
   const readyAt = performance.now()
   const mismatch = await targetSessionMismatch(want, startup.parameters, (sql) => client.askServer(sql))
@@ -211,6 +214,31 @@ async function secure(run: ConnectRun, on: HostRun, spec: AttemptSpec, stream: S
   return { stream: answer.socket, session: answer.session, answerAt, tlsAt }
 }
 
+/**
+ * SCRAM with scram_client_key / scram_server_key, run in pg's place. Only a server key without a
+ * client key needs the password (libpq ignores it otherwise): asked for here, once per attempt.
+ */
+async function scramFor(
+  prepared: Prepared,
+  host: HostTry,
+  session: TlsSessionFacts | undefined,
+): Promise<SaslAnswerer> {
+  const { config, settings } = prepared
+  const keys = config.scramKeys!
+  let password: string | undefined
+  if (!keys.client) {
+    const given = settings.passwordFunction ? await settings.passwordFunction() : settings.values.password?.value
+    password = typeof given === 'string' ? given : host.endpoint.passfile?.password
+  }
+  return scramWithKeys({
+    clientKey: keys.client,
+    serverKey: keys.server,
+    password,
+    channelBinding: config.channelBinding,
+    serverCertificate: session?.peerCertificate?.raw,
+  })
+}
+
 function authGuardFor(prepared: Prepared, host: HostTry, session: TlsSessionFacts | undefined): AuthGuard {
   const { config, settings } = prepared
   return new AuthGuard({
@@ -220,6 +248,7 @@ function authGuardFor(prepared: Prepared, host: HostTry, session: TlsSessionFact
     openGauss: DIALECTS[config.dialect].openGaussAuthentication,
     tls: session !== undefined,
     hasPassword: config.passwordGiven || host.endpoint.passfile !== undefined,
+    scramClientKey: config.scramKeys?.client !== undefined,
     ...(config.sslCertMode === 'require'
       ? { certificateCheck: () => clientCertificateExchanged(session, prepared) }
       : {}),

@@ -88,6 +88,8 @@ export interface AuthGuardOptions {
   readonly certificateCheck?: () => PgSslError | undefined
   /** A password was given (option, connection string, PGPASSWORD, password file, function). */
   readonly hasPassword: boolean
+  /** scram_client_key was given: SCRAM needs no password (libpq 18), the other methods still do. */
+  readonly scramClientKey?: boolean
 }
 
 /** What the guard saw, for the report. */
@@ -201,7 +203,8 @@ export class AuthGuard {
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
     const needsPassword =
       code === CLEARTEXT || code === MD5 || code === SASL || (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
-    if (needsPassword && !this.#options.hasPassword) {
+    const keyInstead = code === SASL && this.#options.scramClientKey === true
+    if (needsPassword && !this.#options.hasPassword && !keyInstead) {
       return new PgSslError(
         'PASSWORD_REQUIRED',
         `fe_sendauth: no password supplied (the server asked for ${asked} authentication)`,

@@ -14,6 +14,7 @@ import { settingValue } from '../settings/merge.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
 import { PgSslError } from '../../engine/errors.js'
 import { protocolRange, type ProtocolRange } from '../protocol/version.js'
+import { pgBase64Decode, SCRAM_KEY_LENGTH } from '../protocol/scram.js'
 
 export interface ConnectionConfig {
   readonly dialect: Dialect
@@ -41,6 +42,8 @@ export interface ConnectionConfig {
     /** sslsni: send the host name in SNI. */
     readonly sni: boolean
   }
+  /** scram_client_key / scram_server_key (libpq 18), decoded: SCRAM is then run in pg's place (sasl.ts). */
+  readonly scramKeys: ScramKeys | undefined
   /** A password or a password function was given (the password file is looked up only without one). */
   readonly passwordGiven: boolean
   /** The host setting as written, for events. */
@@ -83,6 +86,7 @@ export function connectionConfig(settings: ConnectionSettings): ConnectionConfig
       maxVersion: value('ssl_max_protocol_version') as SecureVersion | undefined,
       sni: value('sslsni') !== '0',
     }),
+    scramKeys: scramKeysOf(settings, openGauss),
     passwordGiven: settings.values.password !== undefined || settings.passwordFunction !== undefined,
     host: settings.values.host?.value,
   } satisfies ConnectionConfig)
@@ -95,4 +99,52 @@ function connectTimeoutMs(settings: ConnectionSettings): number {
   if (seconds <= 0) return 0
   // libpq rounds up small integer timeouts to 2 s; a pg-style millisecond option is kept exact.
   return settings.values.connect_timeout!.source === 'option' ? seconds * 1000 : Math.max(2, Math.floor(seconds)) * 1000
+}
+
+/** The two SCRAM keys, never shown (util.inspect, JSON): they log in as the role does. */
+export class ScramKeys {
+  readonly #client: Buffer | undefined
+  readonly #server: Buffer | undefined
+  constructor(client: Buffer | undefined, server: Buffer | undefined) {
+    this.#client = client
+    this.#server = server
+  }
+  get client(): Buffer | undefined {
+    return this.#client
+  }
+  get server(): Buffer | undefined {
+    return this.#server
+  }
+  toJSON(): string {
+    return '[SCRAM keys]'
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[SCRAM keys]'
+  }
+}
+
+/** libpq 18's connectOptions2: each key base64 (PostgreSQL's decoder) of exactly 32 bytes; its words. */
+function scramKeysOf(settings: ConnectionSettings, openGauss: boolean): ScramKeys | undefined {
+  const decode = (side: 'client' | 'server'): Buffer | undefined => {
+    const setting = `scram_${side}_key`
+    // Present even when empty: libpq 18 decodes "" and refuses its length 0.
+    const text = settings.values[setting]?.value
+    if (text === undefined) return undefined
+    if (openGauss) {
+      throw new PgSslError('INVALID_SETTING', `${setting} is not a setting of the openGauss dialects`, {
+        setting,
+        hint: 'gsql has no SCRAM keys: openGauss logs in with its own SHA256 exchange and a password',
+      })
+    }
+    const key = pgBase64Decode(text)
+    const hint = `give the role's SCRAM ${side === 'client' ? 'ClientKey' : 'ServerKey'} as base64 of its 32 bytes`
+    if (key === undefined) throw new PgSslError('INVALID_SETTING', `invalid SCRAM ${side} key`, { setting, hint })
+    if (key.length !== SCRAM_KEY_LENGTH) {
+      throw new PgSslError('INVALID_SETTING', `invalid SCRAM ${side} key length: ${key.length}`, { setting, hint })
+    }
+    return key
+  }
+  const client = decode('client')
+  const server = decode('server')
+  return client || server ? new ScramKeys(client, server) : undefined
 }

@@ -1,8 +1,9 @@
 /**
  * What listens to a start-up on its socket before pg does, for one attempt: openGauss's own
  * authentication (opengauss/startup.ts) when the dialect asks for it, then the start-up guard
- * (startup-guard.ts) until ReadyForQuery — and, for protocol 3.2, the start-up packet pg is to send
- * instead of its own 3.0 one. What they learn becomes the attempt's StartupFacts.
+ * (startup-guard.ts) until ReadyForQuery, answering a SASL exchange pg cannot run (sasl.ts) — and,
+ * for protocol 3.2, the start-up packet pg is to send instead of its own 3.0 one. What they learn
+ * becomes the attempt's StartupFacts.
  */
 import type { Socket } from 'node:net'
 import type pg from '../pg.js'
@@ -29,7 +30,7 @@ export async function tapStartup(
   start: StartOptions,
   onBackendKey: (processId: number, key: Buffer) => void,
 ): Promise<StartTaps> {
-  const { onAuthenticationRequest, openGauss, protocol } = start
+  const { onAuthenticationRequest, openGauss, protocol, sasl } = start
   const guarded = onAuthenticationRequest ? { onAuthenticationRequest } : {}
   const parameters: Record<string, string> = {}
   let facts: Omit<StartupFacts, 'parameters'> = { protocolVersion: '3.0', serverSignatureVerified: false }
@@ -55,6 +56,7 @@ export async function tapStartup(
       facts = { ...facts, protocolVersion: `3.${minor}` }
     },
     ...(protocol ? { protocol } : {}),
+    ...(sasl ? { sasl: { answerer: sasl, send: (bytes: Buffer) => stream.write(bytes) } } : {}),
     ...guarded,
   })
   return {

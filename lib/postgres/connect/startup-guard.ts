@@ -4,14 +4,16 @@
  * the start-up framer (protocol/framer.ts) with libpq's rules (protocol/startup-rules.ts) before
  * pg sees it: an HTTP responder, garbage after a valid message, or a 2 GB length fails with
  * PROTOCOL_VIOLATION within the same event-loop turn the bytes arrive in. On the way it hands
- * each authentication request to the auth guard (auth-guard.ts) before pg can answer it, reads
+ * each authentication request to the auth guard (auth-guard.ts) before pg can answer it, answers
+ * a SASL exchange pg cannot run itself (SCRAM keys, sasl.ts) without pg seeing it, reads
  * NegotiateProtocolVersion as libpq 18 does (protocol/version.ts) and keeps it from pg, which does
  * not know it, and reports ParameterStatus and the whole BackendKeyData.
  *
  * This is the driver of the framer over pg's socket: it sits in front of pg's own 'data' listener
  * (the stream's emit), so pg never sees a rejected chunk, and removes itself at ReadyForQuery:
  * the session itself pays nothing. Until AuthenticationOk pg is given whole messages (all but
- * NegotiateProtocolVersion); from there on, the bytes as they came.
+ * NegotiateProtocolVersion, a refused authentication request and the SASL messages answered
+ * here); from there on, the bytes as they came.
  */
 import type { Socket } from 'node:net'
 import type { PgSslError } from '../../engine/errors.js'
@@ -27,6 +29,7 @@ import {
   READY_FOR_QUERY,
 } from '../protocol/messages.js'
 import { AFTER_AUTHENTICATION, BEFORE_AUTHENTICATION } from '../protocol/startup-rules.js'
+import { SASL, SASL_FINAL, type SaslAnswerer } from './sasl.js'
 import {
   checkCancelKey,
   duplicateNegotiation,
@@ -61,6 +64,11 @@ export interface GuardOptions {
   readonly protocol?: ProtocolRange
   /** The `postgres` dialect: the minor version the session runs in, told at ReadyForQuery. */
   readonly onProtocolVersion?: (minor: number) => void
+  /**
+   * A SASL exchange pg cannot run (connect/sasl.ts): its requests go here, not to pg, and what it
+   * answers goes to `send` (the socket).
+   */
+  readonly sasl?: { readonly answerer: SaslAnswerer; readonly send: (bytes: Buffer) => void }
 }
 
 /**
@@ -98,11 +106,19 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
             minor = negotiatedMinor(body, range)
             continue
           }
-          forward(frame(type, body))
-          if (type !== AUTHENTICATION) continue
+          if (type !== AUTHENTICATION) {
+            forward(frame(type, body))
+            continue
+          }
           const code = authenticationCode(body)
           const refused = options.onAuthenticationRequest?.(code, body)
           if (refused) return refused
+          if (options.sasl && code >= SASL && code <= SASL_FINAL) {
+            const reply = options.sasl.answerer.answer(code, body)
+            if (reply) options.sasl.send(reply)
+            continue
+          }
+          forward(frame(type, body))
           if (code === 0) {
             framer.rules = AFTER_AUTHENTICATION
             rawFrom = end

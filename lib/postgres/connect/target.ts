@@ -8,6 +8,7 @@ import type { PgSslError } from '../../engine/errors.js'
 import type { SecurityReport } from '../../engine/report.js'
 import type { ExpiryWarning } from '../../engine/policy/enforce.js'
 import type { ProtocolRange } from '../protocol/version.js'
+import type { SaslAnswerer } from './sasl.js'
 
 /** The executor's view of a client: sockets to use, a start-up on a socket, giving one up, aborts. */
 export interface StartupTarget extends NodeJS.EventEmitter {
@@ -34,6 +35,8 @@ export interface StartOptions {
   readonly openGauss?: { readonly protocolMinor: number }
   /** The `postgres` dialect: min_protocol_version and max_protocol_version (3.0 when absent). */
   readonly protocol?: ProtocolRange
+  /** A SASL exchange run in pg's place (sasl.ts): SCRAM with scram_client_key / scram_server_key. */
+  readonly sasl?: SaslAnswerer
 }
 
 /** What a successful negotiation yields: the report, and certificates the policy warns about. */

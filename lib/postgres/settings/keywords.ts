@@ -41,7 +41,6 @@ import { SSL_MODES, isSslMode, sslModeRank, type SslMode } from '../../engine/te
 export { SSL_MODES, isSslMode, sslModeRank, type SslMode }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
-const SCRAM_KEYS_WHY = 'SCRAM with stored keys in place of the password is not implemented yet'
 const OAUTH_WHY = 'OAuth (SASL OAUTHBEARER, PostgreSQL 18) is not implemented yet'
 const GSS_WHY =
   'Node has no GSSAPI: no Kerberos ticket is asked for or delegated, and a server that asks for GSS ' +
@@ -189,8 +188,9 @@ export const KEYWORDS: readonly Keyword[] = [
     notInLibpq18: "pg-connection-string's switch to libpq's sslmode meanings: true is what pg-sslmode does",
   },
   // libpq 18: SCRAM with the keys in place of the password (postgres_fdw's and dblink's pass-through).
-  { name: 'scram_client_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },
-  { name: 'scram_server_key', secret: true, use: 'refused', accepts: [], why: SCRAM_KEYS_WHY },
+  // Run in pg's place (connect/sasl.ts); the postgres dialect only.
+  { name: 'scram_client_key', secret: true, use: 'honoured' },
+  { name: 'scram_server_key', secret: true, use: 'honoured' },
   // libpq 18: OAuth 2.0 (SASL OAUTHBEARER).
   { name: 'oauth_issuer', use: 'refused', accepts: [], why: OAUTH_WHY },
   { name: 'oauth_client_id', use: 'refused', accepts: [], why: OAUTH_WHY },
