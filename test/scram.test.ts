@@ -10,7 +10,7 @@ import { inspect } from 'node:util'
 import t from 'tap'
 import { PgSslError } from '../lib/engine/errors.js'
 import { connectionConfig } from '../lib/postgres/connect/connection-config.js'
-import { saslInitialResponse, scramWithKeys } from '../lib/postgres/connect/sasl.js'
+import { saslAnswerer, saslInitialResponse, scramWithKeys } from '../lib/postgres/connect/sasl.js'
 import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import { pgBase64Decode, ScramExchange } from '../lib/postgres/protocol/scram.js'
 import type { SettingsIo } from '../lib/postgres/settings/merge.js'
@@ -209,16 +209,34 @@ t.test('the SASL messages on the wire', async (t) => {
     clientKey: CLIENT_KEY,
     serverKey: SERVER_KEY,
     password: undefined,
-    channelBinding: 'prefer',
-    serverCertificate: undefined,
+    channelBinding: 'disable',
+    serverCertificate: Buffer.from('a certificate'),
   })
-  const first = plain.answer(10, request(10, 'SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0'))!
-  t.match(first.toString('latin1'), /SCRAM-SHA-256\0/, 'without TLS the plain mechanism, whatever is offered')
-  t.notMatch(first.toString('latin1'), /PLUS/, 'never PLUS without TLS')
+  const first = plain(10, request(10, 'SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')).send!
+  t.match(first.toString('latin1'), /SCRAM-SHA-256\0/, 'channel_binding=disable: the plain mechanism, PLUS offered')
+  t.notMatch(first.toString('latin1'), /PLUS/, 'never PLUS with channel_binding=disable')
+  t.match(first.toString('latin1'), /n,,n=,r=/, 'and the "n" flag: the client did not want to bind')
   t.same(
-    failure(() => plain.answer(11, request(11, 'r=x,s=AAAA,i=1'))).message,
+    failure(() => plain(11, request(11, 'r=x,s=AAAA,i=1'))).message,
     'invalid SCRAM response (nonce mismatch)',
     'the next request goes to the same exchange',
+  )
+  const parties = { tls: false, channelBinding: 'prefer', scramWithKeys: plain } as const
+  t.same(
+    failure(() => saslAnswerer(parties).takes(request(10, 'SCRAM-SHA-1\0\0'))),
+    {
+      code: 'UNSUPPORTED_AUTH',
+      message: "none of the server's SASL authentication mechanisms are supported",
+    },
+  )
+  t.same(
+    failure(() => saslAnswerer(parties).takes(request(10, 'SCRAM-SHA-256-PLUS\0\0'))).message,
+    'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
+  )
+  t.equal(
+    saslAnswerer(parties).takes(request(10, 'OAUTHBEARER\0\0')),
+    false,
+    'OAUTHBEARER without its party: not taken',
   )
   const none = scramWithKeys({
     clientKey: CLIENT_KEY,
@@ -227,16 +245,5 @@ t.test('the SASL messages on the wire', async (t) => {
     channelBinding: 'prefer',
     serverCertificate: undefined,
   })
-  t.same(
-    failure(() => none.answer(10, request(10, 'OAUTHBEARER\0\0'))),
-    {
-      code: 'UNSUPPORTED_AUTH',
-      message: "none of the server's SASL authentication mechanisms are supported",
-    },
-  )
-  t.same(
-    failure(() => none.answer(11, request(11, 'r=x'))).message,
-    'invalid SASL state',
-    'a continue before the start',
-  )
+  t.same(failure(() => none(11, request(11, 'r=x'))).message, 'invalid SASL state', 'a continue before the start')
 })

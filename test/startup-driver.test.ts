@@ -8,7 +8,7 @@
 import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import type { PgSslError } from '../lib/engine/errors.js'
+import { PgSslError } from '../lib/engine/errors.js'
 import { guardStartup } from '../lib/postgres/connect/startup-guard.js'
 import { adoptConnected } from '../lib/postgres/pg-handover.js'
 
@@ -84,4 +84,58 @@ t.test('an early close gives emit back too', async (t) => {
   socket.destroy()
   await once(socket, 'close')
   t.ok(own(socket, 'emit'))
+})
+
+t.test('an answer that takes time: what the server sends meanwhile is held, then read in order', async (t) => {
+  const sasl = message('R', Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from('OAUTHBEARER\0\0')]))
+  // Sent before the answer, as a server that does not wait would: held until the answer is sent.
+  const socket = await connectedPair(t, Buffer.concat([sasl, authenticationOk, readyForQuery]))
+  const sent: string[] = []
+  let release: () => void = () => {}
+  const order: string[] = []
+  guardStartup(socket, {
+    phase: 'auth',
+    onAuthenticationRequest: (code) => void order.push(`request ${code}`),
+    sasl: {
+      answerer: {
+        takes: () => true,
+        answer: () =>
+          new Promise((resolve) => {
+            release = () => resolve({ send: Buffer.from('token') })
+          }),
+      },
+      send: (bytes) => {
+        order.push('answer sent')
+        sent.push(bytes.toString())
+      },
+    },
+  })
+  adoptConnected(socket).connect(5432, 'ignored')
+  const seen: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => seen.push(chunk))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(order, ['request 10'], 'nothing after the SASL request is read while its answer is made')
+  t.same(seen, [], 'pg sees nothing of the exchange')
+  release()
+  while (Buffer.concat(seen).length < authenticationOk.length + readyForQuery.length) await once(socket, 'data')
+  t.same(order, ['request 10', 'answer sent', 'request 0'], 'the answer goes out before the rest is read')
+  t.same(sent, ['token'])
+  t.same(Buffer.concat(seen), Buffer.concat([authenticationOk, readyForQuery]), 'then pg sees the rest, in order')
+  t.ok(own(socket, 'emit'), 'and the socket is its own again')
+})
+
+t.test('an answer that fails ends the socket with its coded error', async (t) => {
+  const sasl = message('R', Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from('OAUTHBEARER\0\0')]))
+  const socket = await connectedPair(t, sasl)
+  guardStartup(socket, {
+    phase: 'auth',
+    sasl: {
+      answerer: { takes: () => true, answer: () => Promise.resolve({ end: new PgSslError('OAUTH_FAILED', 'no') }) },
+      send: () => t.fail('nothing is sent'),
+    },
+  })
+  adoptConnected(socket).connect(5432, 'ignored')
+  const [error] = (await once(socket, 'error')) as [PgSslError]
+  t.equal(error.code, 'OAUTH_FAILED')
+  t.ok(socket.destroyed && own(socket, 'emit'))
 })

@@ -140,6 +140,14 @@ export const ERROR_CODES = {
       'channel_binding=require: the server did not authenticate with SCRAM-SHA-256-PLUS bound to this TLS session',
     hint: 'use SSL and a SCRAM-SHA-256 password (pg_hba.conf scram-sha-256), or channel_binding=prefer',
   },
+  OAUTH_FAILED: {
+    summary:
+      'OAuth (SASL OAUTHBEARER, PostgreSQL 18): the settings, the token provider or the server ' +
+      'could not complete the bearer-token exchange',
+    hint:
+      'give oauth_issuer and oauth_client_id as pg_hba.conf expects them, and an oauthBearerToken ' +
+      'function that returns a token for the issuer and scope it is asked for',
+  },
   SERVER_SIGNATURE_MISMATCH: {
     summary: "openGauss SHA256 (protocol below 3.50): the server's signature does not prove it knows the password",
     hint:

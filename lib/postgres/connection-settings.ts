@@ -8,6 +8,7 @@ import type { ConnectOptions } from './options.js'
 import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
 import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
 import type { SecurityEvent } from '../engine/policy/audit.js'
+import type { OAuthBearerTokenProvider } from './protocol/oauthbearer.js'
 
 export interface ConnectionSettings extends MergedSettings {
   /** The combined SSL policy (PGSSLPOLICY, the policy option, filePermissions): stricter wins. */
@@ -17,6 +18,10 @@ export interface ConnectionSettings extends MergedSettings {
   /** JSON-lines audit files (PGSSLAUDITLOG: the process environment's, and the env option's). */
   readonly auditLogs: readonly string[]
   readonly onSecurityEvent?: (event: SecurityEvent) => void
+  /** The oauthBearerToken option (OAuth, PostgreSQL 18). */
+  readonly oauthBearerToken?: OAuthBearerTokenProvider
+  /** PGOAUTHDEBUG=UNSAFE in the settings' environment: libpq then accepts http:// discovery URIs. */
+  readonly oauthUnsafeDebugging: boolean
 }
 
 /** Every source merged with libpq's precedence, and the policy that applies to the connection. */
@@ -36,8 +41,9 @@ export function connectionSettings(input: ConnectOptions = {}, io: SettingsIo = 
     input.policy,
     input.filePermissions !== undefined ? [[{ filePermissions: input.filePermissions }, 'option:filePermissions']] : [],
   )
-  if (input.onSecurityEvent !== undefined && typeof input.onSecurityEvent !== 'function') {
-    throw new PgSslError('INVALID_SETTING', 'onSecurityEvent must be a function', { setting: 'onSecurityEvent' })
+  for (const name of ['onSecurityEvent', 'oauthBearerToken'] as const) {
+    if (input[name] !== undefined && typeof input[name] !== 'function')
+      throw new PgSslError('INVALID_SETTING', `${name} must be a function`, { setting: name })
   }
 
   return {
@@ -46,5 +52,7 @@ export function connectionSettings(input: ConnectOptions = {}, io: SettingsIo = 
     policySources,
     auditLogs: controls.auditLogs,
     ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
+    ...(input.oauthBearerToken ? { oauthBearerToken: input.oauthBearerToken } : {}),
+    oauthUnsafeDebugging: (input.env ?? process.env).PGOAUTHDEBUG === 'UNSAFE',
   }
 }

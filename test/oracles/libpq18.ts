@@ -65,3 +65,28 @@ export interface LibpqKeyword {
 export function libpq18Keywords(): { version: number; keywords: LibpqKeyword[] } {
   return runOracle(python3()!, 'libpq_keywords.py', {}, { LD_LIBRARY_PATH: LIBPQ_DIR }, [`${LIBPQ_DIR}/libpq.so.5`])
 }
+
+export interface LibpqOAuthCase {
+  readonly conninfo: string
+  /** What the application's hook answers with; null: it declines (libpq then tries its own flow). */
+  readonly token: string | null
+}
+
+export interface LibpqOAuthResult {
+  readonly ok: boolean
+  readonly error: string
+  /** Each PQAUTHDATA_OAUTH_BEARER_TOKEN request the hook was given. */
+  readonly requests: ReadonlyArray<{ readonly openid_configuration: string; readonly scope: string | null }>
+}
+
+/** Each case through PQconnectdb with an OAuth bearer-token hook (libpq_oauth_oracle.py). */
+export function libpq18OAuth(cases: readonly LibpqOAuthCase[], env: Record<string, string>): LibpqOAuthResult[] {
+  const answer = runOracle<{ results: LibpqOAuthResult[] }>(
+    python3()!,
+    'libpq_oauth_oracle.py',
+    { cases },
+    { ...env, LD_LIBRARY_PATH: LIBPQ_DIR },
+    [`${LIBPQ_DIR}/libpq.so.5`],
+  )
+  return answer.results
+}

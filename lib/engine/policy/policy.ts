@@ -50,6 +50,11 @@ export interface SslPolicy {
   /** false: refuse sslkeylogfile, which writes the session keys to a file (encryption is void for its readers). */
   allowKeyLog?: boolean
   /**
+   * true: a bearer token (OAuth, PostgreSQL 18) leaves the process only over TLS that verified the
+   * server's chain and host name (verify-full); over anything weaker it is never fetched nor sent.
+   */
+  tokensRequireVerifyFull?: boolean
+  /**
    * Set on a combined policy: for each rule ("allowPlaintextFallback", "tls.minVersion", ...) where
    * it came from (a preset, a file, PGSSLPOLICY, the policy option), so a violation can say so.
    */
@@ -69,6 +74,7 @@ export const AUTH_METHOD_NAMES = [
   'sm3',
   'gss',
   'sspi',
+  'oauth',
   'mysql_native_password',
   'caching_sha2_password',
   'sha256_password',
@@ -86,6 +92,8 @@ const RECOMMENDED: SslPolicy = {
   // A key log makes every recorded session readable: never in a hardened setup. (channelBinding
   // is not set: it needs SCRAM passwords, and these presets authenticate with certificates.)
   allowKeyLog: false,
+  // A token sent over an unverified session is a stolen login.
+  tokensRequireVerifyFull: true,
 }
 
 /** The presets, documented as a table in the README (checked by a test). */
@@ -97,6 +105,8 @@ export const PRESETS: Readonly<Record<PresetName, SslPolicy>> = {
     tls: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' },
     filePermissions: 'openGauss-600',
     forbiddenModes: ['verify-full'],
+    // GaussDB(DWS) has neither verify-full nor OAuth: the rule would only refuse what cannot happen.
+    tokensRequireVerifyFull: undefined,
   },
   strict: {
     minimumMode: 'verify-full',
@@ -104,6 +114,7 @@ export const PRESETS: Readonly<Record<PresetName, SslPolicy>> = {
     tls: { minVersion: 'TLSv1.3' },
     requireCrl: true,
     allowKeyLog: false,
+    tokensRequireVerifyFull: true,
   },
 }
 
@@ -131,6 +142,7 @@ const KNOWN = new Set([
   'channelBinding',
   'allowedAuthMethods',
   'allowKeyLog',
+  'tokensRequireVerifyFull',
 ])
 
 /** Check a policy object read from code or JSON; unknown rules and wrong types are errors. */
@@ -153,6 +165,7 @@ export function validatePolicy(value: unknown, where: string): SslPolicy {
   bool('allowPlaintextFallback')
   bool('requireCrl')
   bool('allowKeyLog')
+  bool('tokensRequireVerifyFull')
   oneOf('channelBinding', p.channelBinding, ['require'] as const)
   if (p.tls !== undefined) {
     const tls = p.tls as Record<string, unknown>
@@ -330,6 +343,7 @@ export function combinePolicies(policies: readonly SslPolicy[], labels: readonly
       channelBinding: out.channelBinding === 'require' || p.channelBinding === 'require' ? 'require' : undefined,
       allowedAuthMethods: intersect(out.allowedAuthMethods, p.allowedAuthMethods),
       allowKeyLog: out.allowKeyLog === false || p.allowKeyLog === false ? false : (out.allowKeyLog ?? p.allowKeyLog),
+      tokensRequireVerifyFull: out.tokensRequireVerifyFull || p.tokensRequireVerifyFull || undefined,
     })
   }
   if (out.tls?.minVersion && out.tls.maxVersion && tlsRank(out.tls.minVersion) > tlsRank(out.tls.maxVersion)) {

@@ -17,7 +17,9 @@ import { useAttemptPassword } from '../pg-internals.js'
 import { buildReport } from '../report-build.js'
 import { DIALECTS } from '../dialects.js'
 import { AuthGuard } from './auth-guard.js'
-import { type SaslAnswerer, scramWithKeys } from './sasl.js'
+import { type SaslAnswerer, saslAnswerer, type SaslReply, scramWithKeys } from './sasl.js'
+import { oauthBearerAnswers, type TokenContext } from './oauth.js'
+import type { OAuthFlow } from '../protocol/oauthbearer.js'
 import { attemptRecord } from './failure.js'
 import type { Prepared } from './prepare.js'
 import { mismatchError, targetSessionMismatch } from './session-attrs.js'
@@ -33,6 +35,8 @@ export interface ConnectRun {
   /** Every attempt made, in order, across hosts and rounds: the report's and the error's attempts. */
   readonly records: AttemptRecord[]
   readonly prepareMs: number
+  /** OAuth (the postgres dialect): what the attempts of this connection learnt, the token included. */
+  readonly oauth: OAuthFlow | undefined
 }
 
 /** A connected attempt: the report, and certificates the policy warns about. */
@@ -129,7 +133,7 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
   if (!prepared.config.passwordGiven) useAttemptPassword(client, endpoint.passfile?.password)
   const checkedAt = performance.now()
   const minor = prepared.config.openGaussProtocolMinor
-  const sasl = prepared.config.scramKeys ? await scramFor(prepared, on.host, session) : undefined
+  const sasl = await saslFor(run, on, spec, session)
   const startup = await startUp(stream, client, {
     onAuthenticationRequest: (code, body) => authGuard.check(code, body),
     ...(minor === undefined ? {} : { openGauss: { protocolMinor: minor } }),
@@ -215,14 +219,49 @@ async function secure(run: ConnectRun, on: HostRun, spec: AttemptSpec, stream: S
 }
 
 /**
- * SCRAM with scram_client_key / scram_server_key, run in pg's place. Only a server key without a
- * client key needs the password (libpq ignores it otherwise): asked for here, once per attempt.
+ * The SASL exchanges run in pg's place (sasl.ts), the postgres dialect only: SCRAM with the keys,
+ * OAUTHBEARER; SCRAM with a password stays pg's.
+ */
+async function saslFor(
+  run: ConnectRun,
+  on: HostRun,
+  spec: AttemptSpec,
+  session: TlsSessionFacts | undefined,
+): Promise<SaslAnswerer | undefined> {
+  const { config } = run.prepared
+  if (DIALECTS[config.dialect].openGaussAuthentication) return undefined
+  return saslAnswerer({
+    tls: session !== undefined,
+    channelBinding: config.channelBinding,
+    scramWithKeys: config.scramKeys ? await scramFor(run.prepared, on.host, session) : undefined,
+    oauthBearer: run.oauth ? oauthBearerAnswers(run.oauth, tokenContext(run, on, spec)) : undefined,
+  })
+}
+
+/** Where a bearer token of this attempt would go. */
+export function tokenContext(run: ConnectRun, on: HostRun, spec: AttemptSpec): TokenContext {
+  const { settings } = run.prepared
+  const { endpoint } = on.host
+  return {
+    spec,
+    policy: settings.policy,
+    host: endpoint.host,
+    port: endpoint.port,
+    user: settings.values.user?.value,
+    clientSecret: settings.values.oauth_client_secret?.value,
+    provider: settings.oauthBearerToken,
+  }
+}
+
+/**
+ * SCRAM with scram_client_key / scram_server_key. Only a server key without a client key needs
+ * the password (libpq ignores it otherwise): asked for here, once per attempt.
  */
 async function scramFor(
   prepared: Prepared,
   host: HostTry,
   session: TlsSessionFacts | undefined,
-): Promise<SaslAnswerer> {
+): Promise<(code: number, body: Buffer) => SaslReply> {
   const { config, settings } = prepared
   const keys = config.scramKeys!
   let password: string | undefined

@@ -14,6 +14,7 @@ import { PgSslError } from '../../engine/errors.js'
 import { violation } from '../../engine/policy/enforce.js'
 import type { SslPolicy } from '../../engine/policy/policy.js'
 import { saslMechanisms } from '../protocol/messages.js'
+import { chooseSaslMechanism, requireAuthMethodOf, type SaslMechanism } from '../protocol/sasl-choice.js'
 
 const OK = 0
 const CLEARTEXT = 3
@@ -115,10 +116,9 @@ export class AuthGuard {
     const { openGauss } = this.#options
     const sasl = !openGauss && (code === SASL || code === SASL_CONTINUE || code === SASL_FINAL)
     const method = this.#methodOf(code)
-    const problem =
-      this.#noteMethod(code, body, sasl, method) ??
-      this.#checkMethod(code, sasl, method) ??
-      this.#checkChannelBinding(code, sasl)
+    const problem = sasl
+      ? this.#checkSasl(code, body)
+      : (this.#noteMethod(method) ?? this.#checkMethod(code, method) ?? this.#checkChannelBinding(code, false))
     if (problem) return problem
     if (
       code === CLEARTEXT ||
@@ -128,6 +128,33 @@ export class AuthGuard {
     )
       this.#finished = true
     return undefined
+  }
+
+  /**
+   * A SASL request, in libpq's order: check_expected_areq (require_auth allows some SASL method),
+   * then pg_SASL_init (the mechanism chosen, require_auth for it, channel_binding, the password).
+   */
+  #checkSasl(code: number, body: Buffer): PgSslError | undefined {
+    const { requireAuth } = this.#options
+    if (requireAuth && !requireAuth.allowed.has('scram-sha-256') && !requireAuth.allowed.has('oauth'))
+      return this.#authRefused(describeRequest(code, false))
+    if (code !== SASL) return this.#checkChannelBinding(code, true)
+    let mechanism: SaslMechanism
+    try {
+      mechanism = chooseSaslMechanism(saslMechanisms(body), this.#options.tls, this.#options.channelBinding)
+    } catch (error) {
+      return error as PgSslError
+    }
+    this.#plus = mechanism === 'SCRAM-SHA-256-PLUS'
+    this.seen.method = mechanism === 'OAUTHBEARER' ? 'oauth' : this.#plus ? 'scram-sha-256-plus' : 'scram-sha-256'
+    this.seen.channelBinding = this.#plus
+    if (requireAuth && !requireAuth.allowed.has(requireAuthMethodOf(mechanism)))
+      return this.#authRefused(`server requested ${mechanism} authentication`)
+    const problem = this.#checkMethod(code, this.seen.method) ?? this.#checkChannelBinding(code, true)
+    // OAUTHBEARER: the client's side is done once the token is sent (libpq's client_finished_auth);
+    // this attempt either sends it or ends before AuthenticationOk.
+    if (!problem && mechanism === 'OAUTHBEARER') this.#finished = true
+    return problem
   }
 
   /** AuthenticationOk: was authentication done, with what the settings and the policy demand? */
@@ -160,38 +187,19 @@ export class AuthGuard {
     return this.#options.certificateCheck?.()
   }
 
-  /** Which method the server asks for (for SASL, what pg will pick), for the checks and the report. */
-  #noteMethod(code: number, body: Buffer, sasl: boolean, method: string): PgSslError | undefined {
-    if (!sasl) {
-      this.seen.method = method
-      return undefined
-    }
-    if (code !== SASL) return undefined
-    const mechanisms = saslMechanisms(body)
-    // libpq refuses a PLUS offer over a connection without TLS: something stripped the TLS.
-    if (mechanisms.includes('SCRAM-SHA-256-PLUS') && !this.#options.tls) {
-      return new PgSslError(
-        'PROTOCOL_VIOLATION',
-        'server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection',
-        { hint: 'something between client and server may have removed TLS' },
-      )
-    }
-    // pg's choice (sasl.js startSession): PLUS when offered and channel binding is not disabled.
-    this.#plus =
-      mechanisms.includes('SCRAM-SHA-256-PLUS') && this.#options.channelBinding !== 'disable' && this.#options.tls
-    this.seen.method = this.#plus ? 'scram-sha-256-plus' : 'scram-sha-256'
-    this.seen.channelBinding = this.#plus
+  /** Which method the server asks for, for the checks and the report (SASL: #checkSasl). */
+  #noteMethod(method: string): PgSslError | undefined {
+    this.seen.method = method
     return undefined
   }
 
   /** require_auth, the policy's methods and a password to send — before any password leaves. */
-  #checkMethod(code: number, sasl: boolean, method: string): PgSslError | undefined {
+  #checkMethod(code: number, method: string): PgSslError | undefined {
     const { requireAuth, policy, openGauss } = this.#options
-    if (requireAuth) {
-      const group = sasl ? 'scram-sha-256' : method
-      if (!requireAuth.allowed.has(group)) return this.#authRefused(describeRequest(code, openGauss))
-    }
-    const asked = sasl ? this.seen.method : method
+    const sasl = code === SASL && !openGauss
+    if (requireAuth && !sasl && !requireAuth.allowed.has(method))
+      return this.#authRefused(describeRequest(code, openGauss))
+    const asked = method
     if (!policyAllows(policy, asked)) {
       return violation(
         policy,
@@ -202,7 +210,10 @@ export class AuthGuard {
     }
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
     const needsPassword =
-      code === CLEARTEXT || code === MD5 || code === SASL || (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
+      code === CLEARTEXT ||
+      code === MD5 ||
+      (code === SASL && method !== 'oauth') ||
+      (openGauss && (code === OG_MD5_SHA256 || code === OG_SM3))
     const keyInstead = code === SASL && this.#options.scramClientKey === true
     if (needsPassword && !this.#options.hasPassword && !keyInstead) {
       return new PgSslError(

@@ -15,6 +15,7 @@ import { parseRequireAuth, type RequireAuth } from './auth-guard.js'
 import { PgSslError } from '../../engine/errors.js'
 import { protocolRange, type ProtocolRange } from '../protocol/version.js'
 import { pgBase64Decode, SCRAM_KEY_LENGTH } from '../protocol/scram.js'
+import type { OAuthSettings } from '../protocol/oauthbearer.js'
 
 export interface ConnectionConfig {
   readonly dialect: Dialect
@@ -44,6 +45,12 @@ export interface ConnectionConfig {
   }
   /** scram_client_key / scram_server_key (libpq 18), decoded: SCRAM is then run in pg's place (sasl.ts). */
   readonly scramKeys: ScramKeys | undefined
+  /**
+   * oauth_issuer, oauth_client_id, oauth_scope (libpq 18), read when the server asks for
+   * OAUTHBEARER — as libpq, not before (a SCRAM server never looks at them). oauth_client_secret
+   * stays in the settings: it is handed only to the token function. The postgres dialect only.
+   */
+  readonly oauth: OAuthSettings | undefined
   /** A password or a password function was given (the password file is looked up only without one). */
   readonly passwordGiven: boolean
   /** The host setting as written, for events. */
@@ -87,6 +94,7 @@ export function connectionConfig(settings: ConnectionSettings): ConnectionConfig
       sni: value('sslsni') !== '0',
     }),
     scramKeys: scramKeysOf(settings, openGauss),
+    oauth: oauthOf(settings, openGauss),
     passwordGiven: settings.values.password !== undefined || settings.passwordFunction !== undefined,
     host: settings.values.host?.value,
   } satisfies ConnectionConfig)
@@ -121,6 +129,27 @@ export class ScramKeys {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return '[SCRAM keys]'
   }
+}
+
+function oauthOf(settings: ConnectionSettings, openGauss: boolean): OAuthSettings | undefined {
+  if (openGauss) {
+    const given = ['oauth_issuer', 'oauth_client_id', 'oauth_client_secret', 'oauth_scope'].find(
+      (name) => settings.values[name] !== undefined,
+    )
+    if (given) {
+      throw new PgSslError('INVALID_SETTING', `${given} is not a setting of the openGauss dialects`, {
+        setting: given,
+        hint: 'gsql has no OAuth: openGauss logs in with its own SHA256 exchange and a password',
+      })
+    }
+    return undefined
+  }
+  return Object.freeze({
+    issuer: settings.values.oauth_issuer?.value,
+    clientId: settings.values.oauth_client_id?.value,
+    scope: settings.values.oauth_scope?.value,
+    unsafeDebugging: settings.oauthUnsafeDebugging,
+  })
 }
 
 /** libpq 18's connectOptions2: each key base64 (PostgreSQL's decoder) of exactly 32 bytes; its words. */

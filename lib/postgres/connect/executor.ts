@@ -13,8 +13,11 @@ import type { AttemptRecord } from '../../engine/report.js'
 import type { ConnectionSettings } from '../connection-settings.js'
 import { type HostTry, hostTries } from '../host-order.js'
 import { showTlsParameters } from '../pg-internals.js'
-import { type Connected, type ConnectRun, HostSockets, runAttempt } from './attempt.js'
-import { attemptRecord, classify, type Failure, HostFailure, hostFailure, mayFollow, publicError } from './failure.js'
+import { type Connected, type ConnectRun, type HostRun, HostSockets, runAttempt, tokenContext } from './attempt.js'
+import { fetchToken, TokenRetry } from './oauth.js'
+import { OAuthFlow } from '../protocol/oauthbearer.js'
+import type { AttemptSpec } from '../plan.js'
+import { attemptRecord, classify, Failure, HostFailure, hostFailure, mayFollow, publicError } from './failure.js'
 import { sslParameters } from './pg-config.js'
 import { prepare } from './prepare.js'
 import { afterFailedRound, type RetryCounters } from './retry.js'
@@ -31,7 +34,8 @@ export async function negotiate(
 ): Promise<Negotiated> {
   const started = performance.now()
   const prepared = await prepare(resolved)
-  const run: ConnectRun = { client, prepared, records: [], prepareMs: performance.now() - started }
+  const oauth = prepared.config.oauth ? new OAuthFlow(prepared.config.oauth) : undefined
+  const run: ConnectRun = { client, prepared, records: [], prepareMs: performance.now() - started, oauth }
   // As pg's: the TLS settings and material in effect.
   showTlsParameters(client, sslParameters(prepared))
   const { config, settings } = prepared
@@ -40,6 +44,8 @@ export async function negotiate(
   for (let retries = 0; ; retries++) {
     const round = await tryHosts(run, tries, retries)
     if (!Array.isArray(round)) {
+      // As libpq's pqClearOAuthToken on success: the token is not kept once the session is up.
+      if (oauth) oauth.token = undefined
       if (retries > 0 && counters) counters.recovered++
       return { report: round.report, warnings: [...prepared.warnings, ...round.warnings] }
     }
@@ -111,7 +117,7 @@ async function tryHost(run: ConnectRun, host: HostTry, retries: number): Promise
       if (previous !== undefined && !mayFollow(spec, previous, config.dialect)) break
       const sameSocket = sockets.reusesSocket(spec)
       try {
-        return await runAttempt(run, on, spec)
+        return await attemptWithToken(run, on, spec)
       } catch (error) {
         const failure = classify(error, sockets.timedOut, config.connectTimeoutMs)
         sockets.closeFailed()
@@ -125,6 +131,26 @@ async function tryHost(run: ConnectRun, host: HostTry, retries: number): Promise
     sockets.release()
   }
   return hostFailure(failures, host.plan, prepared.settings.policy, sockets)
+}
+
+/**
+ * One attempt, made again once when an OAuth discovery exchange ended it (libpq's oauth_want_retry:
+ * a new connection to the same address, which sends the token the application gave for the
+ * discovery URI the server named).
+ */
+async function attemptWithToken(run: ConnectRun, on: HostRun, spec: AttemptSpec): Promise<Connected> {
+  try {
+    return await runAttempt(run, on, spec)
+  } catch (error) {
+    const flow = run.oauth
+    const ended = error instanceof Failure ? error.error : error
+    if (!(ended instanceof TokenRetry) || !flow?.wantRetry || run.client.aborted) throw error
+    flow.wantRetry = false
+    on.sockets.closeFailed()
+    run.records.push(attemptRecord(on.host.endpoint, spec, false, 'failed', ended))
+    flow.token = await fetchToken(flow, tokenContext(run, on, spec))
+    return await runAttempt(run, on, spec)
+  }
 }
 
 /** The last error, saying that connectRetry's budget is spent; with every attempt made. */

@@ -1,22 +1,32 @@
 /**
  * The SASL exchanges pg cannot run, answered on the socket in pg's place (the start-up guard hands
- * each SASL request here instead of to pg, and pg sees only the AuthenticationOk that ends it):
- * SCRAM-SHA-256 with scram_client_key / scram_server_key (protocol/scram.ts). The mechanism is
- * chosen as libpq's pg_SASL_init chooses it, which is pg's choice too (auth-guard.ts reports it):
- * SCRAM-SHA-256-PLUS when offered over TLS and channel_binding is not disable.
+ * each SASL request here, and pg sees only the AuthenticationOk that ends it): SCRAM-SHA-256 with
+ * scram_client_key / scram_server_key (protocol/scram.ts) and OAUTHBEARER (protocol/oauthbearer.ts,
+ * oauth.ts). SCRAM with a password stays pg's. The mechanism is chosen as libpq's pg_SASL_init
+ * chooses it (protocol/sasl-choice.ts), which the auth guard has checked already.
  */
 import { PgSslError } from '../../engine/errors.js'
 import { serverEndPointHash } from '../../engine/tls/channel-binding.js'
 import { saslMechanisms } from '../protocol/messages.js'
-import { ScramExchange, type ScramMechanism } from '../protocol/scram.js'
+import { chooseSaslMechanism } from '../protocol/sasl-choice.js'
+import { ScramExchange } from '../protocol/scram.js'
 
 export const SASL = 10
 export const SASL_CONTINUE = 11
 export const SASL_FINAL = 12
 
-/** Answers the SASL requests of one attempt: the bytes to send back, none (at the final message), or a refusal. */
+/** What to do with one SASL request: bytes to send back, and the end of the attempt (a refusal, or a retry). */
+export interface SaslReply {
+  readonly send?: Buffer
+  readonly end?: PgSslError
+}
+
+/** Answers the SASL requests of one attempt that pg cannot answer. */
 export interface SaslAnswerer {
-  answer(code: number, body: Buffer): Buffer | undefined
+  /** AuthenticationSASL: whether this exchange is answered here (false: pg runs it, with the password). */
+  takes(body: Buffer): boolean
+  /** A request of an exchange this answerer took; a promise while a token is being fetched. */
+  answer(code: number, body: Buffer): SaslReply | Promise<SaslReply>
 }
 
 export interface ScramKeyInput {
@@ -48,40 +58,53 @@ export function saslResponse(data: Buffer): Buffer {
   return Buffer.concat([head, data])
 }
 
-/** libpq's SCRAM, with the keys in place of the password. */
-export function scramWithKeys(input: ScramKeyInput): SaslAnswerer {
+/** libpq's SCRAM, with the keys in place of the password: the answers of one exchange. */
+export function scramWithKeys(input: ScramKeyInput): (code: number, body: Buffer) => SaslReply {
   let exchange: ScramExchange | undefined
-  return {
-    answer(code, body) {
-      const data = body.subarray(4).toString('utf8')
-      if (code === SASL) {
-        const mechanism = chooseScram(saslMechanisms(body), input)
-        const tls = input.serverCertificate
-        exchange = new ScramExchange({
-          mechanism,
-          binding:
-            mechanism === 'SCRAM-SHA-256-PLUS'
-              ? { data: serverEndPointHash(tls!) }
-              : { couldBind: tls !== undefined && input.channelBinding !== 'disable' },
-          clientKey: input.clientKey,
-          serverKey: input.serverKey,
-          password: input.password,
-        })
-        return saslInitialResponse(mechanism, Buffer.from(exchange.clientFirst(), 'utf8'))
-      }
-      if (!exchange) throw new PgSslError('PROTOCOL_VIOLATION', 'invalid SASL state')
-      if (code === SASL_CONTINUE) return saslResponse(Buffer.from(exchange.clientFinal(data), 'utf8'))
-      exchange.verifyServerFinal(data)
-      return undefined
-    },
+  return (code, body) => {
+    const data = body.subarray(4).toString('utf8')
+    if (code === SASL) {
+      const tls = input.serverCertificate
+      const mechanism = chooseSaslMechanism(saslMechanisms(body), tls !== undefined, input.channelBinding)
+      if (mechanism === 'OAUTHBEARER') throw new PgSslError('PROTOCOL_VIOLATION', 'invalid SASL state')
+      exchange = new ScramExchange({
+        mechanism,
+        binding:
+          mechanism === 'SCRAM-SHA-256-PLUS'
+            ? { data: serverEndPointHash(tls!) }
+            : { couldBind: tls !== undefined && input.channelBinding !== 'disable' },
+        clientKey: input.clientKey,
+        serverKey: input.serverKey,
+        password: input.password,
+      })
+      return { send: saslInitialResponse(mechanism, Buffer.from(exchange.clientFirst(), 'utf8')) }
+    }
+    if (!exchange) throw new PgSslError('PROTOCOL_VIOLATION', 'invalid SASL state')
+    if (code === SASL_CONTINUE) return { send: saslResponse(Buffer.from(exchange.clientFinal(data), 'utf8')) }
+    exchange.verifyServerFinal(data)
+    return {}
   }
 }
 
-function chooseScram(mechanisms: readonly string[], input: ScramKeyInput): ScramMechanism {
-  if (mechanisms.includes('SCRAM-SHA-256-PLUS') && input.serverCertificate && input.channelBinding !== 'disable')
-    return 'SCRAM-SHA-256-PLUS'
-  if (mechanisms.includes('SCRAM-SHA-256')) return 'SCRAM-SHA-256'
-  throw new PgSslError('UNSUPPORTED_AUTH', "none of the server's SASL authentication mechanisms are supported", {
-    hint: `the server offered ${mechanisms.join(', ') || 'none'}; scram_client_key and scram_server_key are SCRAM keys`,
-  })
+/** The exchanges of one attempt that are run here: SCRAM with keys, OAUTHBEARER; the rest is pg's. */
+export interface SaslParties {
+  readonly tls: boolean
+  readonly channelBinding: 'disable' | 'prefer' | 'require'
+  readonly scramWithKeys?: ((code: number, body: Buffer) => SaslReply) | undefined
+  readonly oauthBearer?: ((code: number, body: Buffer) => SaslReply | Promise<SaslReply>) | undefined
+}
+
+export function saslAnswerer(parties: SaslParties): SaslAnswerer {
+  let current: SaslParties['oauthBearer']
+  return {
+    takes(body) {
+      const mechanism = chooseSaslMechanism(saslMechanisms(body), parties.tls, parties.channelBinding)
+      current = mechanism === 'OAUTHBEARER' ? parties.oauthBearer : parties.scramWithKeys
+      return current !== undefined
+    },
+    answer(code, body) {
+      if (!current) throw new PgSslError('PROTOCOL_VIOLATION', 'invalid SASL state')
+      return current(code, body)
+    },
+  }
 }

@@ -16,7 +16,7 @@
  * here); from there on, the bytes as they came.
  */
 import type { Socket } from 'node:net'
-import type { PgSslError } from '../../engine/errors.js'
+import { PgSslError } from '../../engine/errors.js'
 import { BackendFramer } from '../protocol/framer.js'
 import {
   AUTHENTICATION,
@@ -29,7 +29,7 @@ import {
   READY_FOR_QUERY,
 } from '../protocol/messages.js'
 import { AFTER_AUTHENTICATION, BEFORE_AUTHENTICATION } from '../protocol/startup-rules.js'
-import { SASL, SASL_FINAL, type SaslAnswerer } from './sasl.js'
+import { SASL, SASL_FINAL, type SaslAnswerer, type SaslReply } from './sasl.js'
 import {
   checkCancelKey,
   duplicateNegotiation,
@@ -72,10 +72,20 @@ export interface GuardOptions {
 }
 
 /**
- * Read one chunk of what the server sent: an error (the connection ends there), 'done' once
- * ReadyForQuery has come, or undefined to go on.
+ * An answer that takes time (a token being fetched): the reader stopped after the request; `rest`
+ * is what followed it in the chunk. The server says nothing until it has the answer, so the
+ * driver holds back what still comes until `answered` settles (with a refusal, or none).
  */
-type ChunkReader = (chunk: Buffer) => PgSslError | 'done' | undefined
+export interface Waiting {
+  readonly answered: Promise<PgSslError | undefined>
+  readonly rest: Buffer
+}
+
+/**
+ * Read one chunk of what the server sent: an error (the connection ends there), 'done' once
+ * ReadyForQuery has come, a wait for an answer, or undefined to go on.
+ */
+type ChunkReader = (chunk: Buffer) => PgSslError | 'done' | Waiting | undefined
 
 /** One message as it came: the 5-byte header, then the body. */
 function frame(type: number, body: Buffer): Buffer {
@@ -94,6 +104,7 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
   const range = options.protocol ?? PROTOCOL_3_0
   let minor = range.max
   let negotiated = false
+  let saslHere = false
   return (chunk) => {
     // Where this chunk's bytes are passed on as they came (after AuthenticationOk), or -1.
     let rawFrom = framer.rules === AFTER_AUTHENTICATION ? 0 : -1
@@ -113,10 +124,22 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
           const code = authenticationCode(body)
           const refused = options.onAuthenticationRequest?.(code, body)
           if (refused) return refused
-          if (options.sasl && code >= SASL && code <= SASL_FINAL) {
-            const reply = options.sasl.answerer.answer(code, body)
-            if (reply) options.sasl.send(reply)
-            continue
+          const { sasl } = options
+          if (sasl && code >= SASL && code <= SASL_FINAL) {
+            if (code === SASL) saslHere = sasl.answerer.takes(body)
+            if (saslHere) {
+              const reply = sasl.answerer.answer(code, body)
+              if (!(reply instanceof Promise)) {
+                const ended = deliver(reply, sasl.send)
+                if (ended) return ended
+                continue
+              }
+              const answered = reply.then(
+                (settled) => deliver(settled, sasl.send),
+                (error: PgSslError) => error,
+              )
+              return { answered, rest: chunk.subarray(end) }
+            }
           }
           forward(frame(type, body))
           if (code === 0) {
@@ -143,31 +166,66 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
   }
 }
 
+/** Send a SASL answer; what ends the attempt, if anything. */
+function deliver(reply: SaslReply, send: (bytes: Buffer) => void): PgSslError | undefined {
+  if (reply.send) send(reply.send)
+  return reply.end
+}
+
 /** Check what the server sends on `stream` until ReadyForQuery; destroy it with the first refusal. */
 export function guardStartup(stream: Socket, options: GuardOptions): void {
   let passOn: Buffer[] = []
   const read = startupReader(options, (bytes) => passOn.push(bytes))
-  const originalEmit = stream.emit
+  const originalEmit = stream.emit as (event: string | symbol, ...args: unknown[]) => boolean
+  // Chunks held back while an answer is being made (a token fetched); undefined when none is.
+  let held: Buffer[] | undefined
   const detach = (): void => {
     // Assigned, never deleted: a deleted property sends the socket to V8's slow dictionary mode.
-    stream.emit = originalEmit
+    stream.emit = originalEmit as Socket['emit']
+  }
+  const refuse = (error: PgSslError): void => {
+    detach()
+    stream.destroy(error)
+  }
+  const take = (chunk: Buffer): void => {
+    passOn = []
+    const verdict = read(chunk)
+    // A refused chunk reaches no listener: pg sees nothing of it.
+    if (verdict instanceof PgSslError) {
+      refuse(verdict)
+      return
+    }
+    if (verdict === 'done') detach()
+    for (const bytes of passOn) originalEmit.call(stream, 'data', bytes)
+    if (verdict !== undefined && verdict !== 'done') wait(verdict)
+  }
+  const wait = ({ answered, rest }: Waiting): void => {
+    held = rest.length > 0 ? [rest] : []
+    void answered.then((problem) => {
+      const chunks = held ?? []
+      held = undefined
+      if (stream.destroyed) return
+      if (problem) refuse(problem)
+      else resume(chunks)
+    })
+  }
+  // What came while waiting, in order: read on, held again by a further wait, or pg's once done.
+  const resume = (chunks: readonly Buffer[]): void => {
+    for (const chunk of chunks) {
+      const holding: Buffer[] | undefined = held
+      if (stream.destroyed) return
+      if (holding) holding.push(chunk)
+      else if (stream.emit === (originalEmit as Socket['emit'])) originalEmit.call(stream, 'data', chunk)
+      else take(chunk)
+    }
   }
   stream.emit = function guardedEmit(this: Socket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {
-      passOn = []
-      const verdict = read(args[0] as Buffer)
-      if (verdict === 'done') detach()
-      else if (verdict !== undefined) {
-        detach()
-        stream.destroy(verdict)
-        return true
-      }
-      const emit = originalEmit as (event: string | symbol, ...args: unknown[]) => boolean
-      for (const bytes of passOn) emit.call(this, 'data', bytes)
+      if (held !== undefined) held.push(args[0] as Buffer)
+      else take(args[0] as Buffer)
       return true
-    } else if (event === 'close') {
-      detach()
     }
-    return (originalEmit as (event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args)
+    if (event === 'close') detach()
+    return originalEmit.call(this, event, ...args)
   } as Socket['emit']
 }

@@ -41,7 +41,6 @@ import { SSL_MODES, isSslMode, sslModeRank, type SslMode } from '../../engine/te
 export { SSL_MODES, isSslMode, sslModeRank, type SslMode }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
-const OAUTH_WHY = 'OAuth (SASL OAUTHBEARER, PostgreSQL 18) is not implemented yet'
 const GSS_WHY =
   'Node has no GSSAPI: no Kerberos ticket is asked for or delegated, and a server that asks for GSS ' +
   'authentication is refused (as by a libpq built without GSSAPI)'
@@ -192,10 +191,10 @@ export const KEYWORDS: readonly Keyword[] = [
   { name: 'scram_client_key', secret: true, use: 'honoured' },
   { name: 'scram_server_key', secret: true, use: 'honoured' },
   // libpq 18: OAuth 2.0 (SASL OAUTHBEARER).
-  { name: 'oauth_issuer', use: 'refused', accepts: [], why: OAUTH_WHY },
-  { name: 'oauth_client_id', use: 'refused', accepts: [], why: OAUTH_WHY },
-  { name: 'oauth_client_secret', secret: true, use: 'refused', accepts: [], why: OAUTH_WHY },
-  { name: 'oauth_scope', use: 'refused', accepts: [], why: OAUTH_WHY },
+  { name: 'oauth_issuer', use: 'honoured' },
+  { name: 'oauth_client_id', use: 'honoured' },
+  { name: 'oauth_client_secret', secret: true, use: 'honoured' },
+  { name: 'oauth_scope', use: 'honoured' },
 ]
 
 const BY_NAME = new Map(KEYWORDS.map((k) => [k.name, k]))

@@ -70,6 +70,7 @@ const OWN_OPTIONS = new Set([
   'policy',
   'onSecurityEvent',
   'connectRetry',
+  'oauthBearerToken',
 ])
 
 /** pg.ClientConfig options whose meaning is taken over here (converted below). */
