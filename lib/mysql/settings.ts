@@ -14,7 +14,7 @@ import {
   MYSQL_SETTINGS,
   OTHER_CLIENT_OPTIONS,
   settingNamed,
-  UNSUPPORTED_TLS_OPTIONS,
+  UNSUPPORTED_OPTIONS,
   type MysqlSettingName,
 } from './option-names.js'
 import { parseMysqlUri } from './uri.js'
@@ -205,7 +205,7 @@ function putOptionFileEntry(entry: ReturnType<typeof optionFileEntries>[number],
       },
     )
   }
-  const unsupported = UNSUPPORTED_TLS_OPTIONS.get(entry.name)
+  const unsupported = UNSUPPORTED_OPTIONS.get(entry.name)
   if (unsupported && !entry.loose) {
     throw new PgSslError(
       'OPTION_FILE_INVALID',
