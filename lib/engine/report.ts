@@ -85,6 +85,12 @@ export interface SecurityReport<Mode extends string = SslMode, Family extends st
    * md5_sha256, sm3.
    */
   readonly authentication: string
+  /**
+   * Which kind of credential the client logged in with — never its value: none, password,
+   * password-file, password-function, token (tokenPassword), aws-rds-iam-token, scram-keys,
+   * oauth-bearer-token.
+   */
+  readonly credential: string
   /** SCRAM channel binding (tls-server-end-point) tied the authentication to this TLS session. */
   readonly channelBinding: boolean
   /** sslkeylogfile: the file this session's TLS secrets are written to — encryption is void for whoever reads it. */

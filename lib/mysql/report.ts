@@ -47,6 +47,7 @@ export function buildMysqlReport(state: ConnectionState): MysqlSecurityReport {
     notes,
     policy: { sources: [...prepared.settings.policySources], upgradedFrom: prepared.upgradedFrom },
     authentication: state.authMethod ?? 'none',
+    credential: state.authMethod && prepared.settings.values.has('password') ? 'password' : 'none',
     channelBinding: false,
     keyLogFile: null,
     protocolVersion: String(state.hello!.protocolVersion),

@@ -231,10 +231,11 @@ export function showTlsParameters(client: object, view: unknown): void {
 export const NO_PASSWORD = (): undefined => undefined
 
 /**
- * The password of this attempt when the application gave none: the password file's entry for
- * this host, or none — never an earlier host's (libpq reads ~/.pgpass per host).
+ * The password of this attempt: the application's password function, asked again (pg replaces it
+ * by what it returned), or when the application gave none the password file's entry for this
+ * host, or none — never an earlier host's (libpq reads ~/.pgpass per host).
  */
-export function useAttemptPassword(client: object, password: string | undefined): void {
+export function useAttemptPassword(client: object, password: string | (() => unknown) | undefined): void {
   const internals = client as PgClientInternals
   internals.password = password ?? NO_PASSWORD
   internals.connectionParameters.password = password ?? NO_PASSWORD

@@ -24,6 +24,8 @@ export interface ReportInput {
   readonly policySources: readonly string[]
   readonly diagnostics?: readonly string[]
   readonly authentication?: { readonly method: string; readonly channelBinding: boolean }
+  /** connect/credential.ts: what the client logged in with. */
+  readonly credential?: string
   readonly keyLogFile?: string | undefined
   readonly connectRetries?: number
   readonly startup?: { readonly protocolVersion: string; readonly serverSignatureVerified: boolean }
@@ -73,6 +75,7 @@ export function buildReport(input: ReportInput): SecurityReport {
     policy: { sources: [...input.policySources], upgradedFrom: plan.policyUpgradedFrom ?? null },
     diagnostics: [...(input.diagnostics ?? [])],
     authentication: input.authentication?.method ?? 'none',
+    credential: input.credential ?? 'none',
     channelBinding: input.authentication?.channelBinding ?? false,
     keyLogFile: input.keyLogFile ?? null,
     connectRetries: input.connectRetries ?? 0,

@@ -148,7 +148,10 @@ t.test('OAUTHBEARER against libpq 18', { skip: problem ?? false }, async (t) => 
       token === null ? [] : reference.requests,
       `${name}: asked for the token as libpq's hook is asked`,
     )
-    if (ours.report) t.equal(ours.report.authentication, 'oauth', `${name}: the report says oauth`)
+    if (ours.report) {
+      t.equal(ours.report.authentication, 'oauth', `${name}: the report says oauth`)
+      t.equal(ours.report.credential, 'oauth-bearer-token', `${name}: logged in with a bearer token`)
+    }
     if (token) {
       t.notOk(
         `${ours.seen} ${JSON.stringify(events)}`.includes(token),

@@ -95,7 +95,8 @@ t.test('SCRAM keys against libpq 18', { skip: problem ?? (server18 ? false : 'no
         async (client) => {
           const report = JSON.stringify(client.security)
           await client.end()
-          return { ok: true, message: '', code: '', seen: report, bound: client.security.channelBinding }
+          const { channelBinding: bound, credential } = client.security
+          return { ok: true, message: '', code: '', seen: report, bound, credential }
         },
         (error: Error) => ({
           ok: false,
@@ -103,12 +104,16 @@ t.test('SCRAM keys against libpq 18', { skip: problem ?? (server18 ? false : 'no
           code: sslCodeOf(error) ?? '',
           seen: `${error.message} ${JSON.stringify(error)} ${(error as { hint?: string }).hint ?? ''}`,
           bound: false,
+          credential: '',
         }),
       )
       t.equal(ours.ok, libpq.ok, `${name}: libpq ${libpq.ok ? 'connects' : `fails: ${libpqWords(libpq.error)}`}`)
       if (!libpq.ok) t.match(ours.message, libpqWords(libpq.error), `${name}: libpq's words (${ours.code})`)
-      if (libpq.ok && keys.startsWith('user=u_scram'))
+      if (libpq.ok && keys.startsWith('user=u_scram')) {
         t.equal(ours.bound, sslmode === 'require' && !keys.includes('disable'), `${name}: bound as libpq binds`)
+        const credential = keys.includes('scram_client_key') ? 'scram-keys' : 'password'
+        t.equal(ours.credential, credential, `${name}: the report says ${credential}`)
+      }
       t.notOk(ours.seen.includes(CK) || ours.seen.includes(SK), `${name}: no key in the error or report`)
     }
   }

@@ -18,7 +18,9 @@ import { buildReport } from '../report-build.js'
 import { DIALECTS } from '../dialects.js'
 import { AuthGuard } from './auth-guard.js'
 import { type SaslAnswerer, saslAnswerer, type SaslReply, scramWithKeys } from './sasl.js'
-import { oauthBearerAnswers, type TokenContext } from './oauth.js'
+import { oauthBearerAnswers, type TokenContext, tokenAllowed } from './oauth.js'
+import { attemptPasswordFunction, credentialOf, type TokenEndpoint, tokenKindOf } from './credential.js'
+import { effectiveUser } from '../settings/merge.js'
 import type { OAuthFlow } from '../protocol/oauthbearer.js'
 import { attemptRecord } from './failure.js'
 import type { Prepared } from './prepare.js'
@@ -128,9 +130,12 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
   const { warnings, diagnostics } = session
     ? checkPeer(session, spec, endpoint, prepared.material, prepared.settings.policy)
     : { warnings: [], diagnostics: [] }
-  const authGuard = authGuardFor(prepared, on.host, session)
-  // When the application gave no password: this host's password-file entry, or none (as libpq).
-  if (!prepared.config.passwordGiven) useAttemptPassword(client, endpoint.passfile?.password)
+  const authGuard = authGuardFor(prepared, on.host, spec, session)
+  const passwordFunction = prepared.settings.passwordFunction
+  // A password function is asked again for every attempt (a token for each host); with no password
+  // given: this host's password-file entry, or none (as libpq).
+  if (passwordFunction) useAttemptPassword(client, attemptPasswordFunction(passwordFunction, tokenEndpoint(run, on)))
+  else if (!prepared.config.passwordGiven) useAttemptPassword(client, endpoint.passfile?.password)
   const checkedAt = performance.now()
   const minor = prepared.config.openGaussProtocolMinor
   const sasl = await saslFor(run, on, spec, session)
@@ -238,6 +243,12 @@ async function saslFor(
   })
 }
 
+/** The endpoint of this attempt, as a token is asked for it. */
+function tokenEndpoint(run: ConnectRun, on: HostRun): TokenEndpoint {
+  const { endpoint } = on.host
+  return { host: endpoint.host, port: endpoint.port, user: effectiveUser(run.prepared.settings) }
+}
+
 /** Where a bearer token of this attempt would go. */
 export function tokenContext(run: ConnectRun, on: HostRun, spec: AttemptSpec): TokenContext {
   const { settings } = run.prepared
@@ -266,7 +277,13 @@ async function scramFor(
   const keys = config.scramKeys!
   let password: string | undefined
   if (!keys.client) {
-    const given = settings.passwordFunction ? await settings.passwordFunction() : settings.values.password?.value
+    const given = settings.passwordFunction
+      ? await attemptPasswordFunction(settings.passwordFunction, {
+          host: host.endpoint.host,
+          port: host.endpoint.port,
+          user: effectiveUser(settings),
+        })()
+      : settings.values.password?.value
     password = typeof given === 'string' ? given : host.endpoint.passfile?.password
   }
   return scramWithKeys({
@@ -278,7 +295,12 @@ async function scramFor(
   })
 }
 
-function authGuardFor(prepared: Prepared, host: HostTry, session: TlsSessionFacts | undefined): AuthGuard {
+function authGuardFor(
+  prepared: Prepared,
+  host: HostTry,
+  spec: AttemptSpec,
+  session: TlsSessionFacts | undefined,
+): AuthGuard {
   const { config, settings } = prepared
   return new AuthGuard({
     requireAuth: config.requireAuth,
@@ -288,6 +310,9 @@ function authGuardFor(prepared: Prepared, host: HostTry, session: TlsSessionFact
     tls: session !== undefined,
     hasPassword: config.passwordGiven || host.endpoint.passfile !== undefined,
     scramClientKey: config.scramKeys?.client !== undefined,
+    ...(tokenKindOf(settings.passwordFunction)
+      ? { tokenRefused: () => tokenAllowed({ spec, policy: settings.policy }) }
+      : {}),
     ...(config.sslCertMode === 'require'
       ? { certificateCheck: () => clientCertificateExchanged(session, prepared) }
       : {}),
@@ -318,6 +343,11 @@ function reportOf(run: ConnectRun, on: HostRun, spec: AttemptSpec, facts: Attemp
     policySources: prepared.settings.policySources,
     diagnostics: facts.diagnostics,
     authentication: facts.authGuard.seen,
+    credential: credentialOf(facts.authGuard.seen.method, prepared.config, {
+      function: prepared.settings.passwordFunction,
+      given: prepared.settings.values.password !== undefined,
+      fromFile: on.host.endpoint.passfile !== undefined,
+    }),
     keyLogFile: session ? prepared.config.sslKeyLogFile : undefined,
     connectRetries: on.retries,
     startup: facts.startup,

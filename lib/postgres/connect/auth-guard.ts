@@ -91,6 +91,11 @@ export interface AuthGuardOptions {
   readonly hasPassword: boolean
   /** scram_client_key was given: SCRAM needs no password (libpq 18), the other methods still do. */
   readonly scramClientKey?: boolean
+  /**
+   * The password is a token credential (credential.ts): the policy's tokensRequireVerifyFull
+   * refusal for this attempt, asked before the token function is called.
+   */
+  readonly tokenRefused?: () => PgSslError | undefined
 }
 
 /** What the guard saw, for the report. */
@@ -222,7 +227,7 @@ export class AuthGuard {
         { setting: 'password' },
       )
     }
-    return undefined
+    return needsPassword && !keyInstead ? this.#options.tokenRefused?.() : undefined
   }
 
   /** channel_binding=require (libpq) and the policy's channelBinding rule, on each request. */

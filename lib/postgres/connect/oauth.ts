@@ -40,7 +40,7 @@ export interface TokenContext {
 }
 
 /** tokensRequireVerifyFull: a bearer token only over TLS that verified the chain and the host name. */
-export function tokenAllowed(context: TokenContext): PgSslError | undefined {
+export function tokenAllowed(context: Pick<TokenContext, 'spec' | 'policy'>): PgSslError | undefined {
   const { spec, policy } = context
   if (!policy.tokensRequireVerifyFull || (spec.ssl && spec.verifyChain && spec.verifyHostname)) return undefined
   const observed = !spec.ssl
