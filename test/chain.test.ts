@@ -11,9 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { verifyChain, type ChainResult } from '../lib/engine/tls/chain.js'
 import { parseCrl } from '../lib/engine/tls/crl.js'
+import { loadForge } from '../lib/engine/tls/forge.js'
 import { fixture } from '../scripts/harness.js'
 import { testCertificate } from './support.js'
 import { suitePki } from '../scripts/ssl-suite-pki.js'
+
+// CRLs are read with node-forge, which pg-sslmode loads only when a CRL is read (lib/engine/tls/forge.ts).
+await loadForge()
 
 const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-chain-'))
 const pemBlocks = (text: string, type: string) =>

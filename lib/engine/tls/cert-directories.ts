@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PgSslError } from '../errors.js'
 import type { ParsedCrl } from './crl.js'
+import { loadForge } from './forge.js'
 import { certificateSubjectDer, nameHash } from './der.js'
 import { describe, readCached } from './file-cache.js'
 import { certificates, crls, x509s } from './pem.js'
@@ -46,6 +47,7 @@ async function hashedDirectory(
 }
 
 export async function loadCrlDirectory(dir: string): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }>> {
+  await loadForge()
   const out: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
   for (const { hash, path } of await hashedDirectory(dir, 'sslcrldir', '.r')) {
     out.push(

@@ -3,7 +3,8 @@
  * and forge's pki has no CRL type — and verified with node:crypto against the issuer's key.
  */
 import { constants, generateKeyPairSync, randomUUID, sign, verify, type X509Certificate } from 'node:crypto'
-import forge from 'node-forge'
+import type Forge from 'node-forge'
+import { forge } from './forge.js'
 import { asn1Of, bytesOf, canonicalName, children, element, tagOf } from './der.js'
 
 export interface ParsedCrl {
@@ -58,7 +59,7 @@ export function normalizeSerial(hex: string): string {
 
 function timeOf(der: Buffer, e: ReturnType<typeof element>): Date {
   const text = der.subarray(e.valueStart, e.end).toString('latin1')
-  return tagOf(der, e) === UTC_TIME ? forge.asn1.utcTimeToDate(text) : forge.asn1.generalizedTimeToDate(text)
+  return tagOf(der, e) === UTC_TIME ? forge().asn1.utcTimeToDate(text) : forge().asn1.generalizedTimeToDate(text)
 }
 
 export function parseCrl(der: Buffer): ParsedCrl {
@@ -84,8 +85,10 @@ export function parseCrl(der: Buffer): ParsedCrl {
       revoked.add(normalizeSerial(der.subarray(serial.valueStart, serial.end).toString('hex')))
     }
   }
-  const algorithm = asn1Of(bytesOf(der, algorithmElement)) as forge.asn1.Asn1
-  const oid = forge.asn1.derToOid(forge.util.createBuffer((algorithm.value as forge.asn1.Asn1[])[0]!.value as string))
+  const algorithm = asn1Of(bytesOf(der, algorithmElement)) as Forge.asn1.Asn1
+  const oid = forge().asn1.derToOid(
+    forge().util.createBuffer((algorithm.value as Forge.asn1.Asn1[])[0]!.value as string),
+  )
   const parameters = children(der, algorithmElement)[1]
   const bits = der.subarray(signatureElement.valueStart, signatureElement.end)
   const issuerDer = bytesOf(der, issuerElement)
@@ -107,11 +110,11 @@ export function parseCrl(der: Buffer): ParsedCrl {
 function nameText(nameDer: Buffer): string {
   const name = asn1Of(nameDer)
   const parts: string[] = []
-  for (const rdn of name.value as forge.asn1.Asn1[]) {
-    for (const attribute of rdn.value as forge.asn1.Asn1[]) {
-      const [type, value] = attribute.value as forge.asn1.Asn1[]
-      const oid = forge.asn1.derToOid(forge.util.createBuffer(type!.value as string))
-      const short = (forge.pki.oids[oid] as string | undefined) ?? oid
+  for (const rdn of name.value as Forge.asn1.Asn1[]) {
+    for (const attribute of rdn.value as Forge.asn1.Asn1[]) {
+      const [type, value] = attribute.value as Forge.asn1.Asn1[]
+      const oid = forge().asn1.derToOid(forge().util.createBuffer(type!.value as string))
+      const short = (forge().pki.oids[oid] as string | undefined) ?? oid
       const label =
         {
           commonName: 'CN',
@@ -121,7 +124,7 @@ function nameText(nameDer: Buffer): string {
           localityName: 'L',
           stateOrProvinceName: 'ST',
         }[short] ?? short
-      parts.push(`${label}=${forge.util.decodeUtf8(value!.value as string)}`)
+      parts.push(`${label}=${forge().util.decodeUtf8(value!.value as string)}`)
     }
   }
   return parts.join(', ')
@@ -157,8 +160,8 @@ function pssParameters(parameters: Buffer | undefined): { hash: string; saltLeng
       const inner = children(parameters, field)[0]!
       if (tagOf(parameters, field) === 0xa0) {
         const oidElement = children(parameters, inner)[0]!
-        const oid = forge.asn1.derToOid(
-          forge.util.createBuffer(parameters.subarray(oidElement.valueStart, oidElement.end).toString('binary')),
+        const oid = forge().asn1.derToOid(
+          forge().util.createBuffer(parameters.subarray(oidElement.valueStart, oidElement.end).toString('binary')),
         )
         const name = HASH_OIDS[oid]
         if (!name) return undefined
@@ -206,8 +209,8 @@ let marker: Buffer | undefined
 export function crlCheckingMarker(): Buffer {
   if (marker) return marker
   const { privateKey } = generateKeyPairSync('ed25519')
-  const a = forge.asn1
-  const der = (node: forge.asn1.Asn1): Buffer => Buffer.from(a.toDer(node).getBytes(), 'binary')
+  const a = forge().asn1
+  const der = (node: Forge.asn1.Asn1): Buffer => Buffer.from(a.toDer(node).getBytes(), 'binary')
   const ed25519 = a.create(a.Class.UNIVERSAL, a.Type.SEQUENCE, true, [
     a.create(a.Class.UNIVERSAL, a.Type.OID, false, a.oidToDer('1.3.101.112').getBytes()),
   ])

@@ -4,7 +4,8 @@
  * issuer Name of a certificate, for matching CRLs to certificates by DER equality.
  */
 import { createHash } from 'node:crypto'
-import forge from 'node-forge'
+import type Forge from 'node-forge'
+import { forge } from './forge.js'
 
 interface Element {
   /** Offset of the element's tag. */
@@ -88,8 +89,8 @@ const RSASSA_PSS = '1.2.840.113549.1.1.10'
 const SHA1 = '1.3.14.3.2.26'
 
 /** forge's ASN.1 of DER bytes, for the fields node:crypto does not expose (CRLs). */
-export function asn1Of(der: Buffer): forge.asn1.Asn1 {
-  return forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')), true)
+export function asn1Of(der: Buffer): Forge.asn1.Asn1 {
+  return forge().asn1.fromDer(forge().util.createBuffer(der.toString('binary')), true)
 }
 
 /** A certificate's subject Name, as DER. */

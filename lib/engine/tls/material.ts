@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { PgSslError } from '../errors.js'
 import { loadCrlDirectory, loadRootCertDirectory } from './cert-directories.js'
 import { crlCheckingMarker, type ParsedCrl } from './crl.js'
+import { loadForge } from './forge.js'
 import { fingerprintSecret, inlineEntry, parsedOnce, readCached } from './file-cache.js'
 import { decryptKeyPassphrase } from './gauss-cipher.js'
 import { checkPermissions, type FilePermissionRule } from './permissions.js'
@@ -178,6 +179,7 @@ async function crlsFor(
   files: Record<string, string>,
 ): Promise<Array<{ raw: Buffer; parsed: ParsedCrl }> | undefined> {
   if (request.sslcrl === undefined && request.sslcrldir === undefined && !request.inline?.crl) return undefined
+  await loadForge()
   const crl: Array<{ raw: Buffer; parsed: ParsedCrl }> = []
   for (const pem of request.inline?.crl ?? []) crl.push(...crls(inlineEntry(pem), 'ssl.crl', 'ssl.crl'))
   if (request.inline?.crl) files.sslcrl = "ssl.crl (pg's ssl option)"
