@@ -35,8 +35,21 @@ export const resolveSettings: typeof connectionSettings = connectionSettings
 export type ResolvedSettings = ConnectionSettings
 export { parseConnectionString } from './postgres/settings/conninfo.js'
 export { describeReport } from './engine/report.js'
-export { checkMaterial } from './cli/check.js'
-export { probe } from './cli/probe.js'
+// The operator tools and the MySQL Plus switch load when first called: an application that only
+// connects does not pay for them at start-up (cold start, docs/benchmarks.md).
+import type * as Check from './cli/check.js'
+import type * as Probe from './cli/probe.js'
+import type * as MysqlPlus from './mysqlplus/switch.js'
+/** The checks of `pg-sslmode check`, without connecting (cli/check.ts). */
+export async function checkMaterial(
+  ...args: Parameters<typeof Check.checkMaterial>
+): ReturnType<typeof Check.checkMaterial> {
+  return (await import('./cli/check.js')).checkMaterial(...args)
+}
+/** One connection per sslmode, as `pg-sslmode probe` (cli/probe.ts). */
+export async function probe(...args: Parameters<typeof Probe.probe>): ReturnType<typeof Probe.probe> {
+  return (await import('./cli/probe.js')).probe(...args)
+}
 export type { ProbeReport, ModeResult } from './cli/probe.js'
 export { PRESETS, combinePolicies, loadPolicy } from './engine/policy/policy.js'
 export type { SslPolicy, PresetName } from './engine/policy/policy.js'
@@ -52,7 +65,12 @@ export type {
   Fallback,
   Outcome,
 } from './engine/report.js'
-export { setMysqlPlusSsl } from './mysqlplus/switch.js'
+/** Switch MySQL Plus SSL through its API (mysqlplus/switch.ts). */
+export async function setMysqlPlusSsl(
+  ...args: Parameters<typeof MysqlPlus.setMysqlPlusSsl>
+): ReturnType<typeof MysqlPlus.setMysqlPlusSsl> {
+  return (await import('./mysqlplus/switch.js')).setMysqlPlusSsl(...args)
+}
 export type { MysqlPlusSslOptions, MysqlPlusSslResult, ConfigSslValue } from './mysqlplus/switch.js'
 export { loadApiConfig } from './mysqlplus/config.js'
 export type { ApiConfig } from './mysqlplus/config.js'

@@ -1,6 +1,6 @@
 /** The public cancelQuery(): the secure cancel (connect/cancel.ts) for an SslClient's session. */
-import { type CancelOutcome, sendCancel } from './connect/cancel.js'
-import { SslClient } from './client.js'
+import type { CancelOutcome } from './connect/cancel.js'
+import { cancelRequests, SslClient } from './client.js'
 
 /**
  * Cancel the query `client` is running, as libpq 17+ does (PQcancelBlocking): over a new
@@ -9,5 +9,5 @@ import { SslClient } from './client.js'
  * SQLSTATE 57014, if it was still running), with what the request went over.
  */
 export async function cancelQuery(client: SslClient): Promise<CancelOutcome> {
-  return sendCancel(SslClient.cancelRequestOf(client))
+  return (await cancelRequests()).sendCancel(SslClient.cancelRequestOf(client))
 }

@@ -43,12 +43,10 @@ import type { SecurityReport } from '../engine/report.js'
 import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
-import { tapStartup } from './connect/start-taps.js'
 import { closeQuietly, destroyedExternally, watchExternalDestroy } from '../engine/sockets.js'
 import { auditRefusal, publishConnected } from '../engine/policy/audit.js'
 import { RETRY_COUNTERS, RetryCounters } from './connect/retry.js'
-import { type CancelRequest, sendCancel } from './connect/cancel.js'
-import { negotiate } from './connect/executor.js'
+import type { CancelRequest } from './connect/cancel.js'
 import {
   type Negotiated,
   type StartOptions,
@@ -56,6 +54,16 @@ import {
   type StartupTarget,
   TERMINATED,
 } from './connect/target.js'
+
+// The connect machinery (the executor, TLS, the guards, openGauss, cancel requests) loads at the
+// first connect(): `require('pg-sslmode')` pays for the settings and pg's classes only (cold start,
+// docs/benchmarks.md). Each module is loaded once; later calls reuse the promise.
+let executorModule: Promise<typeof import('./connect/executor.js')> | undefined
+let startTapsModule: Promise<typeof import('./connect/start-taps.js')> | undefined
+let cancelModule: Promise<typeof import('./connect/cancel.js')> | undefined
+const executor = () => (executorModule ??= import('./connect/executor.js'))
+const startTaps = () => (startTapsModule ??= import('./connect/start-taps.js'))
+export const cancelRequests = () => (cancelModule ??= import('./connect/cancel.js'))
 
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ConnectionSettings | undefined
@@ -178,7 +186,7 @@ export class SslClient extends pg.Client implements StartupTarget {
       const sinks = { onSecurityEvent: settings.onSecurityEvent, auditLogs: settings.auditLogs, emitter: this }
       let negotiated: Negotiated
       try {
-        negotiated = await negotiate(this, settings, this.#retryCounters)
+        negotiated = await (await executor()).negotiate(this, settings, this.#retryCounters)
       } catch (error) {
         auditRefusal(error, sinks, settings.values.host?.value)
         throw error
@@ -281,7 +289,7 @@ export class SslClient extends pg.Client implements StartupTarget {
   async startOn(stream: Socket, start: StartOptions): Promise<StartupFacts> {
     const con = connectionOf(this)
     this.#applicationListeners ??= snapshotListeners(con)
-    const taps = await tapStartup(stream, this, start, (processId, key) => {
+    const taps = await (await startTaps()).tapStartup(stream, this, start, (processId, key) => {
       this.#cancelKey = { processId, key }
     })
     this.expose(adoptConnected(stream))
@@ -312,14 +320,16 @@ export class SslClient extends pg.Client implements StartupTarget {
    */
   cancel(client: InstanceType<typeof pg.Client>, query: unknown): void {
     if (client instanceof SslClient && activeQueryOf(client) === query) {
-      sendCancel(SslClient.cancelRequestOf(client)).catch((error: unknown) => {
-        if (this.listenerCount('error') > 0) this.emit('error', error)
-        else
-          process.emitWarning(
-            `pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`,
-            'PgSslCancelWarning',
-          )
-      })
+      cancelRequests()
+        .then(({ sendCancel }) => sendCancel(SslClient.cancelRequestOf(client)))
+        .catch((error: unknown) => {
+          if (this.listenerCount('error') > 0) this.emit('error', error)
+          else
+            process.emitWarning(
+              `pg-sslmode: the cancel request failed: ${(error as Error)?.message ?? error}`,
+              'PgSslCancelWarning',
+            )
+        })
       return
     }
     ;(pg.Client.prototype as unknown as { cancel(client: unknown, query: unknown): void }).cancel.call(

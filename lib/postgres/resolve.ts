@@ -6,7 +6,6 @@
 import type { Dialect } from './dialects.js'
 import type { ConnectOptions } from './options.js'
 import type { Plan } from './plan.js'
-import { prepare } from './connect/prepare.js'
 import { describeSettings, type Setting } from './settings/merge.js'
 import { connectionSettings } from './connection-settings.js'
 
@@ -32,6 +31,8 @@ export interface Resolution {
 }
 
 export async function resolve(options: ConnectOptions = {}): Promise<Resolution> {
+  // The connect machinery loads when first needed (client.ts says why).
+  const { prepare } = await import('./connect/prepare.js')
   const prepared = await prepare(connectionSettings(options))
   return {
     settings: describeSettings(prepared.settings),
