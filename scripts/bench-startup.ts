@@ -1,0 +1,66 @@
+/**
+ * `npm run bench:startup`: cold start — loading pg-sslmode in a fresh process against loading pg,
+ * as a serverless invocation or a CLI run pays it: `require()` of the CommonJS build and `import()`
+ * of the ES-module build, each timed inside a fresh node process, the variants interleaved;
+ * medians with the 10th–90th percentile spread. With --write, puts the table in
+ * docs/benchmarks.md. Not part of npm test.
+ */
+import { execFileSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeBenchmarkSection } from './bench-doc.js'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const RUNS = Number(process.env.BENCH_RUNS ?? 25)
+
+const VARIANTS: Record<string, string> = {
+  "require('pg')": "require('pg')",
+  "require('pg-sslmode')": `require(${JSON.stringify(join(ROOT, 'dist/cjs/index.js'))})`,
+  "import('pg')": "await import('pg')",
+  "import('pg-sslmode')": `await import(${JSON.stringify(join(ROOT, 'dist/esm/index.js'))})`,
+}
+
+/** One fresh process: the time its load took, in ms, measured inside it. */
+function once(code: string): number {
+  const script = `const t = process.hrtime.bigint(); ${code}; console.log(Number(process.hrtime.bigint() - t) / 1e6)`
+  const esm = code.includes('await')
+  const out = execFileSync(process.execPath, esm ? ['--input-type=module', '-e', script] : ['-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+  return Number(out.trim())
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const i = (s.length - 1) * q
+  const lo = Math.floor(i)
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo)
+}
+
+const samples: Record<string, number[]> = Object.fromEntries(Object.keys(VARIANTS).map((k) => [k, []]))
+for (let run = 0; run < RUNS; run++)
+  for (const [name, code] of Object.entries(VARIANTS)) samples[name]!.push(once(code))
+const row = (name: string, base: string): string => {
+  const xs = samples[name]!
+  const ratio = quantile(xs, 0.5) / quantile(samples[base]!, 0.5)
+  const ms = (q: number) => quantile(xs, q).toFixed(1)
+  return `| ${name} | ${ms(0.5)} ms | ${ms(0.1)}–${ms(0.9)} ms | ${ratio.toFixed(2)}× |`
+}
+const table = [
+  `Each a fresh \`node\` process (${RUNS} runs per variant, interleaved), timed inside it around the load; ` +
+    'the ratio is against pg loaded the same way.',
+  '',
+  '| load | median | 10th–90th percentile | / pg |',
+  '|---|---|---|---|',
+  row("require('pg')", "require('pg')"),
+  row("require('pg-sslmode')", "require('pg')"),
+  row("import('pg')", "import('pg')"),
+  row("import('pg-sslmode')", "import('pg')"),
+].join('\n')
+console.log(table)
+if (process.argv.includes('--write')) {
+  writeBenchmarkSection(
+    `<!-- startup:start -->\n## Cold start (\`npm run bench:startup\`)\n\n${table}\n<!-- startup:end -->`,
+  )
+}
