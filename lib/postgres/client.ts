@@ -301,11 +301,18 @@ export class SslClient extends pg.Client implements StartupTarget {
     con.once('authenticationOk', start.onAuthenticated)
     // end() called once pg has the socket: pg closes it and never settles its connect(); the
     // negotiation must not wait for it.
-    const ended = new Promise<never>((_, reject) =>
-      con.once('end', () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))),
-    )
+    let onEnd: (() => void) | undefined
+    const ended = new Promise<never>((_, reject) => {
+      onEnd = () => reject(new PgSslError('CONNECTION_FAILED', TERMINATED))
+      con.once('end', onEnd)
+    })
     ended.catch(() => {})
-    await Promise.race([super.connect(), ended])
+    try {
+      await Promise.race([super.connect(), ended])
+    } finally {
+      // Once pg's connect() has settled, a later 'end' is the session's, not this wait's.
+      con.removeListener('end', onEnd!)
+    }
     return taps.facts()
   }
 
