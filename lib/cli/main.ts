@@ -2,6 +2,8 @@
  * The `pg-sslmode` command.
  *
  *   pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect D] [--sslcertdir DIR] [--json] [--no-color]
+ *   pg-sslmode probe CONNECTION-STRING [--policy PRESET|FILE] ...
+ *   pg-sslmode mysqlplus ssl on|off ...   pg-sslmode help [COMMAND]   pg-sslmode --version
  *
  * Settings come from the same places as connect(): the arguments, then the PG* environment.
  */
@@ -11,24 +13,88 @@ import type { ConnectOptions } from '../postgres/options.js'
 import { checkMaterial, type CheckReport, type Finding } from './check.js'
 import { probe, type ProbeReport } from './probe.js'
 import { mysqlplusMain } from './mysqlplus.js'
+import { closest } from '../postgres/settings/suggest.js'
+import { VERSION } from './version.js'
 
-const USAGE = `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
+const COMMANDS = ['check', 'probe', 'mysqlplus', 'help'] as const
+
+const HELP = {
+  check: `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
                         [--sslcertdir DIR] [--json] [--no-color]
-       pg-sslmode probe CONNECTION-STRING [--policy PRESET|FILE] [--ini ...] [--dialect ...] [--sslcertdir DIR] [--json]
 
-check  checks the SSL material of a connection without connecting: files, permissions, PEM, key
-       and certificate, passphrase, chain to the root, expiry (warns under 30 days), CRL freshness.
-       Exit code 0 when nothing failed, 1 otherwise.
-probe  connects to a live server once per sslmode and prints what each yields (the client x server
-       table row of that server), the TLS versions it accepts and its certificate; with --policy,
-       whether it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when
-       --policy is not satisfied.
-       pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
-       (see pg-sslmode mysqlplus --help)
+  Checks the SSL material of a connection without connecting: files, permissions, PEM, key and
+  certificate, passphrase, chain to the root, expiry (warns under 30 days), CRL freshness, and the
+  SSL policy in force (PGSSLPOLICY). Exit code 0 when nothing failed, 1 otherwise, 2 for a usage
+  error.`,
+  probe: `usage: pg-sslmode probe CONNECTION-STRING [--policy PRESET|FILE] [--ini FILE[:SECTION]]
+                        [--dialect postgres|opengauss|gaussdb] [--sslcertdir DIR] [--json]
+
+  Connects to a live server once per sslmode and prints what each yields (that server's row of the
+  client x server table), the TLS versions it accepts and its certificate; with --policy, whether
+  it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when --policy is not
+  satisfied, 2 for a usage error.`,
+  mysqlplus: `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
+
+  Switches SSL of a MySQL Plus cluster through its API (pg-sslmode mysqlplus --help for more).`,
+}
+
+const USAGE = `usage: pg-sslmode <command> [arguments]
+
+commands:
+  check [CONNECTION-STRING]   check the SSL material of a connection, without connecting
+  probe CONNECTION-STRING     what each sslmode yields against a live server
+  mysqlplus ssl on|off        switch SSL of a MySQL Plus cluster through its API
+
+  pg-sslmode help COMMAND (or COMMAND --help) shows a command's options.
+  pg-sslmode --version prints the version.
 Exit code 2 for a usage error.`
 
+/** A usage error: what was wrong, then the usage it breaks. */
+function usageError(out: NodeJS.WritableStream, problem: string, usage: string): number {
+  out.write(`pg-sslmode: ${problem}\n\n${usage}\n`)
+  return 2
+}
+
+/** parseArgs's error, in the command's words (Node's own text suggests "--" for unknown options). */
+function argumentProblem(error: unknown): string {
+  const { code, message } = error as { code?: string; message: string }
+  const option = /'(-[^' ]*)/.exec(message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `option ${option} needs a value`
+  return message
+}
+
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (argv[0] === 'mysqlplus') return mysqlplusMain(argv.slice(1), { out, err: process.stderr, stdin: process.stdin })
+  const [first, ...after] = argv
+  if (first === 'mysqlplus') return mysqlplusMain(after, { out, err: process.stderr, stdin: process.stdin })
+  if (first === '--version' || first === '-V') {
+    out.write(`pg-sslmode ${VERSION}\n`)
+    return 0
+  }
+  if (first === undefined || first === '--help' || first === '-h') {
+    out.write(`${USAGE}\n`)
+    return first === undefined ? 2 : 0
+  }
+  if (first === 'help') {
+    const topic = after[0]
+    if (topic === undefined) out.write(`${USAGE}\n`)
+    else if (topic in HELP) out.write(`${HELP[topic as keyof typeof HELP]}\n`)
+    else return unknownCommand(out, topic)
+    return 0
+  }
+  if (first !== 'check' && first !== 'probe') {
+    if (first.startsWith('-')) return usageError(out, `unknown option ${first}`, USAGE)
+    return unknownCommand(out, first)
+  }
+  return runCommand(first, after, out)
+}
+
+function unknownCommand(out: NodeJS.WritableStream, name: string): number {
+  const suggestion = closest(name, COMMANDS)
+  return usageError(out, `unknown command "${name}"${suggestion ? `: did you mean "${suggestion}"?` : ''}`, USAGE)
+}
+
+async function runCommand(command: 'check' | 'probe', argv: string[], out: NodeJS.WritableStream): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({
@@ -38,42 +104,39 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         ini: { type: 'string' },
         dialect: { type: 'string' },
         sslcertdir: { type: 'string' },
-        policy: { type: 'string' },
+        ...(command === 'probe' ? { policy: { type: 'string' as const } } : {}),
         json: { type: 'boolean', default: false },
-        'no-color': { type: 'boolean', default: false },
+        ...(command === 'check' ? { 'no-color': { type: 'boolean' as const, default: false } } : {}),
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
   } catch (error) {
-    out.write(`${(error as Error).message}\n${USAGE}\n`)
-    return 2
+    return usageError(out, argumentProblem(error), HELP[command])
   }
-  const [command, connectionString, ...rest] = parsed.positionals
-  if (
-    parsed.values.help ||
-    (command !== 'check' && command !== 'probe') ||
-    rest.length > 0 ||
-    (command === 'probe' && !connectionString)
-  ) {
-    out.write(`${USAGE}\n`)
-    return parsed.values.help ? 0 : 2
+  const values = parsed.values as Record<string, string | boolean | undefined>
+  if (values.help) {
+    out.write(`${HELP[command]}\n`)
+    return 0
   }
+  const [connectionString, ...rest] = parsed.positionals
+  if (rest.length > 0) return usageError(out, `unexpected argument "${rest[0]}"`, HELP[command])
+  if (command === 'probe' && !connectionString) return usageError(out, 'probe needs a connection string', HELP.probe)
   const options: ConnectOptions = {}
   if (connectionString !== undefined) options.connectionString = connectionString
-  if (parsed.values.dialect !== undefined) options.dialect = parsed.values.dialect as Dialect
-  if (parsed.values.sslcertdir !== undefined) options.sslcertdir = parsed.values.sslcertdir
-  if (parsed.values.ini !== undefined) {
-    const [file, section] = splitIni(parsed.values.ini)
+  if (typeof values.dialect === 'string') options.dialect = values.dialect as Dialect
+  if (typeof values.sslcertdir === 'string') options.sslcertdir = values.sslcertdir
+  if (typeof values.ini === 'string') {
+    const [file, section] = splitIni(values.ini)
     options.ini = section ? { file, section } : file
   }
   if (command === 'probe') {
-    const report = await probe(options, parsed.values.policy)
-    out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderProbe(report))
+    const report = await probe(options, values.policy as string | undefined)
+    out.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderProbe(report))
     return report.policy && !report.policy.satisfied ? 1 : 0
   }
   const report = await checkMaterial(options)
-  const color = !parsed.values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
-  out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report, color))
+  const color = !values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
+  out.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report, color))
   return report.ok ? 0 : 1
 }
 

@@ -5,7 +5,8 @@
  * certificate files itself and maps sslmode to node's TLS options its own way).
  */
 import { PgSslError } from '../../engine/errors.js'
-import { keyword } from './keywords.js'
+import { KEYWORDS, keyword } from './keywords.js'
+import { closest } from './suggest.js'
 
 export type KeywordValues = Record<string, string>
 
@@ -32,9 +33,18 @@ function checkKeyword(name: string, where: string): void {
   if (!keyword(name)) {
     throw new PgSslError('INVALID_SETTING', `invalid connection option "${name}" in ${where}`, {
       setting: name,
-      hint: 'use libpq keyword names (sslmode, sslrootcert, dbname, ...)',
+      hint: didYouMean(name) ?? 'use libpq keyword names (sslmode, sslrootcert, dbname, ...)',
     })
   }
+}
+
+/** "did you mean ...?" for a misspelt keyword, as connect({ ... }) and ini files say it. */
+function didYouMean(name: string): string | undefined {
+  const suggestion = closest(
+    name,
+    KEYWORDS.map((k) => k.name),
+  )
+  return suggestion ? `did you mean "${suggestion}"?` : undefined
 }
 
 /**
@@ -277,7 +287,10 @@ function readQuery(query: string, out: KeywordValues): void {
       value = 'require'
     }
     if (!keyword(name)) {
-      throw new PgSslError('INVALID_SETTING', `invalid URI query parameter: "${name}"`, { setting: name })
+      throw new PgSslError('INVALID_SETTING', `invalid URI query parameter: "${name}"`, {
+        setting: name,
+        hint: didYouMean(name) ?? 'URI query parameters are libpq keywords (sslmode, sslrootcert, ...)',
+      })
     }
     storeKeyword(out, name, value)
   }
