@@ -54,7 +54,9 @@ t.test('every problem is reported in one run, with codes and hints; exit 1', asy
   t.match(out, /FAIL\s+root CA .*FILE_NOT_FOUND/)
   t.match(out, /FAIL\s+client certificate and key .*group or world access.*FILE_PERMISSIONS/)
   t.match(out, /hint: chmod 6[04]0/)
-  t.match(out, /2 problems found/)
+  // other-client.key is not client.crt's key either: no longer hidden behind the permissions.
+  t.match(out, /FAIL\s+client certificate and key .*does not match.*KEY_MISMATCH/)
+  t.match(out, /3 problems found/)
   const noRoot = run(['check', 'sslmode=verify-ca'])
   t.equal(noRoot.code, 1)
   t.match(noRoot.out, /FAIL\s+sslmode .*ROOT_CERT_MISSING/)
@@ -69,6 +71,34 @@ t.test('key that does not match, wrong passphrase', async (t) => {
     run(['check', `sslcert=${fixture('client.crt')} sslkey=${privateCopy('client-legacy.key')} sslpassword=nope`]).out,
     /KEY_DECRYPT_FAILED/,
   )
+})
+
+t.test('every problem at once: a group-readable key that does not match an expired certificate', async (t) => {
+  const expired = testCertificate({
+    cn: 'app',
+    issuerCert: fixture('ca.crt'),
+    signingKey: fixture('ca.key'),
+    notBefore: new Date('2020-01-01T00:00:00Z'),
+    notAfter: new Date('2021-01-01T00:00:00Z'),
+  })
+  const other = testCertificate({ cn: 'other', issuerCert: fixture('ca.crt'), signingKey: fixture('ca.key') })
+  const certFile = join(home, 'expired.crt')
+  const keyFile = join(home, 'other.key')
+  writeFileSync(certFile, expired.certPem)
+  writeFileSync(keyFile, other.keyPem, { mode: 0o644 })
+  chmodSync(keyFile, 0o644)
+  const target = `sslmode=verify-full sslrootcert=${fixture('ca.crt')} sslcert=${certFile} sslkey=${keyFile}`
+  const report = await checkMaterial({ connectionString: target, env: { HOME: home } })
+  const failed = report.findings.filter((f) => f.status === 'fail')
+  t.match(failed, [{ code: 'FILE_PERMISSIONS' }, { code: 'KEY_MISMATCH' }, { check: 'client certificate validity' }])
+  t.match(failed.find((f) => f.check === 'client certificate validity')?.detail, /expired on 2021-01-01/)
+  t.ok(
+    failed.every((f) => f.hint === undefined || f.hint.length > 0),
+    'each with its hint',
+  )
+  const cli = run(['check', target])
+  t.equal(cli.code, 1, 'the exit code says problems were found')
+  t.match(cli.out, /FILE_PERMISSIONS[\s\S]*KEY_MISMATCH[\s\S]*expired on 2021-01-01[\s\S]*3 problems found/)
 })
 
 t.test('expiry warnings (under 30 days) and an expired CRL', async (t) => {

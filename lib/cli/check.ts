@@ -6,7 +6,6 @@
  */
 import type { X509Certificate } from 'node:crypto'
 import { DIALECTS } from '../postgres/dialects.js'
-import { PgSslError } from '../engine/errors.js'
 import type { ConnectOptions } from '../postgres/options.js'
 import { planAttempts } from '../postgres/plan.js'
 import { effectiveUser, settingValue } from '../postgres/settings/merge.js'
@@ -19,6 +18,7 @@ import {
   violation,
 } from '../engine/policy/enforce.js'
 import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../engine/tls/material.js'
+import { attempt, attemptPastPermissions, certificateAlone, expiry, failure } from './check-findings.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -39,7 +39,7 @@ export interface CheckReport {
 }
 
 const DAY = 86_400_000
-export const EXPIRY_WARNING_DAYS = 30
+export { EXPIRY_WARNING_DAYS } from './check-findings.js'
 
 export async function checkMaterial(options: ConnectOptions = {}, now = new Date()): Promise<CheckReport> {
   let settings: ConnectionSettings
@@ -107,10 +107,11 @@ async function rootFindings(run: CheckRun): Promise<{ roots: TlsMaterial | undef
     })
     return { roots: undefined, crlCount: 0 }
   }
-  const roots = await attempt(
+  const roots = await attemptPastPermissions(
     findings,
     'root CA',
-    () => loadTlsMaterial({ ...base, sslrootcert: rootFile }),
+    base.filePermissions,
+    (filePermissions) => loadTlsMaterial({ ...base, filePermissions, sslrootcert: rootFile }),
     (m) => `${describe('sslrootcert')}: ${m.roots?.length ?? 0} certificate(s)`,
   )
   for (const cert of roots?.roots ?? []) findings.push(expiry('root CA', cert, now, rootFile))
@@ -189,12 +190,14 @@ async function clientFindings(run: CheckRun, roots: TlsMaterial | undefined): Pr
     })
     return undefined
   }
-  const client = await attempt(
+  const client = await attemptPastPermissions(
     findings,
     'client certificate and key',
-    () =>
+    base.filePermissions,
+    (filePermissions) =>
       loadTlsMaterial({
         ...base,
+        filePermissions,
         sslcert: certFile,
         ...(value('sslkey') ? { sslkey: value('sslkey')! } : {}),
         ...(settings.values.sslpassword ? { sslpassword: settings.values.sslpassword.value } : {}),
@@ -203,8 +206,9 @@ async function clientFindings(run: CheckRun, roots: TlsMaterial | undefined): Pr
       `${describe('sslcert')} with key ${describe('sslkey')}: readable, ` +
       `matching${m.files.keyPassphrase ? `, passphrase from ${m.files.keyPassphrase}` : ''}`,
   )
-  if (!client?.clientChain) return undefined
-  const chain = client.clientChain
+  // The certificate on its own, so that a key problem does not hide its expiry or its chain.
+  const chain = client?.clientChain ?? certificateAlone(certFile)
+  if (!chain) return undefined
   findings.push(expiry('client certificate', chain[0]!, now, certFile))
   if (roots?.roots) {
     const result = verifyChain({ presented: chain, roots: roots.roots, now })
@@ -302,63 +306,4 @@ function policyFindings(
       : `client certificate, CRL and expiry rules of ${where} are met`
   })
   return out
-}
-
-async function attempt<T>(
-  findings: Finding[],
-  check: string,
-  load: () => Promise<T>,
-  describe: (value: T) => string,
-): Promise<T | undefined> {
-  try {
-    const value = await load()
-    findings.push({ status: 'ok', check, detail: describe(value) })
-    return value
-  } catch (error) {
-    findings.push(failure(check, error))
-    return undefined
-  }
-}
-
-function failure(check: string, error: unknown): Finding {
-  if (error instanceof PgSslError) {
-    return {
-      status: 'fail',
-      check,
-      detail: error.message,
-      code: error.code,
-      hint: error.hint,
-      ...(error.file ? { file: error.file } : {}),
-    }
-  }
-  return { status: 'fail', check, detail: String((error as Error)?.message ?? error) }
-}
-
-function expiry(what: string, cert: X509Certificate, now: Date, file: string): Finding {
-  const subject = cert.subject.replace(/\n/g, ', ')
-  const notAfter = new Date(cert.validTo)
-  const notBefore = new Date(cert.validFrom)
-  if (now < notBefore)
-    return {
-      status: 'fail',
-      check: `${what} validity`,
-      detail: `"${subject}" is not valid before ${notBefore.toISOString()}`,
-      file,
-    }
-  if (now > notAfter)
-    return {
-      status: 'fail',
-      check: `${what} validity`,
-      detail: `"${subject}" expired on ${notAfter.toISOString()}`,
-      file,
-    }
-  const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY)
-  if (days < EXPIRY_WARNING_DAYS)
-    return {
-      status: 'warn',
-      check: `${what} validity`,
-      detail: `"${subject}" expires in ${days} day(s), on ${notAfter.toISOString()}`,
-      file,
-    }
-  return { status: 'ok', check: `${what} validity`, detail: `"${subject}" valid until ${notAfter.toISOString()}`, file }
 }
