@@ -8,7 +8,17 @@ import { PgSslError } from '../engine/errors.js'
 import { readCached } from '../engine/tls/file-cache.js'
 import type { MaterialRequest } from '../engine/tls/material.js'
 import { x509s } from '../engine/tls/pem.js'
-import type { Finding } from './check.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail'
+
+export interface Finding {
+  readonly status: CheckStatus
+  readonly check: string
+  readonly detail: string
+  readonly code?: string
+  readonly file?: string
+  readonly hint?: string
+}
 
 const DAY = 86_400_000
 export const EXPIRY_WARNING_DAYS = 30

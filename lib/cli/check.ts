@@ -20,16 +20,8 @@ import {
 import { loadTlsMaterial, type MaterialRequest, type TlsMaterial } from '../engine/tls/material.js'
 import { attempt, attemptPastPermissions, certificateAlone, expiry, failure } from './check-findings.js'
 
-export type CheckStatus = 'ok' | 'warn' | 'fail'
-
-export interface Finding {
-  readonly status: CheckStatus
-  readonly check: string
-  readonly detail: string
-  readonly code?: string
-  readonly file?: string
-  readonly hint?: string
-}
+export type { CheckStatus, Finding } from './check-findings.js'
+import type { Finding } from './check-findings.js'
 
 export interface CheckReport {
   readonly ok: boolean

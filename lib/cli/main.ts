@@ -32,7 +32,7 @@ const HELP = {
   Connects to a live server once per sslmode and prints what each yields (that server's row of the
   client x server table), the TLS versions it accepts and its certificate; with --policy, whether
   it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when --policy is not
-  satisfied, 2 for a usage error.`,
+  satisfied or the server could not be reached, 2 for a usage error.`,
   mysqlplus: `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
 
   Switches SSL of a MySQL Plus cluster through its API (pg-sslmode mysqlplus --help for more).`,
@@ -132,7 +132,7 @@ async function runCommand(command: 'check' | 'probe', argv: string[], out: NodeJ
   if (command === 'probe') {
     const report = await probe(options, values.policy as string | undefined)
     out.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderProbe(report))
-    return report.policy && !report.policy.satisfied ? 1 : 0
+    return !report.reachable || (report.policy && !report.policy.satisfied) ? 1 : 0
   }
   const report = await checkMaterial(options)
   const color = !values['no-color'] && !process.env.NO_COLOR && Boolean((out as NodeJS.WriteStream).isTTY)
@@ -142,37 +142,34 @@ async function runCommand(command: 'check' | 'probe', argv: string[], out: NodeJ
 
 export function renderProbe(report: ProbeReport): string {
   const onOff = (v: boolean | 'unknown'): string => (v === 'unknown' ? '?' : v ? 'on' : 'off')
-  const lines = [
-    `pg-sslmode probe — ${report.host ?? '?'}:${report.port ?? '?'}: server ` +
-      `ssl=${onOff(report.server.ssl)}, require_ssl=${onOff(report.server.requireSsl)}`,
-    '',
-  ]
+  const where = `${report.host ?? 'localhost'}:${report.port ?? 5432}`
+  if (!report.reachable) {
+    return `pg-sslmode probe — ${where}: could not be reached (${report.unreachable ?? 'no connection'})\n`
+  }
+  const { ssl, requireSsl } = report.server
+  const lines = [`pg-sslmode probe — ${where}: server ssl=${onOff(ssl)}, require_ssl=${onOff(requireSsl)}`, '']
   const width = Math.max(...report.modes.map((m) => m.result.length))
-  lines.push(`${'sslmode'.padEnd(12)} ${'result'.padEnd(width)}  TLS`)
+  lines.push(`${'sslmode'.padEnd(12)} ${'result'.padEnd(width)}  TLS, or where it stopped`)
   for (const m of report.modes) {
-    const tls = m.protocol ? `${m.protocol} ${m.cipher}` : m.code ? `[${m.code}]` : ''
+    const tls = m.protocol ? `${m.protocol} ${m.cipher}` : m.code ? `at ${m.step} [${m.code}]` : ''
     lines.push(
       `${m.mode.padEnd(12)} ${m.result.padEnd(width)}  ${tls}${m.fallback !== 'none' ? ` (${m.fallback})` : ''}`,
     )
   }
-  lines.push(
-    '',
-    `TLS versions accepted: ${
-      Object.entries(report.tlsVersions)
-        .filter(([, ok]) => ok)
-        .map(([v]) => v)
-        .join(', ') || 'none'
-    }`,
-  )
-  const c = report.certificate
-  if (c)
+  const versions = Object.entries(report.tlsVersions)
+    .filter(([, ok]) => ok)
+    .map(([v]) => v)
+  lines.push('', `TLS versions accepted: ${versions.join(', ') || 'none'}`)
+  const chain = report.chain.length > 0 ? report.chain : report.certificate ? [report.certificate] : []
+  chain.forEach((c, i) => {
     lines.push(
-      `certificate: ${c.subject}`,
+      `${i === 0 ? 'certificate' : `  issued by [${i}]`}: ${c.subject}`,
       `  issuer ${c.issuer}`,
-      `  SAN ${c.subjectAltName ?? 'none'}`,
+      ...(i === 0 ? [`  SAN ${c.subjectAltName ?? 'none'}`] : []),
       `  valid ${c.validFrom} to ${c.validTo}`,
       `  SHA-256 ${c.fingerprint256}`,
     )
+  })
   if (report.policy)
     lines.push('', `policy: ${report.policy.satisfied ? 'satisfied' : 'NOT satisfied'} — ${report.policy.detail}`)
   return `${lines.join('\n')}\n`

@@ -10,6 +10,9 @@ import type { ConnectOptions } from '../postgres/options.js'
 import { loadPolicy, type SslPolicy } from '../engine/policy/policy.js'
 import type { CertificateSummary, Outcome, SecurityReport } from '../engine/report.js'
 import { SSL_MODES, type SslMode } from '../postgres/settings/keywords.js'
+import { connectionSettings } from '../postgres/connection-settings.js'
+import { settingValue } from '../postgres/settings/merge.js'
+import { tlsFacts } from './tls-facts.js'
 
 export interface ModeResult {
   readonly mode: SslMode
@@ -23,16 +26,24 @@ export interface ModeResult {
   readonly authentication?: string
   readonly code?: string
   readonly message?: string
+  /** Where a failed mode stopped: connect, ssl-request, tls-handshake, verification, authentication, ... */
+  readonly step?: string
 }
 
 export interface ProbeReport {
   readonly host: string | undefined
   readonly port: number | undefined
+  /** The server could be reached at all (TCP); false: nothing else in the report is the server's. */
+  readonly reachable: boolean
+  /** Why it could not be reached (the socket error), when it could not. */
+  readonly unreachable?: string
   /** What the answers say about the server: the server columns of the client × server table (README). */
   readonly server: { readonly ssl: boolean | 'unknown'; readonly requireSsl: boolean | 'unknown' }
   readonly modes: readonly ModeResult[]
   readonly tlsVersions: Readonly<Record<'TLSv1.2' | 'TLSv1.3', boolean>>
   readonly certificate: CertificateSummary | null
+  /** The chain the server presents, leaf first, read without verifying it (tls-facts.ts). */
+  readonly chain: readonly CertificateSummary[]
   readonly policy?: { readonly satisfied: boolean; readonly detail: string }
 }
 
@@ -64,10 +75,13 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
   // The probe's connections are connections like any other: the environment's policy (PGSSLPOLICY)
   // applies to each and refuses the modes it forbids, and PGSSLAUDITLOG records them.
   const envPolicy = (base.env ?? process.env).PGSSLPOLICY
+  const target = targetOf(base)
+  // The server's TLS first, read without verifying or logging in: it is shown whatever the modes say.
+  const tls = target ? await tlsFacts(target.host, target.port) : undefined
   const modes: ModeResult[] = []
-  let certificate: CertificateSummary | null = null
-  let host: string | undefined
-  let port: number | undefined
+  let certificate: CertificateSummary | null = tls?.chain[0] ?? null
+  let host = target?.host
+  let port = target?.port
   for (const mode of SSL_MODES) {
     const { report, error } = await tryConnect({ ...base, sslmode: mode })
     if (report) {
@@ -77,19 +91,62 @@ export async function probe(base: ConnectOptions, policy?: string | SslPolicy): 
     }
     modes.push(modeResult(mode, report, error))
   }
-  const server = serverFacts(modes)
-  const tlsVersions = server.ssl === true ? await tlsVersionsOf(base) : { 'TLSv1.2': false, 'TLSv1.3': false }
+  const reachable = (tls?.reachable ?? false) || modes.some((m) => m.outcome !== 'failed')
+  const server = serverFacts(modes, tls?.ssl)
   const wanted = policy ?? envPolicy
-  const policyResult = wanted === undefined ? undefined : await underPolicy(base, wanted)
+  const policyResult = wanted === undefined || !reachable ? undefined : await underPolicy(base, wanted)
   return {
     host,
     port,
+    reachable,
+    ...(!reachable && tls?.error ? { unreachable: tls.error } : {}),
     server,
     modes,
-    tlsVersions,
+    tlsVersions: tls?.versions ?? { 'TLSv1.2': false, 'TLSv1.3': false },
     certificate,
+    chain: tls?.chain ?? [],
     ...(policyResult ? { policy: policyResult } : {}),
   }
+}
+
+/** The first host and port of the settings (a Unix socket has no TLS to read: undefined). */
+function targetOf(base: ConnectOptions): { host: string; port: number } | undefined {
+  try {
+    const settings = connectionSettings(base)
+    const host = (settingValue(settings, 'hostaddr') ?? settingValue(settings, 'host') ?? 'localhost').split(',')[0]!
+    const port = Number((settingValue(settings, 'port') ?? '5432').split(',')[0] || 5432)
+    return host.startsWith('/') ? undefined : { host: host || 'localhost', port }
+  } catch {
+    return undefined // the modes report the settings' error
+  }
+}
+
+/** Where a mode that failed stopped, by its code. */
+const STEPS: Readonly<Record<string, string>> = {
+  CONNECTION_FAILED: 'connect',
+  CONNECT_TIMEOUT: 'connect',
+  SSL_DISABLED_ON_SERVER: 'ssl-request',
+  SSL_HANDSHAKE_FAILED: 'tls-handshake',
+  PROTOCOL_VIOLATION: 'protocol',
+  ROOT_CERT_MISSING: 'settings',
+  INVALID_SETTING: 'settings',
+  FILE_NOT_FOUND: 'settings',
+  CERT_VERIFY_FAILED: 'verification',
+  HOSTNAME_MISMATCH: 'verification',
+  POLICY_VIOLATION: 'policy',
+  SSL_REQUIRED_BY_SERVER: 'startup: the server refuses plaintext',
+  PASSWORD_REQUIRED: 'authentication',
+  AUTH_METHOD_NOT_ALLOWED: 'authentication',
+  CHANNEL_BINDING_REQUIRED: 'authentication',
+  OAUTH_FAILED: 'authentication',
+  CLIENT_CERT_REQUIRED: 'authentication',
+  UNSUPPORTED_AUTH: 'authentication',
+}
+
+function stepOf(code: string, error: PgSslError | PgSslServerError | undefined): string {
+  // A server refusal before the session: pg_hba.conf or the password (SQLSTATE 28xxx), else the start-up.
+  if (code !== 'SERVER_REJECTED') return STEPS[code] ?? 'startup'
+  return (error as { sqlstate?: string })?.sqlstate?.startsWith('28') ? 'authentication' : 'startup'
 }
 
 /** One mode's row: what the connection was, or which code refused it. */
@@ -119,43 +176,31 @@ function modeResult(
     fallback: 'none',
     code,
     message: error!.message,
+    step: stepOf(code, error),
   }
 }
 
-/** What the modes tell of the server: ssl on or off, and whether it refuses plaintext (require_ssl). */
-function serverFacts(modes: readonly ModeResult[]): ProbeReport['server'] {
+/**
+ * What the answers tell of the server: ssl on or off (the SSLRequest's answer, else the modes),
+ * and whether it refuses plaintext (require_ssl / hostssl): a plaintext start-up that got as far
+ * as authentication was accepted.
+ */
+function serverFacts(modes: readonly ModeResult[], sslAnswer: boolean | 'unknown' | undefined): ProbeReport['server'] {
   const byMode = (m: SslMode) => modes.find((r) => r.mode === m)!
-  const ssl =
-    byMode('require').code === 'SSL_DISABLED_ON_SERVER'
-      ? false
-      : byMode('require').outcome === 'failed'
-        ? 'unknown'
-        : true
+  const require = byMode('require')
+  const fromModes = require.code === 'SSL_DISABLED_ON_SERVER' ? false : require.outcome === 'failed' ? 'unknown' : true
+  const ssl = sslAnswer === true || sslAnswer === false ? sslAnswer : fromModes
+  const disable = byMode('disable')
   // require_ssl only means something when ssl is on (docs/modes.md: the ssl=off rows hold for both).
   const requireSsl =
     ssl !== true
       ? 'unknown'
-      : byMode('disable').code === 'SSL_REQUIRED_BY_SERVER'
+      : disable.code === 'SSL_REQUIRED_BY_SERVER'
         ? true
-        : byMode('disable').outcome === 'unencrypted'
+        : disable.outcome === 'unencrypted' || disable.step === 'authentication'
           ? false
           : 'unknown'
   return { ssl, requireSsl }
-}
-
-/** Which TLS versions the server accepts: require, pinned to each version in turn. */
-async function tlsVersionsOf(base: ConnectOptions): Promise<ProbeReport['tlsVersions']> {
-  const tlsVersions = { 'TLSv1.2': false, 'TLSv1.3': false }
-  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-    const { report } = await tryConnect({
-      ...base,
-      sslmode: 'require',
-      ssl_min_protocol_version: version,
-      ssl_max_protocol_version: version,
-    })
-    tlsVersions[version] = report?.protocol === version
-  }
-  return tlsVersions
 }
 
 /** Can this server be reached under the policy? The mode may be raised to its minimum. */

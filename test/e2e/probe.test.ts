@@ -18,6 +18,11 @@ const clusters = await startClusters({
   'ssl=on require_ssl=on': { ssl: true, requireSsl: true },
   'ssl=on require_ssl=off': { ssl: true },
   'ssl=off': { ssl: false },
+  'ssl=on, passwords': {
+    ssl: true,
+    hbaTcpLines: ['host all all 127.0.0.1/32 scram-sha-256'],
+    setupSql: [`CREATE ROLE pw LOGIN PASSWORD 'secret-pw'`],
+  },
 })
 t.teardown(() => clusters.stopAll())
 
@@ -75,6 +80,59 @@ t.test('human output and --policy', async (t) => {
   t.equal(ok.code, 0, ok.out)
   t.match(ok.out, /policy: satisfied — connected with verify-full, TLSv1\.3/)
   t.equal(runProbe('').code, 2)
+})
+
+t.test('TLS facts even when verification fails: a CA that did not sign the server', async (t) => {
+  const c = clusters['ssl=on require_ssl=off']
+  const { code, out } = runProbe(
+    `host=${c.host} port=${c.port} user=app sslrootcert=${fixture('other-ca.crt')}`,
+    '--json',
+  )
+  t.equal(code, 0, out)
+  const report = JSON.parse(out) as ProbeReport
+  t.same(report.server, { ssl: true, requireSsl: false }, 'the server columns, although require verifies and fails')
+  t.same(report.tlsVersions, { 'TLSv1.2': true, 'TLSv1.3': true }, 'the versions the server accepts')
+  t.match(report.certificate, { subject: /CN=localhost/ }, 'and its certificate')
+  t.ok(report.chain.length >= 1, 'the chain it presents')
+  for (const mode of ['require', 'verify-ca', 'verify-full'])
+    t.match(
+      report.modes.find((m) => m.mode === mode),
+      { code: 'CERT_VERIFY_FAILED', step: 'verification' },
+      mode,
+    )
+  const text = runProbe(`host=${c.host} port=${c.port} user=app sslrootcert=${fixture('other-ca.crt')}`).out
+  t.match(text, /verify-full .* at verification \[CERT_VERIFY_FAILED\]/)
+  t.match(text, /TLS versions accepted: TLSv1\.2, TLSv1\.3/)
+  t.match(text, /certificate: .*CN=localhost/)
+})
+
+t.test('without a password: the host, the TLS facts, and where each mode stopped', async (t) => {
+  const c = clusters['ssl=on, passwords']
+  const { code, out } = runProbe(`host=${c.host} port=${c.port} user=pw`, '--json')
+  t.equal(code, 0, out)
+  const report = JSON.parse(out) as ProbeReport
+  t.equal(`${report.host}:${report.port}`, `${c.host}:${c.port}`, 'the header names the server, not "?:?"')
+  t.same(report.server, { ssl: true, requireSsl: false }, 'a plaintext start-up got as far as authentication')
+  t.same(report.tlsVersions, { 'TLSv1.2': true, 'TLSv1.3': true })
+  for (const mode of ['disable', 'allow', 'prefer', 'require'])
+    t.match(
+      report.modes.find((m) => m.mode === mode),
+      { code: 'PASSWORD_REQUIRED', step: 'authentication' },
+      mode,
+    )
+  t.match(
+    report.modes.find((m) => m.mode === 'verify-full'),
+    { code: 'ROOT_CERT_MISSING', step: 'settings' },
+  )
+})
+
+t.test('a target that cannot be probed exits non-zero', async (t) => {
+  const closed = runProbe('host=127.0.0.1 port=1 user=app')
+  t.equal(closed.code, 1, closed.out)
+  t.match(closed.out, /^pg-sslmode probe — 127\.0\.0\.1:1: could not be reached \(ECONNREFUSED\)/)
+  const json = runProbe('host=127.0.0.1 port=1 user=app', '--json')
+  t.equal(json.code, 1)
+  t.match(JSON.parse(json.out), { reachable: false, unreachable: 'ECONNREFUSED' })
 })
 
 endsWithNoOpenSockets(t)
