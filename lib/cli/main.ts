@@ -16,7 +16,7 @@ import { mysqlplusMain } from './mysqlplus.js'
 import { closest } from '../postgres/settings/suggest.js'
 import { VERSION } from './version.js'
 
-const COMMANDS = ['check', 'probe', 'mysqlplus', 'help'] as const
+const COMMANDS = ['check', 'probe', 'scan', 'mysqlplus', 'help'] as const
 
 const HELP = {
   check: `usage: pg-sslmode check [CONNECTION-STRING] [--ini FILE[:SECTION]] [--dialect postgres|opengauss|gaussdb]
@@ -33,6 +33,14 @@ const HELP = {
   client x server table), the TLS versions it accepts and its certificate; with --policy, whether
   it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when --policy is not
   satisfied or the server could not be reached, 2 for a usage error.`,
+  scan: `usage: pg-sslmode scan TARGET [--json]
+
+  Audits what a PostgreSQL or openGauss server allows (TARGET: a connection string, a URI or
+  host:port): the TLS versions (1.0 to 1.3) and cipher suites it accepts, its key-exchange
+  groups, its certificate chain, whether it asks for a client certificate, whether it accepts a
+  plaintext start-up (read up to the authentication request: no credentials are ever sent),
+  direct SSL, and findings with a severity. Exit code 0, 1 when a high or critical finding was
+  made or the server could not be reached, 2 for a usage error.`,
   mysqlplus: `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
 
   Switches SSL of a MySQL Plus cluster through its API (pg-sslmode mysqlplus --help for more).`,
@@ -43,6 +51,7 @@ const USAGE = `usage: pg-sslmode <command> [arguments]
 commands:
   check [CONNECTION-STRING]   check the SSL material of a connection, without connecting
   probe CONNECTION-STRING     what each sslmode yields against a live server
+  scan TARGET                 what a server allows: TLS versions, ciphers, certificate, plaintext
   mysqlplus ssl on|off        switch SSL of a MySQL Plus cluster through its API
 
   pg-sslmode help COMMAND (or COMMAND --help) shows a command's options.
@@ -82,11 +91,42 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     else return unknownCommand(out, topic)
     return 0
   }
+  if (first === 'scan') return scanCommand(after, out)
   if (first !== 'check' && first !== 'probe') {
     if (first.startsWith('-')) return usageError(out, `unknown option ${first}`, USAGE)
     return unknownCommand(out, first)
   }
   return runCommand(first, after, out)
+}
+
+async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    })
+  } catch (error) {
+    return usageError(out, argumentProblem(error), HELP.scan)
+  }
+  if (parsed.values.help) {
+    out.write(`${HELP.scan}\n`)
+    return 0
+  }
+  const [target, ...rest] = parsed.positionals
+  if (!target) return usageError(out, 'scan needs a target (a connection string, a URI or host:port)', HELP.scan)
+  if (rest.length > 0) return usageError(out, `unexpected argument "${rest[0]}"`, HELP.scan)
+  const terminal = (process.stderr as NodeJS.WriteStream).isTTY === true
+  const { scan } = await import('./scan.js')
+  const { renderScan } = await import('./scan-render.js')
+  const report = await scan(target, {
+    progress: terminal ? (line) => process.stderr.write(`\r\x1b[2Kscanning: ${line}`) : undefined,
+  })
+  if (terminal) process.stderr.write('\r\x1b[2K')
+  out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderScan(report))
+  const serious = report.findings.some((f) => f.severity === 'critical' || f.severity === 'high')
+  return !report.reachable || serious ? 1 : 0
 }
 
 function unknownCommand(out: NodeJS.WritableStream, name: string): number {

@@ -1,0 +1,204 @@
+/**
+ * `pg-sslmode scan TARGET`: what a PostgreSQL or openGauss server allows, for a security team —
+ * the TLS protocol versions and cipher suites it accepts (with OpenSSL settings that permit the
+ * old ones), its key-exchange groups, the certificate chain, whether it asks for a client
+ * certificate, whether it accepts a plaintext start-up (read up to its authentication request:
+ * no credentials are ever sent), direct SSL (PostgreSQL 17+), and findings with a severity.
+ * testssl.sh answers the TLS questions too; test/e2e/scan.test.ts checks that both agree.
+ */
+import net, { type Socket } from 'node:net'
+import type { X509Certificate } from 'node:crypto'
+import { connectionSettings } from '../postgres/connection-settings.js'
+import { settingValue } from '../postgres/settings/merge.js'
+import { describeCertificate, findingsOf, type ScanCertificate, type ScanFinding } from './scan-findings.js'
+import { bounded, ciphersAt, groupsAt, handshake, type TlsOpener, type TlsVersionName, VERSIONS } from './scan-tls.js'
+
+export type { ScanCertificate, ScanFinding }
+
+export interface ScanReport {
+  readonly target: { readonly host: string; readonly port: number }
+  readonly reachable: boolean
+  /** The SSLRequest's answer: whether the server does TLS at all. */
+  readonly ssl: boolean
+  readonly protocols: Readonly<Record<TlsVersionName, boolean>>
+  /** Per version, the suites accepted in the server's order: OpenSSL names, IANA names for TLS 1.3. */
+  readonly ciphers: Readonly<Partial<Record<TlsVersionName, readonly string[]>>>
+  readonly groups: readonly string[]
+  readonly certificate: ScanCertificate | null
+  readonly chain: readonly ScanCertificate[]
+  readonly clientCertificate: 'requested' | 'not-requested' | 'unknown'
+  /** A plaintext start-up got an authentication request (not a "no encryption" refusal). */
+  readonly plaintext: boolean | 'unknown'
+  readonly directSsl: boolean
+  /** PostgreSQL tells its version only after authentication. */
+  readonly serverVersion: string | null
+  readonly findings: readonly ScanFinding[]
+}
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+const PARALLEL = 6
+
+export interface ScanOptions {
+  readonly timeoutMs?: number
+  /** Called with a line of progress (a terminal shows it). */
+  readonly progress?: (line: string) => void
+}
+
+export async function scan(target: string, options: ScanOptions = {}): Promise<ScanReport> {
+  const { host, port } = targetOf(target)
+  const timeoutMs = options.timeoutMs ?? 5000
+  const say = options.progress ?? (() => {})
+  const empty = { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': false }
+  const base = { target: { host, port }, groups: [], chain: [], certificate: null, serverVersion: null }
+  say(`${host}:${port}: SSLRequest`)
+  const answer = await sslAnswer(host, port, timeoutMs).catch((error: Error) => error)
+  if (answer instanceof Error) {
+    return {
+      ...base,
+      reachable: false,
+      ssl: false,
+      protocols: empty,
+      ciphers: {},
+      clientCertificate: 'unknown',
+      plaintext: 'unknown',
+      directSsl: false,
+      findings: [
+        { id: 'unreachable', severity: 'critical', message: `${host}:${port} could not be reached: ${answer.message}` },
+      ],
+    }
+  }
+  const open: TlsOpener = () => sslReady(host, port, timeoutMs)
+  const servername = net.isIP(host) ? undefined : host
+  say('protocols')
+  const accepted = await bounded(
+    VERSIONS.map(
+      (version) => () => (answer ? handshake(open, { version, servername }, timeoutMs) : Promise.resolve(undefined)),
+    ),
+    PARALLEL,
+  )
+  const protocols = Object.fromEntries(VERSIONS.map((v, i) => [v, accepted[i] !== undefined])) as Record<
+    TlsVersionName,
+    boolean
+  >
+  const offered = VERSIONS.filter((v) => protocols[v])
+  say('cipher suites')
+  const cipherLists = await bounded(
+    offered.map((v) => () => ciphersAt(open, v, timeoutMs)),
+    PARALLEL,
+  )
+  const ciphers = Object.fromEntries(offered.map((v, i) => [v, cipherLists[i]!]))
+  const highest = offered.at(-1)
+  say('groups, certificate, plaintext, direct SSL')
+  const [groups, full, plaintext, direct] = await Promise.all([
+    highest ? groupsAt(open, highest, timeoutMs) : Promise.resolve([]),
+    highest ? handshake(open, { version: highest, servername, watchCertificateRequest: true }, timeoutMs) : undefined,
+    plaintextAccepted(host, port, timeoutMs),
+    highest ? directSsl(host, port, highest, timeoutMs) : Promise.resolve(false),
+  ])
+  const chain = (full?.chain ?? []).map((c: X509Certificate) => describeCertificate(c))
+  const report = {
+    ...base,
+    reachable: true,
+    ssl: answer,
+    protocols,
+    ciphers,
+    groups,
+    certificate: chain[0] ?? null,
+    chain,
+    clientCertificate: full?.certificateRequested ?? 'unknown',
+    plaintext,
+    directSsl: direct,
+  }
+  return { ...report, findings: findingsOf(report, full?.chain ?? []) }
+}
+
+/** TARGET: a conninfo string, a postgresql:// URI, or host:port. */
+export function targetOf(target: string): { host: string; port: number } {
+  const hostPort = /^\[?([^\s=/[\]]+?)\]?(?::(\d+))?$/.exec(target)
+  if (hostPort && !target.includes('=')) return { host: hostPort[1]!, port: Number(hostPort[2] ?? 5432) }
+  const settings = connectionSettings({ connectionString: target, env: {} })
+  const host = (settingValue(settings, 'hostaddr') ?? settingValue(settings, 'host') ?? 'localhost').split(',')[0]!
+  return { host, port: Number((settingValue(settings, 'port') ?? '5432').split(',')[0] || 5432) }
+}
+
+/** TCP and an SSLRequest: true for 'S', false for 'N'; the socket is closed. */
+async function sslAnswer(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  const { socket, byte } = await requestSsl(host, port, timeoutMs)
+  socket.destroy()
+  if (byte !== 'S' && byte !== 'N') throw new Error(`not a PostgreSQL server (answered ${JSON.stringify(byte)})`)
+  return byte === 'S'
+}
+
+/** A socket whose SSLRequest was answered 'S': ready for the TLS handshake. */
+async function sslReady(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  const { socket, byte } = await requestSsl(host, port, timeoutMs)
+  if (byte === 'S') return socket
+  socket.destroy()
+  throw new Error(`the SSLRequest was answered ${JSON.stringify(byte)}`)
+}
+
+function requestSsl(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; byte: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    const fail = (error: Error): void => {
+      socket.destroy()
+      reject(error)
+    }
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
+    socket.once('connect', () => socket.write(SSL_REQUEST))
+    // One byte: the handshake starts right after it, so nothing else may be read here.
+    socket.once('readable', () => {
+      const byte = socket.read(1) as Buffer | null
+      socket.setTimeout(0)
+      socket.removeAllListeners('error')
+      if (byte) resolve({ socket, byte: byte.toString('latin1') })
+      else fail(new Error('the server closed the connection'))
+    })
+  })
+}
+
+/**
+ * A plaintext start-up, read up to the server's first answer: an authentication request (or a
+ * refusal that is not about encryption, such as an unknown role) means pg_hba.conf let plaintext
+ * in; "no encryption" means only hostssl lines match. The request is never answered.
+ */
+function plaintextAccepted(host: string, port: number, timeoutMs: number): Promise<boolean | 'unknown'> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port })
+    const params = Buffer.from('user\0pg_sslmode_scan\0database\0postgres\0\0', 'utf8')
+    const packet = Buffer.alloc(8)
+    packet.writeInt32BE(8 + params.length, 0)
+    packet.writeInt32BE(196608, 4) // protocol 3.0
+    let received = Buffer.alloc(0)
+    const done = (verdict: boolean | 'unknown'): void => {
+      socket.destroy()
+      resolve(verdict)
+    }
+    socket.setTimeout(timeoutMs, () => done('unknown'))
+    socket.once('error', () => done('unknown'))
+    socket.once('connect', () => socket.write(Buffer.concat([packet, params])))
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk])
+      const type = String.fromCharCode(received[0]!)
+      if (type === 'R' || type === 'v') return done(true)
+      if (type !== 'E' || received.length < 5 || received.length < received.readInt32BE(1) + 1) return
+      done(!/no encryption/.test(received.subarray(5, received.readInt32BE(1) + 1).toString('utf8')))
+    })
+  })
+}
+
+/** PostgreSQL 17+'s direct SSL: a TLS handshake at once, with ALPN "postgresql". */
+async function directSsl(host: string, port: number, version: TlsVersionName, timeoutMs: number): Promise<boolean> {
+  const open: TlsOpener = () =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port }, () => resolve(socket))
+      socket.once('error', reject)
+    })
+  try {
+    const result = await handshake(open, { version, alpn: ['postgresql'] }, timeoutMs)
+    return result !== undefined
+  } catch {
+    return false
+  }
+}
