@@ -33,14 +33,15 @@ const HELP = {
   client x server table), the TLS versions it accepts and its certificate; with --policy, whether
   it can satisfy that policy. Sends no query but select 1. Exit code 0, or 1 when --policy is not
   satisfied or the server could not be reached, 2 for a usage error.`,
-  scan: `usage: pg-sslmode scan TARGET [--json]
+  scan: `usage: pg-sslmode scan TARGET [--json] [--html FILE]
 
   Audits what a PostgreSQL or openGauss server allows (TARGET: a connection string, a URI or
   host:port): the TLS versions (1.0 to 1.3) and cipher suites it accepts, its key-exchange
   groups, its certificate chain, whether it asks for a client certificate, whether it accepts a
   plaintext start-up (read up to the authentication request: no credentials are ever sent),
   direct SSL, and findings with a severity. Exit code 0, 1 when a high or critical finding was
-  made or the server could not be reached, 2 for a usage error.`,
+  made or the server could not be reached, 2 for a usage error. --html FILE also writes the report
+  as one self-contained page.`,
   mysqlplus: `usage: pg-sslmode mysqlplus ssl on|off --cluster CLUSTER-ID [--zone ZONE] [-f CONFIG] [--yes]
 
   Switches SSL of a MySQL Plus cluster through its API (pg-sslmode mysqlplus --help for more).`,
@@ -105,7 +106,11 @@ async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        json: { type: 'boolean', default: false },
+        html: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     })
   } catch (error) {
     return usageError(out, argumentProblem(error), HELP.scan)
@@ -125,6 +130,11 @@ async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<
   })
   if (terminal) process.stderr.write('\r\x1b[2K')
   out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderScan(report))
+  if (parsed.values.html !== undefined) {
+    const { renderScanHtml } = await import('./scan-html.js')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(parsed.values.html, renderScanHtml(report))
+  }
   const serious = report.findings.some((f) => f.severity === 'critical' || f.severity === 'high')
   return !report.reachable || serious ? 1 : 0
 }
