@@ -101,24 +101,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 }
 
 async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        html: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-  } catch (error) {
-    return usageError(out, argumentProblem(error), HELP.scan)
-  }
-  if (parsed.values.help) {
-    out.write(`${HELP.scan}\n`)
-    return 0
-  }
+  const parsed = commandArguments('scan', argv, out, { json: BOOLEAN, html: { type: 'string' } })
+  if (typeof parsed === 'number') return parsed
   const [target, ...rest] = parsed.positionals
   if (!target) return usageError(out, 'scan needs a target (a connection string, a URI or host:port)', HELP.scan)
   if (rest.length > 0) return usageError(out, `unexpected argument "${rest[0]}"`, HELP.scan)
@@ -130,7 +114,7 @@ async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<
   })
   if (terminal) process.stderr.write('\r\x1b[2K')
   out.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderScan(report))
-  if (parsed.values.html !== undefined) {
+  if (typeof parsed.values.html === 'string') {
     const { renderScanHtml } = await import('./scan-html.js')
     const { writeFileSync } = await import('node:fs')
     writeFileSync(parsed.values.html, renderScanHtml(report))
@@ -139,35 +123,48 @@ async function scanCommand(argv: string[], out: NodeJS.WritableStream): Promise<
   return !report.reachable || serious ? 1 : 0
 }
 
+const BOOLEAN = { type: 'boolean', default: false } as const
+type OptionSpec = { type: 'string' } | typeof BOOLEAN
+
+/** A command's arguments, or the exit code of --help (0) or of a usage error (2), already written. */
+function commandArguments(
+  command: keyof typeof HELP,
+  argv: string[],
+  out: NodeJS.WritableStream,
+  options: Record<string, OptionSpec>,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } | number {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ...options, help: { ...BOOLEAN, short: 'h' } },
+    })
+  } catch (error) {
+    return usageError(out, argumentProblem(error), HELP[command])
+  }
+  if (parsed.values.help) {
+    out.write(`${HELP[command]}\n`)
+    return 0
+  }
+  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals }
+}
+
 function unknownCommand(out: NodeJS.WritableStream, name: string): number {
   const suggestion = closest(name, COMMANDS)
   return usageError(out, `unknown command "${name}"${suggestion ? `: did you mean "${suggestion}"?` : ''}`, USAGE)
 }
 
 async function runCommand(command: 'check' | 'probe', argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ini: { type: 'string' },
-        dialect: { type: 'string' },
-        sslcertdir: { type: 'string' },
-        ...(command === 'probe' ? { policy: { type: 'string' as const } } : {}),
-        json: { type: 'boolean', default: false },
-        ...(command === 'check' ? { 'no-color': { type: 'boolean' as const, default: false } } : {}),
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-  } catch (error) {
-    return usageError(out, argumentProblem(error), HELP[command])
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>
-  if (values.help) {
-    out.write(`${HELP[command]}\n`)
-    return 0
-  }
+  const parsed = commandArguments(command, argv, out, {
+    ini: { type: 'string' },
+    dialect: { type: 'string' },
+    sslcertdir: { type: 'string' },
+    ...(command === 'probe' ? { policy: { type: 'string' } } : { 'no-color': BOOLEAN }),
+    json: BOOLEAN,
+  })
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const [connectionString, ...rest] = parsed.positionals
   if (rest.length > 0) return usageError(out, `unexpected argument "${rest[0]}"`, HELP[command])
   if (command === 'probe' && !connectionString) return usageError(out, 'probe needs a connection string', HELP.probe)

@@ -5,6 +5,7 @@
  * rate the same thing.
  */
 import type { X509Certificate } from 'node:crypto'
+import { type CertificateSummary, summarizeCertificate } from '../engine/report.js'
 import { certificateSignatureAlgorithm } from '../engine/tls/der.js'
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info'
@@ -15,20 +16,13 @@ export interface ScanFinding {
   readonly message: string
 }
 
-export interface ScanCertificate {
-  readonly subject: string
-  readonly issuer: string
-  readonly serialNumber: string
-  readonly validFrom: string
-  readonly validTo: string
-  readonly fingerprint256: string
+export interface ScanCertificate extends CertificateSummary {
   readonly fingerprint1: string
   readonly keyType: string
   /** RSA/DSA modulus bits, or the EC curve's size. */
   readonly keyBits: number | null
   readonly curve: string | null
   readonly signatureAlgorithm: string
-  readonly subjectAltName: string | null
   readonly selfSigned: boolean
   /** A CRL distribution point or an OCSP responder is named. */
   readonly revocationInfo: boolean
@@ -57,18 +51,12 @@ export function describeCertificate(cert: X509Certificate): ScanCertificate {
   const details = key.asymmetricKeyDetails ?? {}
   const oid = safe(() => certificateSignatureAlgorithm(Buffer.from(cert.raw)).oid) ?? ''
   return {
-    subject: cert.subject.replace(/\n/g, ', '),
-    issuer: cert.issuer.replace(/\n/g, ', '),
-    serialNumber: cert.serialNumber,
-    validFrom: new Date(cert.validFrom).toISOString(),
-    validTo: new Date(cert.validTo).toISOString(),
-    fingerprint256: cert.fingerprint256,
+    ...summarizeCertificate(cert)!,
     fingerprint1: cert.fingerprint,
     keyType: key.asymmetricKeyType ?? 'unknown',
     keyBits: details.modulusLength ?? (details.namedCurve ? (CURVE_BITS[details.namedCurve] ?? null) : null),
     curve: details.namedCurve ?? null,
     signatureAlgorithm: SIGNATURE_NAMES[oid] ?? oid,
-    subjectAltName: cert.subjectAltName ?? null,
     selfSigned: cert.subject === cert.issuer && safe(() => cert.verify(cert.publicKey)) === true,
     revocationInfo: Buffer.from(cert.raw).includes(CRL_DP) || /OCSP/.test(cert.infoAccess ?? ''),
   }

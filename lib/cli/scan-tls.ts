@@ -7,9 +7,11 @@
  * offer all, note the one chosen, offer the rest again, until the handshake fails.
  */
 import { X509Certificate } from 'node:crypto'
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import tls, { type SecureVersion } from 'node:tls'
 import { watchHandshake } from '../engine/tls/certificate-request.js'
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
 
 export const VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
 export type TlsVersionName = (typeof VERSIONS)[number]
@@ -142,4 +144,41 @@ export async function bounded<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: 
   }
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
   return results
+}
+
+/** TCP and an SSLRequest: true for 'S', false for 'N'; the socket is closed. */
+export async function sslAnswer(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  const { socket, byte } = await requestSsl(host, port, timeoutMs)
+  socket.destroy()
+  if (byte !== 'S' && byte !== 'N') throw new Error(`not a PostgreSQL server (answered ${JSON.stringify(byte)})`)
+  return byte === 'S'
+}
+
+/** A socket whose SSLRequest was answered 'S': ready for the TLS handshake. */
+export async function sslReady(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  const { socket, byte } = await requestSsl(host, port, timeoutMs)
+  if (byte === 'S') return socket
+  socket.destroy()
+  throw new Error(`the SSLRequest was answered ${JSON.stringify(byte)}`)
+}
+
+function requestSsl(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; byte: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    const fail = (error: Error): void => {
+      socket.destroy()
+      reject(error)
+    }
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
+    socket.once('connect', () => socket.write(SSL_REQUEST))
+    // One byte: the handshake starts right after it, so nothing else may be read here.
+    socket.once('readable', () => {
+      const byte = socket.read(1) as Buffer | null
+      socket.setTimeout(0)
+      socket.removeAllListeners('error')
+      if (byte) resolve({ socket, byte: byte.toString('latin1') })
+      else fail(new Error('the server closed the connection'))
+    })
+  })
 }

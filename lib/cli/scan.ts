@@ -6,12 +6,22 @@
  * no credentials are ever sent), direct SSL (PostgreSQL 17+), and findings with a severity.
  * testssl.sh answers the TLS questions too; test/e2e/scan.test.ts checks that both agree.
  */
-import net, { type Socket } from 'node:net'
+import net from 'node:net'
 import type { X509Certificate } from 'node:crypto'
 import { connectionSettings } from '../postgres/connection-settings.js'
 import { settingValue } from '../postgres/settings/merge.js'
 import { describeCertificate, findingsOf, type ScanCertificate, type ScanFinding } from './scan-findings.js'
-import { bounded, ciphersAt, groupsAt, handshake, type TlsOpener, type TlsVersionName, VERSIONS } from './scan-tls.js'
+import {
+  bounded,
+  ciphersAt,
+  groupsAt,
+  handshake,
+  sslAnswer,
+  sslReady,
+  type TlsOpener,
+  type TlsVersionName,
+  VERSIONS,
+} from './scan-tls.js'
 
 export type { ScanCertificate, ScanFinding }
 
@@ -35,7 +45,6 @@ export interface ScanReport {
   readonly findings: readonly ScanFinding[]
 }
 
-const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
 const PARALLEL = 6
 
 export interface ScanOptions {
@@ -119,43 +128,6 @@ export function targetOf(target: string): { host: string; port: number } {
   const settings = connectionSettings({ connectionString: target, env: {} })
   const host = (settingValue(settings, 'hostaddr') ?? settingValue(settings, 'host') ?? 'localhost').split(',')[0]!
   return { host, port: Number((settingValue(settings, 'port') ?? '5432').split(',')[0] || 5432) }
-}
-
-/** TCP and an SSLRequest: true for 'S', false for 'N'; the socket is closed. */
-async function sslAnswer(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  const { socket, byte } = await requestSsl(host, port, timeoutMs)
-  socket.destroy()
-  if (byte !== 'S' && byte !== 'N') throw new Error(`not a PostgreSQL server (answered ${JSON.stringify(byte)})`)
-  return byte === 'S'
-}
-
-/** A socket whose SSLRequest was answered 'S': ready for the TLS handshake. */
-async function sslReady(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  const { socket, byte } = await requestSsl(host, port, timeoutMs)
-  if (byte === 'S') return socket
-  socket.destroy()
-  throw new Error(`the SSLRequest was answered ${JSON.stringify(byte)}`)
-}
-
-function requestSsl(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; byte: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port })
-    const fail = (error: Error): void => {
-      socket.destroy()
-      reject(error)
-    }
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
-    socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
-    socket.once('connect', () => socket.write(SSL_REQUEST))
-    // One byte: the handshake starts right after it, so nothing else may be read here.
-    socket.once('readable', () => {
-      const byte = socket.read(1) as Buffer | null
-      socket.setTimeout(0)
-      socket.removeAllListeners('error')
-      if (byte) resolve({ socket, byte: byte.toString('latin1') })
-      else fail(new Error('the server closed the connection'))
-    })
-  })
 }
 
 /**

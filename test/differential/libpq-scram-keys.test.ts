@@ -47,21 +47,8 @@ t.test('SCRAM keys against libpq 18', { skip: problem ?? (server18 ? false : 'no
     ],
   })
   t.teardown(() => cluster.stop())
-  const admin = await connect({
-    host: cluster.host,
-    port: cluster.port,
-    user: cluster.user,
-    sslmode: 'disable',
-    env: {},
-  })
-  const { rows } = await admin.query(`SELECT rolpassword FROM pg_authid WHERE rolname = 'u_scram'`)
-  await admin.end()
-  // SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>; the ClientKey needs the password.
-  const [, iterations, salt, storedServerKey] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$[^:]+:(.+)$/.exec(rows[0].rolpassword)!
-  const salted = pbkdf2Sync(PASSWORD, Buffer.from(salt!, 'base64'), Number(iterations), 32, 'sha256')
-  const CK = createHmac('sha256', salted).update('Client Key').digest().toString('base64')
-  const SK = createHmac('sha256', salted).update('Server Key').digest().toString('base64')
-  t.equal(SK, storedServerKey, 'the server key derived here is the one the server stores')
+  const { client: CK, server: SK, stored } = await keysOf(cluster, 'u_scram', PASSWORD)
+  t.equal(SK, stored, 'the server key derived here is the one the server stores')
   const OTHER = Buffer.alloc(32, 7).toString('base64')
 
   const cases = [
@@ -120,7 +107,11 @@ t.test('SCRAM keys against libpq 18', { skip: problem ?? (server18 ? false : 'no
   endsWithNoOpenSockets(t)
 })
 
-/** The keys of `password` for a role the server stores as SCRAM, read from pg_authid. */
+/**
+ * The keys of `password` for a role the server stores as SCRAM, from its salt and iteration count
+ * in pg_authid (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>), and the ServerKey the
+ * server stores.
+ */
 async function keysOf(cluster: { host: string; port: number; user: string }, role: string, password: string) {
   const admin = await connect({
     host: cluster.host,
@@ -131,10 +122,10 @@ async function keysOf(cluster: { host: string; port: number; user: string }, rol
   })
   const { rows } = await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])
   await admin.end()
-  const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(rows[0].rolpassword)!
+  const [, iterations, salt, stored] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$[^:]+:(.+)$/.exec(rows[0].rolpassword)!
   const salted = pbkdf2Sync(password, Buffer.from(salt!, 'base64'), Number(iterations), 32, 'sha256')
   const key = (name: string) => createHmac('sha256', salted).update(name).digest().toString('base64')
-  return { client: key('Client Key'), server: key('Server Key') }
+  return { client: key('Client Key'), server: key('Server Key'), stored: stored! }
 }
 
 const CERTIFICATES = {

@@ -10,15 +10,10 @@ import ctypes
 import json
 import sys
 
-lib = ctypes.CDLL(sys.argv[1])
-lib.PQconnectdb.restype = ctypes.c_void_p
-lib.PQconnectdb.argtypes = [ctypes.c_char_p]
-lib.PQstatus.argtypes = [ctypes.c_void_p]
-lib.PQerrorMessage.restype = ctypes.c_char_p
-lib.PQerrorMessage.argtypes = [ctypes.c_void_p]
+import libpq_ctypes
+
+lib = libpq_ctypes.load(sys.argv[1])
 lib.PQsslInUse.argtypes = [ctypes.c_void_p]
-lib.PQfinish.argtypes = [ctypes.c_void_p]
-lib.PQlibVersion.restype = ctypes.c_int
 lib.PQport.restype = ctypes.c_char_p
 lib.PQport.argtypes = [ctypes.c_void_p]
 full_protocol = getattr(lib, "PQfullProtocolVersion", None)

@@ -11,14 +11,9 @@ import ctypes
 import json
 import sys
 
-lib = ctypes.CDLL(sys.argv[1])
-lib.PQconnectdb.restype = ctypes.c_void_p
-lib.PQconnectdb.argtypes = [ctypes.c_char_p]
-lib.PQstatus.argtypes = [ctypes.c_void_p]
-lib.PQerrorMessage.restype = ctypes.c_char_p
-lib.PQerrorMessage.argtypes = [ctypes.c_void_p]
-lib.PQfinish.argtypes = [ctypes.c_void_p]
-lib.PQlibVersion.restype = ctypes.c_int
+import libpq_ctypes
+
+lib = libpq_ctypes.load(sys.argv[1])
 
 PQAUTHDATA_OAUTH_BEARER_TOKEN = 1  # PGauthData (libpq-fe.h, 18)
 
