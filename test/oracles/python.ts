@@ -32,7 +32,7 @@ export function runOracle<T>(
     input: JSON.stringify(input),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', ...env },
   })
   return JSON.parse(out) as T
 }
@@ -49,7 +49,11 @@ export function runOracleAsync<T>(
     const child = execFile(
       python,
       [join(ORACLES, script), ...args],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } },
+      {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', ...env },
+      },
       (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as T)),
     )
     child.stdin!.end(JSON.stringify(input))
