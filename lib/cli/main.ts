@@ -35,10 +35,11 @@ const HELP = {
   satisfied or the server could not be reached, 2 for a usage error.`,
   scan: `usage: pg-sslmode scan TARGET [--json] [--html FILE]
 
-  Audits what a PostgreSQL or openGauss server allows (TARGET: a connection string, a URI or
-  host:port): the TLS versions (1.0 to 1.3) and cipher suites it accepts, its key-exchange
-  groups, its certificate chain, whether it asks for a client certificate, whether it accepts a
-  plaintext start-up (read up to the authentication request: no credentials are ever sent),
+  Audits what a PostgreSQL or openGauss server (TARGET: a connection string, a URI or host:port)
+  or a MySQL server (mysql://host[:port]) allows: the TLS versions (1.0 to 1.3) and cipher suites
+  it accepts, its key-exchange groups, its certificate chain, whether it asks for a client
+  certificate, whether it accepts a plaintext start-up (read up to the authentication request:
+  no credentials are ever sent),
   direct SSL, and findings with a severity. Exit code 0, 1 when a high or critical finding was
   made or the server could not be reached, 2 for a usage error. --html FILE also writes the report
   as one self-contained page.`,

@@ -79,6 +79,7 @@ const WEAK: ReadonlyArray<[RegExp, Severity, string]> = [
 
 /** What the findings are made from (scan.ts's report, but its findings). */
 export interface ScanFacts {
+  readonly kind: 'postgres' | 'mysql'
   readonly ssl: boolean
   readonly protocols: Readonly<Record<string, boolean>>
   readonly ciphers: Readonly<Record<string, readonly string[] | undefined>>
@@ -90,7 +91,10 @@ export interface ScanFacts {
 export function findingsOf(report: ScanFacts, chain: readonly X509Certificate[]): ScanFinding[] {
   const out: ScanFinding[] = []
   const add = (id: string, severity: Severity, message: string) => out.push({ id, severity, message })
-  if (!report.ssl) add('no-tls', 'critical', 'the server answers the SSLRequest with N: it has no TLS at all')
+  if (!report.ssl) {
+    const how = report.kind === 'mysql' ? 'does not offer CLIENT_SSL' : 'answers the SSLRequest with N'
+    add('no-tls', 'critical', `the server ${how}: it has no TLS at all`)
+  }
   if (report.protocols.TLSv1) add('protocol-tlsv1', 'high', 'TLS 1.0 is accepted (deprecated, RFC 8996)')
   if (report.protocols['TLSv1.1']) add('protocol-tlsv1.1', 'high', 'TLS 1.1 is accepted (deprecated, RFC 8996)')
   if (report.ssl && !report.protocols['TLSv1.3']) add('no-tlsv1.3', 'low', 'TLS 1.3 is not offered')
@@ -103,11 +107,22 @@ export function findingsOf(report: ScanFacts, chain: readonly X509Certificate[])
     }
   }
   if (report.plaintext === true) {
+    const where =
+      report.kind === 'mysql'
+        ? 'require_secure_transport is off: a client with ssl-mode DISABLED or PREFERRED'
+        : 'pg_hba.conf host, not hostssl: a client with sslmode disable, allow or prefer'
     add(
       'plaintext-startup',
       'high',
-      'a plaintext start-up is accepted (pg_hba.conf host, not hostssl): a client with sslmode disable, ' +
-        'allow or prefer sends its credentials in clear if TLS is stripped',
+      `a plaintext start-up is accepted (${where} sends its credentials in clear if TLS is stripped)`,
+    )
+  }
+  if (report.plaintext === 'unknown' && report.kind === 'mysql') {
+    add(
+      'plaintext-unknown',
+      'info',
+      'whether plaintext logins are refused cannot be told without credentials here (MariaDB checks ' +
+        'require_secure_transport only after a successful login)',
     )
   }
   certificateFindings(report.certificate, chain, add)

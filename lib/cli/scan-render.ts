@@ -6,7 +6,9 @@ export function renderScan(report: ScanReport): string {
   if (!report.reachable) return `pg-sslmode scan — ${host}:${port}: ${report.findings[0]?.message ?? 'unreachable'}\n`
   const yes = (v: boolean | string): string => (v === true ? 'yes' : v === false ? 'no' : String(v))
   const lines = [`pg-sslmode scan — ${host}:${port}`, '']
-  lines.push(`TLS (SSLRequest answered S): ${yes(report.ssl)}`)
+  const mysql = report.target.kind === 'mysql'
+  if (report.serverVersion) lines.push(`server version: ${report.serverVersion}`)
+  lines.push(`TLS (${mysql ? 'CLIENT_SSL offered' : 'SSLRequest answered S'}): ${yes(report.ssl)}`)
   for (const [version, ok] of Object.entries(report.protocols)) {
     const suites = report.ciphers[version as keyof ScanReport['ciphers']] ?? []
     lines.push(
@@ -16,7 +18,7 @@ export function renderScan(report: ScanReport): string {
   lines.push(`key exchange groups: ${report.groups.join(', ') || 'none'}`)
   lines.push(`client certificate requested: ${report.clientCertificate}`)
   lines.push(`plaintext start-up accepted: ${yes(report.plaintext)}`)
-  lines.push(`direct SSL (PostgreSQL 17+): ${yes(report.directSsl)}`)
+  if (!mysql) lines.push(`direct SSL (PostgreSQL 17+): ${yes(report.directSsl)}`)
   report.chain.forEach((c, i) => {
     lines.push(
       '',

@@ -10,6 +10,7 @@ import net from 'node:net'
 import type { X509Certificate } from 'node:crypto'
 import { connectionSettings } from '../postgres/connection-settings.js'
 import { settingValue } from '../postgres/settings/merge.js'
+import { mysqlGreeting, mysqlPlaintextAccepted, mysqlSslReady } from './scan-mysql.js'
 import { describeCertificate, findingsOf, type ScanCertificate, type ScanFinding } from './scan-findings.js'
 import {
   bounded,
@@ -26,9 +27,9 @@ import {
 export type { ScanCertificate, ScanFinding }
 
 export interface ScanReport {
-  readonly target: { readonly host: string; readonly port: number }
+  readonly target: { readonly host: string; readonly port: number; readonly kind: 'postgres' | 'mysql' }
   readonly reachable: boolean
-  /** The SSLRequest's answer: whether the server does TLS at all. */
+  /** The SSLRequest's answer (PostgreSQL) or CLIENT_SSL (MySQL): whether the server does TLS at all. */
   readonly ssl: boolean
   readonly protocols: Readonly<Record<TlsVersionName, boolean>>
   /** Per version, the suites accepted in the server's order: OpenSSL names, IANA names for TLS 1.3. */
@@ -37,10 +38,14 @@ export interface ScanReport {
   readonly certificate: ScanCertificate | null
   readonly chain: readonly ScanCertificate[]
   readonly clientCertificate: 'requested' | 'not-requested' | 'unknown'
-  /** A plaintext start-up got an authentication request (not a "no encryption" refusal). */
+  /**
+   * A plaintext start-up got an authentication request (PostgreSQL: not a "no encryption"
+   * refusal; MySQL: not ER_SECURE_TRANSPORT_REQUIRED); 'unknown' where the server does not tell
+   * before a login (MariaDB).
+   */
   readonly plaintext: boolean | 'unknown'
   readonly directSsl: boolean
-  /** PostgreSQL tells its version only after authentication. */
+  /** MySQL tells its version in its first packet; PostgreSQL only after authentication (null). */
   readonly serverVersion: string | null
   readonly findings: readonly ScanFinding[]
 }
@@ -53,15 +58,42 @@ export interface ScanOptions {
   readonly progress?: (line: string) => void
 }
 
+/** How one protocol asks for TLS and answers the plaintext question. */
+interface Protocol {
+  /** Whether the server does TLS, and its version when the protocol tells it before any login. */
+  greet(): Promise<{ ssl: boolean; serverVersion: string | null }>
+  readonly open: TlsOpener
+  plaintext(): Promise<boolean | 'unknown'>
+  direct(version: TlsVersionName): Promise<boolean>
+}
+
+function protocolFor(kind: 'postgres' | 'mysql', host: string, port: number, timeoutMs: number): Protocol {
+  if (kind === 'mysql') {
+    return {
+      greet: () => mysqlGreeting(host, port, timeoutMs),
+      open: () => mysqlSslReady(host, port, timeoutMs),
+      plaintext: () => mysqlPlaintextAccepted(host, port, timeoutMs),
+      direct: async () => false,
+    }
+  }
+  return {
+    greet: async () => ({ ssl: await sslAnswer(host, port, timeoutMs), serverVersion: null }),
+    open: () => sslReady(host, port, timeoutMs),
+    plaintext: () => plaintextAccepted(host, port, timeoutMs),
+    direct: (version) => directSsl(host, port, version, timeoutMs),
+  }
+}
+
 export async function scan(target: string, options: ScanOptions = {}): Promise<ScanReport> {
-  const { host, port } = targetOf(target)
+  const { host, port, kind } = targetOf(target)
   const timeoutMs = options.timeoutMs ?? 5000
+  const protocol = protocolFor(kind, host, port, timeoutMs)
   const say = options.progress ?? (() => {})
   const empty = { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': false }
-  const base = { target: { host, port }, groups: [], chain: [], certificate: null, serverVersion: null }
-  say(`${host}:${port}: SSLRequest`)
-  const answer = await sslAnswer(host, port, timeoutMs).catch((error: Error) => error)
-  if (answer instanceof Error) {
+  const base = { target: { host, port, kind }, groups: [], chain: [], certificate: null, serverVersion: null }
+  say(`${host}:${port}: ${kind === 'mysql' ? 'handshake' : 'SSLRequest'}`)
+  const greeting = await protocol.greet().catch((error: Error) => error)
+  if (greeting instanceof Error) {
     return {
       ...base,
       reachable: false,
@@ -72,11 +104,16 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
       plaintext: 'unknown',
       directSsl: false,
       findings: [
-        { id: 'unreachable', severity: 'critical', message: `${host}:${port} could not be reached: ${answer.message}` },
+        {
+          id: 'unreachable',
+          severity: 'critical',
+          message: `${host}:${port} could not be reached: ${greeting.message}`,
+        },
       ],
     }
   }
-  const open: TlsOpener = () => sslReady(host, port, timeoutMs)
+  const answer = greeting.ssl
+  const { open } = protocol
   const servername = net.isIP(host) ? undefined : host
   say('protocols')
   const accepted = await bounded(
@@ -101,8 +138,8 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
   const [groups, full, plaintext, direct] = await Promise.all([
     highest ? groupsAt(open, highest, timeoutMs) : Promise.resolve([]),
     highest ? handshake(open, { version: highest, servername, watchCertificateRequest: true }, timeoutMs) : undefined,
-    plaintextAccepted(host, port, timeoutMs),
-    highest ? directSsl(host, port, highest, timeoutMs) : Promise.resolve(false),
+    protocol.plaintext(),
+    highest ? protocol.direct(highest) : Promise.resolve(false),
   ])
   const chain = (full?.chain ?? []).map((c: X509Certificate) => describeCertificate(c))
   const report = {
@@ -117,12 +154,19 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
     clientCertificate: full?.certificateRequested ?? 'unknown',
     plaintext,
     directSsl: direct,
+    serverVersion: greeting.serverVersion,
   }
-  return { ...report, findings: findingsOf(report, full?.chain ?? []) }
+  return { ...report, findings: findingsOf({ ...report, kind }, full?.chain ?? []) }
 }
 
-/** TARGET: a conninfo string, a postgresql:// URI, or host:port. */
-export function targetOf(target: string): { host: string; port: number } {
+/** TARGET: a conninfo string, a postgresql:// URI, host:port, or mysql://host[:port]. */
+export function targetOf(target: string): { host: string; port: number; kind: 'postgres' | 'mysql' } {
+  const mysql = /^mysql:\/\/(?:[^@/]*@)?\[?([^\]/:?]+)\]?(?::(\d+))?/i.exec(target)
+  if (mysql) return { host: mysql[1]!, port: Number(mysql[2] ?? 3306), kind: 'mysql' }
+  return { ...postgresTarget(target), kind: 'postgres' }
+}
+
+function postgresTarget(target: string): { host: string; port: number } {
   const hostPort = /^\[?([^\s=/[\]]+?)\]?(?::(\d+))?$/.exec(target)
   if (hostPort && !target.includes('=')) return { host: hostPort[1]!, port: Number(hostPort[2] ?? 5432) }
   const settings = connectionSettings({ connectionString: target, env: {} })

@@ -9,9 +9,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import tls from 'node:tls'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { scan, type ScanReport } from '../../lib/cli/scan.js'
 import { startClusters } from '../../scripts/harness.js'
+import { mariadbProblem, startMariaDb } from '../../scripts/mariadb.js'
 import { endsWithNoOpenSockets } from '../support.js'
 
 const testssl = ['testssl', 'testssl.sh'].find((bin) => spawnSync(bin, ['--version']).status === 0)
@@ -52,11 +53,11 @@ const CIPHER_VERSION: Record<string, keyof ScanReport['protocols']> = {
 const implemented = new Set(tls.getCiphers().map((c) => c.toUpperCase()))
 
 /** testssl.sh's answers: protocols, ciphers per version (OpenSSL names), the SHA-256 fingerprint. */
-function testsslOf(host: string, port: number, dir: string) {
+function testsslOf(host: string, port: number, dir: string, starttls: 'postgres' | 'mysql' = 'postgres') {
   const out = join(dir, `testssl-${port}.json`)
   spawnSync(
     testssl!,
-    ['--quiet', '--color', '0', '--starttls', 'postgres', '-p', '-E', '-S', '--jsonfile', out, `${host}:${port}`],
+    ['--quiet', '--color', '0', '--starttls', starttls, '-p', '-E', '-S', '--jsonfile', out, `${host}:${port}`],
     {
       stdio: 'ignore',
       timeout: 300_000,
@@ -85,26 +86,7 @@ for (const [name, cluster] of Object.entries(clusters).filter(([k]) => k !== 'st
     const started = Date.now()
     const ours = await scan(`${c.host}:${c.port}`)
     t.ok(Date.now() - started < 20_000, `the scan takes seconds (${Date.now() - started} ms)`)
-    const theirs = testsslOf(c.host, c.port, t.testdir())
-    t.same(
-      ours.protocols,
-      { TLSv1: false, 'TLSv1.1': false, ...theirs.protocols },
-      'the protocol versions, as testssl.sh',
-    )
-    for (const [version, found] of Object.entries(theirs.ciphers)) {
-      const mine = new Set(ours.ciphers[version as keyof ScanReport['ciphers']] ?? [])
-      t.same(
-        [...mine].filter((x) => !found.has(x)),
-        [],
-        `${version}: no suite testssl.sh does not find`,
-      )
-      t.same(
-        [...found].filter((x) => !mine.has(x) && implemented.has(x)),
-        [],
-        `${version}: every suite testssl.sh finds that Node's OpenSSL implements`,
-      )
-    }
-    t.equal(ours.certificate?.fingerprint256.replace(/:/g, ''), theirs.fingerprint, 'the certificate, as testssl.sh')
+    agreesWithTestssl(t, ours, testsslOf(c.host, c.port, t.testdir()))
     const hostsslOnly = name.includes('hostssl only')
     t.equal(
       ours.plaintext,
@@ -128,6 +110,54 @@ for (const [name, cluster] of Object.entries(clusters).filter(([k]) => k !== 'st
     }
   })
 }
+
+/** Ours against testssl.sh's: protocols, suites per version, the fingerprint. */
+function agreesWithTestssl(t: Test, ours: ScanReport, theirs: ReturnType<typeof testsslOf>): void {
+  t.same(
+    ours.protocols,
+    { TLSv1: false, 'TLSv1.1': false, ...theirs.protocols },
+    'the protocol versions, as testssl.sh',
+  )
+  for (const [version, found] of Object.entries(theirs.ciphers)) {
+    const mine = new Set(ours.ciphers[version as keyof ScanReport['ciphers']] ?? [])
+    t.same(
+      [...mine].filter((x) => !found.has(x)),
+      [],
+      `${version}: no suite testssl.sh does not find`,
+    )
+    t.same(
+      [...found].filter((x) => !mine.has(x) && implemented.has(x)),
+      [],
+      `${version}: every suite testssl.sh finds that Node's OpenSSL implements`,
+    )
+  }
+  t.equal(ours.certificate?.fingerprint256.replace(/:/g, ''), theirs.fingerprint, 'the certificate, as testssl.sh')
+}
+
+t.test(
+  'MariaDB with require_secure_transport, TLS 1.2 only',
+  {
+    skip: testssl ? (mariadbProblem() ?? false) : 'testssl.sh is not installed',
+  },
+  async (t) => {
+    const server = await startMariaDb({ ssl: true, requireSecureTransport: true, tlsVersion: 'TLSv1.2' })
+    t.teardown(() => server.stop())
+    const ours = await scan(`mysql://${server.host}:${server.port}`)
+    agreesWithTestssl(t, ours, testsslOf(server.host, server.port, t.testdir(), 'mysql'))
+    t.ok(ours.serverVersion?.includes(server.version), `the server version, from its handshake (${ours.serverVersion})`)
+    t.equal(ours.clientCertificate, 'requested', 'MariaDB with ssl-ca asks for a client certificate')
+    // MariaDB refuses an insecure login only after it succeeded, so without credentials: unknown.
+    t.equal(ours.plaintext, 'unknown', 'the plaintext answer cannot be had without credentials from MariaDB')
+    t.ok(
+      ours.findings.some((f) => f.id === 'plaintext-unknown'),
+      'and the report says why',
+    )
+    t.ok(
+      ours.findings.some((f) => f.id === 'no-tlsv1.3'),
+      'TLS 1.2 only: no TLS 1.3 is a finding',
+    )
+  },
+)
 
 t.test('the command: --json has the documented fields; exit 1 for serious findings', async (t) => {
   const bin = join(import.meta.dirname, '..', '..', 'dist', 'esm', 'cli', 'bin.js')
