@@ -7,7 +7,8 @@
  * looked up; MariaDB checks it only after a successful login and answers "access denied" (1045)
  * either way, so for MariaDB the answer is "unknown" — finding it out would need credentials.
  */
-import net, { type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { boundedConnection } from './scan-tls.js'
 
 const CLIENT_LONG_PASSWORD = 0x1
 const CLIENT_PROTOCOL_41 = 0x200
@@ -31,21 +32,14 @@ function packet(sequence: number, payload: Buffer): Buffer {
 /** TCP and the server's handshake packet: the socket (nothing read beyond the packet) and what it says. */
 function greeting(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket } & MysqlGreeting> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port })
-    const fail = (error: Error): void => {
-      socket.destroy()
-      reject(error)
-    }
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
-    socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
+    const { socket, fail, settle } = boundedConnection(host, port, timeoutMs, reject)
     let received = Buffer.alloc(0)
     const onData = (chunk: Buffer): void => {
       received = Buffer.concat([received, chunk])
       if (received.length < 4 || received.length < 4 + received.readUIntLE(0, 3)) return
       socket.removeListener('data', onData)
       socket.pause()
-      socket.setTimeout(0)
-      socket.removeAllListeners('error')
+      settle()
       const payload = received.subarray(4, 4 + received.readUIntLE(0, 3))
       if (payload[0] !== 10) {
         fail(new Error('not a MySQL server (no protocol 10 handshake)'))

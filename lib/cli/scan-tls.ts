@@ -162,21 +162,38 @@ export async function sslReady(host: string, port: number, timeoutMs: number): P
   throw new Error(`the SSLRequest was answered ${JSON.stringify(byte)}`)
 }
 
+/**
+ * A TCP connection whose error, or silence past `timeoutMs`, calls `reject` with a short reason
+ * (the socket error's code) and closes it; `settle()` ends that watch once the answer came.
+ */
+export function boundedConnection(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  reject: (error: Error) => void,
+): { socket: Socket; fail(error: Error): void; settle(): void } {
+  const socket = net.connect({ host, port })
+  const fail = (error: Error): void => {
+    socket.destroy()
+    reject(error)
+  }
+  socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
+  socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
+  const settle = (): void => {
+    socket.setTimeout(0)
+    socket.removeAllListeners('error')
+  }
+  return { socket, fail, settle }
+}
+
 function requestSsl(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; byte: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port })
-    const fail = (error: Error): void => {
-      socket.destroy()
-      reject(error)
-    }
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs / 1000} s`)))
-    socket.once('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)))
+    const { socket, fail, settle } = boundedConnection(host, port, timeoutMs, reject)
     socket.once('connect', () => socket.write(SSL_REQUEST))
     // One byte: the handshake starts right after it, so nothing else may be read here.
     socket.once('readable', () => {
       const byte = socket.read(1) as Buffer | null
-      socket.setTimeout(0)
-      socket.removeAllListeners('error')
+      settle()
       if (byte) resolve({ socket, byte: byte.toString('latin1') })
       else fail(new Error('the server closed the connection'))
     })
