@@ -173,6 +173,22 @@ t.test('the SSL policy of the environment is checked too', async (t) => {
   t.match(strong.out, /OK\s+policy: dialect and mode\s+sslmode verify-full meets env:PGSSLPOLICY=recommended/)
 })
 
+t.test('the policy: an OAuth issuer with a mode weaker than verify-full under tokensRequireVerifyFull', async (t) => {
+  const oauth = `oauth_issuer=https://login.example oauth_client_id=app sslrootcert=${fixture('ca.crt')}`
+  const weak = run(['check', `sslmode=verify-ca ${oauth}`], { PGSSLPOLICY: 'strict' })
+  t.equal(weak.code, 1)
+  t.match(
+    weak.out,
+    /FAIL\s+policy: authentication .*tokensRequireVerifyFull.*oauth_issuer is set and sslmode is verify-ca/,
+  )
+  const policyFile = join(home, 'tokens-policy.json')
+  writeFileSync(policyFile, '{ "tokensRequireVerifyFull": true }')
+  const strong = run(['check', `sslmode=verify-full ${oauth}`], { PGSSLPOLICY: policyFile })
+  t.match(strong.out, /OK\s+policy: authentication\s+checked when the server asks: bearer tokens only over verify-full/)
+  const none = run(['check', `sslmode=verify-ca sslrootcert=${fixture('ca.crt')}`], { PGSSLPOLICY: 'strict' })
+  t.notMatch(none.out, /tokensRequireVerifyFull/, 'no OAuth settings: no token to refuse')
+})
+
 t.test('a URI password is never printed, whatever characters it holds', async (t) => {
   for (const [uri, secret] of [
     ['postgresql://app:Qq7?x:y@db.example/app?sslmode=require', 'Qq7?x:y'],

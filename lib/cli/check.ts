@@ -285,7 +285,24 @@ function policyFindings(
         `sslkeylogfile is set (${settingValue(settings, 'sslkeylogfile')})`,
       )
     }
+    // An OAuth bearer token goes out only over verify-full under tokensRequireVerifyFull: a weaker
+    // mode with oauth_issuer set would be refused at the server's OAUTHBEARER request.
+    let mode = plan.effectiveMode
+    try {
+      mode = modeForPolicy(settings.policy, plan).mode
+    } catch {
+      // the mode itself breaks the policy: said by "dialect and mode"
+    }
+    if (settings.policy.tokensRequireVerifyFull && settingValue(settings, 'oauth_issuer') && mode !== 'verify-full') {
+      throw violation(
+        settings.policy,
+        'tokensRequireVerifyFull',
+        'a bearer token to be sent only over verify-full',
+        `oauth_issuer is set and sslmode is ${mode}`,
+      )
+    }
     const rules = [
+      settings.policy.tokensRequireVerifyFull ? 'bearer tokens only over verify-full' : '',
       channelBinding ? 'channel binding required (SCRAM-SHA-256-PLUS)' : '',
       allowedAuthMethods ? `authentication by ${allowedAuthMethods.join(', ')}` : '',
     ].filter(Boolean)
