@@ -21,7 +21,7 @@ import { type SaslAnswerer, saslAnswerer, type SaslReply, scramWithKeys } from '
 import { oauthBearerAnswers, type TokenContext, tokenAllowed } from './oauth.js'
 import { attemptPasswordFunction, credentialOf, type TokenEndpoint, tokenKindOf } from './credential.js'
 import { effectiveUser } from '../settings/merge.js'
-import type { OAuthFlow } from '../protocol/oauthbearer.js'
+import { OAuthFlow } from '../protocol/oauthbearer.js'
 import { attemptRecord } from './failure.js'
 import type { Prepared } from './prepare.js'
 import { mismatchError, targetSessionMismatch } from './session-attrs.js'
@@ -37,8 +37,11 @@ export interface ConnectRun {
   /** Every attempt made, in order, across hosts and rounds: the report's and the error's attempts. */
   readonly records: AttemptRecord[]
   readonly prepareMs: number
-  /** OAuth (the postgres dialect): what the attempts of this connection learnt, the token included. */
-  readonly oauth: OAuthFlow | undefined
+  /**
+   * OAuth (the postgres dialect): what the attempts of this connection learnt, the token included;
+   * made when a server first asks for OAUTHBEARER.
+   */
+  oauth?: OAuthFlow
 }
 
 /** A connected attempt: the report, and certificates the policy warns about. */
@@ -238,9 +241,19 @@ async function saslFor(
   return saslAnswerer({
     tls: session !== undefined,
     channelBinding: config.channelBinding,
-    scramWithKeys: config.scramKeys ? await scramFor(run.prepared, on.host, session) : undefined,
-    oauthBearer: run.oauth ? oauthBearerAnswers(run.oauth, tokenContext(run, on, spec)) : undefined,
+    scramWithKeys: config.scramKeys ? await scramFor(run, on, session) : undefined,
+    oauthBearer: config.oauth ? oauthOnDemand(run, on, spec) : undefined,
   })
+}
+
+/** The OAUTHBEARER answers of this attempt, made only if the server asks for OAUTHBEARER. */
+function oauthOnDemand(run: ConnectRun, on: HostRun, spec: AttemptSpec): ReturnType<typeof oauthBearerAnswers> {
+  let answers: ReturnType<typeof oauthBearerAnswers> | undefined
+  return (code, body) => {
+    run.oauth ??= new OAuthFlow(run.prepared.config.oauth!)
+    answers ??= oauthBearerAnswers(run.oauth, tokenContext(run, on, spec))
+    return answers(code, body)
+  }
 }
 
 /** The endpoint of this attempt, as a token is asked for it. */
@@ -252,13 +265,10 @@ function tokenEndpoint(run: ConnectRun, on: HostRun): TokenEndpoint {
 /** Where a bearer token of this attempt would go. */
 export function tokenContext(run: ConnectRun, on: HostRun, spec: AttemptSpec): TokenContext {
   const { settings } = run.prepared
-  const { endpoint } = on.host
   return {
     spec,
     policy: settings.policy,
-    host: endpoint.host,
-    port: endpoint.port,
-    user: settings.values.user?.value,
+    endpoint: tokenEndpoint(run, on),
     clientSecret: settings.values.oauth_client_secret?.value,
     provider: settings.oauthBearerToken,
   }
@@ -269,22 +279,18 @@ export function tokenContext(run: ConnectRun, on: HostRun, spec: AttemptSpec): T
  * the password (libpq ignores it otherwise): asked for here, once per attempt.
  */
 async function scramFor(
-  prepared: Prepared,
-  host: HostTry,
+  run: ConnectRun,
+  on: HostRun,
   session: TlsSessionFacts | undefined,
 ): Promise<(code: number, body: Buffer) => SaslReply> {
-  const { config, settings } = prepared
+  const { config, settings } = run.prepared
   const keys = config.scramKeys!
   let password: string | undefined
   if (!keys.client) {
     const given = settings.passwordFunction
-      ? await attemptPasswordFunction(settings.passwordFunction, {
-          host: host.endpoint.host,
-          port: host.endpoint.port,
-          user: effectiveUser(settings),
-        })()
+      ? await attemptPasswordFunction(settings.passwordFunction, tokenEndpoint(run, on))()
       : settings.values.password?.value
-    password = typeof given === 'string' ? given : host.endpoint.passfile?.password
+    password = typeof given === 'string' ? given : on.host.endpoint.passfile?.password
   }
   return scramWithKeys({
     clientKey: keys.client,

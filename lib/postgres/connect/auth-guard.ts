@@ -121,9 +121,7 @@ export class AuthGuard {
     const { openGauss } = this.#options
     const sasl = !openGauss && (code === SASL || code === SASL_CONTINUE || code === SASL_FINAL)
     const method = this.#methodOf(code)
-    const problem = sasl
-      ? this.#checkSasl(code, body)
-      : (this.#noteMethod(method) ?? this.#checkMethod(code, method) ?? this.#checkChannelBinding(code, false))
+    const problem = sasl ? this.#checkSasl(code, body) : this.#checkRequest(code, method)
     if (problem) return problem
     if (
       code === CLEARTEXT ||
@@ -192,10 +190,10 @@ export class AuthGuard {
     return this.#options.certificateCheck?.()
   }
 
-  /** Which method the server asks for, for the checks and the report (SASL: #checkSasl). */
-  #noteMethod(method: string): PgSslError | undefined {
+  /** A request that is not SASL: noted for the report (SASL: #checkSasl), then checked. */
+  #checkRequest(code: number, method: string): PgSslError | undefined {
     this.seen.method = method
-    return undefined
+    return this.#checkMethod(code, method) ?? this.#checkChannelBinding(code, false)
   }
 
   /** require_auth, the policy's methods and a password to send — before any password leaves. */
@@ -204,13 +202,12 @@ export class AuthGuard {
     const sasl = code === SASL && !openGauss
     if (requireAuth && !sasl && !requireAuth.allowed.has(method))
       return this.#authRefused(describeRequest(code, openGauss))
-    const asked = method
-    if (!policyAllows(policy, asked)) {
+    if (!policyAllows(policy, method)) {
       return violation(
         policy,
         'allowedAuthMethods',
         `one of ${policy.allowedAuthMethods!.join(', ')}`,
-        `the server asked for ${asked} authentication`,
+        `the server asked for ${method} authentication`,
       )
     }
     // libpq's "fe_sendauth: no password supplied", before pg would send an empty one.
@@ -223,7 +220,7 @@ export class AuthGuard {
     if (needsPassword && !this.#options.hasPassword && !keyInstead) {
       return new PgSslError(
         'PASSWORD_REQUIRED',
-        `fe_sendauth: no password supplied (the server asked for ${asked} authentication)`,
+        `fe_sendauth: no password supplied (the server asked for ${method} authentication)`,
         { setting: 'password' },
       )
     }

@@ -15,7 +15,6 @@ import { type HostTry, hostTries } from '../host-order.js'
 import { showTlsParameters } from '../pg-internals.js'
 import { type Connected, type ConnectRun, type HostRun, HostSockets, runAttempt, tokenContext } from './attempt.js'
 import { fetchToken, TokenRetry } from './oauth.js'
-import { OAuthFlow } from '../protocol/oauthbearer.js'
 import type { AttemptSpec } from '../plan.js'
 import { attemptRecord, classify, Failure, HostFailure, hostFailure, mayFollow, publicError } from './failure.js'
 import { sslParameters } from './pg-config.js'
@@ -34,8 +33,7 @@ export async function negotiate(
 ): Promise<Negotiated> {
   const started = performance.now()
   const prepared = await prepare(resolved)
-  const oauth = prepared.config.oauth ? new OAuthFlow(prepared.config.oauth) : undefined
-  const run: ConnectRun = { client, prepared, records: [], prepareMs: performance.now() - started, oauth }
+  const run: ConnectRun = { client, prepared, records: [], prepareMs: performance.now() - started }
   // As pg's: the TLS settings and material in effect.
   showTlsParameters(client, sslParameters(prepared))
   const { config, settings } = prepared
@@ -45,7 +43,7 @@ export async function negotiate(
     const round = await tryHosts(run, tries, retries)
     if (!Array.isArray(round)) {
       // As libpq's pqClearOAuthToken on success: the token is not kept once the session is up.
-      if (oauth) oauth.token = undefined
+      if (run.oauth) run.oauth.token = undefined
       if (retries > 0 && counters) counters.recovered++
       return { report: round.report, warnings: [...prepared.warnings, ...round.warnings] }
     }

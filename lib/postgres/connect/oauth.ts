@@ -19,6 +19,7 @@ import {
 } from '../protocol/oauthbearer.js'
 
 export type { OAuthBearerRequest, OAuthBearerTokenProvider }
+import type { TokenEndpoint } from './credential.js'
 import { SASL, SASL_FINAL, type SaslReply, saslInitialResponse, saslResponse } from './sasl.js'
 
 /** A discovery exchange ended: the connection is made again once the token is known (libpq's oauth_want_retry). */
@@ -32,9 +33,8 @@ export class TokenRetry extends PgSslError {
 export interface TokenContext {
   readonly spec: AttemptSpec
   readonly policy: SslPolicy
-  readonly host: string
-  readonly port: number
-  readonly user: string | undefined
+  /** The endpoint, as a password token is asked for it (credential.ts). */
+  readonly endpoint: TokenEndpoint
   readonly clientSecret: string | undefined
   readonly provider: OAuthBearerTokenProvider | undefined
 }
@@ -68,9 +68,7 @@ export async function fetchToken(flow: OAuthFlow, context: TokenContext): Promis
     issuer: flow.issuerId!,
     clientId: flow.settings.clientId!,
     clientSecret: context.clientSecret,
-    host: context.host,
-    port: context.port,
-    user: context.user,
+    ...context.endpoint,
   }
   let token: unknown
   try {
