@@ -52,11 +52,16 @@ export function installApp(
   )
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
   const started = Date.now()
-  const run = spawnSync(
-    'npm',
-    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...npmFlags, ...packages, packedPgSslmode()],
-    { cwd: dir, encoding: 'utf8', timeout: 300_000 },
-  )
+  const install = (cache: readonly string[]) =>
+    spawnSync('npm', ['install', '--no-audit', '--no-fund', ...cache, ...npmFlags, ...packages, packedPgSslmode()], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
+  let run = install(['--prefer-offline'])
+  // --prefer-offline trusts a cached package list; a version published since it was cached is then
+  // "notarget" although the registry has it. Asking the registry again settles that.
+  if (run.status !== 0 && /ETARGET|notarget/i.test(run.stderr)) run = install([])
   return {
     dir,
     install: {
