@@ -130,8 +130,8 @@ export function findingsOf(report: ScanFacts, chain: readonly X509Certificate[])
     add(
       'cipher-coverage',
       'info',
-      "cipher suites Node's OpenSSL does not implement (SEED, IDEA, RC4, DES, 3DES, export) are not tested: " +
-        'use testssl.sh for those',
+      "suites that neither Node's OpenSSL nor the scan's table of legacy suites knows (PSK, SRP, GOST, " +
+        'fixed-DH and -ECDH, Kerberos) are not tested: use testssl.sh for those',
     )
   }
   if (report.ssl && report.clientCertificate === 'not-requested')

@@ -4,12 +4,15 @@
  * answered 'S'; direct SSL: TCP alone). OpenSSL is set to permit every protocol version and cipher
  * (security level 0) so that what a server still accepts is seen, which a connection of this
  * library never permits. Cipher suites are found the way testssl.sh finds a server's preference:
- * offer all, note the one chosen, offer the rest again, until the handshake fails.
+ * offer all, note the one chosen, offer the rest again, until the handshake fails. The suites
+ * Node's OpenSSL cannot offer at all (RC4, DES, 3DES, IDEA, SEED, export) go in a ClientHello
+ * of the scan's own (scan-hello.ts).
  */
 import { X509Certificate } from 'node:crypto'
 import net, { type Socket } from 'node:net'
 import tls, { type SecureVersion } from 'node:tls'
 import { watchHandshake } from '../engine/tls/certificate-request.js'
+import { legacySuitesAt } from './scan-hello.js'
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
 
@@ -96,7 +99,10 @@ function chainOf(secure: tls.TLSSocket): X509Certificate[] {
   return chain
 }
 
-/** The cipher suites the server accepts at `version`, in the order it chose them (its preference). */
+/**
+ * The cipher suites the server accepts at `version`, in the order it chose them (its preference);
+ * below TLS 1.3 the legacy suites Node's OpenSSL lacks follow, in the server's order among them.
+ */
 export async function ciphersAt(open: TlsOpener, version: TlsVersionName, timeoutMs: number): Promise<string[]> {
   const found: string[] = []
   const tls13 = version === 'TLSv1.3'
@@ -110,6 +116,9 @@ export async function ciphersAt(open: TlsOpener, version: TlsVersionName, timeou
     if (!name || found.includes(name)) break
     found.push(name)
   }
+  // What Node's OpenSSL cannot offer, offered by a hello of our own; listed after the rest, in
+  // the server's order among themselves.
+  if (!tls13) found.push(...(await legacySuitesAt(open, version, timeoutMs, found)))
   return found
 }
 

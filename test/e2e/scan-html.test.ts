@@ -52,7 +52,14 @@ t.test('the HTML report in Chromium', { skip: chromium ? false : 'chromium is no
   t.notMatch(page, /<(link|img|iframe)\b|\bsrc=|https?:\/\//, 'no external asset: one self-contained page')
   const { dom, console: messages } = inChromium(file, dir)
   t.same(messages, [], 'no console message: the page loads without errors')
-  t.match(dom, /<span id="summary">1 high, \d+ low, \d+ info<\/span>/, 'its script ran: the summary is filled in')
+  // High: the plaintext start-up, and the SEED suites PostgreSQL's default ssl_ciphers (MEDIUM) keep.
+  const highs = (page.match(/<tr class="high"/g) ?? []).length
+  t.ok(highs >= 1)
+  t.match(
+    dom,
+    new RegExp(`<span id="summary">${highs} high, \\d+ low, \\d+ info</span>`),
+    'its script ran: the summary is filled in',
+  )
   t.match(dom, /plaintext-startup/, 'the findings are shown')
   t.match(dom, /TLSv1\.3<\/td><td>offered/, 'and the protocols')
 })
