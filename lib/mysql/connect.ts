@@ -258,7 +258,7 @@ function startTls(
     gate.destroy(coded)
   }
   state.times.tlsStart = performance.now()
-  runTlsHandshake(raw, prepared.tlsOptions!).then(({ socket: tls, session }) => {
+  runTlsHandshake(raw, prepared.tlsOptions!, { verifiesChain: record.verifyChain }).then(({ socket: tls, session }) => {
     state.times.tlsEnd = performance.now()
     try {
       state.peer = checkPeer(

@@ -16,8 +16,9 @@ export interface TlsSessionFacts {
   /** The certificates the server presented, leaf first (as OpenSSL linked them). */
   readonly presented: readonly X509Certificate[]
   /**
-   * False when only the leaf was read: OpenSSL accepted the handshake but the server's certificate
-   * changed since its chain was last read (connect/transport.ts), so there is no chain to explain.
+   * False when only the leaf was read: the mode does not verify the chain, or OpenSSL accepted the
+   * handshake but the server's certificate changed since its chain was last read (handshake.ts),
+   * so there is no chain to explain.
    */
   readonly chainComplete?: boolean
   /** OpenSSL's own verdict on the chain against the configured roots (the second line). */

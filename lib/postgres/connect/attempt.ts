@@ -208,6 +208,7 @@ async function secure(run: ConnectRun, on: HostRun, spec: AttemptSpec, stream: S
     direct: spec.direct === true,
     watchCertificateRequest: prepared.config.sslCertMode === 'require',
     keyLogFile: prepared.config.sslKeyLogFile,
+    verifiesChain: spec.verifyChain,
     onTlsSocket: (tls) => client.expose(on.sockets.track(tls)),
     onAnswer: () => {
       answerAt = performance.now()

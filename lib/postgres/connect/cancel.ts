@@ -100,6 +100,7 @@ export async function sendCancel(request: CancelRequest): Promise<CancelOutcome>
       if (spec.ssl) {
         const answer = await negotiateSsl(stream, tlsOptionsFor(spec, endpoint, prepared), {
           direct: spec.direct === true,
+          verifiesChain: spec.verifyChain,
           onTlsSocket: (tls) => {
             stream = tls
           },
