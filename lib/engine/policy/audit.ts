@@ -50,6 +50,12 @@ export interface EventSinks {
   readonly emitter?: EventEmitter
 }
 
+/** Whether anything would receive an event of these types (no event is built for nobody). */
+function listened(sinks: EventSinks, types: readonly SecurityEvent['type'][]): boolean {
+  if ((sinks.auditLogs?.length ?? 0) > 0 || sinks.onSecurityEvent) return true
+  return types.some((type) => (sinks.emitter?.listenerCount(type) ?? 0) > 0)
+}
+
 export function publish(event: SecurityEvent, sinks: EventSinks): void {
   for (const file of sinks.auditLogs ?? []) {
     try {
@@ -102,6 +108,7 @@ export function publishConnected(
   warnings: readonly ExpiryWarning[],
   sinks: EventSinks,
 ): void {
+  if (!listened(sinks, ['certificate-expiring', 'fallback', 'security'])) return
   const time = new Date().toISOString()
   for (const warning of warnings) publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, sinks)
   if (report.fallback !== 'none') publish({ type: 'fallback', time, report }, sinks)

@@ -72,21 +72,21 @@ export class BackendFramer {
         const length = this.#header.readUInt32BE(1)
         this.#check(this.rules.checkLength(this.#header[0]!, length))
         this.#bodyLeft = length - 4
-        this.#parts = []
       }
       const take = Math.min(this.#bodyLeft, chunk.length - i)
-      if (take > 0) this.#parts.push(chunk.subarray(i, i + take))
+      const from = i
       this.#bodyLeft -= take
       i += take
       if (this.#bodyLeft === 0) {
+        // Most bodies arrive whole in one chunk: then no list of parts is kept for them.
         const parts = this.#parts
-        const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+        const body = parts.length === 0 ? chunk.subarray(from, i) : Buffer.concat([...parts, chunk.subarray(from, i)])
         const type = this.#header[0]!
         this.#headerBytes = 0
         this.#bodyLeft = -1
-        this.#parts = []
+        if (parts.length > 0) this.#parts = []
         yield { type, body, end: i }
-      }
+      } else if (take > 0) this.#parts.push(chunk.subarray(from, i))
     }
   }
 

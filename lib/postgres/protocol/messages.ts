@@ -32,8 +32,10 @@ export function printableType(type: number): string {
 
 /** ParameterStatus: name and value, each NUL-terminated. */
 export function parameterStatus(body: Buffer): [name: string, value: string] {
-  const [name = '', value = ''] = body.toString('utf8').split('\0')
-  return [name, value]
+  const nameEnd = body.indexOf(0)
+  if (nameEnd < 0) return [body.toString('utf8'), '']
+  const valueEnd = body.indexOf(0, nameEnd + 1)
+  return [body.toString('utf8', 0, nameEnd), body.toString('utf8', nameEnd + 1, valueEnd < 0 ? body.length : valueEnd)]
 }
 
 /** BackendKeyData: the process ID and the whole cancel key (4 bytes in 3.0, up to 256 in 3.2), copied. */

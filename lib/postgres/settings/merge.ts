@@ -56,6 +56,10 @@ export interface MergedSettings {
   readonly notes: readonly string[]
 }
 
+/** The keywords an environment variable sets, and those with a default: each connection reads both. */
+const ENV_KEYWORDS = KEYWORDS.filter((k) => k.env !== undefined)
+const DEFAULTED_KEYWORDS = KEYWORDS.filter((k) => k.default !== undefined)
+
 /** pg.ClientConfig names that are libpq keywords under another name. */
 const PG_OPTION_ALIASES: Readonly<Record<string, string>> = { database: 'dbname' }
 
@@ -153,9 +157,9 @@ function putLibpqSources(
   env: Environment,
   explicit: KeywordValues,
 ): void {
-  for (const k of KEYWORDS) {
-    if (k.env !== undefined && env[k.env] !== undefined)
-      stated.put(k.name, { value: env[k.env]!, source: `env:${k.env}` })
+  for (const k of ENV_KEYWORDS) {
+    const value = env[k.env!]
+    if (value !== undefined) stated.put(k.name, { value, source: `env:${k.env}` })
   }
   if (input.connectionString !== undefined) {
     if (typeof input.connectionString !== 'string') {
@@ -212,9 +216,8 @@ function putDefaults(values: Record<string, Setting>, dialect: Dialect): void {
   if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
     values.sslmode = { value: 'verify-full', source: 'default' }
   }
-  for (const k of KEYWORDS) {
-    if (values[k.name] === undefined && k.default !== undefined)
-      values[k.name] = { value: k.default, source: 'default' }
+  for (const k of DEFAULTED_KEYWORDS) {
+    if (values[k.name] === undefined) values[k.name] = { value: k.default!, source: 'default' }
   }
 }
 

@@ -15,7 +15,6 @@ import type { Setting, SettingSource } from './tls-spellings.js'
  */
 export function refuseUnsupported(name: string, setting: Setting): void {
   const k = keyword(name)!
-  const where = describeSource(setting.source)
   const fromEnvironment = k.envOnly === true && setting.source.startsWith('env:')
   if (
     k.use === 'refused' &&
@@ -25,7 +24,8 @@ export function refuseUnsupported(name: string, setting: Setting): void {
   ) {
     throw new PgSslError(
       'INVALID_SETTING',
-      `${name}=${k.secret ? '***' : setting.value} (from ${where}) is not supported by pg-sslmode: ${k.why}`,
+      `${name}=${k.secret ? '***' : setting.value} (from ${describeSource(setting.source)}) is not supported by ` +
+        `pg-sslmode: ${k.why}`,
       {
         setting: name,
         hint:
@@ -40,11 +40,10 @@ export function refuseUnsupported(name: string, setting: Setting): void {
 export function validate(values: Record<string, Setting>): void {
   for (const [name, setting] of Object.entries(values)) {
     const k = keyword(name)!
-    const where = describeSource(setting.source)
     if (k.values && !k.values.includes(setting.value)) {
       throw new PgSslError(
         'INVALID_SETTING',
-        `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${where})`,
+        `invalid ${name} value: "${k.secret ? '***' : setting.value}" (from ${describeSource(setting.source)})`,
         {
           setting: name,
           hint: `use one of: ${k.values.join(', ')}`,
