@@ -1,0 +1,170 @@
+/**
+ * `npm run bench:cpu`: where the CPU of a connection goes — pg-sslmode against raw pg, connect +
+ * `select 1` + close on loopback at disable and require (trust), profiled with V8's sampling
+ * profiler in alternating blocks of the same run. Each sample of the main thread is put in one
+ * part by the code it was in (its innermost frame): pg-sslmode's modules by what they do, pg,
+ * Node's JavaScript, and native code (OpenSSL, system calls, the garbage collector). The built
+ * package (dist/esm) is profiled, as an application loads it. Rewrites the "cpu" section of
+ * docs/benchmarks.md with --write. Not part of npm test.
+ */
+import { Session } from 'node:inspector/promises'
+import pg from 'pg'
+import { connect } from '../dist/esm/index.js'
+import { writeBenchmarkSection } from './bench-doc.js'
+import { startCluster, type Cluster } from './harness.js'
+
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 6)
+const PER_BLOCK = Number(process.env.BENCH_PER_BLOCK ?? 150)
+const INTERVAL_US = 100
+
+/** The parts a sample is put in, by the path of its innermost frame's script (first match). */
+const PARTS: ReadonlyArray<[part: string, pattern: RegExp]> = [
+  [
+    'pg-sslmode: settings (every libpq source, validation, policy)',
+    /dist\/esm\/(postgres\/settings\/|postgres\/connection-settings|engine\/policy\/policy|postgres\/dialects)/,
+  ],
+  ['pg-sslmode: start-up guard, taps and protocol reading', /dist\/esm\/postgres\/(connect\/start|protocol\/)/],
+  [
+    'pg-sslmode: TLS (context cache, handshake facts, peer checks)',
+    /dist\/esm\/(engine\/tls\/|engine\/peer-check|postgres\/connect\/(transport|tls-options))/,
+  ],
+  [
+    'pg-sslmode: report and security events',
+    /dist\/esm\/(postgres\/report-build|engine\/report|engine\/policy\/audit)/,
+  ],
+  ['pg-sslmode: plan, attempts, client', /dist\/esm\//],
+  ['pg (and pg-protocol, pg-types)', /node_modules\/pg/],
+  ["Node's JavaScript (streams, net, tls, events)", /^node:|^internal\/|^[a-z_]+$/],
+]
+const NATIVE = 'native (OpenSSL, system calls, V8 builtins)'
+const GC = 'garbage collector'
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly url: string; readonly functionName: string }
+}
+interface Profile {
+  readonly nodes: readonly ProfileNode[]
+  readonly samples: readonly number[]
+  readonly timeDeltas: readonly number[]
+}
+
+function partOf(node: ProfileNode): string | undefined {
+  const { url, functionName } = node.callFrame
+  if (functionName === '(idle)' || functionName === '(program)') return undefined
+  if (functionName === '(garbage collector)') return GC
+  const path = url.replace(/^file:\/\//, '')
+  if (!path) return NATIVE
+  return PARTS.find(([, pattern]) => pattern.test(path))?.[0] ?? 'the benchmark loop and other scripts'
+}
+
+/** µs of main-thread CPU per connection, by part. */
+function byPart(profile: Profile, connections: number, into: Map<string, number>): void {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+  profile.samples.forEach((id, i) => {
+    const part = partOf(nodes.get(id)!)
+    if (part) into.set(part, (into.get(part) ?? 0) + profile.timeDeltas[i]! / connections)
+  })
+}
+
+function variants(cluster: Cluster, mode: 'disable' | 'require') {
+  const ours = async (): Promise<void> => {
+    const client = await connect({ host: cluster.host, port: cluster.port, user: cluster.user, env: {}, sslmode: mode })
+    await client.query('select 1')
+    await client.end()
+  }
+  const raw = async (): Promise<void> => {
+    const ssl = mode === 'disable' ? false : { rejectUnauthorized: false }
+    const client = new pg.Client({ host: cluster.host, port: cluster.port, user: cluster.user, ssl })
+    await client.connect()
+    await client.query('select 1')
+    await client.end()
+  }
+  return { 'pg-sslmode': ours, 'raw pg': raw }
+}
+
+async function measure(session: Session, cluster: Cluster, mode: 'disable' | 'require') {
+  const runs = variants(cluster, mode)
+  const parts = { 'pg-sslmode': new Map<string, number>(), 'raw pg': new Map<string, number>() }
+  const cpu = { 'pg-sslmode': 0, 'raw pg': 0 }
+  for (const run of Object.values(runs)) for (let i = 0; i < 100; i++) await run()
+  for (let block = 0; block < BLOCKS; block++) {
+    for (const [name, run] of Object.entries(runs) as Array<[keyof typeof runs, () => Promise<void>]>) {
+      process.stderr.write(`${mode}: block ${block + 1}/${BLOCKS} ${name}        \r`)
+      await session.post('Profiler.start')
+      const used = process.cpuUsage()
+      for (let i = 0; i < PER_BLOCK; i++) await run()
+      const { user, system } = process.cpuUsage(used)
+      const { profile } = await session.post('Profiler.stop')
+      byPart(profile as unknown as Profile, PER_BLOCK * BLOCKS, parts[name])
+      cpu[name] += (user + system) / (PER_BLOCK * BLOCKS)
+    }
+  }
+  return { parts, cpu }
+}
+
+function table(mode: string, result: Awaited<ReturnType<typeof measure>>): string[] {
+  const { parts, cpu } = result
+  const names = [
+    ...PARTS.map(([p]) => p),
+    'the benchmark loop and other scripts',
+    "Node's JavaScript (streams, net, tls, events)",
+    NATIVE,
+    GC,
+  ]
+  const rows = [...new Set(names)].filter((p) => parts['pg-sslmode'].has(p) || parts['raw pg'].has(p))
+  const us = (x: number | undefined): string => `${Math.round(x ?? 0)} µs`
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0)
+  return [
+    `### ${mode}`,
+    '',
+    '| part (innermost frame of each sample) | pg-sslmode | raw pg | difference |',
+    '|---|---|---|---|',
+    ...rows.map((p) => {
+      const o = parts['pg-sslmode'].get(p) ?? 0
+      const r = parts['raw pg'].get(p) ?? 0
+      return `| ${p} | ${us(o)} | ${us(r)} | ${o - r >= 0 ? '+' : ''}${Math.round(o - r)} µs |`
+    }),
+    `| **main thread, sampled** | ${us(total(parts['pg-sslmode']))} | ${us(total(parts['raw pg']))} | ` +
+      `${(total(parts['pg-sslmode']) / total(parts['raw pg'])).toFixed(3)}× |`,
+    `| whole process (user + system, GC threads included) | ${us(cpu['pg-sslmode'])} | ${us(cpu['raw pg'])} | ` +
+      `${(cpu['pg-sslmode'] / cpu['raw pg']).toFixed(3)}× |`,
+    '',
+  ]
+}
+
+async function main(): Promise<void> {
+  const cluster = await startCluster({ ssl: true })
+  const session = new Session()
+  session.connect()
+  try {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: INTERVAL_US })
+    const lines = [
+      '<!-- cpu:start (written by npm run bench:cpu) -->',
+      '## Where the CPU goes',
+      '',
+      `Connect + \`select 1\` + close on 127.0.0.1 (trust), ${BLOCKS} alternating blocks × ${PER_BLOCK} connections ` +
+        `per variant, V8's sampling profiler every ${INTERVAL_US} µs on the main thread (the profiler slows both ` +
+        'alike); µs per connection. Each sample counts for the code it was in, not its callers: pg-sslmode calling ' +
+        "pg counts for pg, and a system call Node makes for pg-sslmode's socket counts as native. From run to run " +
+        'a row moves by tens of µs and the native row by up to a few hundred (key generation, the kernel on ' +
+        "loopback): pg-sslmode's own rows are the steady part.",
+      '',
+    ]
+    for (const mode of ['disable', 'require'] as const)
+      lines.push(...table(mode, await measure(session, cluster, mode)))
+    lines.push('<!-- cpu:end -->')
+    const block = lines.join('\n')
+    if (process.argv.includes('--write')) writeBenchmarkSection(block)
+    console.log(block)
+  } finally {
+    session.disconnect()
+    await cluster.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
