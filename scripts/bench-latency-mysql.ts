@@ -6,17 +6,23 @@
  * each client waited for over connect + `SELECT 1` + close. With --write, puts the table in
  * docs/benchmarks.md. Not part of npm test.
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { connectMysql } from '../lib/mysql/index.js'
 import { writeBenchmarkSection } from './bench-doc.js'
 import { fixture } from './harness.js'
-import { latencyRelay, type LatencyRelay } from './latency-relay.js'
+import {
+  closeCrossed,
+  flightsSince,
+  latencyRelay,
+  median,
+  relayedWorker,
+  type LatencyRelay,
+  type RelayedSample,
+} from './latency-relay.js'
 import { mariadbProblem, MYSQL_PASSWORD, startMariaDb } from './mariadb.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,50 +32,18 @@ const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 4)
 const CA_FILE = fixture('ca.crt')
 const CA = readFileSync(CA_FILE)
 
-interface Sample {
-  readonly connectMs: number
-  readonly roundTrips: number
-}
-
 type Closable = { query(sql: string): Promise<unknown>; end(): Promise<void> }
 
 /** Runs `open` + SELECT 1 + close and counts the client flights of the relay connections it made. */
-async function measured(relay: LatencyRelay, open: () => Promise<Closable>): Promise<Sample> {
+async function measured(relay: LatencyRelay, open: () => Promise<Closable>): Promise<RelayedSample> {
   const before = relay.connections.length
   const t0 = performance.now()
   const connection = await open()
   const connectMs = performance.now() - t0
   await connection.query('SELECT 1')
   await connection.end()
-  await new Promise((r) => setTimeout(r, ONE_WAY_MS * 2 + 5)) // let the close reach the relay
-  return { connectMs, roundTrips: relay.connections.slice(before).reduce((n, c) => n + c.clientFlights, 0) }
-}
-
-/** Connector/C in a worker process: `n` connections, with their flights. */
-function connectorC(relay: LatencyRelay): { run(settings: object, n: number): Promise<Sample[]>; stop(): void } {
-  const worker = spawn('python3', [join(ROOT, 'scripts', 'mariadb-connect.py')], {
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', PYTHONDONTWRITEBYTECODE: '1' },
-  })
-  const lines = createInterface({ input: worker.stdout })[Symbol.asyncIterator]()
-  return {
-    async run(settings, n) {
-      const before = relay.connections.length
-      worker.stdin.write(`${n} ${JSON.stringify(settings)}\n`)
-      const { value } = await lines.next()
-      const answer = JSON.parse(String(value)) as Array<{ connect: number; tls: string | null }> | { error: string }
-      if (!Array.isArray(answer)) throw new Error(`Connector/C: ${answer.error}`)
-      await new Promise((r) => setTimeout(r, ONE_WAY_MS * 2 + 5))
-      const flights = relay.connections.slice(before).reduce((k, c) => k + c.clientFlights, 0)
-      return answer.map((a) => ({ connectMs: a.connect, roundTrips: flights / n }))
-    },
-    stop: () => worker.kill(),
-  }
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+  await closeCrossed(ONE_WAY_MS) // let the close reach the relay
+  return { connectMs, roundTrips: flightsSince(relay, before) }
 }
 
 async function main(): Promise<void> {
@@ -78,11 +52,18 @@ async function main(): Promise<void> {
   const server = await startMariaDb({ ssl: true })
   const relay = await latencyRelay({ host: server.host, port: server.port }, ONE_WAY_MS)
   const base = { host: '127.0.0.1', port: relay.port, user: 'app', password: MYSQL_PASSWORD, database: 'app' }
-  const mariadb = connectorC(relay)
+  const env = { PATH: process.env.PATH ?? '', HOME: '/nonexistent', PYTHONDONTWRITEBYTECODE: '1' }
+  const connectorC = relayedWorker(
+    'Connector/C',
+    ['python3', join(ROOT, 'scripts', 'mariadb-connect.py')],
+    env,
+    ONE_WAY_MS,
+  )
+  const mariadb = { run: (settings: object, n: number) => connectorC.run(relay, settings, n), stop: connectorC.stop }
   const cachedSsl = { ca: CA }
   const own = { ...base, optionFiles: false, env: {} } as const
   const verified = { ...own, sslMode: 'VERIFY_CA', sslCa: CA_FILE } as const
-  type Variant = readonly [name: string, run: () => Promise<Sample | Sample[]>]
+  type Variant = readonly [name: string, run: () => Promise<RelayedSample | RelayedSample[]>]
   const scenarios: ReadonlyArray<readonly [scenario: string, variants: readonly Variant[]]> = [
     [
       'TLS, CA verified',
@@ -108,7 +89,7 @@ async function main(): Promise<void> {
       ],
     ],
   ]
-  const samples = new Map<string, Sample[]>()
+  const samples = new Map<string, RelayedSample[]>()
   try {
     for (const [, variants] of scenarios) for (const [, run] of variants) await run() // warm up
     for (let round = 0; round < ROUNDS; round++) {

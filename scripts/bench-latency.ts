@@ -6,17 +6,23 @@
  * connect + `select 1` + close). Prints a table; with --write, puts it in docs/benchmarks.md.
  * Not part of npm test.
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { connect } from '../lib/index.js'
 import { writeBenchmarkSection } from './bench-doc.js'
 import { availableServers, fixture, startCluster, type Cluster } from './harness.js'
-import { latencyRelay, type LatencyRelay } from './latency-relay.js'
+import {
+  closeCrossed,
+  flightsSince,
+  latencyRelay,
+  median,
+  relayedWorker,
+  type LatencyRelay,
+  type RelayedSample,
+} from './latency-relay.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ONE_WAY_MS = Number(process.env.BENCH_DELAY_MS ?? 10)
@@ -38,18 +44,14 @@ interface Scenario {
   readonly pg?: pg.ClientConfig
 }
 
-interface Sample {
-  readonly connectMs: number
-  readonly roundTrips: number
-}
+type Sample = RelayedSample
 
 /** Runs `run` and counts the client flights of the relay connections it opened. */
 async function measured(relay: LatencyRelay, run: () => Promise<number>): Promise<Sample> {
   const before = relay.connections.length
   const connectMs = await run()
-  await new Promise((r) => setTimeout(r, ONE_WAY_MS * 2 + 5)) // let the close reach the relay
-  const flights = relay.connections.slice(before).reduce((n, c) => n + c.clientFlights, 0)
-  return { connectMs, roundTrips: flights }
+  await closeCrossed(ONE_WAY_MS) // let the close reach the relay
+  return { connectMs, roundTrips: flightsSince(relay, before) }
 }
 
 function ours(s: Scenario): Promise<Sample> {
@@ -75,31 +77,16 @@ function rawPg(s: Scenario): Promise<Sample> {
   })
 }
 
-/** libpq 18 in a worker process: `n` connections of the scenario, with their flights. */
-function libpq18(): { run(s: Scenario, n: number): Promise<Sample[]>; stop(): void } {
-  const worker = spawn('python3', [join(ROOT, 'scripts', 'libpq-phases.py'), LIBPQ18], {
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', LD_LIBRARY_PATH: dirname(LIBPQ18) },
-  })
-  const lines = createInterface({ input: worker.stdout })[Symbol.asyncIterator]()
-  return {
-    async run(s, n) {
-      const before = s.relay.connections.length
-      worker.stdin.write(`${n} ${JSON.stringify(s.settings)}\n`)
-      const { value } = await lines.next()
-      const answer = JSON.parse(String(value)) as Array<{ connect: number }> | { error: string }
-      if (!Array.isArray(answer)) throw new Error(`libpq 18, ${s.name}: ${answer.error}`)
-      await new Promise((r) => setTimeout(r, ONE_WAY_MS * 2 + 5))
-      const flights = s.relay.connections.slice(before).reduce((k, c) => k + c.clientFlights, 0)
-      return answer.map((a) => ({ connectMs: a.connect, roundTrips: flights / n }))
-    },
-    stop: () => worker.kill(),
-  }
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+/** libpq 18 in a worker process (scripts/libpq-phases.py). */
+function libpq18() {
+  const env = { PATH: process.env.PATH ?? '', HOME: '/nonexistent', LD_LIBRARY_PATH: dirname(LIBPQ18) }
+  const worker = relayedWorker(
+    'libpq 18',
+    ['python3', join(ROOT, 'scripts', 'libpq-phases.py'), LIBPQ18],
+    env,
+    ONE_WAY_MS,
+  )
+  return { run: (s: Scenario, n: number) => worker.run(s.relay, s.settings, n), stop: worker.stop }
 }
 
 async function scenarios(): Promise<{ list: Scenario[]; stop(): Promise<void> }> {

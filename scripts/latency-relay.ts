@@ -1,11 +1,14 @@
 /**
  * A userspace relay on 127.0.0.1 that delays each direction by a fixed time (the kernel's netem is
- * not available here), for scripts/bench-latency.ts. It also counts round trips as the client
- * lives them: a client flight is a run of bytes the client sends after it last heard from the
- * server, so each flight but the first waited a whole round trip for the server's answer. The TCP
- * handshake is the kernel's and is not delayed: every variant saves the same one round trip.
+ * not available here), for scripts/bench-latency.ts and bench-latency-mysql.ts. It also counts
+ * round trips as the client lives them: a client flight is a run of bytes the client sends after
+ * it last heard from the server, so each flight but the first waited a whole round trip for the
+ * server's answer. The TCP handshake is the kernel's and is not delayed: every variant saves the
+ * same one round trip.
  */
+import { spawn } from 'node:child_process'
 import net, { type Server, type Socket } from 'node:net'
+import { createInterface } from 'node:readline'
 
 export interface RelayedConnection {
   /** Runs of client bytes, each after the server had spoken (the first after connecting). */
@@ -63,4 +66,54 @@ export async function latencyRelay(target: { host: string; port: number }, oneWa
       return new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** One connection's connect time and the round trips its client waited for. */
+export interface RelayedSample {
+  readonly connectMs: number
+  readonly roundTrips: number
+}
+
+/** The client flights of the connections `relay` took since it had `before` of them. */
+export function flightsSince(relay: LatencyRelay, before: number): number {
+  return relay.connections.slice(before).reduce((n, c) => n + c.clientFlights, 0)
+}
+
+/** Long enough for a close sent now to have crossed the relay. */
+export function closeCrossed(oneWayMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, oneWayMs * 2 + 5))
+}
+
+/**
+ * A reference client in a worker process (a ctypes script): for each request it gets the line
+ * "N settings-json" and answers one JSON line, a list of {connect: ms} or {error}. The round trips
+ * are the relay's count over the request, shared out among its N connections.
+ */
+export function relayedWorker(
+  label: string,
+  command: readonly string[],
+  env: Record<string, string>,
+  oneWayMs: number,
+): { run(relay: LatencyRelay, settings: object, n: number): Promise<RelayedSample[]>; stop(): void } {
+  const worker = spawn(command[0]!, command.slice(1), { env })
+  const lines = createInterface({ input: worker.stdout })[Symbol.asyncIterator]()
+  return {
+    async run(relay, settings, n) {
+      const before = relay.connections.length
+      worker.stdin.write(`${n} ${JSON.stringify(settings)}\n`)
+      const { value } = await lines.next()
+      const answer = JSON.parse(String(value)) as Array<{ connect: number }> | { error: string }
+      if (!Array.isArray(answer)) throw new Error(`${label}: ${answer.error}`)
+      await closeCrossed(oneWayMs)
+      const flights = flightsSince(relay, before)
+      return answer.map((a) => ({ connectMs: a.connect, roundTrips: flights / n }))
+    },
+    stop: () => worker.kill(),
+  }
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
