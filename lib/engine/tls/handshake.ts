@@ -9,7 +9,6 @@ import type { Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
 import { PgSslError, warnOnce } from '../errors.js'
 import { closeQuietly } from '../sockets.js'
-import { watchHandshake } from './certificate-request.js'
 import type { TlsSessionFacts } from './session.js'
 
 export interface HandshakeOptions {
@@ -38,8 +37,11 @@ export async function runTlsHandshake(
   tlsOptions: ConnectionOptions,
   options: HandshakeOptions = {},
 ): Promise<TlsHandshake> {
-  // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts).
-  const watch = options.watchCertificateRequest ? watchHandshake(socket) : undefined
+  // sslcertmode=require: watch the handshake for a CertificateRequest (tls/certificate-request.ts,
+  // loaded for such connections only; nothing arrives before our ClientHello goes out).
+  const watch = options.watchCertificateRequest
+    ? (await import('./certificate-request.js')).watchHandshake(socket)
+    : undefined
   const tls = tlsConnect({ ...tlsOptions, socket: (watch?.stream ?? socket) as Socket })
   options.onTlsSocket?.(tls)
   if (watch) tls.on('keylog', (line) => watch.keylog(line))

@@ -18,10 +18,11 @@ import { buildReport } from '../report-build.js'
 import { DIALECTS } from '../dialects.js'
 import { AuthGuard } from './auth-guard.js'
 import { type SaslAnswerer, saslAnswerer, type SaslReply, scramWithKeys } from './sasl.js'
-import { oauthBearerAnswers, type TokenContext, tokenAllowed } from './oauth.js'
+import type { oauthBearerAnswers } from './oauth.js'
+import { type TokenContext, tokenAllowed } from './token-policy.js'
 import { attemptPasswordFunction, credentialOf, type TokenEndpoint, tokenKindOf } from './credential.js'
 import { effectiveUser } from '../settings/merge.js'
-import { OAuthFlow } from '../protocol/oauthbearer.js'
+import type { OAuthFlow } from '../protocol/oauthbearer.js'
 import { attemptRecord } from './failure.js'
 import type { Prepared } from './prepare.js'
 import { mismatchError, targetSessionMismatch } from './session-attrs.js'
@@ -247,13 +248,19 @@ async function saslFor(
   })
 }
 
-/** The OAUTHBEARER answers of this attempt, made only if the server asks for OAUTHBEARER. */
+/**
+ * The OAUTHBEARER answers of this attempt, made only if the server asks for OAUTHBEARER: OAuth's
+ * code (oauth.ts) is loaded then, and the first answer waits for it.
+ */
 function oauthOnDemand(run: ConnectRun, on: HostRun, spec: AttemptSpec): ReturnType<typeof oauthBearerAnswers> {
   let answers: ReturnType<typeof oauthBearerAnswers> | undefined
   return (code, body) => {
-    run.oauth ??= new OAuthFlow(run.prepared.config.oauth!)
-    answers ??= oauthBearerAnswers(run.oauth, tokenContext(run, on, spec))
-    return answers(code, body)
+    if (answers) return answers(code, body)
+    return import('./oauth.js').then((oauth) => {
+      run.oauth ??= new oauth.OAuthFlow(run.prepared.config.oauth!)
+      answers ??= oauth.oauthBearerAnswers(run.oauth, tokenContext(run, on, spec))
+      return answers(code, body)
+    })
   }
 }
 

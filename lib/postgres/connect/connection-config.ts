@@ -8,7 +8,7 @@
 import type { SecureVersion } from 'node:tls'
 import { DIALECTS, type Dialect } from '../dialects.js'
 import type { TargetSessionAttrs } from '../host-order.js'
-import { openGaussProtocolMinor } from '../opengauss/startup.js'
+import { openGaussProtocolMinor } from '../opengauss/protocol-minor.js'
 import type { ConnectionSettings } from '../connection-settings.js'
 import { settingValue } from '../settings/merge.js'
 import { parseRequireAuth, type RequireAuth } from './auth-guard.js'

@@ -14,7 +14,6 @@ import type { ConnectionSettings } from '../connection-settings.js'
 import { type HostTry, hostTries } from '../host-order.js'
 import { showTlsParameters } from '../pg-internals.js'
 import { type Connected, type ConnectRun, type HostRun, HostSockets, runAttempt, tokenContext } from './attempt.js'
-import { fetchToken, TokenRetry } from './oauth.js'
 import type { AttemptSpec } from '../plan.js'
 import { attemptRecord, classify, Failure, HostFailure, hostFailure, mayFollow, publicError } from './failure.js'
 import { sslParameters } from './pg-config.js'
@@ -141,8 +140,11 @@ async function attemptWithToken(run: ConnectRun, on: HostRun, spec: AttemptSpec)
     return await runAttempt(run, on, spec)
   } catch (error) {
     const flow = run.oauth
+    if (!flow?.wantRetry || run.client.aborted) throw error
+    // A flow exists: the server asked for OAUTHBEARER, so oauth.ts is loaded already.
+    const { fetchToken, TokenRetry } = await import('./oauth.js')
     const ended = error instanceof Failure ? error.error : error
-    if (!(ended instanceof TokenRetry) || !flow?.wantRetry || run.client.aborted) throw error
+    if (!(ended instanceof TokenRetry)) throw error
     flow.wantRetry = false
     on.sockets.closeFailed()
     run.records.push(attemptRecord(on.host.endpoint, spec, false, 'failed', ended))

@@ -4,22 +4,22 @@
  * oauthBearerToken function — the counterpart of libpq's PQAUTHDATA_OAUTH_BEARER_TOKEN hook, which
  * it is asked exactly when libpq would ask its hook: when the discovery URI is known and no token
  * is. The token leaves the process only after the SSL policy's tokensRequireVerifyFull rule
- * allowed the attempt, and appears in no error, report, event or log.
+ * allowed the attempt, and appears in no error, report, event or log. Loaded when a server first
+ * asks for OAUTHBEARER (attempt.ts, executor.ts), not with the rest of the connect machinery.
  */
 import { PgSslError } from '../../engine/errors.js'
-import { violation } from '../../engine/policy/enforce.js'
-import type { SslPolicy } from '../../engine/policy/policy.js'
-import type { AttemptSpec } from '../plan.js'
 import {
   OAuthBearerExchange,
   type OAuthBearerRequest,
   type OAuthBearerTokenProvider,
-  type OAuthFlow,
+  OAuthFlow,
   type OAuthStep,
 } from '../protocol/oauthbearer.js'
+import { type TokenContext, tokenAllowed } from './token-policy.js'
 
 export type { OAuthBearerRequest, OAuthBearerTokenProvider }
-import type { TokenEndpoint } from './credential.js'
+// The flow is made here for attempt.ts, which loads this module only when a server asks for OAUTHBEARER.
+export { OAuthFlow }
 import { SASL, SASL_FINAL, type SaslReply, saslInitialResponse, saslResponse } from './sasl.js'
 
 /** A discovery exchange ended: the connection is made again once the token is known (libpq's oauth_want_retry). */
@@ -27,28 +27,6 @@ export class TokenRetry extends PgSslError {
   constructor() {
     super('OAUTH_FAILED', 'retrying connection with new bearer token')
   }
-}
-
-/** Where a token would go: the attempt, for the policy, and the endpoint, for the request. */
-export interface TokenContext {
-  readonly spec: AttemptSpec
-  readonly policy: SslPolicy
-  /** The endpoint, as a password token is asked for it (credential.ts). */
-  readonly endpoint: TokenEndpoint
-  readonly clientSecret: string | undefined
-  readonly provider: OAuthBearerTokenProvider | undefined
-}
-
-/** tokensRequireVerifyFull: a bearer token only over TLS that verified the chain and the host name. */
-export function tokenAllowed(context: Pick<TokenContext, 'spec' | 'policy'>): PgSslError | undefined {
-  const { spec, policy } = context
-  if (!policy.tokensRequireVerifyFull || (spec.ssl && spec.verifyChain && spec.verifyHostname)) return undefined
-  const observed = !spec.ssl
-    ? 'this attempt runs without SSL'
-    : spec.verifyChain
-      ? 'this attempt does not verify the host name (verify-ca)'
-      : 'this attempt does not verify the server certificate'
-  return violation(policy, 'tokensRequireVerifyFull', 'a bearer token to be sent only over verify-full', observed)
 }
 
 /** The application's token for the flow's request: libpq's setup_token_request with a user hook. */

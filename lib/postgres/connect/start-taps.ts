@@ -8,7 +8,6 @@
 import type { Socket } from 'node:net'
 import type pg from '../pg.js'
 import { startupParameters } from '../pg-internals.js'
-import { authenticate } from '../opengauss/startup.js'
 import { startupPacket } from '../protocol/messages.js'
 import { guardStartup } from './startup-guard.js'
 import type { StartOptions, StartupFacts } from './target.js'
@@ -36,6 +35,8 @@ export async function tapStartup(
   let facts: Omit<StartupFacts, 'parameters'> = { protocolVersion: '3.0', serverSignatureVerified: false }
   if (openGauss) {
     // With the same framing and checks as pg's start-up; pg is given the socket after AuthenticationOk.
+    // openGauss's code is loaded for openGauss connections only.
+    const { authenticate } = await import('../opengauss/startup.js')
     facts = await authenticate(stream, {
       protocolMinor: openGauss.protocolMinor,
       params: startupParameters(client),
