@@ -28,7 +28,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['postgres/settings/'],
   ['postgres/plan.ts', 'postgres/host-order.ts'],
   ['postgres/report-build.ts'],
-  ['postgres/options.ts', 'postgres/connection-settings.ts'],
+  ['postgres/options.ts', 'postgres/connection-settings.ts', 'postgres/settings-reuse.ts'],
   ['postgres/connect/'],
   ['postgres/client.ts', 'postgres/cancel-query.ts'],
   ['postgres/pool.ts', 'postgres/resolve.ts'],

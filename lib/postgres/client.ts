@@ -41,6 +41,7 @@ import { adoptConnected, isUnconnected, type Listener, restoreListeners, snapsho
 import { deepFreeze } from './report-build.js'
 import type { SecurityReport } from '../engine/report.js'
 import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
+import { reusableSettings } from './settings-reuse.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
 import { closeQuietly, destroyedExternally, watchExternalDestroy } from '../engine/sockets.js'
@@ -90,8 +91,12 @@ export class SslClient extends pg.Client implements StartupTarget {
     const options: ConnectOptions = typeof config === 'string' ? { connectionString: config } : (config ?? {})
     let settings: ConnectionSettings | undefined
     let settingsError: unknown
+    // createPool() shares its retry counters with the clients it makes (pool.connectRetryStats).
+    const counters = (options as { [RETRY_COUNTERS]?: unknown })[RETRY_COUNTERS]
+    const pooled = counters instanceof RetryCounters
     try {
-      settings = connectionSettings(options)
+      // A pool's clients share one options object: its resolution is reused while it holds (settings-reuse.ts).
+      settings = pooled ? reusableSettings(options) : connectionSettings(options)
     } catch (error) {
       // A pool constructs clients where a throw would escape; connect() reports it instead.
       settingsError = error
@@ -105,9 +110,7 @@ export class SslClient extends pg.Client implements StartupTarget {
     if (options.ssl !== undefined && options.ssl !== null) showTlsParameters(this, sslOptionAsPgShowsIt(options.ssl))
     this.#settings = settings
     this.#settingsError = settingsError
-    // createPool() shares its retry counters with the clients it makes (pool.connectRetryStats).
-    const counters = (options as { [RETRY_COUNTERS]?: unknown })[RETRY_COUNTERS]
-    if (counters instanceof RetryCounters) this.#retryCounters = counters
+    if (pooled) this.#retryCounters = counters
   }
 
   /** What this connection really negotiated. Frozen; set once when the connection is made. */

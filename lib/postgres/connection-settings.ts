@@ -3,7 +3,7 @@
  * policy (policy/), combined here — the one layer that sits above both.
  */
 import { PgSslError } from '../engine/errors.js'
-import { defaultIo, mergeSettings, type MergedSettings, type SettingsIo } from './settings/merge.js'
+import { defaultIo, type Environment, mergeSettings, type MergedSettings, type SettingsIo } from './settings/merge.js'
 import type { ConnectOptions } from './options.js'
 import { FILE_PERMISSION_RULES } from '../engine/tls/permissions.js'
 import { environmentControls, policiesInForce, type SslPolicy } from '../engine/policy/policy.js'
@@ -24,11 +24,21 @@ export interface ConnectionSettings extends MergedSettings {
   readonly oauthUnsafeDebugging: boolean
 }
 
+/** Where a resolution reads variables: the settings' environment (env option, else the process's) and the process's. */
+export interface Environments {
+  readonly env: Environment
+  readonly processEnv: Environment
+}
+
 /** Every source merged with libpq's precedence, and the policy that applies to the connection. */
-export function connectionSettings(input: ConnectOptions = {}, io: SettingsIo = defaultIo): ConnectionSettings {
-  const merged = mergeSettings(input, io)
+export function connectionSettings(
+  input: ConnectOptions = {},
+  io: SettingsIo = defaultIo,
+  { env, processEnv }: Environments = { env: input.env ?? process.env, processEnv: process.env },
+): ConnectionSettings {
+  const merged = mergeSettings(input, io, env)
   // The process environment's PGSSLPOLICY and PGSSLAUDITLOG apply whatever env option is given.
-  const controls = environmentControls(input.env)
+  const controls = environmentControls(input.env === undefined ? undefined : env, processEnv)
   if (input.filePermissions !== undefined && !FILE_PERMISSION_RULES.includes(input.filePermissions)) {
     throw new PgSslError('INVALID_SETTING', `invalid filePermissions "${String(input.filePermissions)}"`, {
       setting: 'filePermissions',
@@ -53,6 +63,6 @@ export function connectionSettings(input: ConnectOptions = {}, io: SettingsIo = 
     auditLogs: controls.auditLogs,
     ...(input.onSecurityEvent ? { onSecurityEvent: input.onSecurityEvent } : {}),
     ...(input.oauthBearerToken ? { oauthBearerToken: input.oauthBearerToken } : {}),
-    oauthUnsafeDebugging: (input.env ?? process.env).PGOAUTHDEBUG === 'UNSAFE',
+    oauthUnsafeDebugging: env.PGOAUTHDEBUG === 'UNSAFE',
   }
 }

@@ -91,8 +91,15 @@ export const defaultIo: SettingsIo = {
   homeDirectory: (env) => env.HOME || homedir(),
 }
 
-export function mergeSettings(input: SettingsOptions = {}, io: SettingsIo = defaultIo): MergedSettings {
-  const env = input.env ?? process.env
+/**
+ * `env` is where PG* variables are read (the env option, else the process's): settings-reuse.ts
+ * passes a copy that notes each variable read.
+ */
+export function mergeSettings(
+  input: SettingsOptions = {},
+  io: SettingsIo = defaultIo,
+  env: Environment = input.env ?? process.env,
+): MergedSettings {
   const { explicit, pgSsl, passThrough, passwordFunction } = readOptions(input)
   const stated = new StatedValues()
   putLibpqSources(stated, input, env, explicit)
@@ -323,6 +330,9 @@ const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
   options: 'options',
   connect_timeout: 'connect_timeout',
 }
+/** The pg.defaults entries settings read (the keywords above and ssl): a reused resolution checks these. */
+export const PG_DEFAULTS_READ: readonly string[] = [...Object.keys(PG_DEFAULTS_KEYWORDS), 'ssl']
+
 /** pg.defaults as pg set them, before the application could change them. */
 const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = {
   ...(pg.defaults as unknown as Record<string, unknown>),
