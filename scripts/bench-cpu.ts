@@ -14,7 +14,7 @@ import { startCluster, type Cluster } from './harness.js'
 
 // The build, as an application loads it (npm run bench:cpu builds first); typed by the source.
 const DIST = new URL('../dist/esm/index.js', import.meta.url).href
-const { connect } = (await import(DIST)) as typeof import('../lib/index.js')
+const { connect, createPool } = (await import(DIST)) as typeof import('../lib/index.js')
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 6)
 const PER_BLOCK = Number(process.env.BENCH_PER_BLOCK ?? 150)
@@ -24,7 +24,7 @@ const INTERVAL_US = 100
 const PARTS: ReadonlyArray<[part: string, pattern: RegExp]> = [
   [
     'pg-sslmode: settings (every libpq source, validation, policy)',
-    /dist\/esm\/(postgres\/settings\/|postgres\/connection-settings|engine\/policy\/policy|postgres\/dialects)/,
+    /dist\/esm\/(postgres\/(settings\/|connection-settings|settings-reuse|dialects)|engine\/policy\/policy)/,
   ],
   ['pg-sslmode: start-up guard, taps and protocol reading', /dist\/esm\/postgres\/(connect\/start|protocol\/)/],
   [
@@ -70,7 +70,11 @@ function byPart(profile: Profile, connections: number, into: Map<string, number>
   })
 }
 
-function variants(cluster: Cluster, mode: 'disable' | 'require') {
+type Scenario = 'disable' | 'require' | 'disable, through a pool'
+
+function variants(cluster: Cluster, scenario: Scenario) {
+  if (scenario === 'disable, through a pool') return poolVariants(cluster)
+  const mode = scenario
   const ours = async (): Promise<void> => {
     const client = await connect({ host: cluster.host, port: cluster.port, user: cluster.user, env: {}, sslmode: mode })
     await client.query('select 1')
@@ -83,11 +87,31 @@ function variants(cluster: Cluster, mode: 'disable' | 'require') {
     await client.query('select 1')
     await client.end()
   }
-  return { 'pg-sslmode': ours, 'raw pg': raw }
+  return { runs: { 'pg-sslmode': ours, 'raw pg': raw }, close: async () => {} }
 }
 
-async function measure(session: Session, cluster: Cluster, mode: 'disable' | 'require') {
-  const runs = variants(cluster, mode)
+/**
+ * createPool against pg.Pool, one connection at a time: each checkout is released with
+ * release(true), so the next makes a new connection from the pool's options — where a pool's
+ * clients reuse the settings resolution (lib/postgres/settings-reuse.ts).
+ */
+function poolVariants(cluster: Cluster) {
+  const where = { host: cluster.host, port: cluster.port, user: cluster.user, max: 1 }
+  const ourPool = createPool({ ...where, env: {}, sslmode: 'disable' })
+  const rawPool = new pg.Pool({ ...where, ssl: false })
+  const checkout = (pool: { connect(): Promise<pg.PoolClient> }) => async (): Promise<void> => {
+    const client = await pool.connect()
+    await client.query('select 1')
+    client.release(true)
+  }
+  const close = async (): Promise<void> => {
+    await Promise.all([ourPool.end(), rawPool.end()])
+  }
+  return { runs: { 'pg-sslmode': checkout(ourPool as never), 'raw pg': checkout(rawPool) }, close }
+}
+
+async function measure(session: Session, cluster: Cluster, mode: Scenario) {
+  const { runs, close } = variants(cluster, mode)
   const parts = { 'pg-sslmode': new Map<string, number>(), 'raw pg': new Map<string, number>() }
   const cpu = { 'pg-sslmode': 0, 'raw pg': 0 }
   for (const run of Object.values(runs)) for (let i = 0; i < 100; i++) await run()
@@ -103,6 +127,7 @@ async function measure(session: Session, cluster: Cluster, mode: 'disable' | 're
       cpu[name] += (user + system) / (PER_BLOCK * BLOCKS)
     }
   }
+  await close()
   return { parts, cpu }
 }
 
@@ -152,10 +177,13 @@ async function main(): Promise<void> {
         'alike); µs per connection. Each sample counts for the code it was in, not its callers: pg-sslmode calling ' +
         "pg counts for pg, and a system call Node makes for pg-sslmode's socket counts as native. From run to run " +
         'a row moves by tens of µs and the native row by up to a few hundred (key generation, the kernel on ' +
-        "loopback): pg-sslmode's own rows are the steady part.",
+        "loopback): pg-sslmode's own rows are the steady part. Samples are wall time: a write on loopback wakes " +
+        "the server's backend on one of two cores, and while the main thread waits for a core inside that system " +
+        'call the wait counts as native. "Through a pool": createPool against pg.Pool (max 1), each checkout ' +
+        "released with release(true), so that every checkout makes a new connection from the pool's options.",
       '',
     ]
-    for (const mode of ['disable', 'require'] as const)
+    for (const mode of ['disable', 'require', 'disable, through a pool'] as const)
       lines.push(...table(mode, await measure(session, cluster, mode)))
     lines.push('<!-- cpu:end -->')
     const block = lines.join('\n')
