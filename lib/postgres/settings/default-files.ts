@@ -29,6 +29,20 @@ export function putBundleFiles(values: Record<string, Setting>, certDir: string 
   }
 }
 
+/** The default files' paths under one home directory: [keyword, path], ~/.pgpass last. */
+type DefaultPaths = ReadonlyArray<readonly [keyword: string, path: string]>
+
+/** The paths of the home directory the last connection used: joined once, not for every connection. */
+let lastHome: { readonly home: string; readonly paths: DefaultPaths } | undefined
+
+function defaultPaths(home: string): DefaultPaths {
+  if (lastHome?.home !== home) {
+    const paths = DEFAULT_FILES.map(([name, file]) => [name, join(home, '.postgresql', file)] as const)
+    lastHome = { home, paths: [...paths, ['passfile', join(home, '.pgpass')]] }
+  }
+  return lastHome.paths
+}
+
 /** libpq's default files under ~/.postgresql, and its default password file, where they exist. */
 export function putDefaultFiles(
   values: Record<string, Setting>,
@@ -36,15 +50,11 @@ export function putDefaultFiles(
   io: { fileExists(path: string): boolean },
   notVerified: boolean,
 ): void {
-  for (const [name, file] of DEFAULT_FILES) {
+  // PGPASSFILE and passfile= come first, as any source of the other keywords.
+  for (const [name, path] of defaultPaths(home)) {
     if (values[name] !== undefined) continue
     // pg's sslmode=no-verify: nothing is verified, so no root certificate or CRL is looked up.
     if (notVerified && (name === 'sslrootcert' || name === 'sslcrl')) continue
-    const path = join(home, '.postgresql', file)
     if (io.fileExists(path)) values[name] = { value: path, source: `default-file:${name}` }
   }
-  // PGPASSFILE and passfile= come first.
-  const pgpass = join(home, '.pgpass')
-  if (values.passfile === undefined && io.fileExists(pgpass))
-    values.passfile = { value: pgpass, source: 'default-file:passfile' }
 }
