@@ -4,8 +4,8 @@
  * profiler in alternating blocks of the same run. Each sample of the main thread is put in one
  * part by the code it was in (its innermost frame): pg-sslmode's modules by what they do, pg,
  * Node's JavaScript, and native code (OpenSSL, system calls, the garbage collector). The built
- * package (dist/esm) is profiled, as an application loads it. Rewrites the "cpu" section of
- * docs/benchmarks.md with --write. Not part of npm test.
+ * package is profiled, as an application loads it (dist/cjs, which the ES-module entry point
+ * re-exports). Rewrites the "cpu" section of docs/benchmarks.md with --write. Not part of npm test.
  */
 import { Session } from 'node:inspector/promises'
 import pg from 'pg'
@@ -24,18 +24,18 @@ const INTERVAL_US = 100
 const PARTS: ReadonlyArray<[part: string, pattern: RegExp]> = [
   [
     'pg-sslmode: settings (every libpq source, validation, policy)',
-    /dist\/esm\/(postgres\/(settings\/|connection-settings|settings-reuse|dialects)|engine\/policy\/policy)/,
+    /dist\/cjs\/(postgres\/(settings\/|connection-settings|settings-reuse|dialects)|engine\/policy\/policy)/,
   ],
-  ['pg-sslmode: start-up guard, taps and protocol reading', /dist\/esm\/postgres\/(connect\/start|protocol\/)/],
+  ['pg-sslmode: start-up guard, taps and protocol reading', /dist\/cjs\/postgres\/(connect\/start|protocol\/)/],
   [
     'pg-sslmode: TLS (context cache, handshake facts, peer checks)',
-    /dist\/esm\/(engine\/tls\/|engine\/peer-check|postgres\/connect\/(transport|tls-options))/,
+    /dist\/cjs\/(engine\/tls\/|engine\/peer-check|postgres\/connect\/(transport|tls-options))/,
   ],
   [
     'pg-sslmode: report and security events',
-    /dist\/esm\/(postgres\/report-build|engine\/report|engine\/policy\/audit)/,
+    /dist\/cjs\/(postgres\/report-build|engine\/report|engine\/policy\/audit)/,
   ],
-  ['pg-sslmode: plan, attempts, client', /dist\/esm\//],
+  ['pg-sslmode: plan, attempts, client', /dist\/cjs\//],
   ['pg (and pg-protocol, pg-types)', /node_modules\/pg/],
   ["Node's JavaScript (streams, net, tls, events)", /^node:|^internal\/|^[a-z_]+$/],
 ]

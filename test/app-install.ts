@@ -141,7 +141,7 @@ export const CHECKS_PASS = {
 /** The canary of lib/postgres/pg-internals.ts on the app's pg (an internal module: reached by its file). */
 export const PG_CANARY_APP = `
 import pg from 'pg'
-const adapter = new URL('./node_modules/pg-sslmode/dist/esm/postgres/pg-internals.js', import.meta.url)
+const adapter = new URL('./node_modules/pg-sslmode/dist/cjs/postgres/pg-internals.js', import.meta.url)
 const { missingPgMembers } = await import(adapter)
 console.log(JSON.stringify({ missing: missingPgMembers(pg) }))
 `
@@ -181,7 +181,7 @@ await pool.end()
 out.refusal = await connectMysql({ ...options, sslCa: otherCa })
   .then((c) => c.end().then(() => 'connected'), (e) => e.code)
 // The canary of lib/mysql/mysql2-internals.ts on the app's mysql2 (an internal module: reached by its file).
-const adapter = new URL('./node_modules/pg-sslmode/dist/esm/mysql/mysql2-internals.js', import.meta.url)
+const adapter = new URL('./node_modules/pg-sslmode/dist/cjs/mysql/mysql2-internals.js', import.meta.url)
 const { missingMysql2Members } = await import(adapter)
 out.missingMembers = missingMysql2Members()
 console.log(JSON.stringify(out))

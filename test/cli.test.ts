@@ -6,11 +6,11 @@
  */
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { VERSION } from '../lib/cli/version.js'
+import { CLI_BIN } from './support.js'
 
-const bin = fileURLToPath(new URL('../dist/esm/cli/bin.js', import.meta.url))
+const bin = CLI_BIN
 const run = (...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
   return { code: r.status, out: r.stdout + r.stderr }

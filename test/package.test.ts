@@ -74,6 +74,37 @@ t.test('the CommonJS build is really CommonJS and errors keep their class across
   t.equal(out, 'true INVALID_SETTING')
 })
 
+t.test('one copy of pg-sslmode per process, whether it is imported, required or both', async (t) => {
+  // Without it an error thrown by a client of one copy is not instanceof the other's PgSslError,
+  // and a pg patched by one copy's register hands out clients the other's SslClient does not know.
+  t.equal(
+    run([
+      '--input-type=module',
+      '-e',
+      "import { createRequire } from 'node:module'; import * as esm from 'pg-sslmode'; " +
+        "import * as mysql from 'pg-sslmode/mysql'; const cjs = createRequire(import.meta.url)('pg-sslmode'); " +
+        'console.log(esm.PgSslError === cjs.PgSslError, esm.SslClient === cjs.SslClient, ' +
+        'mysql.PgSslError === cjs.PgSslError)',
+    ]),
+    'true true true',
+  )
+  t.equal(
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'pg-sslmode/register',
+        '-e',
+        "const pg = require('pg'); const m = require('pg-sslmode'); console.log(pg.Client === m.SslClient, " +
+          'new pg.Client({ env: {} }) instanceof m.SslClient)',
+      ],
+      { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLREGISTER: 'quiet' } },
+    ).trim(),
+    'true true',
+    '--import pg-sslmode/register, then require(): the same SslClient',
+  )
+})
+
 t.test('pg-sslmode/register resolves by its package name, for --import and for --require', async (t) => {
   const probe = "const pg = require('pg'); console.log(pg.Client.name, pg.Pool.name)"
   t.equal(

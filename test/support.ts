@@ -6,6 +6,14 @@ import { join } from 'node:path'
 import type { SslClient } from '../lib/postgres/client.js'
 import type { PgSslError } from '../lib/engine/errors.js'
 
+/** The built `pg-sslmode` executable: the file package.json's "bin" names, as npm links it. */
+export const CLI_BIN = join(
+  import.meta.dirname,
+  '..',
+  (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { bin: Record<string, string> })
+    .bin['pg-sslmode']!,
+)
+
 /**
  * An environment with nothing in it but an empty HOME, so neither PG* variables of the machine
  * nor a ~/.postgresql directory can change what a test connects with.

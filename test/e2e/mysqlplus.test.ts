@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { mysqlplusMain } from '../../lib/cli/mysqlplus.js'
 import { setMysqlPlusSsl } from '../../lib/index.js'
-import { endsWithNoOpenSockets } from '../support.js'
+import { CLI_BIN, endsWithNoOpenSockets } from '../support.js'
 
 const KEY_ID = 'QYTESTKEYID'
 const SECRET = 'test-secret-do-not-print'
@@ -288,7 +288,7 @@ t.test('the library call, with the key from the environment', async (t) => {
 })
 
 t.test('the real executable (pg-sslmode mysqlplus ...)', async (t) => {
-  const bin = join(process.cwd(), 'dist', 'esm', 'cli', 'bin.js')
+  const bin = CLI_BIN
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     execFile(
       process.execPath,

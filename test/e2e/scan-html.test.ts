@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startCluster } from '../../scripts/harness.js'
-import { endsWithNoOpenSockets } from '../support.js'
+import { CLI_BIN, endsWithNoOpenSockets } from '../support.js'
 
 const chromium = ['chromium', 'chromium-browser'].find((bin) => spawnSync(bin, ['--version']).status === 0)
 if (!chromium && process.env.CI === 'true') throw new Error('chromium is required in CI (Debian package chromium)')
@@ -43,7 +43,7 @@ t.test('the HTML report in Chromium', { skip: chromium ? false : 'chromium is no
   const cluster = await startCluster({ ssl: true })
   t.teardown(() => cluster.stop())
   const file = join(dir, 'scan.html')
-  const bin = join(import.meta.dirname, '..', '..', 'dist', 'esm', 'cli', 'bin.js')
+  const bin = CLI_BIN
   const scan = spawnSync(process.execPath, [bin, 'scan', `${cluster.host}:${cluster.port}`, '--html', file], {
     encoding: 'utf8',
   })

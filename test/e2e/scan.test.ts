@@ -12,7 +12,7 @@ import t, { type Test } from 'tap'
 import { scan, type ScanReport } from '../../lib/cli/scan.js'
 import { startClusters } from '../../scripts/harness.js'
 import { mariadbProblem, startMariaDb } from '../../scripts/mariadb.js'
-import { endsWithNoOpenSockets } from '../support.js'
+import { CLI_BIN, endsWithNoOpenSockets } from '../support.js'
 
 const testssl = ['testssl', 'testssl.sh'].find((bin) => spawnSync(bin, ['--version']).status === 0)
 if (!testssl && process.env.CI === 'true') throw new Error('testssl.sh is required in CI (Debian package testssl.sh)')
@@ -164,7 +164,7 @@ t.test(
 )
 
 t.test('the command: --json has the documented fields; exit 1 for serious findings', async (t) => {
-  const bin = join(import.meta.dirname, '..', '..', 'dist', 'esm', 'cli', 'bin.js')
+  const bin = CLI_BIN
   const c = clusters['TLS 1.2+, chosen ciphers']
   const run = spawnSync(process.execPath, [bin, 'scan', `host=${c.host} port=${c.port}`, '--json'], {
     encoding: 'utf8',
