@@ -1,7 +1,7 @@
 /**
  * `npm run bench:startup`: cold start — loading pg-sslmode in a fresh process against loading pg,
- * as a serverless invocation or a CLI run pays it: `require()` of the CommonJS build and `import()`
- * of the ES-module build, each timed inside a fresh node process, the variants interleaved;
+ * as a serverless invocation or a CLI run pays it: `require()` of the package and `import()`
+ * of its ES-module entry point, each timed inside a fresh node process, the variants interleaved;
  * medians with the 10th–90th percentile spread. Then what such an invocation pays before its first
  * answer: the load, one connection at require and its first `select 1`, against pg doing the same.
  * With --write, puts the tables in docs/benchmarks.md. Not part of npm test.
@@ -78,7 +78,8 @@ const table = [
   row("import('pg')", "import('pg')"),
   row("import('pg-sslmode')", "import('pg')"),
   '',
-  'A fresh process that loads the ES-module build, opens one connection (sslmode=require; raw pg with ' +
+  'A fresh process that imports the package (the ES-module entry point, which re-exports the CommonJS build), ' +
+    'opens one connection (sslmode=require; raw pg with ' +
     '`ssl: { rejectUnauthorized: false }`), runs `select 1` and closes — what a serverless invocation waits for ' +
     'before its first answer. pg-sslmode loads its connect machinery at the first connect() (openGauss, OAuth ' +
     'and the CertificateRequest watch only when a connection needs them), so that cost is here, not above.',

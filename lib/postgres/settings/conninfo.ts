@@ -275,11 +275,21 @@ function readHosts(rest: string, start: number, out: KeywordValues): { end: numb
 
 /** The query parameters: every name a keyword (JDBC's ssl=true read as sslmode=require, as libpq does). */
 function readQuery(query: string, out: KeywordValues): void {
-  for (const pair of query.split('&')) {
-    if (!pair) continue
+  const pairs = query.split('&')
+  for (const [i, pair] of pairs.entries()) {
+    // As libpq's conninfo_uri_parse_params: only a trailing '&' may leave an empty parameter.
+    if (!pair && i === pairs.length - 1) continue
     const eq = pair.indexOf('=')
     if (eq < 0)
-      throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`)
+      throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`, {
+        hint: 'each URI query parameter is keyword=value, joined by one "&"',
+      })
+    if (pair.includes('=', eq + 1))
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `extra key/value separator "=" in URI query parameter: "${pair.slice(0, eq)}"`,
+        { hint: 'percent-encode an "=" inside a value as %3D' },
+      )
     let name = percentDecode(pair.slice(0, eq), 'query parameter')
     let value = percentDecode(pair.slice(eq + 1), 'query parameter')
     if (name === 'ssl' && value === 'true') {
