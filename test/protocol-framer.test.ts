@@ -44,15 +44,27 @@ const readyForQuery = message('Z', Buffer.from('I'))
 const errorResponse = message('E', cstrings('SFATAL', 'C28P01', 'Mpassword authentication failed', ''))
 const negotiate = message('v', Buffer.concat([int32(0x0003_0000), int32(0)]))
 
-/** Every message a framer gives for `chunks`, in order, as plain values. */
+/**
+ * Every message a framer gives for `chunks`, in order, as plain values. Checks each message's
+ * `start` on the way: where it began in its chunk (the chunk's bytes from there are the message as
+ * sent), or -1 exactly when it began in an earlier chunk.
+ */
 function frame(rules: FrameRules | ((m: FramedMessage, now: FrameRules) => FrameRules), chunks: Buffer[]) {
   const framer = new BackendFramer(typeof rules === 'function' ? BEFORE_AUTHENTICATION : rules)
   const out: Array<{ type: string; body: string }> = []
+  let chunkAt = 0 // where the chunk begins in the stream
+  let messageAt = 0 // where the next message begins in the stream
   for (const chunk of chunks) {
     for (const m of framer.messages(chunk)) {
+      const sent = Buffer.concat([Buffer.from([m.type]), int32(m.body.length + 4), m.body])
+      const start = messageAt >= chunkAt ? messageAt - chunkAt : -1
+      if (m.start !== start) throw new Error(`start ${m.start}, but the message began at ${start}`)
+      if (start >= 0 && !chunk.subarray(start, m.end).equals(sent)) throw new Error('start..end is not the message')
+      messageAt += sent.length
       out.push({ type: String.fromCharCode(m.type), body: m.body.toString('hex') })
       if (typeof rules === 'function') framer.rules = rules(m, framer.rules)
     }
+    chunkAt += chunk.length
   }
   return out
 }
@@ -128,8 +140,10 @@ t.test('a message split across chunks is reassembled, and a chunk is never copie
   t.same([...framer.messages(saslRequest.subarray(3, 10))], [], 'header and part of the body: nothing yet')
   const [whole] = framer.messages(saslRequest.subarray(10))
   t.equal(whole?.body.toString('hex'), saslRequest.subarray(5).toString('hex'), 'the body whole')
+  t.equal(whole?.start, -1, 'it began in an earlier chunk: no start in this one')
   const [inOne] = new BackendFramer(BEFORE_AUTHENTICATION).messages(saslRequest)
   t.equal(inOne?.body.buffer, saslRequest.buffer, 'a body within one chunk is a view of it')
+  t.same([inOne?.start, inOne?.end], [0, saslRequest.length], 'and the message as it came is start..end')
 })
 
 t.test('before AuthenticationOk: libpq’s types and bounds, at the header', async (t) => {

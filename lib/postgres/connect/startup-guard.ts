@@ -7,17 +7,17 @@
  * each authentication request to the auth guard (auth-guard.ts) before pg can answer it, answers
  * a SASL exchange pg cannot run itself (SCRAM keys, sasl.ts) without pg seeing it, reads
  * NegotiateProtocolVersion as libpq 18 does (protocol/version.ts) and keeps it from pg, which does
- * not know it, and reports ParameterStatus and the whole BackendKeyData.
+ * not know it, and reports the whole BackendKeyData and, when asked (target_session_attrs), ParameterStatus.
  *
  * This is the driver of the framer over pg's socket: it sits in front of pg's own 'data' listener
  * (the stream's emit), so pg never sees a rejected chunk, and removes itself at ReadyForQuery:
  * the session itself pays nothing. Until AuthenticationOk pg is given whole messages (all but
  * NegotiateProtocolVersion, a refused authentication request and the SASL messages answered
- * here); from there on, the bytes as they came.
+ * here), as the chunk's own bytes when a message came in one; from there on, the bytes as they came.
  */
 import type { Socket } from 'node:net'
 import { PgSslError } from '../../engine/errors.js'
-import { BackendFramer } from '../protocol/framer.js'
+import { BackendFramer, type FramedMessage } from '../protocol/framer.js'
 import {
   AUTHENTICATION,
   authenticationCode,
@@ -87,8 +87,9 @@ export interface Waiting {
  */
 type ChunkReader = (chunk: Buffer) => PgSslError | 'done' | Waiting | undefined
 
-/** One message as it came: the 5-byte header, then the body. */
-function frame(type: number, body: Buffer): Buffer {
+/** One message as it came: the chunk's own bytes when it came in one, else its header and body joined. */
+function asItCame(chunk: Buffer, { type, body, start, end }: FramedMessage): Buffer {
+  if (start >= 0) return chunk.subarray(start, end)
   const head = Buffer.alloc(5)
   head[0] = type
   head.writeUInt32BE(body.length + 4, 1)
@@ -109,7 +110,8 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
     // Where this chunk's bytes are passed on as they came (after AuthenticationOk), or -1.
     let rawFrom = framer.rules === AFTER_AUTHENTICATION ? 0 : -1
     try {
-      for (const { type, body, end } of framer.messages(chunk)) {
+      for (const message of framer.messages(chunk)) {
+        const { type, body, end } = message
         if (framer.rules === BEFORE_AUTHENTICATION) {
           if (type === NEGOTIATE_PROTOCOL_VERSION) {
             if (negotiated) return duplicateNegotiation()
@@ -118,7 +120,7 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
             continue
           }
           if (type !== AUTHENTICATION) {
-            forward(frame(type, body))
+            forward(asItCame(chunk, message))
             continue
           }
           const code = authenticationCode(body)
@@ -141,7 +143,7 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
               return { answered, rest: chunk.subarray(end) }
             }
           }
-          forward(frame(type, body))
+          forward(asItCame(chunk, message))
           if (code === 0) {
             framer.rules = AFTER_AUTHENTICATION
             rawFrom = end

@@ -22,6 +22,11 @@ export interface FramedMessage {
   readonly type: number
   /** The body after the 5-byte header. It may share memory with the chunk: copy what is kept. */
   readonly body: Buffer
+  /**
+   * Where in the chunk given to messages() this message began (its type byte), or -1 when it
+   * began in an earlier chunk: chunk.subarray(start, end) is then the message as it came.
+   */
+  readonly start: number
   /** Where in the chunk given to messages() this message ended: what follows is not read yet. */
   readonly end: number
 }
@@ -61,8 +66,19 @@ export class BackendFramer {
   *messages(chunk: Buffer): Generator<FramedMessage, void, undefined> {
     if (this.#failed) throw this.#failed
     let i = 0
+    let start = this.atBoundary ? 0 : -1
     while (i < chunk.length) {
-      if (this.#bodyLeft < 0) {
+      if (this.#bodyLeft < 0 && this.#headerBytes === 0 && chunk.length - i >= 5) {
+        // The whole header is in this chunk (the usual case): read in place, nothing copied.
+        start = i
+        this.#check(this.rules.checkType(chunk[i]!))
+        const length = chunk.readUInt32BE(i + 1)
+        this.#header[0] = chunk[i]!
+        this.#check(this.rules.checkLength(chunk[i]!, length))
+        this.#bodyLeft = length - 4
+        i += 5
+      } else if (this.#bodyLeft < 0) {
+        if (this.#headerBytes === 0) start = i
         const take = Math.min(5 - this.#headerBytes, chunk.length - i)
         chunk.copy(this.#header, this.#headerBytes, i, i + take)
         if (this.#headerBytes === 0) this.#check(this.rules.checkType(this.#header[0]!))
@@ -85,7 +101,8 @@ export class BackendFramer {
         this.#headerBytes = 0
         this.#bodyLeft = -1
         if (parts.length > 0) this.#parts = []
-        yield { type, body, end: i }
+        yield { type, body, start, end: i }
+        start = i
       } else if (take > 0) this.#parts.push(chunk.subarray(from, i))
     }
   }
