@@ -72,8 +72,14 @@ for (const attrs of ['any', 'read-write', 'read-only', 'primary', 'standby', 'pr
  * A relay in front of a cluster that drops the in_hot_standby and default_transaction_read_only
  * ParameterStatus messages of the start-up, as a server older than PostgreSQL 14 would not send
  * them: libpq and pg-sslmode must then ask the server (plaintext, so the relay can read it).
+ * With `drop: false` it passes everything on. `sentTypes()`: the type of every message the
+ * client sent after its start-up packet, in order (for a relay that serves one connection).
  */
-async function startSilentRelay(target: Cluster): Promise<{ port: number; close(): Promise<void> }> {
+async function startSilentRelay(
+  target: Cluster,
+  { drop = true } = {},
+): Promise<{ port: number; sentTypes(): string; close(): Promise<void> }> {
+  const sent: Buffer[] = []
   const { createServer, connect: tcp } = await import('node:net')
   const open = new Set<import('node:net').Socket>()
   const server = createServer((client) => {
@@ -89,6 +95,7 @@ async function startSilentRelay(target: Cluster): Promise<{ port: number; close(
       })
     }
     client.pipe(backend)
+    client.on('data', (chunk: Buffer) => sent.push(chunk))
     let buffer = Buffer.alloc(0)
     let startup = true
     backend.on('data', (chunk: Buffer) => {
@@ -99,7 +106,7 @@ async function startSilentRelay(target: Cluster): Promise<{ port: number; close(
         const message = buffer.subarray(0, 1 + length)
         buffer = buffer.subarray(1 + length)
         const name = message[0] === 0x53 ? message.subarray(5).toString('utf8').split('\0')[0] : ''
-        if (name !== 'in_hot_standby' && name !== 'default_transaction_read_only') client.write(message)
+        if (!drop || (name !== 'in_hot_standby' && name !== 'default_transaction_read_only')) client.write(message)
         if (message[0] === 0x5a) {
           startup = false
           if (buffer.length) client.write(buffer)
@@ -112,6 +119,14 @@ async function startSilentRelay(target: Cluster): Promise<{ port: number; close(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as { port: number }).port,
+    sentTypes: () => {
+      const bytes = Buffer.concat(sent)
+      let types = ''
+      // The start-up packet has no type byte (its length comes first); every later message has one.
+      for (let i = bytes.readUInt32BE(0); i + 5 <= bytes.length; i += 1 + bytes.readUInt32BE(i + 1))
+        types += String.fromCharCode(bytes[i]!)
+      return types
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy()
@@ -148,6 +163,32 @@ t.test(
         libpq.ok ? libpq.port : `error: ${libpq.error}`,
         `${attrs}: the same host as libpq 18 (${libpq.port === String(p.port) ? 'the primary' : 'the standby'})`,
       )
+    }
+  },
+)
+
+t.test(
+  'servers that report in_hot_standby: nothing is asked, the start-up parameters decide (as libpq 14+)',
+  { skip: why ?? false },
+  async (t) => {
+    const cases = [
+      [primary!, 'read-write'],
+      [primary!, 'primary'],
+      [standby!, 'read-only'],
+      [standby!, 'standby'],
+      [standby!, 'prefer-standby'],
+    ] as const
+    for (const drop of [false, true]) {
+      for (const [server, attrs] of cases) {
+        const relay = await startSilentRelay(server, { drop })
+        const conninfo = `host=127.0.0.1 port=${relay.port} user=app dbname=app sslmode=disable`
+        const client = await connect({ connectionString: `${conninfo} target_session_attrs=${attrs}`, env: {} })
+        await client.end()
+        const types = relay.sentTypes()
+        await relay.close()
+        // Without the parameters (the control) the session is asked: the detector sees a Query.
+        t.equal(types, drop ? 'QX' : 'X', `${attrs}${drop ? ', parameters dropped' : ''}: messages sent ${types}`)
+      }
     }
   },
 )

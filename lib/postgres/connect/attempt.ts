@@ -148,6 +148,7 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
     ...(minor === undefined ? {} : { openGauss: { protocolMinor: minor } }),
     ...(prepared.config.protocol ? { protocol: prepared.config.protocol } : {}),
     ...(sasl ? { sasl } : {}),
+    ...(want === 'any' ? {} : { readParameters: true }),
   })
   const readyAt = performance.now()
   const mismatch = await targetSessionMismatch(want, startup.parameters, (sql) => client.askServer(sql))

@@ -50,9 +50,13 @@ export async function tapStartup(
   guardStartup(stream, {
     phase: openGauss ? 'after-auth' : 'auth',
     onBackendKey,
-    onParameterStatus: (name, value) => {
-      parameters[name] = value
-    },
+    ...(start.readParameters
+      ? {
+          onParameterStatus: (name: string, value: string) => {
+            parameters[name] = value
+          },
+        }
+      : {}),
     onProtocolVersion: (minor) => {
       facts = { ...facts, protocolVersion: `3.${minor}` }
     },

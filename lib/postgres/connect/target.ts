@@ -37,6 +37,11 @@ export interface StartOptions {
   readonly protocol?: ProtocolRange
   /** A SASL exchange run in pg's place (sasl.ts): SCRAM with scram_client_key / scram_server_key. */
   readonly sasl?: SaslAnswerer
+  /**
+   * target_session_attrs needs the server's ParameterStatus values (in_hot_standby,
+   * default_transaction_read_only): read them. Otherwise they are not decoded (pg reads them too).
+   */
+  readonly readParameters?: boolean
 }
 
 /** What a successful negotiation yields: the report, and certificates the policy warns about. */
@@ -57,6 +62,6 @@ export interface StartupFacts {
   readonly protocolVersion: string
   /** openGauss SHA256 under a protocol below 3.50: the server's signature was checked. */
   readonly serverSignatureVerified: boolean
-  /** The ParameterStatus values the server reported during the start-up. */
+  /** The ParameterStatus values the server reported during the start-up; empty unless readParameters was asked. */
   readonly parameters: Readonly<Record<string, string>>
 }
