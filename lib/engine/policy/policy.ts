@@ -259,9 +259,14 @@ export function environmentControls(
   envOption: Environment | undefined,
   processEnv: Environment = process.env,
 ): { policies: string[]; auditLogs: string[] } {
-  const both = (name: string): string[] => [
-    ...new Set([processEnv[name], envOption?.[name]].filter((v): v is string => typeof v === 'string' && v !== '')),
-  ]
+  const both = (name: string): string[] => {
+    const fromProcess = processEnv[name]
+    const fromOption = envOption?.[name]
+    const out: string[] = []
+    if (typeof fromProcess === 'string' && fromProcess !== '') out.push(fromProcess)
+    if (typeof fromOption === 'string' && fromOption !== '' && fromOption !== fromProcess) out.push(fromOption)
+    return out
+  }
   return { policies: both('PGSSLPOLICY'), auditLogs: both('PGSSLAUDITLOG') }
 }
 

@@ -164,7 +164,10 @@ function putLibpqSources(
   env: Environment,
   explicit: KeywordValues,
 ): void {
-  for (const k of ENV_KEYWORDS) {
+  // Indexed loops over the keyword tables here and in putDefaults: they run for every connection,
+  // and for...of makes an iterator result per keyword until V8 optimizes the function.
+  for (let i = 0; i < ENV_KEYWORDS.length; i++) {
+    const k = ENV_KEYWORDS[i]!
     const value = env[k.env!]
     if (value !== undefined) stated.put(k.name, { value, source: `env:${k.env}` })
   }
@@ -223,7 +226,8 @@ function putDefaults(values: Record<string, Setting>, dialect: Dialect): void {
   if (values.sslmode === undefined && values.sslrootcert?.value === 'system' && DIALECTS[dialect].knowsSystemRootCert) {
     values.sslmode = { value: 'verify-full', source: 'default' }
   }
-  for (const k of DEFAULTED_KEYWORDS) {
+  for (let i = 0; i < DEFAULTED_KEYWORDS.length; i++) {
+    const k = DEFAULTED_KEYWORDS[i]!
     if (values[k.name] === undefined) values[k.name] = { value: k.default!, source: 'default' }
   }
 }
@@ -332,6 +336,7 @@ const PG_DEFAULTS_KEYWORDS: Readonly<Record<string, string>> = {
 }
 /** The pg.defaults entries settings read (the keywords above and ssl): a reused resolution checks these. */
 export const PG_DEFAULTS_READ: readonly string[] = [...Object.keys(PG_DEFAULTS_KEYWORDS), 'ssl']
+const PG_DEFAULTS_PAIRS = Object.entries(PG_DEFAULTS_KEYWORDS)
 
 /** pg.defaults as pg set them, before the application could change them. */
 const PG_DEFAULTS_AT_LOAD: Readonly<Record<string, unknown>> = {
@@ -349,7 +354,7 @@ function changedPgDefaultsSsl(): PgSslClaim[] {
 function changedPgDefaults(): Array<[string, string]> {
   const defaults = pg.defaults as unknown as Record<string, unknown>
   const out: Array<[string, string]> = []
-  for (const [pgName, keywordName] of Object.entries(PG_DEFAULTS_KEYWORDS)) {
+  for (const [pgName, keywordName] of PG_DEFAULTS_PAIRS) {
     const value = defaults[pgName]
     if (value === undefined || value === null || value === PG_DEFAULTS_AT_LOAD[pgName]) continue
     if (typeof value === 'string' || typeof value === 'number') out.push([keywordName, String(value)])

@@ -38,7 +38,8 @@ export function refuseUnsupported(name: string, setting: Setting): void {
 
 /** Check every value; throws INVALID_SETTING naming the keyword and its source. */
 export function validate(values: Record<string, Setting>): void {
-  for (const [name, setting] of Object.entries(values)) {
+  for (const name in values) {
+    const setting = values[name]!
     const k = keyword(name)!
     if (k.values && !k.values.includes(setting.value)) {
       throw new PgSslError(
