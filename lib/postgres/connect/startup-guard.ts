@@ -88,10 +88,11 @@ export interface Waiting {
 type ChunkReader = (chunk: Buffer) => PgSslError | 'done' | Waiting | undefined
 
 /** One message as it came: the chunk's own bytes when it came in one, else its header and body joined. */
-function asItCame(chunk: Buffer, { type, body, start, end }: FramedMessage): Buffer {
-  if (start >= 0) return chunk.subarray(start, end)
+function asItCame(chunk: Buffer, message: FramedMessage): Buffer {
+  if (message.start >= 0) return chunk.subarray(message.start, message.end)
+  const { body } = message
   const head = Buffer.alloc(5)
-  head[0] = type
+  head[0] = message.type
   head.writeUInt32BE(body.length + 4, 1)
   return Buffer.concat([head, body])
 }
@@ -111,26 +112,27 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
     let rawFrom = framer.rules === AFTER_AUTHENTICATION ? 0 : -1
     try {
       for (const message of framer.messages(chunk)) {
-        const { type, body, end } = message
+        // The body is read only where it is needed (FramedMessage makes it on demand).
+        const { type, end } = message
         if (framer.rules === BEFORE_AUTHENTICATION) {
           if (type === NEGOTIATE_PROTOCOL_VERSION) {
             if (negotiated) return duplicateNegotiation()
             negotiated = true
-            minor = negotiatedMinor(body, range)
+            minor = negotiatedMinor(message.body, range)
             continue
           }
           if (type !== AUTHENTICATION) {
             forward(asItCame(chunk, message))
             continue
           }
-          const code = authenticationCode(body)
-          const refused = options.onAuthenticationRequest?.(code, body)
+          const code = authenticationCode(message.body)
+          const refused = options.onAuthenticationRequest?.(code, message.body)
           if (refused) return refused
           const { sasl } = options
           if (sasl && code >= SASL && code <= SASL_FINAL) {
-            if (code === SASL) saslHere = sasl.answerer.takes(body)
+            if (code === SASL) saslHere = sasl.answerer.takes(message.body)
             if (saslHere) {
-              const reply = sasl.answerer.answer(code, body)
+              const reply = sasl.answerer.answer(code, message.body)
               if (!(reply instanceof Promise)) {
                 const ended = deliver(reply, sasl.send)
                 if (ended) return ended
@@ -148,9 +150,9 @@ export function startupReader(options: GuardOptions, forward: (bytes: Buffer) =>
             framer.rules = AFTER_AUTHENTICATION
             rawFrom = end
           }
-        } else if (type === PARAMETER_STATUS) options.onParameterStatus?.(...parameterStatus(body))
+        } else if (type === PARAMETER_STATUS) options.onParameterStatus?.(...parameterStatus(message.body))
         else if (type === BACKEND_KEY_DATA) {
-          const { processId, key } = backendKeyData(body)
+          const { processId, key } = backendKeyData(message.body)
           const refused = options.phase === 'auth' ? checkCancelKey(key.length, minor) : undefined
           if (refused) return refused
           options.onBackendKey?.(processId, key)

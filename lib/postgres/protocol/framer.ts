@@ -20,7 +20,7 @@ export interface FrameRules {
 
 export interface FramedMessage {
   readonly type: number
-  /** The body after the 5-byte header. It may share memory with the chunk: copy what is kept. */
+  /** The body after the 5-byte header (made when first read). It may share memory with the chunk: copy what is kept. */
   readonly body: Buffer
   /**
    * Where in the chunk given to messages() this message began (its type byte), or -1 when it
@@ -29,6 +29,32 @@ export interface FramedMessage {
   readonly start: number
   /** Where in the chunk given to messages() this message ended: what follows is not read yet. */
   readonly end: number
+}
+
+/**
+ * A message whose bytes lie in one chunk: its body is made (a view of the chunk) only when read,
+ * since most start-up messages are only checked and passed on.
+ */
+class InChunk implements FramedMessage {
+  readonly #chunk: Buffer
+  readonly #bodyFrom: number
+  #body: Buffer | undefined
+
+  constructor(
+    readonly type: number,
+    chunk: Buffer,
+    bodyFrom: number,
+    readonly start: number,
+    readonly end: number,
+  ) {
+    this.#chunk = chunk
+    this.#bodyFrom = bodyFrom
+  }
+
+  get body(): Buffer {
+    this.#body ??= this.#chunk.subarray(this.#bodyFrom, this.end)
+    return this.#body
+  }
 }
 
 const HINT = 'check that host:port is a PostgreSQL/openGauss server and that nothing sits in between'
@@ -96,12 +122,14 @@ export class BackendFramer {
       if (this.#bodyLeft === 0) {
         // Most bodies arrive whole in one chunk: then no list of parts is kept for them.
         const parts = this.#parts
-        const body = parts.length === 0 ? chunk.subarray(from, i) : Buffer.concat([...parts, chunk.subarray(from, i)])
         const type = this.#header[0]!
         this.#headerBytes = 0
         this.#bodyLeft = -1
-        if (parts.length > 0) this.#parts = []
-        yield { type, body, start, end: i }
+        if (parts.length === 0) yield new InChunk(type, chunk, from, start, i)
+        else {
+          this.#parts = []
+          yield { type, body: Buffer.concat([...parts, chunk.subarray(from, i)]), start, end: i }
+        }
         start = i
       } else if (take > 0) this.#parts.push(chunk.subarray(from, i))
     }
