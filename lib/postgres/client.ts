@@ -283,6 +283,8 @@ export class SslClient extends pg.Client implements StartupTarget {
 
   /** @internal */
   expose(stream: Socket): void {
+    // The first attempt goes on on pg's own socket, exposed since connect(): already watched.
+    if (this.#restoreDestroy && stream === pgSocket(this)) return
     this.#restoreDestroy?.()
     usePgSocket(this, stream)
     this.#restoreDestroy = watchExternalDestroy(stream, () => this.#abort())

@@ -241,6 +241,8 @@ async function saslFor(
 ): Promise<SaslAnswerer | undefined> {
   const { config } = run.prepared
   if (DIALECTS[config.dialect].openGaussAuthentication) return undefined
+  // Neither keys nor OAuth: pg runs every SASL exchange (the auth guard has checked each request).
+  if (!config.scramKeys && !config.oauth) return undefined
   return saslAnswerer({
     tls: session !== undefined,
     channelBinding: config.channelBinding,
