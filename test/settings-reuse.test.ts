@@ -1,7 +1,8 @@
 /**
- * A pool's clients reuse the resolution of their shared options object only while everything it
- * read is as it was (lib/postgres/settings-reuse.ts): each case changes one input between two
- * resolutions and expects what a fresh resolution gives.
+ * Clients made from an options object an earlier client was made from (a pool's, or an
+ * application's passed again) reuse its resolution only while everything it read is as it was
+ * (lib/postgres/settings-reuse.ts): each case changes one input between two resolutions and
+ * expects what a fresh resolution gives.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +13,7 @@ import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import type { ConnectOptions } from '../lib/postgres/options.js'
 import { reusableSettings } from '../lib/postgres/settings-reuse.js'
 import type { SettingsIo } from '../lib/postgres/settings/merge.js'
-import { createPool } from '../lib/index.js'
+import { connect, createPool, SslClient } from '../lib/index.js'
 import { startCluster } from '../scripts/harness.js'
 import { isolatedEnv } from './support.js'
 
@@ -153,6 +154,41 @@ t.test("a pool's next connection runs with what changed since its last one", asy
       client.release(true) // the next checkout makes a new connection
     }
   }
+  t.equal(await appName(), 'first-name')
+  t.equal(await appName(), 'first-name')
+  env.PGAPPNAME = 'second-name'
+  t.equal(await appName(), 'second-name')
+})
+
+t.test(
+  'clients made from an options object made before reuse its resolution; a fresh object is resolved',
+  async (t) => {
+    const settingsOf = (client: SslClient) => SslClient.cancelRequestOf(client).settings()
+    const options: ConnectOptions = { host: 'db.example', sslmode: 'require', env: {} }
+    const [first, second, third] = [new SslClient(options), new SslClient(options), new SslClient(options)]
+    t.not(settingsOf(first), settingsOf(second), 'the first client of an object resolves it plainly')
+    t.equal(settingsOf(third), settingsOf(second), 'from the second on, the kept resolution is reused')
+    t.ok(Object.isFrozen(settingsOf(third)))
+    t.not(settingsOf(new SslClient({ ...options })), settingsOf(second), 'an equal but other object: its own')
+    options.sslmode = 'verify-full'
+    t.equal(settingsOf(new SslClient(options)).sslmode, 'verify-full', 'a change in place is seen')
+  },
+)
+
+t.test('connect() given the same options object again runs with what changed since', async (t) => {
+  const cluster = await startCluster({ ssl: true })
+  t.teardown(() => cluster.stop())
+  const env = isolatedEnv({ PGAPPNAME: 'first-name' })
+  const options: ConnectOptions = { host: cluster.host, port: cluster.port, user: cluster.user, env }
+  const appName = async (): Promise<string> => {
+    const client = await connect(options)
+    try {
+      return (await client.query('show application_name')).rows[0].application_name
+    } finally {
+      await client.end()
+    }
+  }
+  t.equal(await appName(), 'first-name')
   t.equal(await appName(), 'first-name')
   t.equal(await appName(), 'first-name')
   env.PGAPPNAME = 'second-name'

@@ -40,8 +40,8 @@ import type { ConnectOptions } from './options.js'
 import { adoptConnected, isUnconnected, type Listener, restoreListeners, snapshotListeners } from './pg-handover.js'
 import { deepFreeze } from './report-build.js'
 import type { SecurityReport } from '../engine/report.js'
-import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
-import { reusableSettings } from './settings-reuse.js'
+import type { ConnectionSettings } from './connection-settings.js'
+import { clientSettings } from './settings-reuse.js'
 import { pgConfig, sslOptionAsPgShowsIt } from './connect/pg-config.js'
 import { PgSslError } from '../engine/errors.js'
 import { closeQuietly, destroyedExternally, watchExternalDestroy } from '../engine/sockets.js'
@@ -95,8 +95,9 @@ export class SslClient extends pg.Client implements StartupTarget {
     const counters = (options as { [RETRY_COUNTERS]?: unknown })[RETRY_COUNTERS]
     const pooled = counters instanceof RetryCounters
     try {
-      // A pool's clients share one options object: its resolution is reused while it holds (settings-reuse.ts).
-      settings = pooled ? reusableSettings(options) : connectionSettings(options)
+      // A pool's clients share one options object, and an application may pass its own again: its
+      // resolution is reused while it holds (settings-reuse.ts).
+      settings = clientSettings(options, pooled)
     } catch (error) {
       // A pool constructs clients where a throw would escape; connect() reports it instead.
       settingsError = error

@@ -1,7 +1,8 @@
 /**
- * createPool() makes every connection from one options object, and resolving the same options
- * again for each connection was the largest part of pg-sslmode's own CPU per connect
- * (docs/benchmarks.md). A client made from the options object an earlier client was made from
+ * createPool() makes every connection from one options object (and an application may pass its
+ * own to connect() again), and resolving the same options again for each connection was the
+ * largest part of pg-sslmode's own CPU per connect (docs/benchmarks.md). A client made from the
+ * options object an earlier client was made from
  * reuses that resolution when everything it read is still as it was — checked for every client,
  * so that a connection sees a changed option, environment variable, pg.defaults entry or
  * ~/.postgresql file exactly as it would without reuse:
@@ -38,6 +39,20 @@ interface Resolution {
 }
 
 const resolutions = new WeakMap<object, Resolution>()
+
+/**
+ * Options objects a client was made from. A second client from the same object is when keeping its
+ * resolution starts to pay (noting what was read costs a little); a fresh object per client costs
+ * only this look-up. A pool's options are kept from its first client on.
+ */
+const optionsSeen = new WeakSet<object>()
+
+/** The settings of a client made from `options` (by createPool() when `pooled`). */
+export function clientSettings(options: ConnectOptions, pooled: boolean): ConnectionSettings {
+  if (pooled || optionsSeen.has(options)) return reusableSettings(options)
+  optionsSeen.add(options)
+  return connectionSettings(options)
+}
 
 /** connectionSettings(options), or the earlier resolution of this options object while it still holds. */
 export function reusableSettings(options: ConnectOptions, io: SettingsIo = defaultIo): ConnectionSettings {
