@@ -92,7 +92,8 @@ export class BackendFramer {
   *messages(chunk: Buffer): Generator<FramedMessage, void, undefined> {
     if (this.#failed) throw this.#failed
     let i = 0
-    let start = this.atBoundary ? 0 : -1
+    // Where the message being read began in this chunk; -1 while it is one an earlier chunk began.
+    let start = -1
     while (i < chunk.length) {
       if (this.#bodyLeft < 0 && this.#headerBytes === 0 && chunk.length - i >= 5) {
         // The whole header is in this chunk (the usual case): read in place, nothing copied.
@@ -130,7 +131,6 @@ export class BackendFramer {
           this.#parts = []
           yield { type, body: Buffer.concat([...parts, chunk.subarray(from, i)]), start, end: i }
         }
-        start = i
       } else if (take > 0) this.#parts.push(chunk.subarray(from, i))
     }
   }
