@@ -11,6 +11,7 @@ import { SslClient } from './client.js'
 import { PgSslError } from '../engine/errors.js'
 import type { ConnectOptions } from './options.js'
 import { RETRY_COUNTERS, RetryCounters, type ConnectRetryStats } from './connect/retry.js'
+import { hasHiddenPassword } from './settings/merge.js'
 
 export type PoolOptions = ConnectOptions & Omit<Pg.PoolConfig, keyof Pg.ClientConfig | 'Client'>
 
@@ -51,8 +52,7 @@ export function createPool(options: PoolOptions = {}): SslPool {
 function poolConfig(options: PoolOptions, counters: RetryCounters): Pg.PoolConfig {
   // pg-pool keeps the password non-enumerable; keep it so when passing the options on.
   const config: Record<string | symbol, unknown> = { ...(options as Record<string, unknown>) }
-  if ('password' in options && !Object.keys(options).includes('password'))
-    config.password = (options as { password?: unknown }).password
+  if (hasHiddenPassword(options)) config.password = (options as { password?: unknown }).password
   const Client = (options as { Client?: unknown }).Client
   if (
     Client !== undefined &&

@@ -2,10 +2,9 @@
  * createPool() makes every connection from one options object (and an application may pass its
  * own to connect() again), and resolving the same options again for each connection was the
  * largest part of pg-sslmode's own CPU per connect (docs/benchmarks.md). A client made from the
- * options object an earlier client was made from
- * reuses that resolution when everything it read is still as it was — checked for every client,
- * so that a connection sees a changed option, environment variable, pg.defaults entry or
- * ~/.postgresql file exactly as it would without reuse:
+ * options object an earlier client was made from reuses that resolution when everything it read
+ * is still as it was — checked for every client, so that a connection sees a changed option,
+ * environment variable, pg.defaults entry or ~/.postgresql file exactly as it would without reuse:
  * - the options, by value: into plain objects and arrays; anything else (a Buffer, a function,
  *   pg's types) by identity;
  * - each environment variable the resolution read, in the settings' environment and the process's;
@@ -18,7 +17,7 @@
 import pg from './pg.js'
 import { connectionSettings, type ConnectionSettings } from './connection-settings.js'
 import type { ConnectOptions } from './options.js'
-import { defaultIo, PG_DEFAULTS_READ, type Environment, type SettingsIo } from './settings/merge.js'
+import { defaultIo, hasHiddenPassword, PG_DEFAULTS_READ, type Environment, type SettingsIo } from './settings/merge.js'
 import { PRESETS } from '../engine/policy/policy.js'
 
 /** A plain object's or array's entries as they were; anything else is kept as the value itself. */
@@ -92,8 +91,13 @@ function stillHolds(earlier: Resolution, options: ConnectOptions, env: Environme
     sameReads(earlier.envReads, env) &&
     sameReads(earlier.processEnvReads, process.env) &&
     sameShape(earlier.pgDefaults, pgDefaultsEntries()) &&
-    [...earlier.filesLookedFor].every(([path, existed]) => io.fileExists(path) === existed)
+    sameFiles(earlier.filesLookedFor, io)
   )
+}
+
+function sameFiles(looked: Map<string, boolean>, io: SettingsIo): boolean {
+  for (const [path, existed] of looked) if (io.fileExists(path) !== existed) return false
+  return true
 }
 
 /** The environment, noting the value of each variable read into `reads`. */
@@ -137,7 +141,7 @@ function readFileContents(
 function optionEntries(options: ConnectOptions): Array<readonly [string, unknown]> {
   const entries: Array<readonly [string, unknown]> = Object.entries(options).filter(([name]) => name !== 'env')
   entries.push(['env given', options.env !== undefined])
-  if (!Object.keys(options).includes('password') && 'password' in options) entries.push(['password', options.password])
+  if (hasHiddenPassword(options)) entries.push(['password', options.password])
   return entries
 }
 

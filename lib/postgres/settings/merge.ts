@@ -232,6 +232,14 @@ function putDefaults(values: Record<string, Setting>, dialect: Dialect): void {
   }
 }
 
+/**
+ * pg-pool hands a pool's options on with `password` made non-enumerable (out of logs): it is an
+ * option all the same, wherever options are read or copied.
+ */
+export function hasHiddenPassword(options: object): boolean {
+  return 'password' in options && !Object.prototype.propertyIsEnumerable.call(options, 'password')
+}
+
 /** Options given in code: libpq keywords, pg.ClientConfig names converted to keywords, the rest. */
 function readOptions(input: SettingsOptions): {
   explicit: KeywordValues
@@ -244,9 +252,8 @@ function readOptions(input: SettingsOptions): {
   let pgSsl: PgSslClaim | undefined
   const passThrough: Record<string, unknown> = {}
   let passwordFunction: (() => string | Promise<string>) | undefined
-  // pg-pool hands its options on with `password` made non-enumerable: read it all the same.
   const entries = Object.entries(input)
-  if (!Object.keys(input).includes('password') && 'password' in input) entries.push(['password', input.password])
+  if (hasHiddenPassword(input)) entries.push(['password', input.password])
   for (const [name, raw] of entries) {
     // pg reads a null option as absent (its val() falls back to the environment and defaults); ORMs pass null for "not
     // set".
