@@ -69,8 +69,16 @@ t.test('URI errors', async (t) => {
   })
   t.throws(() => parseUri('postgresql://h/d?sslmode'), {
     code: 'INVALID_SETTING',
-    message: /missing key\/value separator/,
+    message: /missing key\/value separator "=" in URI query parameter: "sslmode"$/,
   })
+  // A secret whose "=" was lost is not echoed; libpq would print the whole parameter.
+  for (const lost of ['passwordhunter2', 'sslpasswordhunter2', 'oauth_client_secrethunter2']) {
+    const error = t.throws(() => parseUri(`postgresql://h/d?sslmode=require&${lost}`)) as PgSslError
+    t.notMatch(error.message, /hunter2/, `${lost.replace('hunter2', '')}…: the value is not in the message`)
+    t.match(error.message, /missing key\/value separator/)
+  }
+  const extra = t.throws(() => parseUri('postgresql://h/d?password=hunter2=x')) as PgSslError
+  t.match(extra.message, /extra key\/value separator "=" in URI query parameter: "password"$/)
   t.throws(() => parseUri('postgresql://[::1/d'), { code: 'INVALID_SETTING', message: /matching "\]"/ })
   t.throws(() => parseUri('postgresql://h/d%zz'), { code: 'INVALID_SETTING', message: /percent-encoded/ })
   t.throws(() => parseUri('postgresql://h/d%00'), { code: 'INVALID_SETTING', message: /%00/ })

@@ -273,6 +273,15 @@ function readHosts(rest: string, start: number, out: KeywordValues): { end: numb
   return { end: i, terminator }
 }
 
+/**
+ * A query parameter without its "=" as libpq prints it, unless it begins with a secret keyword's
+ * name: "passwordhunter2" is most likely a password whose "=" was lost, and is shown as "password…".
+ */
+function withoutSecret(pair: string): string {
+  const secret = KEYWORDS.find((k) => k.secret && pair.startsWith(k.name) && pair.length > k.name.length)
+  return secret ? `${secret.name}…` : pair
+}
+
 /** The query parameters: every name a keyword (JDBC's ssl=true read as sslmode=require, as libpq does). */
 function readQuery(query: string, out: KeywordValues): void {
   const pairs = query.split('&')
@@ -281,9 +290,11 @@ function readQuery(query: string, out: KeywordValues): void {
     if (!pair && i === pairs.length - 1) continue
     const eq = pair.indexOf('=')
     if (eq < 0)
-      throw new PgSslError('INVALID_SETTING', `missing key/value separator "=" in URI query parameter: "${pair}"`, {
-        hint: 'each URI query parameter is keyword=value, joined by one "&"',
-      })
+      throw new PgSslError(
+        'INVALID_SETTING',
+        `missing key/value separator "=" in URI query parameter: "${withoutSecret(pair)}"`,
+        { hint: 'each URI query parameter is keyword=value, joined by one "&"' },
+      )
     if (pair.includes('=', eq + 1))
       throw new PgSslError(
         'INVALID_SETTING',
