@@ -38,7 +38,6 @@ import {
 } from './pg-internals.js'
 import type { ConnectOptions } from './options.js'
 import { adoptConnected, isUnconnected, type Listener, restoreListeners, snapshotListeners } from './pg-handover.js'
-import { deepFreeze } from './report-build.js'
 import type { SecurityReport } from '../engine/report.js'
 import type { ConnectionSettings } from './connection-settings.js'
 import { clientSettings } from './settings-reuse.js'
@@ -69,7 +68,8 @@ export const cancelRequests = () => (cancelModule ??= import('./connect/cancel.j
 export class SslClient extends pg.Client implements StartupTarget {
   #settings: ConnectionSettings | undefined
   #settingsError: unknown
-  #report: SecurityReport | undefined
+  /** The report of the connection that was made (reportWhenAsked). */
+  #report: (() => SecurityReport) | undefined
   /** connect() was called (a client connects once, as in pg). */
   #started = false
   /** Between connect() and the report: attempts may be under way. */
@@ -114,10 +114,10 @@ export class SslClient extends pg.Client implements StartupTarget {
     if (pooled) this.#retryCounters = counters
   }
 
-  /** What this connection really negotiated. Frozen; set once when the connection is made. */
+  /** What this connection really negotiated. Frozen; its facts are read when the connection is made. */
   get security(): SecurityReport {
     if (!this.#report) throw new Error('this client is not connected yet: call connect() first')
-    return this.#report
+    return this.#report()
   }
 
   /**
@@ -195,7 +195,7 @@ export class SslClient extends pg.Client implements StartupTarget {
         auditRefusal(error, sinks, settings.values.host?.value)
         throw error
       }
-      this.#report = deepFreeze(negotiated.report)
+      this.#report = negotiated.report
       publishConnected(this.#report, negotiated.warnings, sinks)
     } finally {
       this.#negotiating = false
@@ -357,7 +357,7 @@ export class SslClient extends pg.Client implements StartupTarget {
    * to, the whole cancel key (BackendKeyData) and its settings (secrets included: never print).
    */
   static cancelRequestOf(client: SslClient): CancelRequest {
-    const report = client.#report
+    const report = client.#report?.()
     return {
       ...(report ? { session: { host: report.host, port: report.port } } : {}),
       ...(client.#cancelKey ? { key: client.#cancelKey } : {}),

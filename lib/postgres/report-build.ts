@@ -12,8 +12,8 @@ export interface ReportInput {
   readonly endpoint: Endpoint
   /** The attempt that connected. */
   readonly spec: AttemptSpec
-  /** The TLS session of that attempt; undefined in plaintext. */
-  readonly session: TlsSessionFacts | undefined
+  /** What the report shows of the TLS session of that attempt; undefined in plaintext. */
+  readonly session: ReportedSession | undefined
   /** The attempts made against this endpoint, then against every endpoint tried. */
   readonly endpointRecords: readonly AttemptRecord[]
   readonly allRecords: readonly AttemptRecord[]
@@ -30,6 +30,38 @@ export interface ReportInput {
   readonly connectRetries?: number
   readonly startup?: { readonly protocolVersion: string; readonly serverSignatureVerified: boolean }
   readonly timings?: ConnectTimings
+}
+
+/** The facts of a TLS session the report shows (not the chain: the report does not keep it alive). */
+export type ReportedSession = Pick<TlsSessionFacts, 'protocol' | 'cipher' | 'cipherStandardName' | 'peerCertificate'>
+
+/**
+ * The report as a function: it is built and frozen when first asked for (SslClient's `security`, a listener of
+ * security events), and the same report is returned after — a pool's connections that no one asks about do not
+ * pay for the certificate's summary. Until then only what the report shows of the TLS session is kept, not the
+ * chain.
+ */
+export function reportWhenAsked(
+  input: ReportInput & { readonly session: TlsSessionFacts | undefined },
+): () => SecurityReport {
+  const { session } = input
+  let pending: ReportInput | undefined = {
+    ...input,
+    session: session && {
+      protocol: session.protocol,
+      cipher: session.cipher,
+      cipherStandardName: session.cipherStandardName,
+      peerCertificate: session.peerCertificate,
+    },
+  }
+  let report: SecurityReport | undefined
+  return () => {
+    if (!report) {
+      report = deepFreeze(buildReport(pending!))
+      pending = undefined
+    }
+    return report
+  }
 }
 
 export function buildReport(input: ReportInput): SecurityReport {

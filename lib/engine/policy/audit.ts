@@ -102,13 +102,17 @@ export function auditRefusal(error: unknown, sinks: EventSinks, host: string | u
   )
 }
 
-/** The events of a connection that is made: its certificates' expiry warnings, a fallback, the report. */
+/**
+ * The events of a connection that is made: its certificates' expiry warnings, a fallback, the report. The
+ * report is asked for only when someone listens.
+ */
 export function publishConnected(
-  report: SecurityReport<string, string>,
+  reportOf: () => SecurityReport<string, string>,
   warnings: readonly ExpiryWarning[],
   sinks: EventSinks,
 ): void {
   if (!listened(sinks, ['certificate-expiring', 'fallback', 'security'])) return
+  const report = reportOf()
   const time = new Date().toISOString()
   for (const warning of warnings) publish({ type: 'certificate-expiring', time, host: report.host, ...warning }, sinks)
   if (report.fallback !== 'none') publish({ type: 'fallback', time, report }, sinks)

@@ -14,7 +14,7 @@ import { closeQuietly } from '../../engine/sockets.js'
 import type { HostTry } from '../host-order.js'
 import type { AttemptSpec } from '../plan.js'
 import { useAttemptPassword } from '../pg-internals.js'
-import { buildReport } from '../report-build.js'
+import { reportWhenAsked } from '../report-build.js'
 import { DIALECTS } from '../dialects.js'
 import { AuthGuard } from './auth-guard.js'
 import { type SaslAnswerer, saslAnswerer, type SaslReply, scramWithKeys } from './sasl.js'
@@ -47,7 +47,8 @@ export interface ConnectRun {
 
 /** A connected attempt: the report, and certificates the policy warns about. */
 export interface Connected {
-  readonly report: SecurityReport
+  /** Builds the report when first asked (reportOf). */
+  readonly report: () => SecurityReport
   readonly warnings: readonly ExpiryWarning[]
 }
 
@@ -344,10 +345,11 @@ interface AttemptFacts {
   readonly authGuard: AuthGuard
 }
 
-function reportOf(run: ConnectRun, on: HostRun, spec: AttemptSpec, facts: AttemptFacts): SecurityReport {
+/** The report of the attempt that connected, built when first asked for (reportWhenAsked). */
+function reportOf(run: ConnectRun, on: HostRun, spec: AttemptSpec, facts: AttemptFacts): () => SecurityReport {
   const { prepared, records } = run
   const { session } = facts
-  return buildReport({
+  return reportWhenAsked({
     plan: on.host.plan,
     endpoint: on.host.endpoint,
     spec,

@@ -44,9 +44,9 @@ export interface StartOptions {
   readonly readParameters?: boolean
 }
 
-/** What a successful negotiation yields: the report, and certificates the policy warns about. */
+/** What a successful negotiation yields: the report (built when first asked), and the policy's certificate warnings. */
 export interface Negotiated {
-  readonly report: SecurityReport
+  readonly report: () => SecurityReport
   readonly warnings: readonly ExpiryWarning[]
 }
 
