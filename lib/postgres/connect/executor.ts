@@ -36,7 +36,9 @@ export async function negotiate(
   // As pg's: the TLS settings and material in effect.
   showTlsParameters(client, sslParameters(prepared))
   const { config, settings } = prepared
-  const tries = hostTries({ ...config, endpoints: prepared.endpoints, plans: prepared.plans })
+  // The fields hostTries reads, not a copy of the whole config (once per connect).
+  const { targetSessionAttrs, loadBalance } = config
+  const tries = hostTries({ targetSessionAttrs, loadBalance, endpoints: prepared.endpoints, plans: prepared.plans })
   let last: PgSslError | undefined
   for (let retries = 0; ; retries++) {
     const round = await tryHosts(run, tries, retries)
