@@ -12,6 +12,7 @@ import pg from '../lib/postgres/pg.js'
 import { connectionSettings } from '../lib/postgres/connection-settings.js'
 import type { ConnectOptions } from '../lib/postgres/options.js'
 import { reusableSettings } from '../lib/postgres/settings-reuse.js'
+import { prepare } from '../lib/postgres/connect/prepare.js'
 import type { SettingsIo } from '../lib/postgres/settings/merge.js'
 import { connect, createPool, SslClient } from '../lib/index.js'
 import { startCluster } from '../scripts/harness.js'
@@ -138,6 +139,29 @@ t.test("a resolution that read a file's content is not kept; a failed one is not
   t.throws(() => reusableSettings(bad, noFiles), { code: 'INVALID_SETTING' })
   bad.sslmode = 'require'
   t.equal(reusableSettings(bad, noFiles).sslmode, 'require')
+})
+
+t.test("prepare() shares a kept resolution's config and plans, and reads the password file every time", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-sslmode-prepare-'))
+  const passfile = join(dir, 'pgpass')
+  writeFileSync(passfile, 'db.example:5432:*:app:first\n', { mode: 0o600 })
+  const options: ConnectOptions = { host: 'db.example', user: 'app', sslmode: 'disable', env: { PGPASSFILE: passfile } }
+  const first = await prepare(reusableSettings(options, noFiles))
+  const second = await prepare(reusableSettings(options, noFiles))
+  t.equal(second.config, first.config, 'one config for the connections of a kept resolution')
+  t.equal(second.plans[0], first.plans[0], 'one plan')
+  t.equal(first.endpoints[0]?.passfile?.password, 'first')
+  writeFileSync(passfile, 'db.example:5432:*:app:second\n', { mode: 0o600 })
+  const third = await prepare(reusableSettings(options, noFiles))
+  t.equal(third.endpoints[0]?.passfile?.password, 'second', 'the password file as it is now, as libpq reads it')
+  const fresh = await prepare(connectionSettings({ ...options }, noFiles))
+  t.not(fresh.config, first.config, 'a resolution of its own is prepared for itself')
+  t.same(fresh.config, first.config)
+  t.same(fresh.plans, first.plans)
+  options.sslmode = 'require'
+  const changed = await prepare(reusableSettings(options, noFiles))
+  t.not(changed.plans[0], first.plans[0], 'a changed option: a new resolution, a new plan')
+  t.equal(changed.plans[0]?.effectiveMode, 'require')
 })
 
 t.test("a pool's next connection runs with what changed since its last one", async (t) => {

@@ -32,34 +32,43 @@ export interface Prepared {
   readonly warnings: readonly ExpiryWarning[]
 }
 
+/**
+ * What prepare() derives from the settings alone: the config, the hosts (before the password file) and their plans.
+ * A reused resolution (settings-reuse.ts: a pool's) is one frozen settings object while everything it read still
+ * holds, so this is kept with it and a pool's connections share it. What libpq reads at every connection still is
+ * read at every connection here: the password file and the certificate files.
+ */
+interface FromSettings {
+  readonly config: ConnectionConfig
+  readonly hosts: readonly Endpoint[]
+  /** A plan by transport and root certificate source (all a plan takes from the material), made on first need. */
+  readonly plans: Map<string, Plan>
+}
+
+const fromSettings = new WeakMap<ConnectionSettings, FromSettings>()
+
 /** Everything that can fail before network traffic: settings, files, the plan. */
 export async function prepare(settings: ConnectionSettings): Promise<Prepared> {
   const rules = DIALECTS[settings.dialect]
+  const known = fromSettings.get(settings)
   // require_auth and openGauss's max_protocol_version are checked here, before any traffic.
-  const config = connectionConfig(settings)
-  if (settings.policy.allowKeyLog === false && config.sslKeyLogFile !== undefined) {
-    throw violation(
-      settings.policy,
-      'allowKeyLog',
-      'no TLS key log',
-      `sslkeylogfile is set (${config.sslKeyLogFile})`,
-      'a key log lets whoever reads it decrypt the session',
-    )
-  }
-  const endpoints = config.passwordGiven ? endpointsOf(settings) : withPasswordFile(endpointsOf(settings), settings)
+  const config = known?.config ?? checkedConfig(settings)
+  const hosts = known?.hosts ?? endpointsOf(settings)
+  let endpoints = config.passwordGiven ? hosts : withPasswordFile(hosts, settings)
   const sendClientCertificate = config.sslCertMode !== 'disable'
   const { policy } = settings
   // Dialect and policy rules on the mode first: they fail before any file is read.
-  checkModeSupported(settings.sslmode, settings.dialect)
-  checkDialectAndMode(policy, settings.dialect, settings.sslmode)
+  if (!known) {
+    checkModeSupported(settings.sslmode, settings.dialect)
+    checkDialectAndMode(policy, settings.dialect, settings.sslmode)
+  }
   const policyMayNeedTls =
     policy.minimumMode !== undefined || policy.requireClientCertificate === true || policy.requireCrl === true
   const usesTls = endpoints.some((e) => !e.socketPath) && (settings.sslmode !== 'disable' || policyMayNeedTls)
-  // pg's ssl.servername: the name SNI carries and verify-full checks, as Node uses it.
+  // pg's ssl.servername: the name SNI carries and verify-full checks, as Node uses it (the password file was
+  // matched against the host's own name, as before).
   const servername = settings.inline.servername
-  if (servername !== undefined) {
-    for (const [i, e] of endpoints.entries()) endpoints[i] = { ...e, hostName: servername }
-  }
+  if (servername !== undefined) endpoints = endpoints.map((e) => ({ ...e, hostName: servername }))
   const material: TlsMaterial = usesTls
     ? await loadTlsMaterial({
         ...optional('sslrootcert', settingValue(settings, 'sslrootcert')),
@@ -81,14 +90,38 @@ export async function prepare(settings: ConnectionSettings): Promise<Prepared> {
     { clientCertificate: material.clientChain?.[0], crlCount: material.crlList?.length ?? 0 },
     new Date(),
   )
-  const plans = endpoints.map((endpoint) =>
-    planWithPolicy(settings, config, material, endpoint.socketPath ? 'unix' : 'tcp'),
-  )
+  const derived = known ?? { config, hosts, plans: new Map<string, Plan>() }
+  const plans = endpoints.map((endpoint) => {
+    const transport = endpoint.socketPath ? 'unix' : 'tcp'
+    const key = `${transport} ${material.rootCert}`
+    const made = derived.plans.get(key)
+    if (made) return made
+    const plan = planWithPolicy(settings, config, material.rootCert, transport)
+    derived.plans.set(key, plan)
+    return plan
+  })
+  // Only a reused resolution is frozen (settings-reuse.ts): any other is made for one connection.
+  if (!known && Object.isFrozen(settings)) fromSettings.set(settings, derived)
   return { settings, config, endpoints, material, plans, warnings }
 }
 
+/** The settings' config, refused here when the policy forbids a key log it names. */
+function checkedConfig(settings: ConnectionSettings): ConnectionConfig {
+  const config = connectionConfig(settings)
+  if (settings.policy.allowKeyLog === false && config.sslKeyLogFile !== undefined) {
+    throw violation(
+      settings.policy,
+      'allowKeyLog',
+      'no TLS key log',
+      `sslkeylogfile is set (${config.sslKeyLogFile})`,
+      'a key log lets whoever reads it decrypt the session',
+    )
+  }
+  return config
+}
+
 /** libpq reads the password file per host (prepare() calls this only when no password was given). */
-function withPasswordFile(endpoints: Endpoint[], settings: ConnectionSettings): Endpoint[] {
+function withPasswordFile(endpoints: readonly Endpoint[], settings: ConnectionSettings): readonly Endpoint[] {
   const file = settingValue(settings, 'passfile')
   if (!file) return endpoints
   const user = effectiveUser(settings)
@@ -114,13 +147,13 @@ function withPasswordFile(endpoints: Endpoint[], settings: ConnectionSettings): 
 function planWithPolicy(
   settings: ConnectionSettings,
   config: ConnectionConfig,
-  material: TlsMaterial,
+  rootCert: TlsMaterial['rootCert'],
   transport: 'tcp' | 'unix',
 ): Plan {
   const { policy } = settings
   const input = {
     dialect: settings.dialect,
-    rootCert: material.rootCert,
+    rootCert,
     transport,
     negotiation: config.sslNegotiation,
   }
