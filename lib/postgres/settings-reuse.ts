@@ -20,20 +20,33 @@ import type { ConnectOptions } from './options.js'
 import { defaultIo, hasHiddenPassword, PG_DEFAULTS_READ, type Environment, type SettingsIo } from './settings/merge.js'
 import { PRESETS } from '../engine/policy/policy.js'
 
-/** A plain object's or array's entries as they were; anything else is kept as the value itself. */
+/**
+ * A plain object's or array's entries as they were, names and values side by side; a value that is itself a
+ * plain object or array is a Shape, anything else is kept as the value itself. The checks below walk these by
+ * index: they run for every client, and allocate nothing but the one list of an object's keys.
+ */
 class Shape {
   constructor(
     readonly isArray: boolean,
-    readonly entries: ReadonlyArray<readonly [string, unknown]>,
+    readonly names: readonly string[],
+    readonly values: readonly unknown[],
   ) {}
 }
 
+/** What a resolution read, name by name (environment variables; files and whether they existed). */
+interface Reads<T> {
+  readonly names: readonly string[]
+  readonly values: readonly T[]
+}
+
+const readsOf = <T>(map: Map<string, T>): Reads<T> => ({ names: [...map.keys()], values: [...map.values()] })
+
 interface Resolution {
   readonly options: Shape
-  readonly envReads: Map<string, string | undefined>
-  readonly processEnvReads: Map<string, string | undefined>
+  readonly envReads: Reads<string | undefined>
+  readonly processEnvReads: Reads<string | undefined>
   readonly pgDefaults: Shape
-  readonly filesLookedFor: Map<string, boolean>
+  readonly filesLookedFor: Reads<boolean>
   readonly settings: ConnectionSettings
 }
 
@@ -74,12 +87,13 @@ export function reusableSettings(options: ConnectOptions, io: SettingsIo = defau
     processEnv: notingReads(process.env, processEnvReads),
   })
   if (readFileContents(options, settings, envReads, processEnvReads)) return settings
+  const envReadsKept = readsOf(envReads)
   resolutions.set(options, {
     options: shapeOf(options, optionEntries(options)),
-    envReads,
-    processEnvReads,
+    envReads: envReadsKept,
+    processEnvReads: processEnvReads === envReads ? envReadsKept : readsOf(processEnvReads),
     pgDefaults: shapeOf(pg.defaults, pgDefaultsEntries()),
-    filesLookedFor,
+    filesLookedFor: readsOf(filesLookedFor),
     settings: frozen(settings),
   })
   return settings
@@ -87,16 +101,18 @@ export function reusableSettings(options: ConnectOptions, io: SettingsIo = defau
 
 function stillHolds(earlier: Resolution, options: ConnectOptions, env: Environment, io: SettingsIo): boolean {
   return (
-    sameShape(earlier.options, optionEntries(options)) &&
+    sameOptions(earlier.options, options) &&
     sameReads(earlier.envReads, env) &&
-    sameReads(earlier.processEnvReads, process.env) &&
-    sameShape(earlier.pgDefaults, pgDefaultsEntries()) &&
+    // process.env read as the settings' environment is checked once.
+    ((env === process.env && earlier.processEnvReads === earlier.envReads) ||
+      sameReads(earlier.processEnvReads, process.env)) &&
+    samePgDefaults(earlier.pgDefaults) &&
     sameFiles(earlier.filesLookedFor, io)
   )
 }
 
-function sameFiles(looked: Map<string, boolean>, io: SettingsIo): boolean {
-  for (const [path, existed] of looked) if (io.fileExists(path) !== existed) return false
+function sameFiles(looked: Reads<boolean>, io: SettingsIo): boolean {
+  for (let i = 0; i < looked.names.length; i++) if (io.fileExists(looked.names[i]!) !== looked.values[i]) return false
   return true
 }
 
@@ -111,8 +127,8 @@ function notingReads(env: Environment, reads: Map<string, string | undefined>): 
   })
 }
 
-function sameReads(reads: Map<string, string | undefined>, env: Environment): boolean {
-  for (const [name, value] of reads) if (env[name] !== value) return false
+function sameReads(reads: Reads<string | undefined>, env: Environment): boolean {
+  for (let i = 0; i < reads.names.length; i++) if (env[reads.names[i]!] !== reads.values[i]) return false
   return true
 }
 
@@ -164,18 +180,44 @@ function shapeOf(value: unknown, entries?: ReadonlyArray<readonly [string, unkno
   const own = entries ?? Object.entries(value as object)
   return new Shape(
     Array.isArray(value),
-    own.map(([name, v]) => [name, isPlain(v) && depth < SHAPE_DEPTH ? shapeOf(v, undefined, depth + 1) : v] as const),
+    own.map(([name]) => name),
+    own.map(([, v]) => (isPlain(v) && depth < SHAPE_DEPTH ? shapeOf(v, undefined, depth + 1) : v)),
   )
 }
 
-function sameShape(shape: Shape, entries: ReadonlyArray<readonly [string, unknown]>): boolean {
-  if (shape.entries.length !== entries.length) return false
-  return shape.entries.every(([name, was], i) => {
-    const [nowName, now] = entries[i]!
-    if (nowName !== name) return false
-    if (!(was instanceof Shape)) return now === was
-    return isPlain(now) && Array.isArray(now) === was.isArray && sameShape(was, Object.entries(now))
-  })
+/** The options as optionEntries() lists them, compared with their shape entry by entry. */
+function sameOptions(shape: Shape, options: ConnectOptions): boolean {
+  const record = options as Record<string, unknown>
+  let i = 0
+  for (const name of Object.keys(options)) {
+    if (name === 'env') continue
+    if (!sameEntry(shape, i++, name, record[name])) return false
+  }
+  if (!sameEntry(shape, i++, 'env given', options.env !== undefined)) return false
+  if (hasHiddenPassword(options) && !sameEntry(shape, i++, 'password', options.password)) return false
+  return i === shape.names.length
+}
+
+function samePgDefaults(shape: Shape): boolean {
+  const defaults = pg.defaults as unknown as Record<string, unknown>
+  for (let i = 0; i < PG_DEFAULTS_READ.length; i++) {
+    const name = PG_DEFAULTS_READ[i]!
+    if (!sameEntry(shape, i, name, defaults[name])) return false
+  }
+  return true
+}
+
+/** Entry i of the shape is `name`, with the value `now` (by value for plain objects and arrays). */
+function sameEntry(shape: Shape, i: number, name: string, now: unknown): boolean {
+  if (shape.names[i] !== name) return false
+  const was = shape.values[i]
+  if (!(was instanceof Shape)) return now === was
+  if (!isPlain(now) || Array.isArray(now) !== was.isArray) return false
+  const names = Object.keys(now)
+  if (names.length !== was.names.length) return false
+  for (let k = 0; k < names.length; k++)
+    if (!sameEntry(was, k, names[k]!, (now as Record<string, unknown>)[names[k]!])) return false
+  return true
 }
 
 /** Shared by the clients of one options object: frozen, so that nothing can change it for the others. */
