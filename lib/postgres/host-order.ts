@@ -34,8 +34,15 @@ export function hostTries(input: HostOrderInput, random: () => number = Math.ran
   const { targetSessionAttrs, endpoints, plans } = input
   const passes: TargetSessionAttrs[] =
     targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [targetSessionAttrs]
-  const order = input.loadBalance ? shuffledOrder(endpoints.length, random) : endpoints.map((_, i) => i)
-  return passes.flatMap((want) => order.map((i) => ({ want, endpoint: endpoints[i]!, plan: plans[i]! })))
+  const order = input.loadBalance ? shuffledOrder(endpoints.length, random) : undefined
+  // Plain loops: this runs at every connect, mostly for one host.
+  const tries: HostTry[] = []
+  for (const want of passes)
+    for (let k = 0; k < endpoints.length; k++) {
+      const i = order ? order[k]! : k
+      tries.push({ want, endpoint: endpoints[i]!, plan: plans[i]! })
+    }
+  return tries
 }
 
 /** Fisher–Yates, as libpq 16 shuffles the host list for load_balance_hosts=random. */
