@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['engine/tls/'],
   ['engine/report.ts'],
   ['engine/policy/'],
-  ['engine/peer-check.ts'],
+  ['engine/peer-check.ts', 'engine/peer-verification.ts'],
   // the MySQL Plus cloud switch: no database code
   ['mysqlplus/'],
   // the PostgreSQL side

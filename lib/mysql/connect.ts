@@ -258,10 +258,11 @@ function startTls(
     gate.destroy(coded)
   }
   state.times.tlsStart = performance.now()
-  runTlsHandshake(raw, prepared.tlsOptions!, { verifiesChain: record.verifyChain }).then(({ socket: tls, session }) => {
+  const handshake = runTlsHandshake(raw, prepared.tlsOptions!, { verifiesChain: record.verifyChain })
+  handshake.then(async ({ socket: tls, session }) => {
     state.times.tlsEnd = performance.now()
     try {
-      state.peer = checkPeer(
+      state.peer = await checkPeer(
         session,
         { verifyChain: record.verifyChain, verifyHostname: false },
         {},

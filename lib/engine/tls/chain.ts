@@ -1,6 +1,6 @@
 /**
  * Our explanation of a server certificate chain. OpenSSL, configured as libpq configures it,
- * decides whether the chain and its CRLs are acceptable (engine/peer-check.ts); this walk
+ * decides whether the chain and its CRLs are acceptable (engine/peer-verification.ts); this walk
  * names the reason when OpenSSL refuses, and is compared with OpenSSL's verdict in the tests so
  * that the reason given is the right one.
  *

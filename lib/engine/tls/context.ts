@@ -2,7 +2,7 @@
  * One OpenSSL SecureContext per distinct (trusted roots, CRLs, client certificate, key, TLS
  * versions): building a context parses every PEM again inside OpenSSL, so connections with the
  * same material share one instead of building it per connection. The material buffers come from
- * the file cache (material.ts) and stay the same objects while the files do not change.
+ * the file cache (material-files.ts) and stay the same objects while the files do not change.
  */
 import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls'
 import { objectId } from './identity.js'

@@ -1,7 +1,7 @@
 /**
  * node-forge, loaded only when a CRL is read (its ASN.1 reader is what CRLs need; nothing else
  * does): about 40 modules an application without sslcrl/sslcrldir never loads. loadForge() is
- * awaited where CRL files are read (material.ts, cert-directories.ts); everything that parses or
+ * awaited where CRL files are read (material-files.ts, cert-directories.ts); everything that parses or
  * builds a CRL runs after it and takes forge() synchronously.
  */
 import type Forge from 'node-forge'

@@ -133,7 +133,7 @@ export async function runAttempt(run: ConnectRun, on: HostRun, spec: AttemptSpec
   if (secured) stream = secured.stream
   const session = secured?.session
   const { warnings, diagnostics } = session
-    ? checkPeer(session, spec, endpoint, prepared.material, prepared.settings.policy)
+    ? await checkPeer(session, spec, endpoint, prepared.material, prepared.settings.policy)
     : { warnings: [], diagnostics: [] }
   const authGuard = authGuardFor(prepared, on.host, spec, session)
   const passwordFunction = prepared.settings.passwordFunction

@@ -114,7 +114,7 @@ export async function sendCancel(request: CancelRequest): Promise<CancelOutcome>
         }
         stream = answer.socket
         protocol = answer.session.protocol
-        checkPeer(answer.session, spec, endpoint, prepared.material, settings.policy)
+        await checkPeer(answer.session, spec, endpoint, prepared.material, settings.policy)
       }
       await deliver(stream, cancelRequestPacket(key))
       record('connected')
