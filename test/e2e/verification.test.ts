@@ -75,6 +75,18 @@ t.test('verify-full checks the host name; verify-ca does not', async (t) => {
     fingerprint256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
   })
   await local.end()
+
+  // The report is put together when first read (reportWhenAsked): first read after the connection closed, it
+  // shows the same facts, frozen, and stays one object.
+  const later = await connect({ ...at(clusters.sslOn), host: 'localhost', sslmode: 'verify-full', sslrootcert: CA })
+  await later.end()
+  t.match(later.security, {
+    hostnameVerified: true,
+    protocol: local.security.protocol,
+    serverCertificate: { subject: /CN=localhost/, fingerprint256: local.security.serverCertificate?.fingerprint256 },
+  })
+  t.ok(Object.isFrozen(later.security.serverCertificate), 'frozen all the way down')
+  t.equal(later.security, later.security, 'one report')
 })
 
 t.test('a server certificate from another CA fails verification with reason untrusted-root', async (t) => {
