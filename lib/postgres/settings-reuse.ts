@@ -89,10 +89,10 @@ export function reusableSettings(options: ConnectOptions, io: SettingsIo = defau
   if (readFileContents(options, settings, envReads, processEnvReads)) return settings
   const envReadsKept = readsOf(envReads)
   resolutions.set(options, {
-    options: shapeOf(options, optionEntries(options)),
+    options: shapeOf(options, entriesOf(eachOption(options))),
     envReads: envReadsKept,
     processEnvReads: processEnvReads === envReads ? envReadsKept : readsOf(processEnvReads),
-    pgDefaults: shapeOf(pg.defaults, pgDefaultsEntries()),
+    pgDefaults: shapeOf(pg.defaults, entriesOf(eachPgDefault)),
     filesLookedFor: readsOf(filesLookedFor),
     settings: frozen(settings),
   })
@@ -101,12 +101,12 @@ export function reusableSettings(options: ConnectOptions, io: SettingsIo = defau
 
 function stillHolds(earlier: Resolution, options: ConnectOptions, env: Environment, io: SettingsIo): boolean {
   return (
-    sameOptions(earlier.options, options) &&
+    sameEntries(earlier.options, eachOption(options)) &&
     sameReads(earlier.envReads, env) &&
     // process.env read as the settings' environment is checked once.
     ((env === process.env && earlier.processEnvReads === earlier.envReads) ||
       sameReads(earlier.processEnvReads, process.env)) &&
-    samePgDefaults(earlier.pgDefaults) &&
+    sameEntries(earlier.pgDefaults, eachPgDefault) &&
     sameFiles(earlier.filesLookedFor, io)
   )
 }
@@ -150,20 +150,42 @@ function readFileContents(
   )
 }
 
+/** Visits entries in order until `visit` returns false; true when it never did. */
+type EntryVisitor = (visit: (name: string, value: unknown) => boolean) => boolean
+
 /**
  * The options' own entries: the env option aside (its variables are compared by what was read),
- * pg-pool's hidden password in.
+ * pg-pool's hidden password in. The one listing both keeping and checking a resolution walk.
  */
-function optionEntries(options: ConnectOptions): Array<readonly [string, unknown]> {
-  const entries: Array<readonly [string, unknown]> = Object.entries(options).filter(([name]) => name !== 'env')
-  entries.push(['env given', options.env !== undefined])
-  if (hasHiddenPassword(options)) entries.push(['password', options.password])
+const eachOption =
+  (options: ConnectOptions): EntryVisitor =>
+  (visit) => {
+    const record = options as Record<string, unknown>
+    for (const name of Object.keys(options)) if (name !== 'env' && !visit(name, record[name])) return false
+    if (!visit('env given', options.env !== undefined)) return false
+    return !hasHiddenPassword(options) || visit('password', options.password)
+  }
+
+/** The pg.defaults entries settings read. */
+const eachPgDefault: EntryVisitor = (visit) => {
+  const defaults = pg.defaults as unknown as Record<string, unknown>
+  for (const name of PG_DEFAULTS_READ) if (!visit(name, defaults[name])) return false
+  return true
+}
+
+const entriesOf = (each: EntryVisitor): Array<readonly [string, unknown]> => {
+  const entries: Array<readonly [string, unknown]> = []
+  each((name, value) => {
+    entries.push([name, value])
+    return true
+  })
   return entries
 }
 
-function pgDefaultsEntries(): Array<readonly [string, unknown]> {
-  const defaults = pg.defaults as unknown as Record<string, unknown>
-  return PG_DEFAULTS_READ.map((name) => [name, defaults[name]] as const)
+/** The entries `each` lists now, compared with their shape entry by entry. */
+function sameEntries(shape: Shape, each: EntryVisitor): boolean {
+  let i = 0
+  return each((name, value) => sameEntry(shape, i++, name, value)) && i === shape.names.length
 }
 
 function isPlain(value: unknown): value is Record<string, unknown> | unknown[] {
@@ -183,28 +205,6 @@ function shapeOf(value: unknown, entries?: ReadonlyArray<readonly [string, unkno
     own.map(([name]) => name),
     own.map(([, v]) => (isPlain(v) && depth < SHAPE_DEPTH ? shapeOf(v, undefined, depth + 1) : v)),
   )
-}
-
-/** The options as optionEntries() lists them, compared with their shape entry by entry. */
-function sameOptions(shape: Shape, options: ConnectOptions): boolean {
-  const record = options as Record<string, unknown>
-  let i = 0
-  for (const name of Object.keys(options)) {
-    if (name === 'env') continue
-    if (!sameEntry(shape, i++, name, record[name])) return false
-  }
-  if (!sameEntry(shape, i++, 'env given', options.env !== undefined)) return false
-  if (hasHiddenPassword(options) && !sameEntry(shape, i++, 'password', options.password)) return false
-  return i === shape.names.length
-}
-
-function samePgDefaults(shape: Shape): boolean {
-  const defaults = pg.defaults as unknown as Record<string, unknown>
-  for (let i = 0; i < PG_DEFAULTS_READ.length; i++) {
-    const name = PG_DEFAULTS_READ[i]!
-    if (!sameEntry(shape, i, name, defaults[name])) return false
-  }
-  return true
 }
 
 /** Entry i of the shape is `name`, with the value `now` (by value for plain objects and arrays). */

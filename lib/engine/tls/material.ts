@@ -21,7 +21,8 @@ export async function loadTlsMaterial(request: MaterialRequest): Promise<TlsMate
     inline?.ca !== undefined || request.sslrootcert !== undefined || request.sslrootcertdir !== undefined
   const namesClientCertificate =
     request.sendClientCertificate && (inline?.cert !== undefined || request.sslcert !== undefined)
-  // CRLs are loaded only together with a root CA (material-files.ts, crlsFor).
+  // What rootsFor and clientCertificateFor (material-files.ts) would find nothing for; CRLs are loaded
+  // only together with a root CA (crlsFor).
   if (!namesRoots && !namesClientCertificate) return { rootCert: 'none', files: {} }
   return (await import('./material-files.js')).loadMaterialFiles(request)
 }

@@ -98,11 +98,9 @@ export class BackendFramer {
       if (this.#bodyLeft < 0 && this.#headerBytes === 0 && chunk.length - i >= 5) {
         // The whole header is in this chunk (the usual case): read in place, nothing copied.
         start = i
-        this.#check(this.rules.checkType(chunk[i]!))
-        const length = chunk.readUInt32BE(i + 1)
         this.#header[0] = chunk[i]!
-        this.#check(this.rules.checkLength(chunk[i]!, length))
-        this.#bodyLeft = length - 4
+        this.#check(this.rules.checkType(chunk[i]!))
+        this.#beginBody(chunk.readUInt32BE(i + 1))
         i += 5
       } else if (this.#bodyLeft < 0) {
         if (this.#headerBytes === 0) start = i
@@ -112,9 +110,7 @@ export class BackendFramer {
         this.#headerBytes += take
         i += take
         if (this.#headerBytes < 5) return
-        const length = this.#header.readUInt32BE(1)
-        this.#check(this.rules.checkLength(this.#header[0]!, length))
-        this.#bodyLeft = length - 4
+        this.#beginBody(this.#header.readUInt32BE(1))
       }
       const take = Math.min(this.#bodyLeft, chunk.length - i)
       const from = i
@@ -133,6 +129,12 @@ export class BackendFramer {
         }
       } else if (take > 0) this.#parts.push(chunk.subarray(from, i))
     }
+  }
+
+  /** The header is read (its type in #header[0], already checked): check the length, then read the body. */
+  #beginBody(length: number): void {
+    this.#check(this.rules.checkLength(this.#header[0]!, length))
+    this.#bodyLeft = length - 4
   }
 
   #check(problem: string | undefined): void {
